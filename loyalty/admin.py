@@ -1,0 +1,69 @@
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from loyalty.models import AccessLevel, Application
+from loyalty.services import (
+    CLIENT_ACCESS_LEVELS,
+    application_create,
+    application_revoke,
+    application_set_access_level,
+)
+
+
+class ClientApplicationForm(forms.ModelForm):
+    """Staff create and edit client applications; a MasterApp comes only from the command."""
+
+    access_level = forms.ChoiceField(choices=[(level.value, level.label) for level in CLIENT_ACCESS_LEVELS])
+
+    class Meta:
+        model = Application
+        fields = ["name", "access_level"]
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = ["name", "access_level", "app_id", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["access_level", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "=app_id"]
+    readonly_fields = ["app_id", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "access_level", "app_id", "created_at", "last_used_at", "revoked_at"]
+
+    actions = ["revoke"]
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        kwargs["form"] = ClientApplicationForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        return ["name", "access_level"] if obj is None else self.fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        if obj is None:
+            return []
+        if obj.access_level == AccessLevel.MASTER_APP or obj.revoked_at:
+            return [*self.readonly_fields, "name", "access_level"]
+        return [*self.readonly_fields, "name"]
+
+    def save_model(self, request: HttpRequest, obj: Application, form, change: bool) -> None:
+        if change:
+            application_set_access_level(app_id=obj.pk, access_level=obj.access_level)
+            return
+        issued = application_create(name=obj.name, access_level=obj.access_level)
+        # The admin's redirect and messages need the saved object.
+        obj.pk = issued.app.pk
+        obj.token_hash = issued.app.token_hash
+        obj._state.adding = False
+        messages.warning(request, f"Token for '{issued.app.name}' (shown once, store it now): {issued.token}")
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Applications are revoked, not deleted: ledger rows name them.
+        return False
+
+    @admin.action(description="Revoke the selected applications (their tokens stop working)")
+    def revoke(self, request: HttpRequest, queryset) -> None:
+        revoked = 0
+        for app in queryset.active().exclude(access_level=AccessLevel.MASTER_APP):
+            application_revoke(app_id=app.pk)
+            revoked += 1
+        self.message_user(request, f"Revoked {revoked} application(s).")

@@ -1,0 +1,43 @@
+"""Token authentication for client applications (SPEC 5).
+
+The token arrives as ``Authorization: Bearer <token>`` or, as in the CLP contract,
+``Token: <token>``. Only its SHA-256 is stored, so the lookup is by hash and the
+final comparison is constant-time.
+"""
+
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from loyalty.models import Application
+from loyalty.selectors import application_by_token
+from loyalty.services import application_touch
+
+_SCHEMES = ("bearer", "token")
+
+
+def token_from_request(request: Request) -> str | None:
+    """The raw token from the request headers, or None when none was sent."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() not in _SCHEMES or not token.strip():
+            raise exceptions.AuthenticationFailed("Malformed Authorization header; use 'Bearer <token>'.")
+        return token.strip()
+    token = request.META.get("HTTP_TOKEN", "").strip()
+    return token or None
+
+
+class AppTokenAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[Application, Application] | None:
+        token = token_from_request(request)
+        if token is None:
+            return None
+        app = application_by_token(token=token)
+        if app is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        application_touch(app=app)
+        return app, app
+
+    def authenticate_header(self, request: Request) -> str:
+        # Makes DRF answer 401 (not 403) when no credentials were sent.
+        return 'Bearer realm="api"'

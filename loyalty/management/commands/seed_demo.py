@@ -1,0 +1,64 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from loyalty.models import AccessLevel, Application
+from loyalty.services import application_create, application_token_rotate, master_app_ensure
+from rewards import services as rewards_services
+from rewards.selectors import account_balance, account_exists
+
+DEMO_USER_ID = 1001
+DEMO_APP_NAME = "Demo shop"
+
+
+class Command(BaseCommand):
+    help = (
+        "Development only: demo data (customer 1001 with points and history) and fresh tokens "
+        "for the MasterApp and a 'Demo shop' Can_Modify_Orders app, printed for a first try."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off.")
+
+    def handle(self, *args, base_url: str, force: bool, **options) -> None:
+        if not (settings.DEBUG or force):
+            raise CommandError("seed_demo rotates tokens and writes demo data; it runs only with DEBUG on.")
+        master, _, _ = master_app_ensure(name="MasterApp")
+        master_token = application_token_rotate(app=master).token
+        shop = Application.objects.active().filter(name=DEMO_APP_NAME).first()
+        if shop is None:
+            shop_token = application_create(name=DEMO_APP_NAME, access_level=AccessLevel.CAN_MODIFY_ORDERS).token
+        else:
+            shop_token = application_token_rotate(app=shop).token
+
+        if not account_exists(user_id=DEMO_USER_ID):
+            self._demo_history()
+        balance = account_balance(user_id=DEMO_USER_ID)
+
+        self.stdout.write(
+            f"""
+Demo ready (development tokens, new on every run):
+  MasterApp token        : {master_token}
+  '{DEMO_APP_NAME}' token (Can_Modify_Orders): {shop_token}
+  Demo customer          : user_id {DEMO_USER_ID}, {balance.total_points} points
+
+Try:
+  curl -s {base_url}/rewards-api/get-points/?user_id={DEMO_USER_ID} -H "Authorization: Bearer {shop_token}"
+  curl -s {base_url}/rewards-api/earn-points/ -H "Authorization: Bearer {shop_token}" \\
+       -H "Content-Type: application/json" \\
+       -d '{{"user_id": {DEMO_USER_ID}, "points_earned": 25, "reward_description": "Attended launch event"}}'
+"""
+        )
+
+    def _demo_history(self) -> None:
+        shop = Application.objects.active().get(name=DEMO_APP_NAME)
+        rewards_services.points_earn(user_id=DEMO_USER_ID, points=120, description="Welcome bonus", app=shop)
+        rewards_services.purchase_record(
+            user_id=DEMO_USER_ID, amount=Decimal("64.50"), description="Running shoes", app=shop
+        )
+        rewards_services.feedback_submit(user_id=DEMO_USER_ID, description="Review of running shoes", app=shop)
+        rewards_services.coupon_redeem(
+            user_id=DEMO_USER_ID, points=50, amount=Decimal("5.00"), description="$5 coupon", app=shop
+        )

@@ -1,0 +1,195 @@
+"""rewards-api/ views: validate, call one service or selector, shape the answer."""
+
+from typing import Any
+
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from rewards import selectors, services
+from rewards.serializers import (
+    CatalogItemOutput,
+    EarnPointsInput,
+    FeedbackInput,
+    HistoryQueryInput,
+    PurchaseInput,
+    RedeemCouponInput,
+    RedeemDonationInput,
+    RedeemedItemOutput,
+    RedemptionOutput,
+    RewardHistoryOutput,
+    RewardRowOutput,
+    UseCouponInput,
+    UserQueryInput,
+    balance_fields,
+)
+
+CAN_READ = "Can_Read"
+CAN_MODIFY = "Can_Modify_Orders"
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data, context=context)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def posting_response(posting: services.Posting, message: str) -> Response:
+    body: dict[str, Any] = {
+        "success": True,
+        "message": message,
+        **balance_fields(posting.balance),
+        **RewardRowOutput(posting.reward).data,
+    }
+    if posting.redeemed_item is not None:
+        body["item_code"] = posting.redeemed_item.item_code
+        body["redeemed_item"] = RedeemedItemOutput(posting.redeemed_item).data
+    return Response(body, status=status.HTTP_201_CREATED)
+
+
+class WriteAPIView(APIView):
+    required_access = CAN_MODIFY
+
+
+class ReadAPIView(APIView):
+    """A read that answers POST with a JSON body (the seed) and GET with a query string."""
+
+    required_access = CAN_READ
+    input_serializer: type[serializers.Serializer] = UserQueryInput
+
+    def read(self, params: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        return Response(self.read(validated(self.input_serializer, request.query_params, query=True)))
+
+    def post(self, request: Request) -> Response:
+        return Response(self.read(validated(self.input_serializer, request.data)))
+
+
+class EarnPointsApi(WriteAPIView):
+    def post(self, request: Request) -> Response:
+        data = validated(EarnPointsInput, request.data)
+        posting = services.points_earn(
+            user_id=data["user_id"],
+            points=data["points_earned"],
+            description=data["reward_description"],
+            app=request.user,
+        )
+        return posting_response(posting, f"Earned {posting.reward.points_earned} points.")
+
+
+class PurchaseApi(WriteAPIView):
+    def post(self, request: Request) -> Response:
+        data = validated(PurchaseInput, request.data)
+        posting = services.purchase_record(
+            user_id=data["user_id"],
+            amount=data["amount"],
+            description=data["reward_description"],
+            app=request.user,
+        )
+        return posting_response(
+            posting, f"Earned {posting.reward.points_earned} points for a purchase of {data['amount']}."
+        )
+
+
+class SubmitFeedbackApi(WriteAPIView):
+    def post(self, request: Request) -> Response:
+        data = validated(FeedbackInput, request.data)
+        posting = services.feedback_submit(
+            user_id=data["user_id"], description=data["reward_description"], app=request.user
+        )
+        return posting_response(posting, f"Thank you for your feedback: {posting.reward.points_earned} points.")
+
+
+class RedeemCouponApi(WriteAPIView):
+    def post(self, request: Request) -> Response:
+        data = validated(RedeemCouponInput, request.data)
+        posting = services.coupon_redeem(
+            user_id=data["user_id"],
+            points=data["points_redeemed"],
+            amount=data["coupon_amount"],
+            description=data["reward_description"],
+            app=request.user,
+        )
+        return posting_response(posting, f"Your coupon code is {posting.redeemed_item.item_code}.")
+
+
+class RedeemDonationApi(WriteAPIView):
+    def post(self, request: Request) -> Response:
+        data = validated(RedeemDonationInput, request.data)
+        posting = services.donation_redeem(
+            user_id=data["user_id"],
+            points=data["points_redeemed"],
+            amount=data["donation_amount"],
+            description=data["reward_description"],
+            app=request.user,
+        )
+        return posting_response(
+            posting, f"Thank you: {posting.redeemed_item.amount} donated for {posting.reward.points_redeemed} points."
+        )
+
+
+class UseCouponApi(WriteAPIView):
+    def post(self, request: Request) -> Response:
+        data = validated(UseCouponInput, request.data)
+        item = services.coupon_use(item_code=data["item_code"])
+        return Response(
+            {
+                "success": True,
+                "message": f"Coupon {item.item_code} has been used.",
+                "user_id": item.reward.user_id,
+                "is_active": item.reward.is_active,
+                **RedeemedItemOutput(item).data,
+            }
+        )
+
+
+class CatalogApi(APIView):
+    required_access = CAN_READ
+
+    def get(self, request: Request) -> Response:
+        items = CatalogItemOutput(selectors.catalog_items_active(), many=True).data
+        return Response({"success": True, "catalog": items})
+
+
+class GetPointsApi(ReadAPIView):
+    def read(self, params: dict[str, Any]) -> dict[str, Any]:
+        balance = selectors.account_balance(user_id=params["user_id"])
+        return {"success": True, "user_id": balance.user_id, **balance_fields(balance)}
+
+
+def page_fields(page: selectors.HistoryPage) -> dict[str, Any]:
+    return {"has_more": page.has_more, "next_cursor": page.next_cursor}
+
+
+class GetRedemptionsApi(ReadAPIView):
+    input_serializer = HistoryQueryInput
+
+    def read(self, params: dict[str, Any]) -> dict[str, Any]:
+        page = selectors.redemption_history(
+            user_id=params["user_id"], limit=params["limit"], before_id=params.get("cursor")
+        )
+        return {
+            "success": True,
+            "user_id": params["user_id"],
+            "redemption_history": RedemptionOutput(page.rows, many=True).data,
+            **page_fields(page),
+        }
+
+
+class GetUserInfoApi(ReadAPIView):
+    input_serializer = HistoryQueryInput
+
+    def read(self, params: dict[str, Any]) -> dict[str, Any]:
+        balance, page = selectors.user_info(
+            user_id=params["user_id"], limit=params["limit"], before_id=params.get("cursor")
+        )
+        return {
+            "success": True,
+            "user_id": params["user_id"],
+            **balance_fields(balance),
+            "reward_history": RewardHistoryOutput(page.rows, many=True).data,
+            **page_fields(page),
+        }

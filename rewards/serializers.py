@@ -1,0 +1,142 @@
+"""Input and output shapes of rewards-api/. Field names are the seed's."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from rewards.models import RedeemedItem, Reward
+from rewards.selectors import HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, Balance
+from rewards_project.fields import (
+    StrictCharField,
+    StrictIntegerField,
+    description_field,
+    money_field,
+    points_field,
+    user_id_field,
+)
+
+# ---- inputs -------------------------------------------------------------------
+
+
+class EarnPointsInput(serializers.Serializer):
+    user_id = user_id_field()
+    points_earned = points_field()
+    reward_description = description_field()
+
+
+class PurchaseInput(serializers.Serializer):
+    user_id = user_id_field()
+    reward_description = description_field()
+    amount = money_field(required=False)
+    price = money_field(required=False, help_text="Alias of amount.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        amount, price = attrs.pop("amount", None), attrs.pop("price", None)
+        if amount is None and price is None:
+            raise serializers.ValidationError({"amount": ["This field is required."]})
+        if amount is not None and price is not None and amount != price:
+            raise serializers.ValidationError({"price": ["price is an alias of amount; they differ."]})
+        attrs["amount"] = amount if amount is not None else price
+        return attrs
+
+
+class FeedbackInput(serializers.Serializer):
+    user_id = user_id_field()
+    reward_description = description_field()
+
+
+class RedeemCouponInput(serializers.Serializer):
+    user_id = user_id_field()
+    points_redeemed = points_field()
+    reward_description = description_field()
+    coupon_amount = money_field()
+
+
+class RedeemDonationInput(serializers.Serializer):
+    user_id = user_id_field()
+    points_redeemed = points_field()
+    reward_description = description_field()
+    donation_amount = money_field()
+
+
+class UseCouponInput(serializers.Serializer):
+    item_code = StrictCharField(max_length=64, allow_blank=False)
+
+
+class UserQueryInput(serializers.Serializer):
+    user_id = user_id_field()
+
+
+class HistoryQueryInput(UserQueryInput):
+    limit = StrictIntegerField(min_value=1, max_value=HISTORY_MAX_LIMIT, default=HISTORY_DEFAULT_LIMIT)
+    cursor = StrictCharField(required=False, allow_blank=False, max_length=20)
+
+    def validate_cursor(self, value: str) -> int:
+        if not value.isdigit() or not 0 < int(value) < 2**63:
+            raise serializers.ValidationError("Not a cursor from a previous page.")
+        return int(value)
+
+
+# ---- outputs ------------------------------------------------------------------
+
+
+class RedeemedItemOutput(serializers.ModelSerializer):
+    class Meta:
+        model = RedeemedItem
+        fields = ["item_code", "item_description", "amount"]
+
+
+class RewardRowOutput(serializers.ModelSerializer):
+    """A ledger row as written: the fields every write response carries."""
+
+    class Meta:
+        model = Reward
+        fields = [
+            "id",
+            "user_id",
+            "kind",
+            "points_earned",
+            "points_redeemed",
+            "reward_description",
+            "earned_date",
+            "redeemed_date",
+            "is_active",
+        ]
+
+
+class RewardHistoryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Reward
+        fields = [
+            "id",
+            "kind",
+            "points_earned",
+            "points_redeemed",
+            "earned_date",
+            "redeemed_date",
+            "reward_description",
+        ]
+
+
+class RedemptionOutput(serializers.ModelSerializer):
+    redeemed_item = RedeemedItemOutput()
+
+    class Meta:
+        model = Reward
+        fields = ["id", "kind", "is_active", "redeemed_date", "points_redeemed", "reward_description", "redeemed_item"]
+
+
+class CatalogItemOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    points_cost = serializers.IntegerField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    description = serializers.CharField()
+
+
+def balance_fields(balance: Balance) -> dict[str, int]:
+    return {
+        "total_points": balance.total_points,
+        "total_points_earned": balance.total_points_earned,
+        "total_points_redeemed": balance.total_points_redeemed,
+    }

@@ -1,0 +1,256 @@
+"""Everything that writes to the ledger.
+
+Each public function is one transaction. A balance moves only through
+:func:`_account_apply`, which changes the customer's ``Account`` row with a single
+statement, in the same transaction as the ``Reward`` row that explains it. Debits
+that must not overdraw are one conditional UPDATE, so PostgreSQL's row lock, not
+Python, decides between concurrent redemptions.
+"""
+
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from rewards.models import (
+    ITEM_CODE_LENGTH,
+    Account,
+    CatalogItem,
+    CatalogKind,
+    RedeemedItem,
+    Reward,
+    RewardKind,
+)
+from rewards.selectors import Balance, catalog_item_for_redemption
+from rewards_project.exceptions import Conflict, DomainError, NotFound
+
+INSUFFICIENT_POINTS_MESSAGE = "You do not have enough points to redeem this reward."
+_CODE_ALPHABET = string.ascii_uppercase + string.digits
+_CODE_ATTEMPTS = 5
+
+
+class InsufficientPoints(Conflict):
+    code = "insufficient_points"
+    default_message = INSUFFICIENT_POINTS_MESSAGE
+
+
+class NoMatchingCatalogItem(DomainError):
+    code = "no_matching_catalog_item"
+
+
+class CouponNotFound(NotFound):
+    code = "coupon_not_found"
+    default_message = "No coupon has this code."
+
+
+class CouponAlreadyUsed(Conflict):
+    code = "coupon_already_used"
+    default_message = "This coupon has already been used."
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A ledger row and the balance right after it."""
+
+    reward: Reward
+    balance: Balance
+    redeemed_item: RedeemedItem | None = None
+
+
+def _account_apply(*, user_id: int, earned: int, redeemed: int, must_cover: bool) -> Balance:
+    """Add to a customer's totals in one statement and return the new totals.
+
+    With ``must_cover`` the debit happens only if the balance covers it; otherwise
+    nothing changes and :class:`InsufficientPoints` is raised. Without it the
+    account is created on first use (upsert), and the balance may go below zero.
+    """
+    table = Account._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        if must_cover:
+            cursor.execute(
+                f"UPDATE {table} SET total_points_earned = total_points_earned + %s,"
+                " total_points_redeemed = total_points_redeemed + %s, updated_at = %s"
+                " WHERE user_id = %s AND total_points_earned - total_points_redeemed >= %s"
+                " RETURNING total_points_earned, total_points_redeemed",
+                [earned, redeemed, now, user_id, redeemed - earned],
+            )
+        else:
+            cursor.execute(
+                f"INSERT INTO {table} AS a (user_id, total_points_earned, total_points_redeemed,"
+                " created_at, updated_at) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (user_id) DO UPDATE SET"
+                " total_points_earned = a.total_points_earned + excluded.total_points_earned,"
+                " total_points_redeemed = a.total_points_redeemed + excluded.total_points_redeemed,"
+                " updated_at = excluded.updated_at"
+                " RETURNING total_points_earned, total_points_redeemed",
+                [user_id, earned, redeemed, now, now],
+            )
+        row = cursor.fetchone()
+    if row is None:
+        raise InsufficientPoints()
+    return Balance(user_id=user_id, total_points_earned=row[0], total_points_redeemed=row[1])
+
+
+def _reward_post(
+    *,
+    user_id: int,
+    kind: str,
+    points_earned: int = 0,
+    points_redeemed: int = 0,
+    description: str,
+    app: Model | None,
+    is_active: bool = True,
+    at: datetime,
+) -> Reward:
+    return Reward.objects.create(
+        user_id=user_id,
+        kind=kind,
+        points_earned=points_earned,
+        points_redeemed=points_redeemed,
+        reward_description=description,
+        earned_date=at if points_earned else None,
+        redeemed_date=at if points_redeemed else None,
+        is_active=is_active,
+        application=app,
+        created_at=at,
+    )
+
+
+@transaction.atomic
+def points_credit(*, user_id: int, points: int, kind: str, description: str, app: Model | None) -> Posting:
+    """Give a customer points: one ledger row, one account update."""
+    balance = _account_apply(user_id=user_id, earned=points, redeemed=0, must_cover=False)
+    reward = _reward_post(
+        user_id=user_id,
+        kind=kind,
+        points_earned=points,
+        description=description,
+        app=app,
+        at=timezone.now(),
+    )
+    return Posting(reward=reward, balance=balance)
+
+
+@transaction.atomic
+def points_take_back(*, user_id: int, points: int, kind: str, description: str, app: Model | None) -> Posting:
+    """Take points back even past zero (a returned order, a staff correction)."""
+    balance = _account_apply(user_id=user_id, earned=0, redeemed=points, must_cover=False)
+    reward = _reward_post(
+        user_id=user_id,
+        kind=kind,
+        points_redeemed=points,
+        description=description,
+        app=app,
+        at=timezone.now(),
+    )
+    return Posting(reward=reward, balance=balance)
+
+
+def points_earn(*, user_id: int, points: int, description: str, app: Model | None) -> Posting:
+    return points_credit(user_id=user_id, points=points, kind=RewardKind.EARN, description=description, app=app)
+
+
+def purchase_points(amount: Decimal) -> int:
+    """Points for a purchase: floor(amount × PURCHASE_POINTS_PER_UNIT), exactly."""
+    return int((amount * settings.PURCHASE_POINTS_PER_UNIT).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def purchase_record(*, user_id: int, amount: Decimal, description: str, app: Model | None) -> Posting:
+    return points_credit(
+        user_id=user_id,
+        points=purchase_points(amount),
+        kind=RewardKind.PURCHASE,
+        description=description,
+        app=app,
+    )
+
+
+def feedback_submit(*, user_id: int, description: str, app: Model | None) -> Posting:
+    return points_credit(
+        user_id=user_id,
+        points=settings.FEEDBACK_POINTS,
+        kind=RewardKind.FEEDBACK,
+        description=description,
+        app=app,
+    )
+
+
+def _item_code_generate() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(ITEM_CODE_LENGTH))
+
+
+@transaction.atomic
+def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:
+    item = catalog_item_for_redemption(kind=kind, points=points, amount=amount)
+    if item is None:
+        raise NoMatchingCatalogItem(
+            f"No active catalog {kind} costs {points} points for an amount of {amount}.",
+            fields={"points_redeemed": [f"Must match an active catalog {kind}; see catalog/."]},
+        )
+    balance = _account_apply(user_id=user_id, earned=0, redeemed=item.points_cost, must_cover=True)
+    now = timezone.now()
+    reward = _reward_post(
+        user_id=user_id,
+        kind=kind,
+        points_redeemed=item.points_cost,
+        description=description,
+        app=app,
+        # A donation is delivered at once; a coupon stays active until it is used.
+        is_active=kind == CatalogKind.COUPON,
+        at=now,
+    )
+    redeemed_item = _redeemed_item_create(reward=reward, item=item, at=now)
+    return Posting(reward=reward, balance=balance, redeemed_item=redeemed_item)
+
+
+def _redeemed_item_create(*, reward: Reward, item: CatalogItem, at: datetime) -> RedeemedItem:
+    # 36^16 codes make a collision all but impossible; the unique index still has
+    # the last word, and a savepoint lets us draw again without losing the row.
+    for attempt in range(_CODE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return RedeemedItem.objects.create(
+                    reward=reward,
+                    catalog_item=item,
+                    kind=item.kind,
+                    item_code=_item_code_generate(),
+                    item_description=item.description,
+                    amount=item.amount,
+                    created_at=at,
+                )
+        except IntegrityError:
+            if attempt == _CODE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def coupon_redeem(*, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:
+    return _redeem(
+        kind=CatalogKind.COUPON, user_id=user_id, points=points, amount=amount, description=description, app=app
+    )
+
+
+def donation_redeem(*, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:
+    return _redeem(
+        kind=CatalogKind.DONATION, user_id=user_id, points=points, amount=amount, description=description, app=app
+    )
+
+
+@transaction.atomic
+def coupon_use(*, item_code: str) -> RedeemedItem:
+    """Mark a coupon used. The conditional UPDATE lets exactly one of two racing uses win."""
+    item = RedeemedItem.objects.select_related("reward").filter(item_code=item_code, kind=CatalogKind.COUPON).first()
+    if item is None:
+        raise CouponNotFound()
+    used = Reward.objects.filter(pk=item.reward_id, is_active=True).update(is_active=False)
+    if not used:
+        raise CouponAlreadyUsed()
+    item.reward.is_active = False
+    return item

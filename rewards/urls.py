@@ -1,0 +1,17 @@
+from rewards import apis
+from rewards_project.urlpatterns import api_path
+
+app_name = "rewards"
+
+urlpatterns = [
+    api_path("earn-points/", apis.EarnPointsApi.as_view(), "earn-points"),
+    api_path("purchase/", apis.PurchaseApi.as_view(), "purchase"),
+    api_path("submit-feedback/", apis.SubmitFeedbackApi.as_view(), "submit-feedback"),
+    api_path("redeem-coupon/", apis.RedeemCouponApi.as_view(), "redeem-coupon"),
+    api_path("redeem-donation/", apis.RedeemDonationApi.as_view(), "redeem-donation"),
+    api_path("use-coupon/", apis.UseCouponApi.as_view(), "use-coupon"),
+    api_path("catalog/", apis.CatalogApi.as_view(), "catalog"),
+    api_path("get-points/", apis.GetPointsApi.as_view(), "get-points"),
+    api_path("get-redemptions/", apis.GetRedemptionsApi.as_view(), "get-redemptions"),
+    api_path("get-user-info/", apis.GetUserInfoApi.as_view(), "get-user-info"),
+]

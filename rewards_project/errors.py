@@ -1,0 +1,127 @@
+"""One error shape for the whole API (SPEC 7).
+
+Every failure on an API path answers
+``{"success": false, "error": {"code": ..., "message": ..., "fields": {...}}}``.
+Services raise :class:`DomainError` subclasses; DRF's own exceptions and Django's
+``Http404``/``PermissionDenied``/``ValidationError`` are translated here too.
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import set_rollback
+
+from rewards_project.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"success": False, "error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def error_response(status_code: int, code: str, message: str, fields: dict | None = None) -> JsonResponse:
+    """A plain-Django JSON error, for paths that never reach a DRF view."""
+    return JsonResponse(error_body(code, message, fields), status=status_code)
+
+
+# DRF exception class -> our machine code. Anything else keeps DRF's own code.
+_DRF_CODES: dict[type[exceptions.APIException], str] = {
+    exceptions.ValidationError: "validation_error",
+    exceptions.ParseError: "malformed_json",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF ``EXCEPTION_HANDLER``: every error becomes the SPEC 7 body."""
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+
+    if not isinstance(exc, exceptions.APIException):
+        # A bug, not a client error: log it whole, tell the client nothing of it.
+        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+        set_rollback()
+        return Response(
+            error_body("internal_error", "An unexpected error occurred. It has been logged."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    set_rollback()
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+
+    code = _DRF_CODES.get(type(exc)) or next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        return Response(
+            error_body(code, "Invalid input.", _plain(detail)),
+            status=exc.status_code,
+            headers=headers,
+        )
+    return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
+
+
+def _plain(detail: Any) -> Any:
+    """ErrorDetail objects -> plain strings, recursively, for a stable JSON body."""
+    if isinstance(detail, dict):
+        return {key: _plain(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_plain(item) for item in detail]
+    return str(detail)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(settings.API_PATH_PREFIXES)
+
+
+# Django's handlers for errors raised outside DRF views: JSON on API paths, the
+# usual HTML pages elsewhere (admin).
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return error_response(404, "not_found", f"No endpoint at {request.path}.")
+    return defaults.page_not_found(request, exception)
+
+
+def json_server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return error_response(500, "internal_error", "An unexpected error occurred. It has been logged.")
+    return defaults.server_error(request)
+
+
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return error_response(400, "bad_request", "Bad request.")
+    return defaults.bad_request(request, exception)
+
+
+def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return error_response(403, "permission_denied", "You do not have permission to perform this action.")
+    return defaults.permission_denied(request, exception)

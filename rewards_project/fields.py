@@ -1,0 +1,82 @@
+"""Strict serializer fields: a careless client's input is refused, never coerced.
+
+DRF by default reads ``"5"``, ``5.0`` and even ``True`` as the integer 5 and the
+number 5 as the string ``"5"``. For an API that moves points those are client
+bugs, so these fields refuse them. Query strings carry only text, so a field
+reads digits from text only when the serializer's context says ``query=True``.
+"""
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+_DIGITS = re.compile(r"^-?[0-9]{1,30}$")
+
+MAX_USER_ID = 2**63 - 1
+MAX_POINTS_PER_ENTRY = 1_000_000_000
+MAX_MONEY = Decimal("9999999999.99")
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = {
+        "invalid": "A whole number is required (not a string, decimal or boolean).",
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        if isinstance(data, int):
+            value = data
+        elif isinstance(data, str) and self.context.get("query") and _DIGITS.match(data.strip()):
+            value = int(data.strip())
+        else:
+            self.fail("invalid")
+        self.run_validators(value)
+        return value
+
+
+class StrictCharField(serializers.CharField):
+    default_error_messages = {"invalid": "A string is required."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"invalid": "true or false is required."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+def user_id_field(**kwargs: Any) -> StrictIntegerField:
+    return StrictIntegerField(min_value=1, max_value=MAX_USER_ID, **kwargs)
+
+
+def points_field(**kwargs: Any) -> StrictIntegerField:
+    return StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY, **kwargs)
+
+
+def description_field(**kwargs: Any) -> StrictCharField:
+    return StrictCharField(max_length=255, allow_blank=False, trim_whitespace=True, **kwargs)
+
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    """A positive amount with at most 2 decimal places, read as an exact Decimal.
+
+    JSON numbers arrive as Decimal (our parser never makes floats); numeric
+    strings such as "5.00" are accepted too, as money is often sent that way.
+    """
+    return serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=MAX_MONEY,
+        **kwargs,
+    )

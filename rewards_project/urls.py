@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+
+from rewards_project import errors, views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", views.healthz, name="healthz"),
+    path("rewards-api/", include("rewards.urls")),
+    path("loyalty-api/", include("loyalty.urls")),
+    # Anything else under an API prefix is a JSON 404, in DEBUG too.
+    re_path(r"^(?P<path>(rewards|loyalty)-api(/.*)?)$", views.api_not_found),
+]
+
+handler400 = errors.json_bad_request
+handler403 = errors.json_permission_denied
+handler404 = errors.json_not_found
+handler500 = errors.json_server_error

@@ -1,0 +1,21 @@
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from rewards_project.errors import error_response
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Answers 200 when the process is up and the database answers a query."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        return error_response(503, "database_unavailable", "The database does not answer.")
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    return error_response(404, "not_found", f"No endpoint at {request.path}.")
