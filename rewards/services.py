@@ -158,7 +158,7 @@ def points_earn(*, user_id: int, points: int, description: str, app: Model | Non
 
 
 def purchase_points(amount: Decimal) -> int:
-    """Points for a purchase: floor(amount × PURCHASE_POINTS_PER_UNIT), exactly."""
+    """Points for a purchase: floor(amount * PURCHASE_POINTS_PER_UNIT), exactly."""
     return int((amount * settings.PURCHASE_POINTS_PER_UNIT).to_integral_value(rounding=ROUND_FLOOR))
 
 

@@ -1,0 +1,55 @@
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from loyalty.models import AccessLevel, Application
+from tests.factories import ApplicationFactory
+
+
+def client_for(app: Application | None) -> APIClient:
+    client = APIClient()
+    if app is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {app.token}")
+    return client
+
+
+@pytest.fixture
+def shop_app(db) -> Application:
+    return ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+
+
+@pytest.fixture
+def reader_app(db) -> Application:
+    return ApplicationFactory(access_level=AccessLevel.CAN_READ)
+
+
+@pytest.fixture
+def master_app(db) -> Application:
+    return ApplicationFactory(access_level=AccessLevel.MASTER_APP, name="MasterApp")
+
+
+@pytest.fixture
+def shop(shop_app: Application) -> APIClient:
+    """A client calling as a Can_Modify_Orders application."""
+    return client_for(shop_app)
+
+
+@pytest.fixture
+def reader(reader_app: Application) -> APIClient:
+    return client_for(reader_app)
+
+
+@pytest.fixture
+def master(master_app: Application) -> APIClient:
+    return client_for(master_app)
+
+
+@pytest.fixture
+def post_json(shop: APIClient) -> Callable:
+    """POST a JSON body as the shop app."""
+
+    def post(path: str, body: dict | list | str | int | None = None, client: APIClient | None = None):
+        return (client or shop).post(path, body, format="json")
+
+    return post

@@ -1,0 +1,197 @@
+"""SPEC 7: every bad input gets the JSON error body and writes nothing."""
+
+import pytest
+
+from rewards.models import Account, RedeemedItem, Reward
+
+pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+
+EARN = "/rewards-api/earn-points/"
+PURCHASE = "/rewards-api/purchase/"
+COUPON = "/rewards-api/redeem-coupon/"
+DONATION = "/rewards-api/redeem-donation/"
+FEEDBACK = "/rewards-api/submit-feedback/"
+USE = "/rewards-api/use-coupon/"
+
+GOOD = {
+    EARN: {"user_id": 5, "points_earned": 10, "reward_description": "ok"},
+    PURCHASE: {"user_id": 5, "amount": 10, "reward_description": "ok"},
+    COUPON: {"user_id": 5, "points_redeemed": 50, "coupon_amount": 5, "reward_description": "ok"},
+    DONATION: {"user_id": 5, "points_redeemed": 50, "donation_amount": 5, "reward_description": "ok"},
+    FEEDBACK: {"user_id": 5, "reward_description": "ok"},
+}
+
+
+def with_(path: str, **changes):
+    body = dict(GOOD[path])
+    for key, value in changes.items():
+        if value is ...:
+            body.pop(key)
+        else:
+            body[key] = value
+    return body
+
+
+def nothing_written() -> bool:
+    return Reward.objects.count() == 0 and Account.objects.count() == 0 and RedeemedItem.objects.count() == 0
+
+
+def assert_error(response, status: int, code: str, field: str | None = None):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["success"] is False
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["fields"], dict)
+    if field is not None:
+        assert field in body["error"]["fields"], body
+    assert nothing_written()
+
+
+BAD_BODIES = [
+    # missing fields
+    (EARN, with_(EARN, user_id=...), "user_id"),
+    (EARN, with_(EARN, points_earned=...), "points_earned"),
+    (EARN, with_(EARN, reward_description=...), "reward_description"),
+    (PURCHASE, with_(PURCHASE, amount=...), "amount"),
+    (COUPON, with_(COUPON, coupon_amount=...), "coupon_amount"),
+    (DONATION, with_(DONATION, donation_amount=...), "donation_amount"),
+    (FEEDBACK, {}, "user_id"),
+    # wrong types
+    (EARN, with_(EARN, user_id="5"), "user_id"),
+    (EARN, with_(EARN, user_id=5.5), "user_id"),
+    (EARN, with_(EARN, user_id=5.0), "user_id"),
+    (EARN, with_(EARN, user_id=None), "user_id"),
+    (EARN, with_(EARN, user_id=[5]), "user_id"),
+    (EARN, with_(EARN, user_id={"id": 5}), "user_id"),
+    (EARN, with_(EARN, points_earned="10"), "points_earned"),
+    (EARN, with_(EARN, reward_description=123), "reward_description"),
+    (EARN, with_(EARN, reward_description=["a"]), "reward_description"),
+    (PURCHASE, with_(PURCHASE, amount="ten"), "amount"),
+    (PURCHASE, with_(PURCHASE, amount=[1]), "amount"),
+    # bools as ints
+    (EARN, with_(EARN, user_id=True), "user_id"),
+    (EARN, with_(EARN, points_earned=True), "points_earned"),
+    (PURCHASE, with_(PURCHASE, amount=True), "amount"),
+    (COUPON, with_(COUPON, points_redeemed=False), "points_redeemed"),
+    # zero, negative
+    (EARN, with_(EARN, points_earned=0), "points_earned"),
+    (EARN, with_(EARN, points_earned=-5), "points_earned"),
+    (EARN, with_(EARN, user_id=0), "user_id"),
+    (EARN, with_(EARN, user_id=-1), "user_id"),
+    (PURCHASE, with_(PURCHASE, amount=0), "amount"),
+    (PURCHASE, with_(PURCHASE, amount=-3.5), "amount"),
+    (COUPON, with_(COUPON, points_redeemed=-50), "points_redeemed"),
+    (COUPON, with_(COUPON, coupon_amount=-5), "coupon_amount"),
+    # text
+    (EARN, with_(EARN, reward_description=""), "reward_description"),
+    (EARN, with_(EARN, reward_description="   "), "reward_description"),
+    (EARN, with_(EARN, reward_description="x" * 256), "reward_description"),
+    (EARN, with_(EARN, reward_description="nul\x00byte"), "reward_description"),
+    # too many decimal places, absurd numbers
+    (PURCHASE, with_(PURCHASE, amount=1.234), "amount"),
+    (PURCHASE, with_(PURCHASE, amount="0.001"), "amount"),
+    (PURCHASE, with_(PURCHASE, amount="NaN"), "amount"),
+    (PURCHASE, with_(PURCHASE, amount="Infinity"), "amount"),
+    (PURCHASE, with_(PURCHASE, amount=10**20), "amount"),
+    (PURCHASE, with_(PURCHASE, amount="1e400"), "amount"),
+    (EARN, with_(EARN, user_id=2**63), "user_id"),
+    (EARN, with_(EARN, user_id=10**30), "user_id"),
+    (EARN, with_(EARN, points_earned=10**12), "points_earned"),
+    (COUPON, with_(COUPON, coupon_amount=5.001), "coupon_amount"),
+    (USE, {"item_code": ""}, "item_code"),
+    (USE, {"item_code": 12345}, "item_code"),
+    (USE, {}, "item_code"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), BAD_BODIES)
+def test_bad_body_is_400_with_field_and_writes_nothing(post_json, path, body, field):
+    assert_error(post_json(path, body), 400, "validation_error", field)
+
+
+@pytest.mark.parametrize("body", [[1, 2], "text", 5, None])
+def test_json_that_is_not_an_object_is_400(shop, body):
+    import json
+
+    response = shop.post(EARN, json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["success"] is False
+    assert nothing_written()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b'{"user_id": 5,}',
+        b'{"user_id": NaN, "points_earned": 1, "reward_description": "x"}',
+        b"\xff\xfe\x00garbage",
+    ],
+)
+def test_malformed_json_is_400(shop, raw):
+    response = shop.generic("POST", EARN, raw, content_type="application/json")
+    assert_error(response, 400, "malformed_json")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data"),
+    [
+        ("text/plain", "user_id=5"),
+        ("application/x-www-form-urlencoded", "user_id=5&points_earned=1&reward_description=x"),
+        ("multipart/form-data; boundary=xx", "--xx--"),
+        ("application/xml", "<a/>"),
+    ],
+)
+def test_body_that_is_not_json_is_415(shop, content_type, data):
+    response = shop.generic("POST", EARN, data, content_type=content_type)
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_body_over_64_kib_is_413(shop):
+    import json
+
+    body = json.dumps({**GOOD[EARN], "reward_description": "x" * (64 * 1024)})
+    response = shop.generic("POST", EARN, body, content_type="application/json")
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_parser_refuses_an_oversized_stream_even_without_content_length():
+    """Defence in depth behind the middleware: the parser never reads past the limit."""
+    import io
+
+    from rewards_project.parsers import PayloadTooLarge, StrictJSONParser
+
+    stream = io.BytesIO(b'{"a": "' + b"x" * (64 * 1024) + b'"}')
+    with pytest.raises(PayloadTooLarge):
+        StrictJSONParser().parse(stream)
+    assert stream.tell() == 64 * 1024 + 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("put", EARN), ("delete", COUPON), ("patch", USE), ("post", "/rewards-api/catalog/")]
+)
+def test_wrong_method_is_405(shop, method, path):
+    response = getattr(shop, method)(path, {}, format="json")
+    assert_error(response, 405, "method_not_allowed")
+
+
+@pytest.mark.parametrize(
+    "path", ["/rewards-api/nope/", "/rewards-api/", "/loyalty-api/unknown", "/rewards-api/earn-points/x"]
+)
+def test_unknown_api_path_is_json_404(shop, path):
+    assert_error(shop.post(path, {}, format="json"), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "user_id=", "user_id=abc", "user_id=1.5", "user_id=-3", "user_id=0", f"user_id={2**63}", "user_id=1e3"],
+)
+def test_bad_user_id_in_query_is_400(shop, query):
+    assert_error(shop.get(f"/rewards-api/get-points/?{query}"), 400, "validation_error", "user_id")
+
+
+@pytest.mark.parametrize("cursor", ["abc", "-1", "0", "1.5", "9" * 25])
+def test_bad_cursor_is_400(shop, cursor):
+    assert_error(shop.get(f"/rewards-api/get-user-info/?user_id=1&cursor={cursor}"), 400, "validation_error", "cursor")
