@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rewards")
 
-from rewards_project.settings import *  # noqa: E402,F403
+from rewards_project.settings import *  # noqa: F403
 
 # Tests open and close connections in threads; persistent ones would leak.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
