@@ -1,0 +1,61 @@
+"""Every admin page staff use renders, and the ledger cannot be edited there."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from loyalty.models import Application
+from loyalty.tokens import token_hash
+from rewards import services
+from rewards.models import Reward
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    user = django_user_model.objects.create_superuser("staff", "staff@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def ledger(shop_app):
+    services.points_earn(user_id=9, points=80, description="seed", app=shop_app)
+    return services.coupon_redeem(user_id=9, points=50, amount=Decimal("5.00"), description="c", app=shop_app)
+
+
+@pytest.mark.parametrize(
+    "model", ["rewards_reward", "rewards_account", "rewards_redeemeditem", "rewards_catalogitem", "loyalty_application"]
+)
+def test_changelists_render(staff_client, ledger, model):
+    response = staff_client.get(reverse(f"admin:{model}_changelist"))
+    assert response.status_code == 200
+
+
+def test_ledger_row_is_read_only(staff_client, ledger):
+    url = reverse("admin:rewards_reward_change", args=[ledger.reward.pk])
+    assert staff_client.get(url).status_code == 200
+    staff_client.post(url, {"points_redeemed": 1})
+    assert Reward.objects.get(pk=ledger.reward.pk).points_redeemed == 50
+    assert staff_client.get(reverse("admin:rewards_reward_add")).status_code == 403
+
+
+def test_application_created_in_admin_shows_token_once_never_hash(staff_client):
+    response = staff_client.post(
+        reverse("admin:loyalty_application_add"), {"name": "POS", "access_level": "Can_Read"}, follow=True
+    )
+
+    app = Application.objects.get(name="POS")
+    messages = [str(m) for m in response.context["messages"]]
+    token = next(m for m in messages if "shown once" in m).rsplit(": ", 1)[1]
+    assert token_hash(token) == app.token_hash
+    change_page = staff_client.get(reverse("admin:loyalty_application_change", args=[app.pk])).content.decode()
+    assert app.token_hash not in change_page
+
+
+def test_application_level_is_editable_in_admin(staff_client, shop_app):
+    url = reverse("admin:loyalty_application_change", args=[shop_app.pk])
+    staff_client.post(url, {"access_level": "Can_Read"})
+    assert Application.objects.get(pk=shop_app.pk).access_level == "Can_Read"
