@@ -57,3 +57,63 @@ class Application(models.Model):
 
     def grants(self, required: str) -> bool:
         return required in GRANTED_ACCESS.get(self.access_level, frozenset())
+
+
+class OrderCounter(models.Model):
+    """A customer's order counts, kept beside their account so the coefficient needs no COUNT.
+
+    The row is also the lock that serialises one customer's orders and returns.
+    """
+
+    user_id = models.BigIntegerField(primary_key=True)
+    orders_placed = models.PositiveIntegerField(default=0)
+    orders_returned = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(orders_returned__lte=models.F("orders_placed")),
+                name="order_counter_returned_within_placed",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.orders_placed} placed, {self.orders_returned} returned"
+
+
+class Order(models.Model):
+    """An order posted by a client service, with the points it earned.
+
+    A returned order is kept and marked (``returned_at``); its points are taken back
+    by a separate ledger row.
+    """
+
+    order_id = models.BigIntegerField(primary_key=True)
+    user_id = models.BigIntegerField(db_index=True)
+    total_cost = models.BigIntegerField()
+    completed_at = models.DateTimeField()
+    # The coefficient is shown rounded; points are computed from its exact fraction.
+    coefficient = models.DecimalField(max_digits=7, decimal_places=6)
+    points_awarded = models.BigIntegerField()
+    balance_after = models.BigIntegerField(help_text="The customer's balance right after this order.")
+    reward = models.OneToOneField("rewards.Reward", on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    return_reward = models.OneToOneField(
+        "rewards.Reward", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(total_cost__gte=0), name="order_total_cost_not_negative"),
+            models.CheckConstraint(condition=models.Q(points_awarded__gte=0), name="order_points_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.order_id} ({self.user_id})"
+
+    @property
+    def is_returned(self) -> bool:
+        return self.returned_at is not None

@@ -1,14 +1,20 @@
 """Everything that writes in the loyalty app."""
 
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
-from django.db import transaction
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from loyalty.models import AccessLevel, Application
+from loyalty.models import AccessLevel, Application, Order, OrderCounter
 from loyalty.tokens import token_generate, token_hash
-from rewards_project.exceptions import DomainError, NotFound
+from rewards.models import RewardKind
+from rewards.services import points_credit, points_take_back
+from rewards_project.exceptions import Conflict, DomainError, NotFound
 
 # last_used_at is for humans ("is this app still calling us?"); writing it on
 # every request would add a write to every read.
@@ -102,3 +108,170 @@ def master_app_ensure(*, name: str, token: str | None = None) -> tuple[Applicati
         app.token_hash = token_hash(token)
         app.save(update_fields=["token_hash"])
     return app, None, False
+
+
+# ---- orders -------------------------------------------------------------------
+
+PENALTY_BASE = Fraction(6, 5)  # the 1.2 of the CLP formula
+COEFFICIENT_PLACES = Decimal("0.000001")
+
+
+class OrderConflict(Conflict):
+    code = "order_conflict"
+    default_message = "An order with this order_id was already recorded with different details."
+
+
+class OrderAlreadyReturned(Conflict):
+    code = "order_already_returned"
+    default_message = "This order has already been returned."
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+    default_message = "No order has this order_id."
+
+
+@dataclass(frozen=True)
+class OrderPoints:
+    points: int
+    coefficient: Fraction
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    order: Order
+    created: bool
+
+
+@dataclass(frozen=True)
+class ReturnOutcome:
+    order: Order
+    points_taken_back: int
+    balance: int
+
+
+def order_coefficient(*, placed: int, returned: int) -> Fraction:
+    """min(1, 1.2 - returned / (placed + 1)), as an exact fraction.
+
+    ``placed`` counts the customer's earlier orders, returned ones included. The
+    penalty starts only once more than 20% of them were returned.
+    """
+    return min(Fraction(1), PENALTY_BASE - Fraction(returned, placed + 1))
+
+
+def order_points(*, total_cost: int, placed: int, returned: int) -> OrderPoints:
+    """floor(total_cost * rate * coefficient), in exact rational arithmetic.
+
+    Floats (and decimals of 1/3) round 4.0 down to 3.999..., so no step here is
+    inexact.
+    """
+    coefficient = order_coefficient(placed=placed, returned=returned)
+    exact = Fraction(total_cost) * Fraction(settings.ORDER_POINTS_RATE) * coefficient
+    return OrderPoints(points=math.floor(exact), coefficient=coefficient)
+
+
+def _coefficient_shown(coefficient: Fraction) -> Decimal:
+    exact = Decimal(coefficient.numerator) / Decimal(coefficient.denominator)
+    return exact.quantize(COEFFICIENT_PLACES, rounding=ROUND_HALF_UP)
+
+
+def _counter_bump(*, user_id: int, placed: int, returned: int) -> tuple[int, int]:
+    """Add to a customer's order counters in one statement; returns the new counts.
+
+    The upsert also takes the row lock that serialises this customer's orders.
+    """
+    table = OrderCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} AS c (user_id, orders_placed, orders_returned) VALUES (%s, %s, %s)"
+            " ON CONFLICT (user_id) DO UPDATE SET"
+            " orders_placed = c.orders_placed + excluded.orders_placed,"
+            " orders_returned = c.orders_returned + excluded.orders_returned"
+            " RETURNING orders_placed, orders_returned",
+            [user_id, placed, returned],
+        )
+        new_placed, new_returned = cursor.fetchone()
+    return new_placed, new_returned
+
+
+def _same_order(order: Order, *, user_id: int, total_cost: int, completed_at: datetime) -> bool:
+    return (order.user_id, order.total_cost, order.completed_at) == (user_id, total_cost, completed_at)
+
+
+def _existing_order(*, order_id: int, user_id: int, total_cost: int, completed_at: datetime) -> Order | None:
+    """The recorded order when this is a safe retry; OrderConflict when the body differs."""
+    order = Order.objects.filter(order_id=order_id).first()
+    if order is None:
+        return None
+    if not _same_order(order, user_id=user_id, total_cost=total_cost, completed_at=completed_at):
+        raise OrderConflict()
+    return order
+
+
+@transaction.atomic
+def _order_create(*, order_id: int, user_id: int, total_cost: int, completed_at: datetime, app: Application | None):
+    existing = _existing_order(order_id=order_id, user_id=user_id, total_cost=total_cost, completed_at=completed_at)
+    if existing is not None:
+        return OrderOutcome(order=existing, created=False)
+    placed_now, returned = _counter_bump(user_id=user_id, placed=1, returned=0)
+    policy = order_points(total_cost=total_cost, placed=placed_now - 1, returned=returned)
+    posting = points_credit(
+        user_id=user_id, points=policy.points, kind=RewardKind.ORDER, description=f"Order {order_id}", app=app
+    )
+    order = Order.objects.create(
+        order_id=order_id,
+        user_id=user_id,
+        total_cost=total_cost,
+        completed_at=completed_at,
+        coefficient=_coefficient_shown(policy.coefficient),
+        points_awarded=policy.points,
+        balance_after=posting.balance.total_points,
+        reward=posting.reward,
+        application=app,
+    )
+    return OrderOutcome(order=order, created=True)
+
+
+def order_record(
+    *, order_id: int, user_id: int, total_cost: int, completed_at: int, app: Application | None
+) -> OrderOutcome:
+    """Record an order and award its points; a retry with the same body writes nothing.
+
+    ``completed_at`` is in unix seconds. Two posts of one new order racing each other
+    meet at the order_id primary key: the loser's transaction rolls back whole and it
+    answers as a retry.
+    """
+    completed = datetime.fromtimestamp(completed_at, tz=UTC)
+    try:
+        return _order_create(order_id=order_id, user_id=user_id, total_cost=total_cost, completed_at=completed, app=app)
+    except IntegrityError:
+        existing = _existing_order(order_id=order_id, user_id=user_id, total_cost=total_cost, completed_at=completed)
+        if existing is None:
+            raise
+        return OrderOutcome(order=existing, created=False)
+
+
+@transaction.atomic
+def order_return(*, order_id: int, app: Application | None) -> ReturnOutcome:
+    """The goods came back: keep the order, mark it returned, take its points back.
+
+    The order row is locked first, so of two racing returns one takes the points
+    back and the other finds the order returned. The balance may go below zero.
+    """
+    order = Order.objects.select_for_update().filter(order_id=order_id).first()
+    if order is None:
+        raise OrderNotFound()
+    if order.returned_at is not None:
+        raise OrderAlreadyReturned()
+    _counter_bump(user_id=order.user_id, placed=0, returned=1)
+    posting = points_take_back(
+        user_id=order.user_id,
+        points=order.points_awarded,
+        kind=RewardKind.ORDER_RETURN,
+        description=f"Order {order_id} returned",
+        app=app,
+    )
+    order.returned_at = posting.reward.created_at
+    order.return_reward = posting.reward
+    order.save(update_fields=["returned_at", "return_reward"])
+    return ReturnOutcome(order=order, points_taken_back=order.points_awarded, balance=posting.balance.total_points)

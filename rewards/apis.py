@@ -24,15 +24,10 @@ from rewards.serializers import (
     UserQueryInput,
     balance_fields,
 )
+from rewards_project.apis import validated
 
 CAN_READ = "Can_Read"
 CAN_MODIFY = "Can_Modify_Orders"
-
-
-def validated(serializer_class: type[serializers.Serializer], data: Any, **context: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data, context=context)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def posting_response(posting: services.Posting, message: str) -> Response:

@@ -30,11 +30,17 @@ class HistoryPage:
     next_cursor: str | None
 
 
+def account_find(*, user_id: int) -> Balance | None:
+    """The customer's totals, or None for a customer never seen. One row."""
+    totals = Account.objects.filter(user_id=user_id).values_list("total_points_earned", "total_points_redeemed").first()
+    if totals is None:
+        return None
+    return Balance(user_id=user_id, total_points_earned=totals[0], total_points_redeemed=totals[1])
+
+
 def account_balance(*, user_id: int) -> Balance:
     """The customer's totals; a customer never seen reads as zero."""
-    totals = Account.objects.filter(user_id=user_id).values_list("total_points_earned", "total_points_redeemed").first()
-    earned, redeemed = totals or (0, 0)
-    return Balance(user_id=user_id, total_points_earned=earned, total_points_redeemed=redeemed)
+    return account_find(user_id=user_id) or Balance(user_id=user_id, total_points_earned=0, total_points_redeemed=0)
 
 
 def account_exists(*, user_id: int) -> bool:

@@ -80,3 +80,19 @@ def money_field(**kwargs: Any) -> serializers.DecimalField:
         max_value=MAX_MONEY,
         **kwargs,
     )
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID as text only; DRF would also read an integer as a UUID."""
+
+    def to_internal_value(self, data: Any):
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)

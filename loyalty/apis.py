@@ -1,0 +1,131 @@
+"""loyalty-api/ (the CLP API) views: validate, call one service or selector, shape the answer."""
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loyalty import services
+from loyalty.models import AccessLevel, Application
+from loyalty.serializers import (
+    ApplicationCreateInput,
+    ApplicationDeleteInput,
+    ApplicationOutput,
+    ApplicationUpdateInput,
+    OrderCreateInput,
+    OrderDeleteInput,
+    OrderOutput,
+    UserQueryInput,
+)
+from rewards.selectors import account_find
+from rewards_project.apis import validated
+from rewards_project.exceptions import NotFound
+
+
+def body_or_query(request: Request) -> Any:
+    """DELETE bodies are often dropped by proxies and clients, so the query string works too."""
+    return request.data if request.data else request.query_params
+
+
+class ApplicationApi(APIView):
+    required_access = AccessLevel.MASTER_APP
+
+    def post(self, request: Request) -> Response:
+        data = validated(ApplicationCreateInput, request.data)
+        issued = services.application_create(name=data["application_name"], access_level=data["access_level"])
+        return Response(
+            {
+                "success": True,
+                "message": "Application created. Store its token now: it is shown only once.",
+                **ApplicationOutput(issued.app).data,
+                "token": issued.token,
+            },
+            status=status.HTTP_201_CREATED,
+        )
+
+    def put(self, request: Request) -> Response:
+        data = validated(ApplicationUpdateInput, request.data)
+        app = services.application_set_access_level(app_id=data["app_id"], access_level=data["new_access_level"])
+        return Response(
+            {"success": True, "message": f"Access level is now {app.access_level}.", **ApplicationOutput(app).data}
+        )
+
+    def delete(self, request: Request) -> Response:
+        is_query = not request.data
+        data = validated(ApplicationDeleteInput, body_or_query(request), query=is_query)
+        app = services.application_revoke(app_id=data["app_id"])
+        return Response(
+            {"success": True, "message": "Application deleted; its token no longer works.", "app_id": str(app.pk)}
+        )
+
+
+class UserApi(APIView):
+    required_access = AccessLevel.CAN_READ
+
+    def get(self, request: Request) -> Response:
+        data = validated(UserQueryInput, request.query_params, query=True)
+        balance = account_find(user_id=data["user_id"])
+        if balance is None:
+            raise NotFound("No customer has this user_id.")
+        return Response(
+            {
+                "success": True,
+                "user_id": balance.user_id,
+                "current_balance": balance.total_points,
+                "total_points": balance.total_points,
+            }
+        )
+
+
+class OrdersApi(APIView):
+    required_access = AccessLevel.CAN_MODIFY_ORDERS
+
+    def post(self, request: Request) -> Response:
+        data = validated(OrderCreateInput, request.data)
+        outcome = services.order_record(**data, app=request.user)
+        order = outcome.order
+        message = (
+            f"Order {order.order_id} earned {order.points_awarded} points."
+            if outcome.created
+            else f"Order {order.order_id} was already recorded; nothing changed."
+        )
+        return Response(
+            {
+                "success": True,
+                "message": message,
+                **OrderOutput(order).data,
+                "current_balance": order.balance_after,
+                "total_points": order.balance_after,
+            },
+            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
+        )
+
+    def delete(self, request: Request) -> Response:
+        data = validated(OrderDeleteInput, body_or_query(request), query=not request.data)
+        return order_return_response(order_id=data["order_id"], app=request.user)
+
+
+class OrderDetailApi(APIView):
+    """``DELETE orders/<order_id>``, for clients that cannot send a DELETE body."""
+
+    required_access = AccessLevel.CAN_MODIFY_ORDERS
+
+    def delete(self, request: Request, order_id: str) -> Response:
+        data = validated(OrderDeleteInput, {"order_id": order_id}, query=True)
+        return order_return_response(order_id=data["order_id"], app=request.user)
+
+
+def order_return_response(*, order_id: int, app: Application) -> Response:
+    outcome = services.order_return(order_id=order_id, app=app)
+    return Response(
+        {
+            "success": True,
+            "message": f"Order {outcome.order.order_id} returned; {outcome.points_taken_back} points taken back.",
+            **OrderOutput(outcome.order).data,
+            "points_taken_back": outcome.points_taken_back,
+            "current_balance": outcome.balance,
+            "total_points": outcome.balance,
+        }
+    )

@@ -1,0 +1,70 @@
+"""Input and output shapes of loyalty-api/. Field names are the CLP contract's."""
+
+from rest_framework import serializers
+
+from loyalty.models import Application, Order
+from loyalty.services import CLIENT_ACCESS_LEVELS
+from rewards_project.fields import (
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+    StrictUUIDField,
+    user_id_field,
+)
+
+MAX_ORDER_ID = 2**63 - 1
+MAX_TOTAL_COST = 10**15
+# 9999-12-31T23:59:59Z: the last second a datetime can hold.
+MAX_UNIX_SECONDS = 253_402_300_799
+
+_LEVELS = [level.value for level in CLIENT_ACCESS_LEVELS]
+
+
+class ApplicationCreateInput(serializers.Serializer):
+    application_name = StrictCharField(min_length=1, max_length=30)
+    access_level = StrictChoiceField(choices=_LEVELS)
+
+
+class ApplicationUpdateInput(serializers.Serializer):
+    app_id = StrictUUIDField()
+    new_access_level = StrictChoiceField(choices=_LEVELS)
+
+
+class ApplicationDeleteInput(serializers.Serializer):
+    app_id = StrictUUIDField()
+
+
+class ApplicationOutput(serializers.ModelSerializer):
+    application_name = serializers.CharField(source="name")
+
+    class Meta:
+        model = Application
+        fields = ["app_id", "application_name", "access_level", "created_at"]
+
+
+class UserQueryInput(serializers.Serializer):
+    user_id = user_id_field()
+
+
+class OrderCreateInput(serializers.Serializer):
+    user_id = user_id_field()
+    order_id = StrictIntegerField(min_value=1, max_value=MAX_ORDER_ID)
+    total_cost = StrictIntegerField(min_value=0, max_value=MAX_TOTAL_COST)
+    completed_at = StrictIntegerField(min_value=0, max_value=MAX_UNIX_SECONDS, help_text="Unix seconds.")
+
+
+class OrderDeleteInput(serializers.Serializer):
+    order_id = StrictIntegerField(min_value=1, max_value=MAX_ORDER_ID)
+
+
+class OrderOutput(serializers.ModelSerializer):
+    completed_at = serializers.SerializerMethodField()
+    coefficient = serializers.DecimalField(max_digits=7, decimal_places=6)
+    returned = serializers.BooleanField(source="is_returned")
+
+    class Meta:
+        model = Order
+        fields = ["order_id", "user_id", "total_cost", "completed_at", "coefficient", "points_awarded", "returned"]
+
+    def get_completed_at(self, order: Order) -> int:
+        return int(order.completed_at.timestamp())
