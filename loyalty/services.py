@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from loyalty.models import AccessLevel, Application, Order, OrderCounter
@@ -156,6 +157,8 @@ def order_coefficient(*, placed: int, returned: int) -> Fraction:
     ``placed`` counts the customer's earlier orders, returned ones included. The
     penalty starts only once more than 20% of them were returned.
     """
+    if not 0 <= returned <= placed:
+        raise ValueError(f"returned ({returned}) must be between 0 and placed ({placed})")
     return min(Fraction(1), PENALTY_BASE - Fraction(returned, placed + 1))
 
 
@@ -175,23 +178,26 @@ def _coefficient_shown(coefficient: Fraction) -> Decimal:
     return exact.quantize(COEFFICIENT_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _counter_bump(*, user_id: int, placed: int, returned: int) -> tuple[int, int]:
-    """Add to a customer's order counters in one statement; returns the new counts.
+def _counter_count_placed(*, user_id: int) -> tuple[int, int]:
+    """Count one more order for the customer, in one statement; returns (placed, returned).
 
     The upsert also takes the row lock that serialises this customer's orders.
     """
     table = OrderCounter._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} AS c (user_id, orders_placed, orders_returned) VALUES (%s, %s, %s)"
-            " ON CONFLICT (user_id) DO UPDATE SET"
-            " orders_placed = c.orders_placed + excluded.orders_placed,"
-            " orders_returned = c.orders_returned + excluded.orders_returned"
+            f"INSERT INTO {table} AS c (user_id, orders_placed, orders_returned) VALUES (%s, 1, 0)"
+            " ON CONFLICT (user_id) DO UPDATE SET orders_placed = c.orders_placed + 1"
             " RETURNING orders_placed, orders_returned",
-            [user_id, placed, returned],
+            [user_id],
         )
-        new_placed, new_returned = cursor.fetchone()
-    return new_placed, new_returned
+        placed, returned = cursor.fetchone()
+    return placed, returned
+
+
+def _counter_count_returned(*, user_id: int) -> None:
+    # The row exists: it was created with the order being returned.
+    OrderCounter.objects.filter(user_id=user_id).update(orders_returned=F("orders_returned") + 1)
 
 
 def _same_order(order: Order, *, user_id: int, total_cost: int, completed_at: datetime) -> bool:
@@ -213,7 +219,7 @@ def _order_create(*, order_id: int, user_id: int, total_cost: int, completed_at:
     existing = _existing_order(order_id=order_id, user_id=user_id, total_cost=total_cost, completed_at=completed_at)
     if existing is not None:
         return OrderOutcome(order=existing, created=False)
-    placed_now, returned = _counter_bump(user_id=user_id, placed=1, returned=0)
+    placed_now, returned = _counter_count_placed(user_id=user_id)
     policy = order_points(total_cost=total_cost, placed=placed_now - 1, returned=returned)
     posting = points_credit(
         user_id=user_id, points=policy.points, kind=RewardKind.ORDER, description=f"Order {order_id}", app=app
@@ -263,7 +269,7 @@ def order_return(*, order_id: int, app: Application | None) -> ReturnOutcome:
         raise OrderNotFound()
     if order.returned_at is not None:
         raise OrderAlreadyReturned()
-    _counter_bump(user_id=order.user_id, placed=0, returned=1)
+    _counter_count_returned(user_id=order.user_id)
     posting = points_take_back(
         user_id=order.user_id,
         points=order.points_awarded,
