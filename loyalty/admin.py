@@ -2,13 +2,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from loyalty.models import AccessLevel, Application
+from loyalty.models import AccessLevel, Application, Order, OrderCounter
 from loyalty.services import (
     CLIENT_ACCESS_LEVELS,
     application_create,
     application_revoke,
     application_set_access_level,
 )
+from rewards.admin import ReadOnlyAdmin
 
 
 class ClientApplicationForm(forms.ModelForm):
@@ -67,3 +68,43 @@ class ApplicationAdmin(admin.ModelAdmin):
             application_revoke(app_id=app.pk)
             revoked += 1
         self.message_user(request, f"Revoked {revoked} application(s).")
+
+
+class ReturnedFilter(admin.SimpleListFilter):
+    title = "returned"
+    parameter_name = "returned"
+
+    def lookups(self, request: HttpRequest, model_admin):
+        return [("yes", "Returned"), ("no", "Not returned")]
+
+    def queryset(self, request: HttpRequest, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(returned_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    """Orders come from client services; staff look them up here. Returns go through the API."""
+
+    list_display = [
+        "order_id",
+        "user_id",
+        "total_cost",
+        "coefficient",
+        "points_awarded",
+        "completed_at",
+        "returned_at",
+        "application",
+    ]
+    list_filter = [ReturnedFilter]
+    search_fields = ["=order_id", "=user_id"]
+    list_select_related = ["application"]
+    show_full_result_count = False
+
+
+@admin.register(OrderCounter)
+class OrderCounterAdmin(ReadOnlyAdmin):
+    list_display = ["user_id", "orders_placed", "orders_returned"]
+    search_fields = ["=user_id"]
+    show_full_result_count = False

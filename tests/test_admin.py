@@ -27,11 +27,37 @@ def ledger(shop_app):
 
 
 @pytest.mark.parametrize(
-    "model", ["rewards_reward", "rewards_account", "rewards_redeemeditem", "rewards_catalogitem", "loyalty_application"]
+    "model",
+    [
+        "rewards_reward",
+        "rewards_account",
+        "rewards_redeemeditem",
+        "rewards_catalogitem",
+        "loyalty_application",
+        "loyalty_order",
+        "loyalty_ordercounter",
+    ],
 )
 def test_changelists_render(staff_client, ledger, model):
     response = staff_client.get(reverse(f"admin:{model}_changelist"))
     assert response.status_code == 200
+
+
+def test_orders_search_and_returned_filter(staff_client, shop_app):
+    from loyalty.services import order_record, order_return
+
+    order_record(order_id=4242, user_id=9, total_cost=100, completed_at=1_700_000_000, app=shop_app)
+    order_record(order_id=4343, user_id=9, total_cost=100, completed_at=1_700_000_000, app=shop_app)
+    order_return(order_id=4343, app=shop_app)
+    url = reverse("admin:loyalty_order_changelist")
+
+    by_id = staff_client.get(url, {"q": "4242"}).context["cl"].result_list
+    returned = staff_client.get(url, {"returned": "yes"}).context["cl"].result_list
+    by_user = staff_client.get(url, {"q": "9"}).context["cl"].result_list
+
+    assert [o.order_id for o in by_id] == [4242]
+    assert [o.order_id for o in returned] == [4343]
+    assert {o.order_id for o in by_user} == {4242, 4343}
 
 
 def test_ledger_row_is_read_only(staff_client, ledger):

@@ -69,9 +69,7 @@ def test_same_order_again_is_a_safe_retry(shop):
     assert Account.objects.get(user_id=USER).total_points_earned == 50
 
 
-@pytest.mark.parametrize(
-    "changed", [{"total_cost": 1001}, {"user_id": USER + 1}, {"completed_at": T0 + 1}]
-)
+@pytest.mark.parametrize("changed", [{"total_cost": 1001}, {"user_id": USER + 1}, {"completed_at": T0 + 1}])
 def test_same_order_id_with_another_body_is_409(shop, changed):
     post_order(shop, order(3))
     rows = Reward.objects.count()
@@ -177,9 +175,7 @@ def test_user_never_seen_is_404(reader):
 
 
 def test_user_seen_through_rewards_api_has_a_balance(shop, reader):
-    shop.post(
-        "/rewards-api/submit-feedback/", {"user_id": USER, "reward_description": "Nice"}, format="json"
-    )
+    shop.post("/rewards-api/submit-feedback/", {"user_id": USER, "reward_description": "Nice"}, format="json")
     assert reader.get(f"/loyalty-api/user/?user_id={USER}").json()["current_balance"] == 10
 
 

@@ -1,0 +1,131 @@
+"""Every access level against every endpoint of both APIs, exactly as SPEC 5 says."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from loyalty.models import AccessLevel
+from loyalty.services import application_create, order_record
+from rewards import services
+from tests.conftest import client_for
+from tests.factories import ApplicationFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+
+USER = 77
+READ, MODIFY, MASTER = AccessLevel.CAN_READ, AccessLevel.CAN_MODIFY_ORDERS, AccessLevel.MASTER_APP
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    body: dict | None
+    success: int
+    needs: str
+
+
+def calls(state: dict) -> list[Call]:
+    user = {"user_id": USER}
+    return [
+        Call("post", "/rewards-api/earn-points/", {**user, "points_earned": 5, "reward_description": "x"}, 201, MODIFY),
+        Call("post", "/rewards-api/purchase/", {**user, "amount": 5, "reward_description": "x"}, 201, MODIFY),
+        Call("post", "/rewards-api/submit-feedback/", {**user, "reward_description": "x"}, 201, MODIFY),
+        Call(
+            "post",
+            "/rewards-api/redeem-coupon/",
+            {**user, "points_redeemed": 50, "coupon_amount": 5, "reward_description": "x"},
+            201,
+            MODIFY,
+        ),
+        Call(
+            "post",
+            "/rewards-api/redeem-donation/",
+            {**user, "points_redeemed": 50, "donation_amount": 5, "reward_description": "x"},
+            201,
+            MODIFY,
+        ),
+        Call("post", "/rewards-api/use-coupon/", {"item_code": state["coupon"]}, 200, MODIFY),
+        Call("get", "/rewards-api/catalog/", None, 200, READ),
+        Call("get", f"/rewards-api/get-points/?user_id={USER}", None, 200, READ),
+        Call("post", "/rewards-api/get-points/", user, 200, READ),
+        Call("get", f"/rewards-api/get-redemptions/?user_id={USER}", None, 200, READ),
+        Call("post", "/rewards-api/get-redemptions/", user, 200, READ),
+        Call("get", f"/rewards-api/get-user-info/?user_id={USER}", None, 200, READ),
+        Call("post", "/rewards-api/get-user-info/", user, 200, READ),
+        Call("get", f"/loyalty-api/user?user_id={USER}", None, 200, READ),
+        Call(
+            "post",
+            "/loyalty-api/orders",
+            {**user, "order_id": 900, "total_cost": 100, "completed_at": 1_700_000_000},
+            201,
+            MODIFY,
+        ),
+        Call("delete", "/loyalty-api/orders", {"order_id": state["order_id"]}, 200, MODIFY),
+        Call("delete", f"/loyalty-api/orders/{state['order_id']}", None, 200, MODIFY),
+        Call("post", "/loyalty-api/application", {"application_name": "n", "access_level": "Can_Read"}, 201, MASTER),
+        Call(
+            "put", "/loyalty-api/application", {"app_id": state["target"], "new_access_level": "Can_Read"}, 200, MASTER
+        ),
+        Call("delete", "/loyalty-api/application", {"app_id": state["target"]}, 200, MASTER),
+    ]
+
+
+CALL_COUNT = 20
+LEVELS = [None, "bad-token", READ, MODIFY, MASTER]
+
+
+def expected_status(level: str | None, call: Call) -> int:
+    if level in (None, "bad-token"):
+        return 401
+    granted = {READ: {READ}, MODIFY: {READ, MODIFY}, MASTER: {MASTER}}[level]
+    return call.success if call.needs in granted else 403
+
+
+@pytest.fixture
+def state(db) -> dict:
+    app = ApplicationFactory(access_level=MODIFY)
+    services.points_earn(user_id=USER, points=500, description="seed", app=app)
+    coupon = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=app)
+    order_record(order_id=800, user_id=USER, total_cost=100, completed_at=1_700_000_000, app=app)
+    target = application_create(name="target", access_level=READ).app
+    return {"coupon": coupon.redeemed_item.item_code, "order_id": 800, "target": str(target.pk)}
+
+
+@pytest.mark.parametrize("index", range(CALL_COUNT))
+@pytest.mark.parametrize("level", LEVELS, ids=lambda level: str(level))
+def test_access_matrix(state, level, index):
+    call = calls(state)[index]
+    if level is None:
+        client = APIClient()
+    elif level == "bad-token":
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    else:
+        client = client_for(ApplicationFactory(access_level=level, name="caller"))
+
+    response = getattr(client, call.method)(call.path, call.body, format="json")
+
+    assert response.status_code == expected_status(level, call), (call, response.json())
+    assert response.json()["success"] is (response.status_code < 400)
+
+
+def test_matrix_covers_every_api_route_and_method():
+    from django.urls import resolve
+
+    from loyalty.urls import urlpatterns as loyalty_routes
+    from rewards.urls import urlpatterns as rewards_routes
+
+    every = {(p.name, m) for p in [*rewards_routes, *loyalty_routes] for m in _methods(p.callback.view_class)}
+    covered = {(resolve(c.path.split("?")[0]).url_name, c.method) for c in calls(_PLACEHOLDERS)}
+    assert len(calls(_PLACEHOLDERS)) == CALL_COUNT
+    assert covered == every
+
+
+_PLACEHOLDERS = {"coupon": "X", "order_id": 1, "target": "t"}
+
+
+def _methods(view_class) -> set[str]:
+    return {m for m in ("get", "post", "put", "delete") if hasattr(view_class, m)}
