@@ -1,19 +1,23 @@
 """loyalty-api/ (the CLP API) views: validate, call one service or selector, shape the answer."""
 
 from typing import Any
+from urllib.parse import urlencode
 
+from django.urls import reverse
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loyalty import services
+from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel, Application
 from loyalty.serializers import (
     ApplicationCreateInput,
     ApplicationDeleteInput,
     ApplicationOutput,
     ApplicationUpdateInput,
+    CustomerSessionInput,
     OrderCreateInput,
     OrderDeleteInput,
     OrderOutput,
@@ -84,7 +88,7 @@ class OrdersApi(APIView):
 
     def post(self, request: Request) -> Response:
         data = validated(OrderCreateInput, request.data)
-        outcome = services.order_record(**data, app=request.user)
+        outcome = services.order_record(**data, app=request.auth)
         order = outcome.order
         message = (
             f"Order {order.order_id} earned {order.points_awarded} points."
@@ -104,7 +108,7 @@ class OrdersApi(APIView):
 
     def delete(self, request: Request) -> Response:
         data = validated(OrderDeleteInput, body_or_query(request), query=not request.data)
-        return order_return_response(order_id=data["order_id"], app=request.user)
+        return order_return_response(order_id=data["order_id"], app=request.auth)
 
 
 class OrderDetailApi(APIView):
@@ -114,7 +118,7 @@ class OrderDetailApi(APIView):
 
     def delete(self, request: Request, order_id: str) -> Response:
         data = validated(OrderDeleteInput, {"order_id": order_id}, query=True)
-        return order_return_response(order_id=data["order_id"], app=request.user)
+        return order_return_response(order_id=data["order_id"], app=request.auth)
 
 
 def order_return_response(*, order_id: int, app: Application) -> Response:
@@ -129,3 +133,25 @@ def order_return_response(*, order_id: int, app: Application) -> Response:
             "total_points": outcome.balance,
         }
     )
+
+
+class CustomerSessionApi(APIView):
+    """``rewards-api/customer-session/``: a short-lived token for one customer's browser."""
+
+    required_access = AccessLevel.CAN_MODIFY_ORDERS
+
+    def post(self, request: Request) -> Response:
+        data = validated(CustomerSessionInput, request.data)
+        session = customer_session_issue(user_id=data["user_id"], app=request.auth, ttl_seconds=data.get("ttl_seconds"))
+        page = request.build_absolute_uri(reverse("rewards-page"))
+        return Response(
+            {
+                "success": True,
+                "message": "Customer session created.",
+                "token": session.token,
+                "user_id": session.user_id,
+                "expires_at": session.expires_at,
+                "rewards_page_url": f"{page}#{urlencode({'token': session.token, 'user_id': session.user_id})}",
+            },
+            status=status.HTTP_201_CREATED,
+        )

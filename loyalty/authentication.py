@@ -8,6 +8,12 @@ final comparison is constant-time.
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from loyalty.customers import (
+    CustomerPrincipal,
+    CustomerTokenInvalid,
+    customer_principal_from_token,
+    is_customer_token,
+)
 from loyalty.models import Application
 from loyalty.selectors import application_by_token
 from loyalty.services import application_touch
@@ -28,10 +34,19 @@ def token_from_request(request: Request) -> str | None:
 
 
 class AppTokenAuthentication(authentication.BaseAuthentication):
-    def authenticate(self, request: Request) -> tuple[Application, Application] | None:
+    """``request.user`` is the caller (an application or a customer session);
+    ``request.auth`` is the application the caller acts through, which ledger rows name."""
+
+    def authenticate(self, request: Request) -> tuple[Application | CustomerPrincipal, Application] | None:
         token = token_from_request(request)
         if token is None:
             return None
+        if is_customer_token(token):
+            try:
+                principal = customer_principal_from_token(token)
+            except CustomerTokenInvalid as exc:
+                raise exceptions.AuthenticationFailed(str(exc)) from exc
+            return principal, principal.app
         app = application_by_token(token=token)
         if app is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")

@@ -3,6 +3,8 @@ from typing import TYPE_CHECKING
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from loyalty.customers import CUSTOMER
+
 if TYPE_CHECKING:  # DRF imports this module while rest_framework.views loads.
     from rest_framework.views import APIView
 
@@ -11,7 +13,9 @@ class HasRequiredAccess(BasePermission):
     """Each view names the access level it needs in ``required_access``.
 
     A view that names none is closed: forgetting to declare a level can never
-    open an endpoint.
+    open an endpoint. A customer session passes only where the view also says
+    ``customer_access = True``; the view then checks that the request is about
+    that customer.
     """
 
     message = "This application's access level does not allow this request."
@@ -21,4 +25,6 @@ class HasRequiredAccess(BasePermission):
         principal = request.user
         if required is None or principal is None or not getattr(principal, "is_authenticated", False):
             return False
+        if getattr(view, "customer_access", False) and principal.grants(CUSTOMER):
+            return True
         return principal.grants(required)

@@ -1,5 +1,6 @@
 """Input and output shapes of loyalty-api/. Field names are the CLP contract's."""
 
+from django.conf import settings
 from rest_framework import serializers
 
 from loyalty.models import Application, Order
@@ -68,3 +69,18 @@ class OrderOutput(serializers.ModelSerializer):
 
     def get_completed_at(self, order: Order) -> int:
         return int(order.completed_at.timestamp())
+
+
+class CustomerSessionInput(serializers.Serializer):
+    user_id = user_id_field()
+    ttl_seconds = StrictIntegerField(
+        required=False,
+        min_value=60,
+        help_text="Shorter than the configured lifetime if you like; never longer.",
+    )
+
+    def validate_ttl_seconds(self, value: int) -> int:
+        limit = settings.CUSTOMER_SESSION_TTL_SECONDS
+        if value > limit:
+            raise serializers.ValidationError(f"Ensure this value is less than or equal to {limit}.")
+        return value

@@ -3,6 +3,7 @@
 from typing import Any
 
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -47,7 +48,25 @@ class WriteAPIView(APIView):
     required_access = CAN_MODIFY
 
 
-class ReadAPIView(APIView):
+def acting_app(request: Request, user_id: int) -> Any:
+    """The application a request acts through, once the caller may act for ``user_id``.
+
+    A customer session (``request.user.customer_user_id``) may act only for its own
+    customer; an application token may act for any.
+    """
+    own = getattr(request.user, "customer_user_id", None)
+    if own is not None and own != user_id:
+        raise PermissionDenied("A customer session can act only for its own customer.")
+    return request.auth
+
+
+class CustomerAPIView(APIView):
+    """Also open to a customer session, for that customer only (SPEC 5)."""
+
+    customer_access = True
+
+
+class ReadAPIView(CustomerAPIView):
     """A read that answers POST with a JSON body (the seed) and GET with a query string."""
 
     required_access = CAN_READ
@@ -57,10 +76,14 @@ class ReadAPIView(APIView):
         raise NotImplementedError
 
     def get(self, request: Request) -> Response:
-        return Response(self.read(validated(self.input_serializer, request.query_params, query=True)))
+        return self.respond(request, validated(self.input_serializer, request.query_params, query=True))
 
     def post(self, request: Request) -> Response:
-        return Response(self.read(validated(self.input_serializer, request.data)))
+        return self.respond(request, validated(self.input_serializer, request.data))
+
+    def respond(self, request: Request, params: dict[str, Any]) -> Response:
+        acting_app(request, params["user_id"])
+        return Response(self.read(params))
 
 
 class EarnPointsApi(WriteAPIView):
@@ -70,7 +93,7 @@ class EarnPointsApi(WriteAPIView):
             user_id=data["user_id"],
             points=data["points_earned"],
             description=data["reward_description"],
-            app=request.user,
+            app=request.auth,
         )
         return posting_response(posting, f"Earned {posting.reward.points_earned} points.")
 
@@ -82,7 +105,7 @@ class PurchaseApi(WriteAPIView):
             user_id=data["user_id"],
             amount=data["amount"],
             description=data["reward_description"],
-            app=request.user,
+            app=request.auth,
         )
         return posting_response(
             posting, f"Earned {posting.reward.points_earned} points for a purchase of {data['amount']}."
@@ -93,12 +116,12 @@ class SubmitFeedbackApi(WriteAPIView):
     def post(self, request: Request) -> Response:
         data = validated(FeedbackInput, request.data)
         posting = services.feedback_submit(
-            user_id=data["user_id"], description=data["reward_description"], app=request.user
+            user_id=data["user_id"], description=data["reward_description"], app=request.auth
         )
         return posting_response(posting, f"Thank you for your feedback: {posting.reward.points_earned} points.")
 
 
-class RedeemCouponApi(WriteAPIView):
+class RedeemCouponApi(WriteAPIView, CustomerAPIView):
     def post(self, request: Request) -> Response:
         data = validated(RedeemCouponInput, request.data)
         posting = services.coupon_redeem(
@@ -106,12 +129,12 @@ class RedeemCouponApi(WriteAPIView):
             points=data["points_redeemed"],
             amount=data["coupon_amount"],
             description=data["reward_description"],
-            app=request.user,
+            app=acting_app(request, data["user_id"]),
         )
         return posting_response(posting, f"Your coupon code is {posting.redeemed_item.item_code}.")
 
 
-class RedeemDonationApi(WriteAPIView):
+class RedeemDonationApi(WriteAPIView, CustomerAPIView):
     def post(self, request: Request) -> Response:
         data = validated(RedeemDonationInput, request.data)
         posting = services.donation_redeem(
@@ -119,7 +142,7 @@ class RedeemDonationApi(WriteAPIView):
             points=data["points_redeemed"],
             amount=data["donation_amount"],
             description=data["reward_description"],
-            app=request.user,
+            app=acting_app(request, data["user_id"]),
         )
         return posting_response(
             posting, f"Thank you: {posting.redeemed_item.amount} donated for {posting.reward.points_redeemed} points."
@@ -141,7 +164,7 @@ class UseCouponApi(WriteAPIView):
         )
 
 
-class CatalogApi(APIView):
+class CatalogApi(CustomerAPIView):
     required_access = CAN_READ
 
     def get(self, request: Request) -> Response:

@@ -140,6 +140,11 @@ PURCHASE_POINTS_PER_UNIT = Decimal(env.str("PURCHASE_POINTS_PER_UNIT", default="
 FEEDBACK_POINTS = env.int("FEEDBACK_POINTS", default=10)
 ORDER_POINTS_RATE = Decimal(env.str("ORDER_POINTS_RATE", default="0.05"))
 
+# Customer sessions (SPEC 5): how long a rewards-page token lives.
+CUSTOMER_SESSION_TTL_SECONDS = env.int("CUSTOMER_SESSION_TTL_SECONDS", default=30 * 60)
+# Where the rewards page finds rewards-api/; empty means the origin that served it.
+REWARDS_PAGE_API_BASE = env.str("REWARDS_PAGE_API_BASE", default="")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

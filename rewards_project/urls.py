@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from loyalty.apis import CustomerSessionApi
+from rewards.views import rewards_page
 from rewards_project import errors, views
+from rewards_project.urlpatterns import api_path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("rewards-page/", rewards_page, name="rewards-page"),
+    # Issued by loyalty (it knows applications), served under the rewards-api/ prefix.
+    api_path("rewards-api/customer-session/", CustomerSessionApi.as_view(), "customer-session"),
     path("rewards-api/", include("rewards.urls")),
     path("loyalty-api/", include("loyalty.urls")),
     # Anything else under an API prefix is a JSON 404, in DEBUG too.

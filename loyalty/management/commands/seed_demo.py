@@ -1,8 +1,10 @@
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel, Application
 from loyalty.services import application_create, application_token_rotate, master_app_ensure
 from rewards import services as rewards_services
@@ -36,6 +38,10 @@ class Command(BaseCommand):
         if not account_exists(user_id=DEMO_USER_ID):
             self._demo_history()
         balance = account_balance(user_id=DEMO_USER_ID)
+        shop = Application.objects.active().get(name=DEMO_APP_NAME)
+        session = customer_session_issue(user_id=DEMO_USER_ID, app=shop)
+        query = urlencode({"token": session.token, "user_id": DEMO_USER_ID})
+        page_url = f"{base_url}/rewards-page/#{query}"
 
         self.stdout.write(
             f"""
@@ -43,6 +49,8 @@ Demo ready (development tokens, new on every run):
   MasterApp token        : {master_token}
   '{DEMO_APP_NAME}' token (Can_Modify_Orders): {shop_token}
   Demo customer          : user_id {DEMO_USER_ID}, {balance.total_points} points
+  Rewards page (valid {settings.CUSTOMER_SESSION_TTL_SECONDS // 60} minutes):
+    {page_url}
 
 Try:
   curl -s {base_url}/rewards-api/get-points/?user_id={DEMO_USER_ID} -H "Authorization: Bearer {shop_token}"

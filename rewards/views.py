@@ -1,0 +1,16 @@
+"""The rewards page (SPEC 6): one HTML page; its data comes from rewards-api/ with a customer token."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+
+@require_GET
+def rewards_page(request: HttpRequest) -> HttpResponse:
+    # The token travels in the URL fragment, which browsers never send to a server,
+    # so it stays out of access logs and Referer headers.
+    response = render(request, "rewards/page.html", {"api_base": settings.REWARDS_PAGE_API_BASE})
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
