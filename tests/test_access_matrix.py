@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel
 from loyalty.services import application_create, order_record
 from rewards import services
@@ -25,6 +26,7 @@ class Call:
     body: dict | None
     success: int
     needs: str
+    customer: bool = False  # also open to a customer session for this customer
 
 
 def calls(state: dict) -> list[Call]:
@@ -39,6 +41,7 @@ def calls(state: dict) -> list[Call]:
             {**user, "points_redeemed": 50, "coupon_amount": 5, "reward_description": "x"},
             201,
             MODIFY,
+            True,
         ),
         Call(
             "post",
@@ -46,16 +49,18 @@ def calls(state: dict) -> list[Call]:
             {**user, "points_redeemed": 50, "donation_amount": 5, "reward_description": "x"},
             201,
             MODIFY,
+            True,
         ),
         Call("post", "/rewards-api/use-coupon/", {"item_code": state["coupon"]}, 200, MODIFY),
-        Call("get", "/rewards-api/catalog/", None, 200, READ),
-        Call("get", f"/rewards-api/get-points/?user_id={USER}", None, 200, READ),
-        Call("post", "/rewards-api/get-points/", user, 200, READ),
-        Call("get", f"/rewards-api/get-redemptions/?user_id={USER}", None, 200, READ),
-        Call("post", "/rewards-api/get-redemptions/", user, 200, READ),
-        Call("get", f"/rewards-api/get-user-info/?user_id={USER}", None, 200, READ),
-        Call("post", "/rewards-api/get-user-info/", user, 200, READ),
+        Call("get", "/rewards-api/catalog/", None, 200, READ, True),
+        Call("get", f"/rewards-api/get-points/?user_id={USER}", None, 200, READ, True),
+        Call("post", "/rewards-api/get-points/", user, 200, READ, True),
+        Call("get", f"/rewards-api/get-redemptions/?user_id={USER}", None, 200, READ, True),
+        Call("post", "/rewards-api/get-redemptions/", user, 200, READ, True),
+        Call("get", f"/rewards-api/get-user-info/?user_id={USER}", None, 200, READ, True),
+        Call("post", "/rewards-api/get-user-info/", user, 200, READ, True),
         Call("get", f"/loyalty-api/user?user_id={USER}", None, 200, READ),
+        Call("post", "/rewards-api/customer-session/", user, 201, MODIFY),
         Call(
             "post",
             "/loyalty-api/orders",
@@ -73,13 +78,16 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 20
-LEVELS = [None, "bad-token", READ, MODIFY, MASTER]
+CALL_COUNT = 21
+CUSTOMER = "customer"
+LEVELS = [None, "bad-token", READ, MODIFY, MASTER, CUSTOMER]
 
 
 def expected_status(level: str | None, call: Call) -> int:
     if level in (None, "bad-token"):
         return 401
+    if level == CUSTOMER:
+        return call.success if call.customer else 403
     granted = {READ: {READ}, MODIFY: {READ, MODIFY}, MASTER: {MASTER}}[level]
     return call.success if call.needs in granted else 403
 
@@ -103,6 +111,10 @@ def test_access_matrix(state, level, index):
     elif level == "bad-token":
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+    elif level == CUSTOMER:
+        client = APIClient()
+        session = customer_session_issue(user_id=USER, app=ApplicationFactory(access_level=MODIFY, name="issuer"))
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {session.token}")
     else:
         client = client_for(ApplicationFactory(access_level=level, name="caller"))
 
@@ -118,7 +130,11 @@ def test_matrix_covers_every_api_route_and_method():
     from loyalty.urls import urlpatterns as loyalty_routes
     from rewards.urls import urlpatterns as rewards_routes
 
-    every = {(p.name, m) for p in [*rewards_routes, *loyalty_routes] for m in _methods(p.callback.view_class)}
+    from rewards_project.urls import urlpatterns as project_routes
+
+    session_route = [p for p in project_routes if getattr(p, "name", None) == "customer-session"]
+    routes = [*rewards_routes, *loyalty_routes, *session_route]
+    every = {(p.name, m) for p in routes for m in _methods(p.callback.view_class)}
     covered = {(resolve(c.path.split("?")[0]).url_name, c.method) for c in calls(_PLACEHOLDERS)}
     assert len(calls(_PLACEHOLDERS)) == CALL_COUNT
     assert covered == every
