@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite lint format venv
+.PHONY: run test test-sqlite lint format venv chromium screenshots
 
 venv: $(VENV)/.installed
 
@@ -20,9 +20,17 @@ run: venv
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# The browser tests drive Debian's Chromium; no browser is ever downloaded.
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 # The whole suite on PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/rewards).
-test: venv
+test: venv chromium
 	$(BIN)/pytest
+
+# Refresh docs/rewards-page-desktop.png and docs/rewards-page-phone.png.
+screenshots: venv chromium
+	$(BIN)/pytest -m screenshots
 
 # The API flow tests on the embedded SQLite default.
 test-sqlite: venv

@@ -129,7 +129,6 @@ def test_matrix_covers_every_api_route_and_method():
 
     from loyalty.urls import urlpatterns as loyalty_routes
     from rewards.urls import urlpatterns as rewards_routes
-
     from rewards_project.urls import urlpatterns as project_routes
 
     session_route = [p for p in project_routes if getattr(p, "name", None) == "customer-session"]

@@ -1,0 +1,207 @@
+"""The rewards page in a real headless Chromium, against a live server on PostgreSQL."""
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from loyalty.customers import customer_session_issue
+from loyalty.models import AccessLevel
+from loyalty.tokens import customer_token_sign
+from rewards import services
+from rewards.models import Reward
+from tests.concurrency import default_catalog_restore
+from tests.factories import ApplicationFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+# Playwright's sync API keeps an event loop on the main thread; the test's own
+# database calls there are ordinary synchronous code, so Django's guard is lifted.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "docs"
+USER = 2024
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (make test does)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def shop_app():
+    default_catalog_restore()
+    return ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+
+
+def page_url(live_server, token: str, user_id: int = USER) -> str:
+    return f"{live_server.url}/rewards-page/#{urlencode({'token': token, 'user_id': user_id})}"
+
+
+def customer_with_points(app, points: int) -> str:
+    services.points_earn(user_id=USER, points=points, description="Welcome bonus", app=app)
+    return customer_session_issue(user_id=USER, app=app).token
+
+
+def test_page_shows_points_catalog_and_empty_history(live_server, page, shop_app):
+    token = customer_with_points(shop_app, 130)
+
+    page.goto(page_url(live_server, token))
+
+    expect(page.get_by_test_id("total-points")).to_have_text("130")
+    expect(page.get_by_test_id("catalog").get_by_role("button")).to_have_count(4)
+    expect(page.get_by_text("No redemptions yet.")).to_be_visible()
+    expect(page.get_by_test_id("status")).to_be_empty()
+
+
+def test_redeem_coupon_shows_code_balance_and_history(live_server, page, shop_app):
+    token = customer_with_points(shop_app, 130)
+    page.goto(page_url(live_server, token))
+    expect(page.get_by_test_id("total-points")).to_have_text("130")
+
+    page.get_by_role("button", name="Redeem $10 coupon for 100 points").click()
+
+    expect(page.get_by_test_id("coupon-code")).to_have_text(_re_code())
+    code = page.get_by_test_id("coupon-code").inner_text()
+    stored = Reward.objects.get(kind="coupon")
+    assert stored.redeemed_item.item_code == code
+    expect(page.get_by_test_id("total-points")).to_have_text("30")
+    rows = page.get_by_test_id("history-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("$10 coupon")
+    expect(rows.first).to_contain_text("Active")
+    expect(page.get_by_test_id("status")).to_contain_text("coupon redeemed")
+
+
+def test_not_enough_points_shows_the_api_message(live_server, page, shop_app):
+    token = customer_with_points(shop_app, 60)
+    page.goto(page_url(live_server, token))
+    expect(page.get_by_test_id("total-points")).to_have_text("60")
+
+    page.get_by_role("button", name="Redeem $10 charity donation for 100 points").click()
+
+    expect(page.get_by_test_id("status")).to_have_text("You do not have enough points to redeem this reward.")
+    expect(page.get_by_test_id("total-points")).to_have_text("60")
+    assert not Reward.objects.filter(kind="donation").exists()
+
+
+def test_expired_token_shows_a_clear_message(live_server, page, shop_app):
+    expired = customer_token_sign(user_id=USER, app_id=str(shop_app.pk), expires_at=int(time.time()) - 60)
+
+    page.goto(page_url(live_server, expired))
+
+    expect(page.get_by_test_id("status")).to_contain_text("session has expired")
+    expect(page.get_by_test_id("total-points")).to_have_text("\N{EN DASH}")
+
+
+def test_keyboard_only_redemption_and_phone_width(live_server, browser, shop_app):
+    token = customer_with_points(shop_app, 75)
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    page.goto(page_url(live_server, token))
+    expect(page.get_by_test_id("total-points")).to_have_text("75")
+
+    page.keyboard.press("Tab")  # the first catalog button: "$5 coupon"
+    expect(page.get_by_role("button", name="Redeem $5 coupon for 50 points")).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page.get_by_test_id("total-points")).to_have_text("25")
+    expect(page.get_by_test_id("coupon-code")).to_have_text(_re_code())
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    context.close()
+
+
+def test_page_from_another_origin_calls_the_api_through_cors(live_server, page, shop_app, settings):
+    token = customer_with_points(shop_app, 90)
+    with other_origin_page(api=live_server.url, token=token) as origin:
+        settings.CORS_ALLOWED_ORIGINS = [origin]
+
+        page.goto(f"{origin}/")
+
+        expect(page.locator("#result")).to_have_text("90")
+
+    with other_origin_page(api=live_server.url, token=token) as not_allowed:
+        page.goto(f"{not_allowed}/")
+        expect(page.locator("#result")).to_have_text("blocked")
+
+
+@pytest.mark.screenshots
+def test_save_screenshots_for_the_readme(live_server, browser, shop_app):
+    services.points_earn(user_id=USER, points=300, description="Welcome bonus", app=shop_app)
+    services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="$5 coupon", app=shop_app)
+    item = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="$5 coupon", app=shop_app)
+    services.coupon_use(item_code=item.redeemed_item.item_code)
+    services.donation_redeem(user_id=USER, points=50, amount=Decimal("5"), description="Donation", app=shop_app)
+    token = customer_session_issue(user_id=USER, app=shop_app).token
+    for name, viewport in (("desktop", {"width": 1100, "height": 760}), ("phone", {"width": 390, "height": 844})):
+        context = browser.new_context(viewport=viewport, device_scale_factor=1)
+        page = context.new_page()
+        page.goto(page_url(live_server, token))
+        expect(page.get_by_test_id("history-row").first).to_be_visible()
+        page.get_by_role("button", name="Redeem $5 coupon for 50 points").click()
+        expect(page.get_by_test_id("coupon-code")).to_have_text(_re_code())
+        expect(page.locator("#app")).to_have_attribute("aria-busy", "false")
+        page.screenshot(path=SCREENSHOT_DIR / f"rewards-page-{name}.png", full_page=True)
+        context.close()
+
+
+def _re_code():
+    import re
+
+    return re.compile(r"^[A-Z0-9]{16}$")
+
+
+class other_origin_page:
+    """A page on another origin (127.0.0.1 vs the live server's localhost) that calls get-points/."""
+
+    def __init__(self, *, api: str, token: str) -> None:
+        html = f"""<!doctype html><p id="result">waiting</p><script>
+        fetch("{api}/rewards-api/get-points/?user_id={USER}", {{headers: {{Authorization: "Bearer {token}"}}}})
+          .then(r => r.json()).then(b => document.getElementById("result").textContent = b.total_points)
+          .catch(() => document.getElementById("result").textContent = "blocked");
+        </script>""".encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(html)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    def __enter__(self) -> str:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
