@@ -125,6 +125,7 @@ def test_keyboard_only_redemption_and_phone_width(live_server, browser, shop_app
     page = context.new_page()
     page.goto(page_url(live_server, token))
     expect(page.get_by_test_id("total-points")).to_have_text("75")
+    expect(page.locator("#app")).to_have_attribute("aria-busy", "false")
 
     page.keyboard.press("Tab")  # the first catalog button: "$5 coupon"
     expect(page.get_by_role("button", name="Redeem $5 coupon for 50 points")).to_be_focused()
