@@ -46,13 +46,21 @@ class AppTokenAuthentication(authentication.BaseAuthentication):
                 principal = customer_principal_from_token(token)
             except CustomerTokenInvalid as exc:
                 raise exceptions.AuthenticationFailed(str(exc)) from exc
+            _remember_app(request, principal.app)
             return principal, principal.app
         app = application_by_token(token=token)
         if app is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         application_touch(app=app)
+        _remember_app(request, app)
         return app, app
 
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) when no credentials were sent.
         return 'Bearer realm="api"'
+
+
+def _remember_app(request: Request, app: Application) -> None:
+    # The request log line names the calling application; it reads it from the
+    # Django request, which outlives DRF's wrapper.
+    request._request.api_app = app

@@ -9,6 +9,7 @@ from rewards_project.urlpatterns import api_path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("rewards-page/", rewards_page, name="rewards-page"),
     # Issued by loyalty (it knows applications), served under the rewards-api/ prefix.
     api_path("rewards-api/customer-session/", CustomerSessionApi.as_view(), "customer-session"),

@@ -1,21 +1,96 @@
+"""Health, readiness, request ids and the request log."""
+
+import json
+import logging
+
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+from rewards_project.logging import JsonFormatter
+
 pytestmark = [pytest.mark.django_db, pytest.mark.flow]
 
 
-def test_healthz_answers_when_the_database_does():
-    response = APIClient().get("/healthz")
+def test_healthz_answers_while_the_process_is_up(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = APIClient().get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_answers_when_the_database_does():
+    response = APIClient().get("/readyz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
-def test_healthz_is_503_when_the_database_fails(monkeypatch):
-    def broken_cursor(*args, **kwargs):
-        raise connection.Database.OperationalError("server closed the connection")
-
-    monkeypatch.setattr(connection, "cursor", broken_cursor)
-    response = APIClient().get("/healthz")
+def test_readyz_is_503_when_the_database_is_down(settings):
+    # A real failed connection: point the connection at a port nothing listens on.
+    connection.close()
+    original = connection.settings_dict.copy()
+    connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": "1", "NAME": "nowhere"})
+    if connection.vendor == "sqlite":
+        connection.settings_dict["NAME"] = "/nonexistent-dir/nowhere.sqlite3"
+    try:
+        response = APIClient().get("/readyz")
+        health = APIClient().get("/healthz")
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "database_unavailable"
+    assert health.status_code == 200
+
+
+def test_request_id_is_returned_and_propagated():
+    fresh = APIClient().get("/healthz")
+    given = APIClient().get("/healthz", HTTP_X_REQUEST_ID="trace-1234abcd")
+    hostile = APIClient().get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
+
+    assert len(fresh["X-Request-ID"]) == 32
+    assert given["X-Request-ID"] == "trace-1234abcd"
+    assert hostile["X-Request-ID"] != "bad id\nwith newline" and len(hostile["X-Request-ID"]) == 32
+
+
+def test_one_request_line_with_id_app_status_and_duration(shop, shop_app, caplog):
+    with caplog.at_level(logging.INFO, logger="rewards.requests"):
+        response = shop.get("/rewards-api/get-points/?user_id=5", HTTP_X_REQUEST_ID="req-abcdef12")
+
+    lines = [r for r in caplog.records if r.name == "rewards.requests"]
+    assert len(lines) == 1
+    record = lines[0]
+    assert response["X-Request-ID"] == "req-abcdef12"
+    assert (record.request_id, record.app_id, record.status) == ("req-abcdef12", str(shop_app.pk), 200)
+    assert record.path == "/rewards-api/get-points/" and record.duration_ms >= 0
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["request_id"] == "req-abcdef12" and entry["app_id"] == str(shop_app.pk)
+
+
+def test_no_log_line_carries_a_token(shop_app, master_app, caplog):
+    from tests.conftest import client_for
+
+    secrets = [shop_app.token, master_app.token]
+    with caplog.at_level(logging.DEBUG):
+        shop = client_for(shop_app)
+        shop.post(
+            "/rewards-api/earn-points/", {"user_id": 1, "points_earned": 5, "reward_description": "x"}, format="json"
+        )
+        session = shop.post("/rewards-api/customer-session/", {"user_id": 1}, format="json").json()["token"]
+        secrets.append(session)
+        APIClient().get("/rewards-api/get-points/?user_id=1", HTTP_AUTHORIZATION=f"Bearer {session}")
+        created = (
+            client_for(master_app)
+            .post("/loyalty-api/application", {"application_name": "n", "access_level": "Can_Read"}, format="json")
+            .json()["token"]
+        )
+        secrets.append(created)
+        APIClient().get("/rewards-api/get-points/?user_id=1", HTTP_AUTHORIZATION="Bearer wrong-token-value-123")
+        APIClient().get("/rewards-api/get-points/?user_id=1", HTTP_TOKEN=shop_app.token)
+        secrets.append("wrong-token-value-123")
+
+    text = "\n".join([r.getMessage() for r in caplog.records] + [JsonFormatter().format(r) for r in caplog.records])
+    assert len([r for r in caplog.records if r.name == "rewards.requests"]) == 6
+    for secret in secrets:
+        assert secret not in text
