@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,19 +14,27 @@ from loyalty import services
 from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel, Application
 from loyalty.serializers import (
+    ApplicationChangedOutput,
+    ApplicationCreatedOutput,
     ApplicationCreateInput,
+    ApplicationDeletedOutput,
     ApplicationDeleteInput,
     ApplicationOutput,
     ApplicationUpdateInput,
     CustomerSessionInput,
+    CustomerSessionOutput,
     OrderCreateInput,
     OrderDeleteInput,
     OrderOutput,
+    OrderResultOutput,
+    OrderReturnOutput,
+    UserBalanceOutput,
     UserQueryInput,
 )
 from rewards.selectors import account_find
 from rewards_project.apis import validated
 from rewards_project.exceptions import NotFound
+from rewards_project.openapi import errors
 
 
 def body_or_query(request: Request) -> Any:
@@ -33,6 +42,23 @@ def body_or_query(request: Request) -> Any:
     return request.data if request.data else request.query_params
 
 
+@extend_schema_view(
+    post=extend_schema(
+        request=ApplicationCreateInput,
+        responses={201: ApplicationCreatedOutput, **errors()},
+        summary="Create a client application (MasterApp)",
+    ),
+    put=extend_schema(
+        request=ApplicationUpdateInput,
+        responses={200: ApplicationChangedOutput, **errors(404)},
+        summary="Change an application's access level (MasterApp)",
+    ),
+    delete=extend_schema(
+        request=ApplicationDeleteInput,
+        responses={200: ApplicationDeletedOutput, **errors(404)},
+        summary="Delete (revoke) an application (MasterApp); app_id in the body or the query string",
+    ),
+)
 class ApplicationApi(APIView):
     required_access = AccessLevel.MASTER_APP
 
@@ -65,6 +91,9 @@ class ApplicationApi(APIView):
         )
 
 
+@extend_schema(
+    parameters=[UserQueryInput], responses={200: UserBalanceOutput, **errors(404)}, summary="A customer's balance"
+)
 class UserApi(APIView):
     required_access = AccessLevel.CAN_READ
 
@@ -83,6 +112,22 @@ class UserApi(APIView):
         )
 
 
+@extend_schema_view(
+    post=extend_schema(
+        request=OrderCreateInput,
+        responses={
+            201: OrderResultOutput,
+            200: OpenApiResponse(OrderResultOutput, description="A retry of a recorded order; nothing written."),
+            **errors(409),
+        },
+        summary="Record an order and award its points",
+    ),
+    delete=extend_schema(
+        request=OrderDeleteInput,
+        responses={200: OrderReturnOutput, **errors(404, 409)},
+        summary="Return an order: take its points back; order_id in the body or the query string",
+    ),
+)
 class OrdersApi(APIView):
     required_access = AccessLevel.CAN_MODIFY_ORDERS
 
@@ -111,6 +156,13 @@ class OrdersApi(APIView):
         return order_return_response(order_id=data["order_id"], app=request.auth)
 
 
+@extend_schema_view(
+    delete=extend_schema(
+        operation_id="loyalty_api_order_return_by_path",
+        responses={200: OrderReturnOutput, **errors(404, 409)},
+        summary="Return an order: take its points back",
+    )
+)
 class OrderDetailApi(APIView):
     """``DELETE orders/<order_id>``, for clients that cannot send a DELETE body."""
 
@@ -135,6 +187,12 @@ def order_return_response(*, order_id: int, app: Application) -> Response:
     )
 
 
+@extend_schema(
+    tags=["rewards-api"],
+    request=CustomerSessionInput,
+    responses={201: CustomerSessionOutput, **errors()},
+    summary="Issue a short-lived customer token for the rewards page",
+)
 class CustomerSessionApi(APIView):
     """``rewards-api/customer-session/``: a short-lived token for one customer's browser."""
 

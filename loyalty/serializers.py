@@ -84,3 +84,62 @@ class CustomerSessionInput(serializers.Serializer):
         if value > limit:
             raise serializers.ValidationError(f"Ensure this value is less than or equal to {limit}.")
         return value
+
+
+# ---- response documents (OpenAPI) ------------------------------------------------
+
+
+class ApplicationCreatedOutput(ApplicationOutput):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    token = serializers.CharField(help_text="Shown once; only its SHA-256 is stored.")
+
+    class Meta(ApplicationOutput.Meta):
+        fields = ["success", "message", *ApplicationOutput.Meta.fields, "token"]
+
+
+class ApplicationChangedOutput(ApplicationOutput):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+
+    class Meta(ApplicationOutput.Meta):
+        fields = ["success", "message", *ApplicationOutput.Meta.fields]
+
+
+class ApplicationDeletedOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    app_id = serializers.UUIDField()
+
+
+class UserBalanceOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    current_balance = serializers.IntegerField()
+    total_points = serializers.IntegerField(help_text="The same number as current_balance.")
+
+
+class OrderResultOutput(OrderOutput):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    current_balance = serializers.IntegerField(help_text="The balance right after this order was recorded.")
+    total_points = serializers.IntegerField()
+
+    class Meta(OrderOutput.Meta):
+        fields = ["success", "message", *OrderOutput.Meta.fields, "current_balance", "total_points"]
+
+
+class OrderReturnOutput(OrderResultOutput):
+    points_taken_back = serializers.IntegerField()
+
+    class Meta(OrderResultOutput.Meta):
+        fields = [*OrderResultOutput.Meta.fields, "points_taken_back"]
+
+
+class CustomerSessionOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    token = serializers.CharField(help_text="A customer token, cs_…; send it as Authorization: Bearer.")
+    user_id = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+    rewards_page_url = serializers.URLField()

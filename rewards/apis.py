@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -10,22 +11,29 @@ from rest_framework.views import APIView
 
 from rewards import selectors, services
 from rewards.serializers import (
+    BalanceOutput,
     CatalogItemOutput,
+    CatalogOutput,
     EarnPointsInput,
     FeedbackInput,
     HistoryQueryInput,
+    PostingOutput,
     PurchaseInput,
     RedeemCouponInput,
     RedeemDonationInput,
     RedeemedItemOutput,
     RedemptionOutput,
+    RedemptionsOutput,
     RewardHistoryOutput,
     RewardRowOutput,
     UseCouponInput,
+    UseCouponOutput,
+    UserInfoOutput,
     UserQueryInput,
     balance_fields,
 )
 from rewards_project.apis import validated
+from rewards_project.openapi import errors
 
 CAN_READ = "Can_Read"
 CAN_MODIFY = "Can_Modify_Orders"
@@ -86,6 +94,12 @@ class ReadAPIView(CustomerAPIView):
         return Response(self.read(params))
 
 
+@extend_schema(
+    tags=["rewards-api"],
+    request=EarnPointsInput,
+    responses={201: PostingOutput, **errors()},
+    summary="Give points for any event",
+)
 class EarnPointsApi(WriteAPIView):
     def post(self, request: Request) -> Response:
         data = validated(EarnPointsInput, request.data)
@@ -98,6 +112,12 @@ class EarnPointsApi(WriteAPIView):
         return posting_response(posting, f"Earned {posting.reward.points_earned} points.")
 
 
+@extend_schema(
+    tags=["rewards-api"],
+    request=PurchaseInput,
+    responses={201: PostingOutput, **errors()},
+    summary="Give points for a purchase: floor(amount x 2)",
+)
 class PurchaseApi(WriteAPIView):
     def post(self, request: Request) -> Response:
         data = validated(PurchaseInput, request.data)
@@ -112,6 +132,12 @@ class PurchaseApi(WriteAPIView):
         )
 
 
+@extend_schema(
+    tags=["rewards-api"],
+    request=FeedbackInput,
+    responses={201: PostingOutput, **errors()},
+    summary="Give the flat feedback points",
+)
 class SubmitFeedbackApi(WriteAPIView):
     def post(self, request: Request) -> Response:
         data = validated(FeedbackInput, request.data)
@@ -121,6 +147,12 @@ class SubmitFeedbackApi(WriteAPIView):
         return posting_response(posting, f"Thank you for your feedback: {posting.reward.points_earned} points.")
 
 
+@extend_schema(
+    tags=["rewards-api"],
+    request=RedeemCouponInput,
+    responses={201: PostingOutput, **errors(409)},
+    summary="Redeem a catalog coupon; answers with its code",
+)
 class RedeemCouponApi(WriteAPIView, CustomerAPIView):
     def post(self, request: Request) -> Response:
         data = validated(RedeemCouponInput, request.data)
@@ -134,6 +166,12 @@ class RedeemCouponApi(WriteAPIView, CustomerAPIView):
         return posting_response(posting, f"Your coupon code is {posting.redeemed_item.item_code}.")
 
 
+@extend_schema(
+    tags=["rewards-api"],
+    request=RedeemDonationInput,
+    responses={201: PostingOutput, **errors(409)},
+    summary="Redeem a catalog donation",
+)
 class RedeemDonationApi(WriteAPIView, CustomerAPIView):
     def post(self, request: Request) -> Response:
         data = validated(RedeemDonationInput, request.data)
@@ -149,6 +187,12 @@ class RedeemDonationApi(WriteAPIView, CustomerAPIView):
         )
 
 
+@extend_schema(
+    tags=["rewards-api"],
+    request=UseCouponInput,
+    responses={200: UseCouponOutput, **errors(404, 409)},
+    summary="Mark a coupon used",
+)
 class UseCouponApi(WriteAPIView):
     def post(self, request: Request) -> Response:
         data = validated(UseCouponInput, request.data)
@@ -164,6 +208,7 @@ class UseCouponApi(WriteAPIView):
         )
 
 
+@extend_schema(tags=["rewards-api"], responses={200: CatalogOutput, **errors()}, summary="The active catalog")
 class CatalogApi(CustomerAPIView):
     required_access = CAN_READ
 
@@ -172,6 +217,20 @@ class CatalogApi(CustomerAPIView):
         return Response({"success": True, "catalog": items})
 
 
+@extend_schema_view(
+    get=extend_schema(
+        tags=["rewards-api"],
+        parameters=[UserQueryInput],
+        responses={200: BalanceOutput, **errors()},
+        summary="A customer's points",
+    ),
+    post=extend_schema(
+        tags=["rewards-api"],
+        request=UserQueryInput,
+        responses={200: BalanceOutput, **errors()},
+        summary="A customer's points",
+    ),
+)
 class GetPointsApi(ReadAPIView):
     def read(self, params: dict[str, Any]) -> dict[str, Any]:
         balance = selectors.account_balance(user_id=params["user_id"])
@@ -182,6 +241,20 @@ def page_fields(page: selectors.HistoryPage) -> dict[str, Any]:
     return {"has_more": page.has_more, "next_cursor": page.next_cursor}
 
 
+@extend_schema_view(
+    get=extend_schema(
+        tags=["rewards-api"],
+        parameters=[HistoryQueryInput],
+        responses={200: RedemptionsOutput, **errors()},
+        summary="Redemption history, newest first",
+    ),
+    post=extend_schema(
+        tags=["rewards-api"],
+        request=HistoryQueryInput,
+        responses={200: RedemptionsOutput, **errors()},
+        summary="Redemption history, newest first",
+    ),
+)
 class GetRedemptionsApi(ReadAPIView):
     input_serializer = HistoryQueryInput
 
@@ -197,6 +270,20 @@ class GetRedemptionsApi(ReadAPIView):
         }
 
 
+@extend_schema_view(
+    get=extend_schema(
+        tags=["rewards-api"],
+        parameters=[HistoryQueryInput],
+        responses={200: UserInfoOutput, **errors()},
+        summary="Totals and ledger history, newest first",
+    ),
+    post=extend_schema(
+        tags=["rewards-api"],
+        request=HistoryQueryInput,
+        responses={200: UserInfoOutput, **errors()},
+        summary="Totals and ledger history, newest first",
+    ),
+)
 class GetUserInfoApi(ReadAPIView):
     input_serializer = HistoryQueryInput
 

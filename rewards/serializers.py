@@ -140,3 +140,68 @@ def balance_fields(balance: Balance) -> dict[str, int]:
         "total_points_earned": balance.total_points_earned,
         "total_points_redeemed": balance.total_points_redeemed,
     }
+
+
+# ---- response documents (OpenAPI) ------------------------------------------------
+
+
+class BalanceOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    total_points = serializers.IntegerField()
+    total_points_earned = serializers.IntegerField()
+    total_points_redeemed = serializers.IntegerField()
+
+
+class PostingOutput(RewardRowOutput):
+    """A write's answer: the new balance and the ledger row written."""
+
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    total_points = serializers.IntegerField()
+    total_points_earned = serializers.IntegerField()
+    total_points_redeemed = serializers.IntegerField()
+    item_code = serializers.CharField(required=False, help_text="Redemptions only: the coupon or receipt code.")
+    redeemed_item = RedeemedItemOutput(required=False, help_text="Redemptions only.")
+
+    class Meta(RewardRowOutput.Meta):
+        fields = [
+            "success",
+            "message",
+            "total_points",
+            "total_points_earned",
+            "total_points_redeemed",
+            *RewardRowOutput.Meta.fields,
+            "item_code",
+            "redeemed_item",
+        ]
+
+
+class UseCouponOutput(RedeemedItemOutput):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    user_id = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+
+    class Meta(RedeemedItemOutput.Meta):
+        fields = ["success", "message", "user_id", "is_active", *RedeemedItemOutput.Meta.fields]
+
+
+class CatalogOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    catalog = CatalogItemOutput(many=True)
+
+
+class PageOutput(serializers.Serializer):
+    has_more = serializers.BooleanField()
+    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page.")
+
+
+class RedemptionsOutput(PageOutput):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    redemption_history = RedemptionOutput(many=True)
+
+
+class UserInfoOutput(BalanceOutput, PageOutput):
+    reward_history = RewardHistoryOutput(many=True)

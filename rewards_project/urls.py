@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loyalty.apis import CustomerSessionApi
 from rewards.views import rewards_page
@@ -10,6 +11,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("rewards-page/", rewards_page, name="rewards-page"),
     # Issued by loyalty (it knows applications), served under the rewards-api/ prefix.
     api_path("rewards-api/customer-session/", CustomerSessionApi.as_view(), "customer-session"),
