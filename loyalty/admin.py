@@ -1,8 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 
-from loyalty.models import AccessLevel, Application, Order, OrderCounter
+from loyalty.models import AccessLevel, Application, Customer, Order, OrderCounter
+from loyalty.selectors import customer_overview
 from loyalty.services import (
     CLIENT_ACCESS_LEVELS,
     application_create,
@@ -10,6 +13,8 @@ from loyalty.services import (
     application_set_access_level,
 )
 from rewards.admin import ReadOnlyAdmin
+from rewards.services import points_adjust
+from rewards_project.fields import MAX_POINTS_PER_ENTRY
 
 
 class ClientApplicationForm(forms.ModelForm):
@@ -108,3 +113,60 @@ class OrderCounterAdmin(ReadOnlyAdmin):
     list_display = ["user_id", "orders_placed", "orders_returned"]
     search_fields = ["=user_id"]
     show_full_result_count = False
+
+
+class AdjustPointsForm(forms.Form):
+    points = forms.IntegerField(
+        min_value=-MAX_POINTS_PER_ENTRY,
+        max_value=MAX_POINTS_PER_ENTRY,
+        help_text="Positive adds points, negative takes them back (the balance may go below zero).",
+    )
+    reason = forms.CharField(max_length=200, help_text="Saved on the ledger row with your user name.")
+
+    def clean_points(self) -> int:
+        points = self.cleaned_data["points"]
+        if points == 0:
+            raise forms.ValidationError("An adjustment must add or remove at least one point.")
+        return points
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdmin):
+    """One page per customer: balance, orders, ledger history and a points adjustment."""
+
+    list_display = ["user_id", "total_points", "total_points_earned", "total_points_redeemed", "updated_at"]
+    search_fields = ["=user_id"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        # The page posts the adjustment form; staff need the ledger's change right.
+        return request.user.has_perm("rewards.change_reward") or request.user.is_superuser
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        customer = self.get_object(request, object_id)
+        if customer is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        form = AdjustPointsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            posting = points_adjust(
+                user_id=customer.user_id,
+                points=form.cleaned_data["points"],
+                reason=form.cleaned_data["reason"],
+                staff=request.user.get_username(),
+            )
+            messages.success(
+                request,
+                f"Adjusted by {form.cleaned_data['points']:+d}; the balance is now {posting.balance.total_points}.",
+            )
+            return redirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Customer {customer.user_id}",
+            "customer": customer,
+            "overview": customer_overview(user_id=customer.user_id),
+            "form": form,
+            "original": customer,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/loyalty/customer/detail.html", context)

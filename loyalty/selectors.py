@@ -1,7 +1,9 @@
 import hmac
+from dataclasses import dataclass
 
-from loyalty.models import Application
+from loyalty.models import Application, Order, OrderCounter
 from loyalty.tokens import token_hash
+from rewards.selectors import Balance, HistoryPage, account_find, reward_history
 
 
 def application_by_token(*, token: str) -> Application | None:
@@ -13,3 +15,21 @@ def application_by_token(*, token: str) -> Application | None:
     if app is None or not hmac.compare_digest(app.token_hash, digest):
         return None
     return app
+
+
+@dataclass(frozen=True)
+class CustomerOverview:
+    balance: Balance | None
+    counter: OrderCounter | None
+    orders: list[Order]
+    history: HistoryPage
+
+
+def customer_overview(*, user_id: int, limit: int = 50) -> CustomerOverview:
+    """Everything the admin customer page shows, newest first."""
+    return CustomerOverview(
+        balance=account_find(user_id=user_id),
+        counter=OrderCounter.objects.filter(user_id=user_id).first(),
+        orders=list(Order.objects.filter(user_id=user_id).order_by("-created_at")[:limit]),
+        history=reward_history(user_id=user_id, limit=limit),
+    )

@@ -254,3 +254,16 @@ def coupon_use(*, item_code: str) -> RedeemedItem:
         raise CouponAlreadyUsed()
     item.reward.is_active = False
     return item
+
+
+def points_adjust(*, user_id: int, points: int, reason: str, staff: str) -> Posting:
+    """A staff correction through the ledger: positive adds, negative takes back.
+
+    A negative adjustment may take the balance below zero, like an order return:
+    staff correct what happened, the balance follows.
+    """
+    if points == 0:
+        raise DomainError("An adjustment must add or remove at least one point.", fields={"points": ["Not zero."]})
+    description = f"{reason} (adjusted by {staff})"[: Reward._meta.get_field("reward_description").max_length]
+    post = points_credit if points > 0 else points_take_back
+    return post(user_id=user_id, points=abs(points), kind=RewardKind.ADJUSTMENT, description=description, app=None)

@@ -85,3 +85,43 @@ def test_application_level_is_editable_in_admin(staff_client, shop_app):
     url = reverse("admin:loyalty_application_change", args=[shop_app.pk])
     staff_client.post(url, {"access_level": "Can_Read"})
     assert Application.objects.get(pk=shop_app.pk).access_level == "Can_Read"
+
+
+def test_customer_page_shows_balance_orders_and_history(staff_client, ledger, shop_app):
+    from loyalty.services import order_record
+
+    order_record(order_id=5151, user_id=9, total_cost=400, completed_at=1_700_000_000, app=shop_app)
+
+    page = staff_client.get(reverse("admin:loyalty_customer_change", args=[9])).content.decode()
+
+    assert '<td id="balance">50</td>' in page  # 80 - 50 + 20
+    assert "5151" in page and "Order 5151" in page and "seed" in page
+
+
+def test_staff_adjustment_goes_through_the_ledger(staff_client, ledger):
+    from rewards.selectors import ledger_drift
+
+    url = reverse("admin:loyalty_customer_change", args=[9])
+    staff_client.post(url, {"points": "-40", "reason": "Duplicate bonus"})
+
+    row = Reward.objects.get(kind="adjustment")
+    assert (row.points_earned, row.points_redeemed) == (0, 40)
+    assert row.reward_description == "Duplicate bonus (adjusted by staff)"
+    assert '<td id="balance">-10</td>' in staff_client.get(url).content.decode()
+    assert ledger_drift() == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"points": "0", "reason": "x"},
+        {"points": "5", "reason": ""},
+        {"points": "abc", "reason": "x"},
+        {"points": str(10**10), "reason": "x"},
+    ],
+)
+def test_bad_adjustment_writes_nothing(staff_client, ledger, data):
+    rows = Reward.objects.count()
+    response = staff_client.post(reverse("admin:loyalty_customer_change", args=[9]), data)
+    assert response.status_code == 200  # the form again, with its errors
+    assert Reward.objects.count() == rows
