@@ -1,0 +1,24 @@
+"""Readiness with the database really down (PostgreSQL only: an in-memory SQLite never goes away)."""
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_readyz_is_503_when_the_database_is_down():
+    # A real failed connection: point the connection at a port nothing listens on.
+    connection.close()
+    original = connection.settings_dict.copy()
+    connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": "1", "NAME": "nowhere"})
+    try:
+        response = APIClient().get("/readyz")
+        health = APIClient().get("/healthz")
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(original)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+    assert health.status_code == 200
