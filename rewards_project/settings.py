@@ -124,7 +124,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": False,
+    "DEFAULT_THROTTLE_CLASSES": ["loyalty.throttling.ApplicationRateThrottle"],
 }
+
+# Rate limits per application and per customer session ("N/s", "N/min", "N/hour");
+# an empty value turns a limit off.
+API_THROTTLE_RATES = {
+    "application": env.str("THROTTLE_APPLICATION_RATE", default="3000/min") or None,
+    "customer": env.str("THROTTLE_CUSTOMER_RATE", default="120/min") or None,
+}
+
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty points service",
