@@ -1,10 +1,14 @@
 """rewards-api/ views: validate, call one service or selector, shape the answer."""
 
+import hashlib
+import json
+import re
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -52,8 +56,39 @@ def posting_response(posting: services.Posting, message: str) -> Response:
     return Response(body, status=status.HTTP_201_CREATED)
 
 
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
 class WriteAPIView(APIView):
+    """A rewards-api/ write. With an ``Idempotency-Key`` header, a retry replays the
+    first response instead of writing again (see ``services.idempotent_call``)."""
+
     required_access = CAN_MODIFY
+
+    def perform(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def post(self, request: Request) -> Response:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return self.perform(request)
+        if not IDEMPOTENCY_KEY_PATTERN.match(key):
+            raise ValidationError({"Idempotency-Key": ["1 to 255 printable ASCII characters, no spaces."]})
+        customer = getattr(request.user, "customer_user_id", None)
+        scoped_key = f"customer:{customer}:{key}" if customer is not None else key
+        body = json.dumps(request.data, sort_keys=True, default=str)
+        fingerprint = hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+        def work() -> tuple[int, dict]:
+            response = self.perform(request)
+            # Stored as rendered, so a replay is byte-for-byte the same JSON.
+            return response.status_code, json.loads(JSONRenderer().render(response.data))
+
+        result = services.idempotent_call(app=request.auth, key=scoped_key, fingerprint=fingerprint, work=work)
+        response = Response(result.body, status=result.status)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 def acting_app(request: Request, user_id: int) -> Any:
@@ -101,7 +136,7 @@ class ReadAPIView(CustomerAPIView):
     summary="Give points for any event",
 )
 class EarnPointsApi(WriteAPIView):
-    def post(self, request: Request) -> Response:
+    def perform(self, request: Request) -> Response:
         data = validated(EarnPointsInput, request.data)
         posting = services.points_earn(
             user_id=data["user_id"],
@@ -119,7 +154,7 @@ class EarnPointsApi(WriteAPIView):
     summary="Give points for a purchase: floor(amount x 2)",
 )
 class PurchaseApi(WriteAPIView):
-    def post(self, request: Request) -> Response:
+    def perform(self, request: Request) -> Response:
         data = validated(PurchaseInput, request.data)
         posting = services.purchase_record(
             user_id=data["user_id"],
@@ -139,7 +174,7 @@ class PurchaseApi(WriteAPIView):
     summary="Give the flat feedback points",
 )
 class SubmitFeedbackApi(WriteAPIView):
-    def post(self, request: Request) -> Response:
+    def perform(self, request: Request) -> Response:
         data = validated(FeedbackInput, request.data)
         posting = services.feedback_submit(
             user_id=data["user_id"], description=data["reward_description"], app=request.auth
@@ -154,7 +189,7 @@ class SubmitFeedbackApi(WriteAPIView):
     summary="Redeem a catalog coupon; answers with its code",
 )
 class RedeemCouponApi(WriteAPIView, CustomerAPIView):
-    def post(self, request: Request) -> Response:
+    def perform(self, request: Request) -> Response:
         data = validated(RedeemCouponInput, request.data)
         posting = services.coupon_redeem(
             user_id=data["user_id"],
@@ -173,7 +208,7 @@ class RedeemCouponApi(WriteAPIView, CustomerAPIView):
     summary="Redeem a catalog donation",
 )
 class RedeemDonationApi(WriteAPIView, CustomerAPIView):
-    def post(self, request: Request) -> Response:
+    def perform(self, request: Request) -> Response:
         data = validated(RedeemDonationInput, request.data)
         posting = services.donation_redeem(
             user_id=data["user_id"],
@@ -194,7 +229,7 @@ class RedeemDonationApi(WriteAPIView, CustomerAPIView):
     summary="Mark a coupon used",
 )
 class UseCouponApi(WriteAPIView):
-    def post(self, request: Request) -> Response:
+    def perform(self, request: Request) -> Response:
         data = validated(UseCouponInput, request.data)
         item = services.coupon_use(item_code=data["item_code"])
         return Response(

@@ -157,3 +157,25 @@ class RedeemedItem(models.Model):
 
 # Kept here so every reader of the ledger agrees on what a redemption is.
 REDEMPTION_KINDS = (RewardKind.COUPON, RewardKind.DONATION)
+
+
+class IdempotencyKey(models.Model):
+    """A write request's Idempotency-Key and the response it got, kept 24 hours.
+
+    The same key with the same request replays the response; with another request
+    it is refused. Keys are scoped to the application that sent them.
+    """
+
+    application = models.ForeignKey(settings.REWARDS_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=300)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["application", "key"], name="idempotency_key_per_app")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_age")]
+
+    def __str__(self) -> str:
+        return self.key

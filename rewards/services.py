@@ -9,8 +9,9 @@ Python, decides between concurrent redemptions.
 
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from rewards.models import (
     Account,
     CatalogItem,
     CatalogKind,
+    IdempotencyKey,
     RedeemedItem,
     Reward,
     RewardKind,
@@ -267,3 +269,68 @@ def points_adjust(*, user_id: int, points: int, reason: str, staff: str) -> Post
     description = f"{reason} (adjusted by {staff})"[: Reward._meta.get_field("reward_description").max_length]
     post = points_credit if points > 0 else points_take_back
     return post(user_id=user_id, points=abs(points), kind=RewardKind.ADJUSTMENT, description=description, app=None)
+
+
+# ---- Idempotency-Key ----------------------------------------------------------------
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+
+
+class IdempotencyKeyReused(DomainError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was used with a different request."
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    default_message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+@dataclass(frozen=True)
+class KeyedResponse:
+    status: int
+    body: dict
+    replayed: bool
+
+
+def idempotent_call(*, app: Model, key: str, fingerprint: str, work: Callable[[], tuple[int, dict]]) -> KeyedResponse:
+    """Run ``work`` once per (application, key) within 24 hours, Stripe-style.
+
+    The key row is inserted in the same transaction as the work. A concurrent request
+    with the same key blocks on the unique index until the first commits, then
+    replays its response; if the first fails, nothing of it remains and the second
+    does the work. Errors are not stored: a failed request wrote nothing, so a retry
+    is safe.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        IdempotencyKey.objects.filter(application=app, key=key, created_at__lt=now - IDEMPOTENCY_KEY_TTL).delete()
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(
+                    application=app, key=key, request_fingerprint=fingerprint, created_at=now
+                )
+        except IntegrityError:
+            record = None
+        if record is None:
+            return _idempotent_replay(app=app, key=key, fingerprint=fingerprint)
+        status, body = work()
+        IdempotencyKey.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
+    return KeyedResponse(status=status, body=body, replayed=False)
+
+
+def _idempotent_replay(*, app: Model, key: str, fingerprint: str) -> KeyedResponse:
+    stored = IdempotencyKey.objects.filter(application=app, key=key).first()
+    if stored is None or stored.response_status is None:
+        raise IdempotencyKeyInUse()
+    if stored.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return KeyedResponse(status=stored.response_status, body=stored.response_body, replayed=True)
+
+
+def idempotency_keys_purge(*, now: datetime | None = None) -> int:
+    """Delete keys older than 24 hours; returns how many."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEY_TTL
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
