@@ -37,7 +37,7 @@ from rewards.serializers import (
     balance_fields,
 )
 from rewards_project.apis import validated
-from rewards_project.openapi import errors
+from rewards_project.openapi import IDEMPOTENCY_KEY, errors
 
 CAN_READ = "Can_Read"
 CAN_MODIFY = "Can_Modify_Orders"
@@ -132,7 +132,8 @@ class ReadAPIView(CustomerAPIView):
 @extend_schema(
     tags=["rewards-api"],
     request=EarnPointsInput,
-    responses={201: PostingOutput, **errors()},
+    parameters=[IDEMPOTENCY_KEY],
+    responses={201: PostingOutput, **errors(422)},
     summary="Give points for any event",
 )
 class EarnPointsApi(WriteAPIView):
@@ -150,7 +151,8 @@ class EarnPointsApi(WriteAPIView):
 @extend_schema(
     tags=["rewards-api"],
     request=PurchaseInput,
-    responses={201: PostingOutput, **errors()},
+    parameters=[IDEMPOTENCY_KEY],
+    responses={201: PostingOutput, **errors(422)},
     summary="Give points for a purchase: floor(amount x 2)",
 )
 class PurchaseApi(WriteAPIView):
@@ -170,7 +172,8 @@ class PurchaseApi(WriteAPIView):
 @extend_schema(
     tags=["rewards-api"],
     request=FeedbackInput,
-    responses={201: PostingOutput, **errors()},
+    parameters=[IDEMPOTENCY_KEY],
+    responses={201: PostingOutput, **errors(422)},
     summary="Give the flat feedback points",
 )
 class SubmitFeedbackApi(WriteAPIView):
@@ -185,7 +188,8 @@ class SubmitFeedbackApi(WriteAPIView):
 @extend_schema(
     tags=["rewards-api"],
     request=RedeemCouponInput,
-    responses={201: PostingOutput, **errors(409)},
+    parameters=[IDEMPOTENCY_KEY],
+    responses={201: PostingOutput, **errors(409, 422)},
     summary="Redeem a catalog coupon; answers with its code",
 )
 class RedeemCouponApi(WriteAPIView, CustomerAPIView):
@@ -204,7 +208,8 @@ class RedeemCouponApi(WriteAPIView, CustomerAPIView):
 @extend_schema(
     tags=["rewards-api"],
     request=RedeemDonationInput,
-    responses={201: PostingOutput, **errors(409)},
+    parameters=[IDEMPOTENCY_KEY],
+    responses={201: PostingOutput, **errors(409, 422)},
     summary="Redeem a catalog donation",
 )
 class RedeemDonationApi(WriteAPIView, CustomerAPIView):
@@ -225,7 +230,8 @@ class RedeemDonationApi(WriteAPIView, CustomerAPIView):
 @extend_schema(
     tags=["rewards-api"],
     request=UseCouponInput,
-    responses={200: UseCouponOutput, **errors(404, 409)},
+    parameters=[IDEMPOTENCY_KEY],
+    responses={200: UseCouponOutput, **errors(404, 409, 422)},
     summary="Mark a coupon used",
 )
 class UseCouponApi(WriteAPIView):

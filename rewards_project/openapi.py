@@ -1,7 +1,8 @@
 """OpenAPI pieces shared by both APIs: the error body and the token auth scheme."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 
@@ -28,12 +29,14 @@ _ERROR_TEXT = {
     409: "Conflict with the current state; nothing was written.",
     413: "Body over 64 KiB.",
     415: "Body is not JSON.",
+    422: "The Idempotency-Key was already used with a different request.",
+    429: "Rate limit reached; see the Retry-After header.",
 }
 
 
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     """The error responses an endpoint can give, all with the SPEC 7 body."""
-    common = (400, 401, 403, 405, 413, 415)
+    common = (400, 401, 403, 405, 413, 415, 429)
     return {
         status: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[status])
         for status in sorted({*common, *statuses})
@@ -53,3 +56,14 @@ class AppTokenScheme(OpenApiAuthenticationExtension):
                 "`Authorization: Bearer <token>`. The header `Token: <token>` is accepted too."
             ),
         }
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description=(
+        "Optional. The same key with the same request within 24 hours replays the first response "
+        "(header Idempotent-Replayed: true) and writes nothing; with another request it is 422."
+    ),
+)
