@@ -1,0 +1,76 @@
+"""Load the benchmark's data into a freshly migrated database and print an app token.
+
+10,000 customers with 100,000 points each (one ledger row each), one customer (user 1)
+with 100,000 ledger rows, one (user 2) with 10, and 50,000 orders (five per customer
+of 10,000) for the returns benchmark. Everything goes through the same tables the
+services write, and `check_ledger` is clean afterwards.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rewards_project.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+
+from loyalty.models import AccessLevel  # noqa: E402
+from loyalty.services import application_create  # noqa: E402
+
+CUSTOMERS = range(1000, 11000)
+ORDERS_PER_CUSTOMER = 5
+ORDER_POINTS = 50
+
+SQL = f"""
+INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, reward_description,
+                            earned_date, is_active, application_id, created_at)
+SELECT u, 'earn', 100000, 0, 'bench seed', now(), true, %(app)s, now()
+FROM generate_series({CUSTOMERS.start}, {CUSTOMERS.stop - 1}) u;
+
+INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, reward_description,
+                            earned_date, is_active, application_id, created_at)
+SELECT 1, 'earn', 1, 0, 'row ' || g, now(), true, %(app)s, now() FROM generate_series(1, 100000) g;
+
+INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, reward_description,
+                            earned_date, is_active, application_id, created_at)
+SELECT 2, 'earn', 1, 0, 'row ' || g, now(), true, %(app)s, now() FROM generate_series(1, 10) g;
+
+WITH orders AS (
+    SELECT g AS order_id, {CUSTOMERS.start} + (g - 1) / {ORDERS_PER_CUSTOMER} AS user_id
+    FROM generate_series(1, {len(CUSTOMERS) * ORDERS_PER_CUSTOMER}) g
+), rows AS (
+    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, reward_description,
+                                earned_date, is_active, application_id, created_at)
+    SELECT user_id, 'order', {ORDER_POINTS}, 0, 'Order ' || order_id, now(), true, %(app)s, now() FROM orders
+    RETURNING id, user_id, reward_description
+)
+INSERT INTO loyalty_order (order_id, user_id, total_cost, completed_at, coefficient, points_awarded,
+                           balance_after, reward_id, application_id, created_at)
+SELECT substring(reward_description FROM 7)::bigint, user_id, {ORDER_POINTS * 20}, now(), 1, {ORDER_POINTS},
+       0, id, %(app)s, now()
+FROM rows;
+
+INSERT INTO loyalty_ordercounter (user_id, orders_placed, orders_returned)
+SELECT u, {ORDERS_PER_CUSTOMER}, 0 FROM generate_series({CUSTOMERS.start}, {CUSTOMERS.stop - 1}) u;
+
+INSERT INTO rewards_account (user_id, total_points_earned, total_points_redeemed, created_at, updated_at)
+SELECT user_id, SUM(points_earned), SUM(points_redeemed), now(), now() FROM rewards_reward GROUP BY user_id;
+
+ANALYZE;
+"""
+
+
+def main() -> None:
+    with transaction.atomic():
+        issued = application_create(name="bench", access_level=AccessLevel.CAN_MODIFY_ORDERS)
+        with connection.cursor() as cursor:
+            cursor.execute(SQL, {"app": str(issued.app.pk)})
+    print(issued.token)
+
+
+if __name__ == "__main__":
+    main()
