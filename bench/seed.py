@@ -12,7 +12,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rewards_project.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rewards import selectors, services
+from rewards.models import Reward
 from rewards.serializers import (
     BalanceOutput,
     CatalogItemOutput,
@@ -29,7 +31,6 @@ from rewards.serializers import (
     RedemptionOutput,
     RedemptionsOutput,
     RewardHistoryOutput,
-    RewardRowOutput,
     UseCouponInput,
     UseCouponOutput,
     UserInfoOutput,
@@ -43,12 +44,33 @@ CAN_READ = "Can_Read"
 CAN_MODIFY = "Can_Modify_Orders"
 
 
+def _iso(moment: datetime | None) -> str | None:
+    """Datetimes as DRF renders them (UTC, "Z")."""
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def reward_row_fields(reward: Reward) -> dict[str, Any]:
+    """The ledger row's fields, as in ``RewardRowOutput``, built directly: writes are
+    the hot path and a ModelSerializer costs more than the database here."""
+    return {
+        "id": reward.id,
+        "user_id": reward.user_id,
+        "kind": reward.kind,
+        "points_earned": reward.points_earned,
+        "points_redeemed": reward.points_redeemed,
+        "reward_description": reward.reward_description,
+        "earned_date": _iso(reward.earned_date),
+        "redeemed_date": _iso(reward.redeemed_date),
+        "is_active": reward.is_active,
+    }
+
+
 def posting_response(posting: services.Posting, message: str) -> Response:
     body: dict[str, Any] = {
         "success": True,
         "message": message,
         **balance_fields(posting.balance),
-        **RewardRowOutput(posting.reward).data,
+        **reward_row_fields(posting.reward),
     }
     if posting.redeemed_item is not None:
         body["item_code"] = posting.redeemed_item.item_code

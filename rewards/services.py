@@ -1,7 +1,7 @@
 """Everything that writes to the ledger.
 
 Each public function is one transaction. A balance moves only through
-:func:`_account_apply`, which changes the customer's ``Account`` row with a single
+:func:`_ledger_post`, which changes the customer's ``Account`` row with a single
 statement, in the same transaction as the ``Reward`` row that explains it. Debits
 that must not overdraw are one conditional UPDATE, so PostgreSQL's row lock, not
 Python, decides between concurrent redemptions.
@@ -65,94 +65,118 @@ class Posting:
     redeemed_item: RedeemedItem | None = None
 
 
-def _account_apply(*, user_id: int, earned: int, redeemed: int, must_cover: bool) -> Balance:
-    """Add to a customer's totals in one statement and return the new totals.
-
-    With ``must_cover`` the debit happens only if the balance covers it; otherwise
-    nothing changes and :class:`InsufficientPoints` is raised. Without it the
-    account is created on first use (upsert), and the balance may go below zero.
-    """
-    table = Account._meta.db_table
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        if must_cover:
-            cursor.execute(
-                f"UPDATE {table} SET total_points_earned = total_points_earned + %s,"
-                " total_points_redeemed = total_points_redeemed + %s, updated_at = %s"
-                " WHERE user_id = %s AND total_points_earned - total_points_redeemed >= %s"
-                " RETURNING total_points_earned, total_points_redeemed",
-                [earned, redeemed, now, user_id, redeemed - earned],
-            )
-        else:
-            cursor.execute(
-                f"INSERT INTO {table} AS a (user_id, total_points_earned, total_points_redeemed,"
-                " created_at, updated_at) VALUES (%s, %s, %s, %s, %s)"
-                " ON CONFLICT (user_id) DO UPDATE SET"
-                " total_points_earned = a.total_points_earned + excluded.total_points_earned,"
-                " total_points_redeemed = a.total_points_redeemed + excluded.total_points_redeemed,"
-                " updated_at = excluded.updated_at"
-                " RETURNING total_points_earned, total_points_redeemed",
-                [user_id, earned, redeemed, now, now],
-            )
-        row = cursor.fetchone()
-    if row is None:
-        raise InsufficientPoints()
-    return Balance(user_id=user_id, total_points_earned=row[0], total_points_redeemed=row[1])
+_ACCOUNT_CHANGE = {
+    # A credit (or an uncovered debit) creates the account on first use.
+    False: (
+        "INSERT INTO {account} AS a (user_id, total_points_earned, total_points_redeemed, created_at, updated_at)"
+        " VALUES (%(user_id)s, %(earned)s, %(redeemed)s, %(now)s, %(now)s)"
+        " ON CONFLICT (user_id) DO UPDATE SET"
+        " total_points_earned = a.total_points_earned + excluded.total_points_earned,"
+        " total_points_redeemed = a.total_points_redeemed + excluded.total_points_redeemed,"
+        " updated_at = excluded.updated_at"
+        " RETURNING total_points_earned, total_points_redeemed"
+    ),
+    # A covered debit changes the row only while the balance covers it.
+    True: (
+        "UPDATE {account} SET total_points_earned = total_points_earned + %(earned)s,"
+        " total_points_redeemed = total_points_redeemed + %(redeemed)s, updated_at = %(now)s"
+        " WHERE user_id = %(user_id)s AND total_points_earned - total_points_redeemed >= %(redeemed)s - %(earned)s"
+        " RETURNING total_points_earned, total_points_redeemed"
+    ),
+}
+_REWARD_COLUMNS = (
+    "user_id, kind, points_earned, points_redeemed, reward_description, earned_date, redeemed_date,"
+    " is_active, application_id, created_at"
+)
+_REWARD_VALUES = (
+    "%(user_id)s, %(kind)s, %(earned)s, %(redeemed)s, %(description)s, %(earned_date)s, %(redeemed_date)s,"
+    " %(is_active)s, %(app_id)s, %(now)s"
+)
 
 
-def _reward_post(
+def _ledger_post(
     *,
     user_id: int,
     kind: str,
-    points_earned: int = 0,
-    points_redeemed: int = 0,
+    earned: int = 0,
+    redeemed: int = 0,
     description: str,
     app: Model | None,
     is_active: bool = True,
-    at: datetime,
-) -> Reward:
-    return Reward.objects.create(
+    must_cover: bool = False,
+) -> Posting:
+    """Change the account and append the ledger row that explains it, together.
+
+    With ``must_cover`` the change happens only if the balance covers the debit;
+    otherwise nothing is written and :class:`InsufficientPoints` is raised. On
+    PostgreSQL both writes are one statement (a data-modifying CTE: one round trip,
+    and the row is inserted only if the account changed); SQLite runs the same two
+    statements one after the other. Call inside a transaction.
+    """
+    now = timezone.now()
+    params = {
+        "user_id": user_id,
+        "kind": kind,
+        "earned": earned,
+        "redeemed": redeemed,
+        "description": description,
+        "earned_date": now if earned else None,
+        "redeemed_date": now if redeemed else None,
+        "is_active": is_active,
+        "app_id": app.pk if app is not None else None,
+        "now": now,
+    }
+    account_change = _ACCOUNT_CHANGE[must_cover].format(account=Account._meta.db_table)
+    rewards = Reward._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH account AS ({account_change}),"
+                f" reward AS (INSERT INTO {rewards} ({_REWARD_COLUMNS})"
+                f" SELECT {_REWARD_VALUES} FROM account RETURNING id)"
+                " SELECT reward.id, account.total_points_earned, account.total_points_redeemed FROM account, reward",
+                params,
+            )
+            row = cursor.fetchone()
+        else:
+            cursor.execute(account_change, params)
+            totals = cursor.fetchone()
+            row = None
+            if totals is not None:
+                cursor.execute(f"INSERT INTO {rewards} ({_REWARD_COLUMNS}) VALUES ({_REWARD_VALUES})", params)
+                row = (cursor.lastrowid, *totals)
+    if row is None:
+        raise InsufficientPoints()
+    reward = Reward(
+        id=row[0],
         user_id=user_id,
         kind=kind,
-        points_earned=points_earned,
-        points_redeemed=points_redeemed,
+        points_earned=earned,
+        points_redeemed=redeemed,
         reward_description=description,
-        earned_date=at if points_earned else None,
-        redeemed_date=at if points_redeemed else None,
+        earned_date=params["earned_date"],
+        redeemed_date=params["redeemed_date"],
         is_active=is_active,
         application=app,
-        created_at=at,
+        created_at=now,
+    )
+    reward._state.adding = False
+    reward._state.db = connection.alias
+    return Posting(
+        reward=reward, balance=Balance(user_id=user_id, total_points_earned=row[1], total_points_redeemed=row[2])
     )
 
 
 @transaction.atomic
 def points_credit(*, user_id: int, points: int, kind: str, description: str, app: Model | None) -> Posting:
-    """Give a customer points: one ledger row, one account update."""
-    balance = _account_apply(user_id=user_id, earned=points, redeemed=0, must_cover=False)
-    reward = _reward_post(
-        user_id=user_id,
-        kind=kind,
-        points_earned=points,
-        description=description,
-        app=app,
-        at=timezone.now(),
-    )
-    return Posting(reward=reward, balance=balance)
+    """Give a customer points: one ledger row and the account change, together."""
+    return _ledger_post(user_id=user_id, kind=kind, earned=points, description=description, app=app)
 
 
 @transaction.atomic
 def points_take_back(*, user_id: int, points: int, kind: str, description: str, app: Model | None) -> Posting:
     """Take points back even past zero (a returned order, a staff correction)."""
-    balance = _account_apply(user_id=user_id, earned=0, redeemed=points, must_cover=False)
-    reward = _reward_post(
-        user_id=user_id,
-        kind=kind,
-        points_redeemed=points,
-        description=description,
-        app=app,
-        at=timezone.now(),
-    )
-    return Posting(reward=reward, balance=balance)
+    return _ledger_post(user_id=user_id, kind=kind, redeemed=points, description=description, app=app)
 
 
 def points_earn(*, user_id: int, points: int, description: str, app: Model | None) -> Posting:
@@ -196,20 +220,18 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
             f"No active catalog {kind} costs {points} points for an amount of {amount}.",
             fields={"points_redeemed": [f"Must match an active catalog {kind}; see catalog/."]},
         )
-    balance = _account_apply(user_id=user_id, earned=0, redeemed=item.points_cost, must_cover=True)
-    now = timezone.now()
-    reward = _reward_post(
+    posting = _ledger_post(
         user_id=user_id,
         kind=kind,
-        points_redeemed=item.points_cost,
+        redeemed=item.points_cost,
         description=description,
         app=app,
         # A donation is delivered at once; a coupon stays active until it is used.
         is_active=kind == CatalogKind.COUPON,
-        at=now,
+        must_cover=True,
     )
-    redeemed_item = _redeemed_item_create(reward=reward, item=item, at=now)
-    return Posting(reward=reward, balance=balance, redeemed_item=redeemed_item)
+    redeemed_item = _redeemed_item_create(reward=posting.reward, item=item, at=posting.reward.created_at)
+    return Posting(reward=posting.reward, balance=posting.balance, redeemed_item=redeemed_item)
 
 
 def _redeemed_item_create(*, reward: Reward, item: CatalogItem, at: datetime) -> RedeemedItem:

@@ -260,3 +260,12 @@ def test_history_default_limit_is_100(shop, shop_app):
 def test_paths_answer_without_trailing_slash(shop):
     assert shop.get("/rewards-api/get-points?user_id=1").status_code == 200
     assert shop.get("/rewards-api/catalog").status_code == 200
+
+
+def test_write_response_row_matches_the_serializer(post_json):
+    from rewards.serializers import RewardRowOutput
+
+    body = earn(post_json, 7).json()
+
+    row = RewardRowOutput(Reward.objects.get()).data
+    assert {key: body[key] for key in row} == dict(row)
