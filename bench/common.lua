@@ -3,8 +3,8 @@ token = os.getenv("BENCH_TOKEN")
 wrk.headers["Authorization"] = "Bearer " .. token
 wrk.headers["Content-Type"] = "application/json"
 
-local threads = {}
-local counter = 0
+threads = {}
+counter = 0
 function setup(thread)
   counter = counter + 1
   thread:set("tid", counter)

@@ -4,37 +4,12 @@
 # write in the same run. Usage: bench/run.sh [seconds per endpoint, default 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
 DURATION=${1:-10}
 CONNECTIONS=16
 THREADS=2
-PORT=${BENCH_PORT:-8077}
-DB=rewards_bench
-PY=.venv/bin/python
-OUT=bench/out
-mkdir -p "$OUT"
-
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-make -s venv
-pg_isready -h 127.0.0.1 -q || pg_ctlcluster 15 main start
-
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
-export SECRET_KEY=bench-secret-key-not-for-production-0123456789abcdef
-export DEBUG=0 CONN_MAX_AGE=600 REQUEST_LOG_LEVEL=WARNING GUNICORN_ACCESS_LOG=
-export THROTTLE_APPLICATION_RATE= THROTTLE_CUSTOMER_RATE=
-export GUNICORN_BIND="127.0.0.1:$PORT" GUNICORN_WORKERS=${GUNICORN_WORKERS:-4}
-
-echo "== fresh database $DB"
-psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-$PY manage.py migrate --no-input -v 0
-TOKEN=$($PY bench/seed.py)
-export BENCH_TOKEN=$TOKEN BENCH_DIR=$ROOT/bench BENCH_ORDER_BASE=1000000000
-
-echo "== gunicorn ($GUNICORN_WORKERS workers) on :$PORT"
-.venv/bin/gunicorn -c gunicorn.conf.py rewards_project.wsgi:application > "$OUT/gunicorn.log" 2>&1 &
-GUNICORN=$!
-trap 'kill $GUNICORN 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
+source bench/lib.sh
+bench_fresh_database
+bench_start_server
 
 RESULTS="$OUT/results.tsv"
 printf 'endpoint\treq_s\tp50_ms\tp99_ms\tnon_2xx\n' > "$RESULTS"
