@@ -20,6 +20,8 @@ to_ms() {  # wrk prints 812.00us, 1.23ms or 1.02s
 
 bench() {  # name script [env...]
     local name=$1 script=$2; shift 2
+    # BENCH_ONLY="earn-points healthz" runs a subset, for quick comparisons.
+    if [ -n "${BENCH_ONLY:-}" ] && [[ " $BENCH_ONLY " != *" $name "* ]]; then return; fi
     env "$@" wrk -t$THREADS -c$CONNECTIONS -d"${DURATION}s" --latency -s "bench/$script" "http://127.0.0.1:$PORT" \
         > "$OUT/$name.txt" 2>&1
     local rps p50 p99 bad
