@@ -216,9 +216,8 @@ def _existing_order(*, order_id: int, user_id: int, total_cost: int, completed_a
 
 @transaction.atomic
 def _order_create(*, order_id: int, user_id: int, total_cost: int, completed_at: datetime, app: Application | None):
-    existing = _existing_order(order_id=order_id, user_id=user_id, total_cost=total_cost, completed_at=completed_at)
-    if existing is not None:
-        return OrderOutcome(order=existing, created=False)
+    # No look-up first: a retry is rare, and the order_id primary key catches it
+    # (the caller then answers from the recorded order).
     placed_now, returned = _counter_count_placed(user_id=user_id)
     policy = order_points(total_cost=total_cost, placed=placed_now - 1, returned=returned)
     posting = points_credit(
@@ -243,9 +242,9 @@ def order_record(
 ) -> OrderOutcome:
     """Record an order and award its points; a retry with the same body writes nothing.
 
-    ``completed_at`` is in unix seconds. Two posts of one new order racing each other
-    meet at the order_id primary key: the loser's transaction rolls back whole and it
-    answers as a retry.
+    ``completed_at`` is in unix seconds. A repeated order_id, sequential or racing,
+    meets the primary key: that transaction rolls back whole, and the request answers
+    from the recorded order (a retry) or with OrderConflict (a different body).
     """
     completed = datetime.fromtimestamp(completed_at, tz=UTC)
     try:

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rewards import selectors, services
-from rewards.models import Reward
+from rewards.models import RedeemedItem, Reward
 from rewards.serializers import (
     BalanceOutput,
     CatalogItemOutput,
@@ -27,7 +27,6 @@ from rewards.serializers import (
     PurchaseInput,
     RedeemCouponInput,
     RedeemDonationInput,
-    RedeemedItemOutput,
     RedemptionOutput,
     RedemptionsOutput,
     RewardHistoryOutput,
@@ -65,6 +64,11 @@ def reward_row_fields(reward: Reward) -> dict[str, Any]:
     }
 
 
+def redeemed_item_fields(item: RedeemedItem) -> dict[str, Any]:
+    """As ``RedeemedItemOutput``, built directly (hot path)."""
+    return {"item_code": item.item_code, "item_description": item.item_description, "amount": item.amount}
+
+
 def posting_response(posting: services.Posting, message: str) -> Response:
     body: dict[str, Any] = {
         "success": True,
@@ -74,7 +78,7 @@ def posting_response(posting: services.Posting, message: str) -> Response:
     }
     if posting.redeemed_item is not None:
         body["item_code"] = posting.redeemed_item.item_code
-        body["redeemed_item"] = RedeemedItemOutput(posting.redeemed_item).data
+        body["redeemed_item"] = redeemed_item_fields(posting.redeemed_item)
     return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -266,7 +270,7 @@ class UseCouponApi(WriteAPIView):
                 "message": f"Coupon {item.item_code} has been used.",
                 "user_id": item.reward.user_id,
                 "is_active": item.reward.is_active,
-                **RedeemedItemOutput(item).data,
+                **redeemed_item_fields(item),
             }
         )
 

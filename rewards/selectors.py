@@ -89,7 +89,13 @@ def catalog_items_active() -> QuerySet[CatalogItem]:
 
 
 def catalog_item_for_redemption(*, kind: str, points: int, amount: Decimal) -> CatalogItem | None:
-    return CatalogItem.objects.active().filter(kind=kind, points_cost=points, amount=amount).first()
+    """The active option with exactly these points and amount (at most one, by constraint)."""
+    found = CatalogItem.objects.raw(
+        f"SELECT * FROM {CatalogItem._meta.db_table}"
+        " WHERE is_active AND kind = %s AND points_cost = %s AND amount = %s",
+        [kind, points, amount],
+    )
+    return next(iter(found), None)
 
 
 @dataclass(frozen=True)

@@ -235,24 +235,33 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
 
 
 def _redeemed_item_create(*, reward: Reward, item: CatalogItem, at: datetime) -> RedeemedItem:
-    # 36^16 codes make a collision all but impossible; the unique index still has
-    # the last word, and a savepoint lets us draw again without losing the row.
-    for attempt in range(_CODE_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                return RedeemedItem.objects.create(
+    # 36^16 codes make a collision all but impossible; the unique index still has the
+    # last word, and ON CONFLICT lets us draw again without a savepoint.
+    table = RedeemedItem._meta.db_table
+    with connection.cursor() as cursor:
+        for _ in range(_CODE_ATTEMPTS):
+            code = _item_code_generate()
+            cursor.execute(
+                f"INSERT INTO {table} (reward_id, catalog_item_id, kind, item_code, item_description, amount,"
+                " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (item_code) DO NOTHING RETURNING id",
+                [reward.pk, item.pk, item.kind, code, item.description, item.amount, at],
+            )
+            row = cursor.fetchone()
+            if row is not None:
+                redeemed = RedeemedItem(
+                    id=row[0],
                     reward=reward,
                     catalog_item=item,
                     kind=item.kind,
-                    item_code=_item_code_generate(),
+                    item_code=code,
                     item_description=item.description,
                     amount=item.amount,
                     created_at=at,
                 )
-        except IntegrityError:
-            if attempt == _CODE_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+                redeemed._state.adding = False
+                redeemed._state.db = connection.alias
+                return redeemed
+    raise IntegrityError(f"No free item code after {_CODE_ATTEMPTS} draws.")
 
 
 def coupon_redeem(*, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:
