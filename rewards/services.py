@@ -84,6 +84,8 @@ _ACCOUNT_CHANGE = {
         " RETURNING total_points_earned, total_points_redeemed"
     ),
 }
+# How the application's key is written on this backend (a UUID is text on SQLite).
+_APP_KEY = Reward._meta.get_field("application").target_field
 _REWARD_COLUMNS = (
     "user_id, kind, points_earned, points_redeemed, reward_description, earned_date, redeemed_date,"
     " is_active, application_id, created_at"
@@ -123,7 +125,7 @@ def _ledger_post(
         "earned_date": now if earned else None,
         "redeemed_date": now if redeemed else None,
         "is_active": is_active,
-        "app_id": app.pk if app is not None else None,
+        "app_id": _APP_KEY.get_db_prep_value(app.pk, connection) if app is not None else None,
         "now": now,
     }
     account_change = _ACCOUNT_CHANGE[must_cover].format(account=Account._meta.db_table)
