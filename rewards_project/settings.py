@@ -9,7 +9,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,11 +16,10 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "insecure-development-key-only-used-with-debug-on"
+# Management commands (migrations, checks) run without a key; serving with DEBUG off
+# refuses this one (see wsgi.py), so production must set SECRET_KEY.
+INSECURE_DEVELOPMENT_KEY = "insecure-development-key-never-serve-with-it"
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEVELOPMENT_KEY)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

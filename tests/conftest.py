@@ -30,6 +30,16 @@ def master_app(db) -> Application:
 
 
 @pytest.fixture
+def committed_shop_app(transactional_db) -> Application:
+    """A Can_Modify_Orders app for transaction=True tests, which flush the database,
+    data migrations included: the default catalog is put back first."""
+    from tests.concurrency import default_catalog_restore
+
+    default_catalog_restore()
+    return ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+
+
+@pytest.fixture
 def shop(shop_app: Application) -> APIClient:
     """A client calling as a Can_Modify_Orders application."""
     return client_for(shop_app)

@@ -74,3 +74,17 @@ def test_no_log_line_carries_a_token(shop_app, master_app, caplog):
     assert len([r for r in caplog.records if r.name == "rewards.requests"]) == 6
     for secret in secrets:
         assert secret not in text
+
+
+def test_serving_refuses_the_development_secret_key():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
+    env |= {"DJANGO_SETTINGS_MODULE": "rewards_project.settings", "DEBUG": "0"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import rewards_project.wsgi"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr

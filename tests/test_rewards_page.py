@@ -13,12 +13,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from loyalty.customers import customer_session_issue
-from loyalty.models import AccessLevel
 from loyalty.tokens import customer_token_sign
 from rewards import services
 from rewards.models import Reward
-from tests.concurrency import default_catalog_restore
-from tests.factories import ApplicationFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -54,9 +51,8 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def shop_app():
-    default_catalog_restore()
-    return ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+def shop_app(committed_shop_app):
+    return committed_shop_app
 
 
 def page_url(live_server, token: str, user_id: int = USER) -> str:

@@ -4,19 +4,17 @@ import random
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Count, Q
 
-from loyalty.models import AccessLevel, Order, OrderCounter
+from loyalty.models import Order, OrderCounter
 from rewards.models import Reward
 from rewards.selectors import account_balance, ledger_drift
-from tests.concurrency import default_catalog_restore, run_concurrently
+from tests.concurrency import postgres_only, run_concurrently
 from tests.conftest import client_for
-from tests.factories import ApplicationFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row-lock races are a PostgreSQL property"),
+    postgres_only,
 ]
 
 USER = 3001
@@ -24,9 +22,8 @@ T0 = 1_700_000_000
 
 
 @pytest.fixture
-def app():
-    default_catalog_restore()
-    return ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+def app(committed_shop_app):
+    return committed_shop_app
 
 
 def test_one_order_posted_by_8_threads_awards_points_once(app):

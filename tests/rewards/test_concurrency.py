@@ -4,28 +4,24 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
-from loyalty.models import AccessLevel
 from rewards import services
 from rewards.models import RedeemedItem, Reward
 from rewards.selectors import account_balance, ledger_drift
-from tests.concurrency import default_catalog_restore, run_concurrently
+from tests.concurrency import postgres_only, run_concurrently
 from tests.conftest import client_for
-from tests.factories import ApplicationFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row-lock races are a PostgreSQL property"),
+    postgres_only,
 ]
 
 USER = 7
 
 
 @pytest.fixture
-def app():
-    default_catalog_restore()
-    return ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+def app(committed_shop_app):
+    return committed_shop_app
 
 
 def test_32_concurrent_redemptions_of_50_against_500_exactly_10_succeed(app):

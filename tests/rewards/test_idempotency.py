@@ -4,13 +4,12 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from loyalty.models import AccessLevel
 from rewards.models import IdempotencyKey, RedeemedItem, Reward
 from rewards.selectors import account_balance
-from tests.concurrency import default_catalog_restore, run_concurrently
+from tests.concurrency import postgres_only, run_concurrently
 from tests.conftest import client_for
 from tests.factories import ApplicationFactory
 
@@ -119,10 +118,9 @@ class TestIdempotencyKey:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row-lock races are a PostgreSQL property")
-def test_concurrent_requests_with_one_key_do_the_work_once():
-    default_catalog_restore()
-    app = ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+@postgres_only
+def test_concurrent_requests_with_one_key_do_the_work_once(committed_shop_app):
+    app = committed_shop_app
 
     responses = run_concurrently(lambda i: post(client_for(app), "/rewards-api/earn-points/", EARN, "race-key"), 8)
 
