@@ -10,6 +10,7 @@ Python, decides between concurrent redemptions.
 import secrets
 import string
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -90,6 +91,8 @@ _REWARD_COLUMNS = (
     "user_id, kind, points_earned, points_redeemed, reward_description, earned_date, redeemed_date,"
     " is_active, application_id, created_at"
 )
+_ITEM_COLUMNS = "reward_id, catalog_item_id, kind, item_code, item_description, amount, created_at"
+_ITEM_VALUES = "%(item_id)s, %(item_kind)s, %(code)s, %(item_description)s, %(amount)s, %(now)s"
 _REWARD_VALUES = (
     "%(user_id)s, %(kind)s, %(earned)s, %(redeemed)s, %(description)s, %(earned_date)s, %(redeemed_date)s,"
     " %(is_active)s, %(app_id)s, %(now)s"
@@ -106,14 +109,18 @@ def _ledger_post(
     app: Model | None,
     is_active: bool = True,
     must_cover: bool = False,
+    item: CatalogItem | None = None,
 ) -> Posting:
-    """Change the account and append the ledger row that explains it, together.
+    """Change the account, append the ledger row that explains it and, for a
+    redemption, record the redeemed ``item`` with a fresh code: all or nothing.
 
     With ``must_cover`` the change happens only if the balance covers the debit;
-    otherwise nothing is written and :class:`InsufficientPoints` is raised. On
-    PostgreSQL both writes are one statement (a data-modifying CTE: one round trip,
-    and the row is inserted only if the account changed); SQLite runs the same two
-    statements one after the other. Call inside a transaction.
+    otherwise nothing is written and :class:`InsufficientPoints` is raised.
+
+    On PostgreSQL all of it is one statement (a data-modifying CTE whose inserts run
+    only if the account changed), which is a transaction by itself: one round trip,
+    no BEGIN/COMMIT. SQLite runs the same statements in turn inside a transaction.
+    An item-code collision (36^16 codes: all but impossible) is retried whole.
     """
     now = timezone.now()
     params = {
@@ -128,28 +135,29 @@ def _ledger_post(
         "app_id": _APP_KEY.get_db_prep_value(app.pk, connection) if app is not None else None,
         "now": now,
     }
-    account_change = _ACCOUNT_CHANGE[must_cover].format(account=Account._meta.db_table)
-    rewards = Reward._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"WITH account AS ({account_change}),"
-                f" reward AS (INSERT INTO {rewards} ({_REWARD_COLUMNS})"
-                f" SELECT {_REWARD_VALUES} FROM account RETURNING id)"
-                " SELECT reward.id, account.total_points_earned, account.total_points_redeemed FROM account, reward",
-                params,
-            )
-            row = cursor.fetchone()
-        else:
-            cursor.execute(account_change, params)
-            totals = cursor.fetchone()
-            row = None
-            if totals is not None:
-                cursor.execute(f"INSERT INTO {rewards} ({_REWARD_COLUMNS}) VALUES ({_REWARD_VALUES})", params)
-                row = (cursor.lastrowid, *totals)
+    if item is not None:
+        params |= {
+            "item_id": item.pk,
+            "item_kind": item.kind,
+            "item_description": item.description,
+            "amount": item.amount,
+        }
+    single_statement = connection.vendor == "postgresql"
+    # A savepoint is needed only to retry a code collision inside someone else's transaction.
+    needs_block = not single_statement or (item is not None and connection.in_atomic_block)
+    for attempt in range(_CODE_ATTEMPTS):
+        params["code"] = _item_code_generate() if item is not None else None
+        try:
+            with transaction.atomic() if needs_block else nullcontext():
+                row = _ledger_write(params, must_cover=must_cover, with_item=item is not None)
+            break
+        except IntegrityError:
+            if item is None or attempt == _CODE_ATTEMPTS - 1:
+                raise
     if row is None:
         raise InsufficientPoints()
-    reward = Reward(
+    reward = _loaded(
+        Reward,
         id=row[0],
         user_id=user_id,
         kind=kind,
@@ -162,20 +170,74 @@ def _ledger_post(
         application=app,
         created_at=now,
     )
-    reward._state.adding = False
-    reward._state.db = connection.alias
-    return Posting(
-        reward=reward, balance=Balance(user_id=user_id, total_points_earned=row[1], total_points_redeemed=row[2])
-    )
+    redeemed_item = None
+    if item is not None:
+        redeemed_item = _loaded(
+            RedeemedItem,
+            id=row[3],
+            reward=reward,
+            catalog_item=item,
+            kind=item.kind,
+            item_code=params["code"],
+            item_description=item.description,
+            amount=item.amount,
+            created_at=now,
+        )
+    balance = Balance(user_id=user_id, total_points_earned=row[1], total_points_redeemed=row[2])
+    return Posting(reward=reward, balance=balance, redeemed_item=redeemed_item)
 
 
-@transaction.atomic
+def _ledger_write(params: dict, *, must_cover: bool, with_item: bool) -> tuple | None:
+    """The SQL of :func:`_ledger_post`: (reward id, earned, redeemed, item id) or None."""
+    account_change = _ACCOUNT_CHANGE[must_cover].format(account=Account._meta.db_table)
+    rewards, items = Reward._meta.db_table, RedeemedItem._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            item_insert = (
+                f", item AS (INSERT INTO {items} ({_ITEM_COLUMNS}) SELECT reward.id, {_ITEM_VALUES}"
+                " FROM reward RETURNING id)"
+                if with_item
+                else ""
+            )
+            cursor.execute(
+                f"WITH account AS ({account_change}),"
+                f" reward AS (INSERT INTO {rewards} ({_REWARD_COLUMNS}) SELECT {_REWARD_VALUES} FROM account"
+                f" RETURNING id){item_insert}"
+                " SELECT reward.id, account.total_points_earned, account.total_points_redeemed"
+                + (", (SELECT id FROM item)" if with_item else ", NULL")
+                + " FROM account, reward",
+                params,
+            )
+            return cursor.fetchone()
+        cursor.execute(account_change, params)
+        totals = cursor.fetchone()
+        if totals is None:
+            return None
+        cursor.execute(f"INSERT INTO {rewards} ({_REWARD_COLUMNS}) VALUES ({_REWARD_VALUES})", params)
+        reward_id = cursor.lastrowid
+        item_id = None
+        if with_item:
+            cursor.execute(
+                f"INSERT INTO {items} ({_ITEM_COLUMNS}) VALUES (%(reward_id)s, {_ITEM_VALUES})",
+                params | {"reward_id": reward_id},
+            )
+            item_id = cursor.lastrowid
+        return (reward_id, *totals, item_id)
+
+
+def _loaded(model: type[Model], **values) -> Model:
+    """A model instance for a row just written by hand, as if the ORM had loaded it."""
+    instance = model(**values)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
 def points_credit(*, user_id: int, points: int, kind: str, description: str, app: Model | None) -> Posting:
     """Give a customer points: one ledger row and the account change, together."""
     return _ledger_post(user_id=user_id, kind=kind, earned=points, description=description, app=app)
 
 
-@transaction.atomic
 def points_take_back(*, user_id: int, points: int, kind: str, description: str, app: Model | None) -> Posting:
     """Take points back even past zero (a returned order, a staff correction)."""
     return _ledger_post(user_id=user_id, kind=kind, redeemed=points, description=description, app=app)
@@ -214,7 +276,6 @@ def _item_code_generate() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(ITEM_CODE_LENGTH))
 
 
-@transaction.atomic
 def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:
     item = catalog_item_for_redemption(kind=kind, points=points, amount=amount)
     if item is None:
@@ -222,7 +283,7 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
             f"No active catalog {kind} costs {points} points for an amount of {amount}.",
             fields={"points_redeemed": [f"Must match an active catalog {kind}; see catalog/."]},
         )
-    posting = _ledger_post(
+    return _ledger_post(
         user_id=user_id,
         kind=kind,
         redeemed=item.points_cost,
@@ -231,39 +292,8 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
         # A donation is delivered at once; a coupon stays active until it is used.
         is_active=kind == CatalogKind.COUPON,
         must_cover=True,
+        item=item,
     )
-    redeemed_item = _redeemed_item_create(reward=posting.reward, item=item, at=posting.reward.created_at)
-    return Posting(reward=posting.reward, balance=posting.balance, redeemed_item=redeemed_item)
-
-
-def _redeemed_item_create(*, reward: Reward, item: CatalogItem, at: datetime) -> RedeemedItem:
-    # 36^16 codes make a collision all but impossible; the unique index still has the
-    # last word, and ON CONFLICT lets us draw again without a savepoint.
-    table = RedeemedItem._meta.db_table
-    with connection.cursor() as cursor:
-        for _ in range(_CODE_ATTEMPTS):
-            code = _item_code_generate()
-            cursor.execute(
-                f"INSERT INTO {table} (reward_id, catalog_item_id, kind, item_code, item_description, amount,"
-                " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (item_code) DO NOTHING RETURNING id",
-                [reward.pk, item.pk, item.kind, code, item.description, item.amount, at],
-            )
-            row = cursor.fetchone()
-            if row is not None:
-                redeemed = RedeemedItem(
-                    id=row[0],
-                    reward=reward,
-                    catalog_item=item,
-                    kind=item.kind,
-                    item_code=code,
-                    item_description=item.description,
-                    amount=item.amount,
-                    created_at=at,
-                )
-                redeemed._state.adding = False
-                redeemed._state.db = connection.alias
-                return redeemed
-    raise IntegrityError(f"No free item code after {_CODE_ATTEMPTS} draws.")
 
 
 def coupon_redeem(*, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:

@@ -219,3 +219,18 @@ def test_check_ledger_reports_rows_without_account(shop_app):
     drift = ledger_drift()
 
     assert [(d.user_id, d.account_earned, d.ledger_earned) for d in drift] == [(USER, None, 70)]
+
+
+def test_item_code_collision_is_drawn_again_and_writes_once(shop_app, monkeypatch):
+    services.points_earn(user_id=USER, points=100, description="seed", app=shop_app)
+    first = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5.00"), description="c", app=shop_app)
+    codes = iter([first.redeemed_item.item_code, "FRESHCODE0000001"])
+    monkeypatch.setattr(services, "_item_code_generate", lambda: next(codes))
+
+    second = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5.00"), description="c", app=shop_app)
+
+    assert second.redeemed_item.item_code == "FRESHCODE0000001"
+    assert Reward.objects.filter(kind="coupon").count() == 2
+    assert RedeemedItem.objects.count() == 2
+    assert account_balance(user_id=USER).total_points == 0
+    assert ledger_drift() == []
