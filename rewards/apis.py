@@ -103,11 +103,12 @@ class WriteAPIView(APIView):
         customer = getattr(request.user, "customer_user_id", None)
         scoped_key = f"customer:{customer}:{key}" if customer is not None else key
         body = json.dumps(request.data, sort_keys=True, default=str)
-        fingerprint = hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+        path = request.path.rstrip("/")  # with or without the optional slash, one endpoint
+        fingerprint = hashlib.sha256(f"{request.method} {path}\n{body}".encode()).hexdigest()
 
         def work() -> tuple[int, dict]:
             response = self.perform(request)
-            # Stored as rendered, so a replay is byte-for-byte the same JSON.
+            # Stored as rendered, so a replay is the same JSON as the first answer.
             return response.status_code, json.loads(JSONRenderer().render(response.data))
 
         result = services.idempotent_call(app=request.auth, key=scoped_key, fingerprint=fingerprint, work=work)
