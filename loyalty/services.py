@@ -215,7 +215,9 @@ def _existing_order(*, order_id: int, user_id: int, total_cost: int, completed_a
 
 
 @transaction.atomic
-def _order_create(*, order_id: int, user_id: int, total_cost: int, completed_at: datetime, app: Application | None):
+def _order_create(
+    *, order_id: int, user_id: int, total_cost: int, completed_at: datetime, app: Application | None
+) -> OrderOutcome:
     # No look-up first: a retry is rare, and the order_id primary key catches it
     # (the caller then answers from the recorded order).
     placed_now, returned = _counter_count_placed(user_id=user_id)
