@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -60,6 +61,16 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down or unreachable: nothing was written; the client may retry.
+        logger.error("Database unavailable in %s: %s", context.get("view").__class__.__name__, exc)
+        set_rollback()
+        return Response(
+            error_body("database_unavailable", "The service cannot reach its database; nothing was written. Retry."),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
 
     if not isinstance(exc, exceptions.APIException):
         # A bug, not a client error: log it whole, tell the client nothing of it.
