@@ -119,6 +119,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rewards_project.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "rewards_project.errors.api_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "rewards_project.negotiation.JSONFirstNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": False,

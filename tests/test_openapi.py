@@ -84,3 +84,9 @@ def test_schema_and_docs_are_served_without_a_cdn():
     html = docs.content.decode()
     assert not re.search(r"""(src|href)=["']https?://""", html), "docs must load no remote assets"
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+
+
+def test_schema_is_also_served_as_json():
+    response = APIClient().get("/api/schema/?format=json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")

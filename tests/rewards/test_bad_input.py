@@ -195,3 +195,10 @@ def test_bad_user_id_in_query_is_400(shop, query):
 @pytest.mark.parametrize("cursor", ["abc", "-1", "0", "1.5", "9" * 25])
 def test_bad_cursor_is_400(shop, cursor):
     assert_error(shop.get(f"/rewards-api/get-user-info/?user_id=1&cursor={cursor}"), 400, "validation_error", "cursor")
+
+
+def test_an_api_client_asking_for_html_still_gets_json(shop):
+    response = shop.get("/rewards-api/get-points/?user_id=abc", HTTP_ACCEPT="text/html")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "validation_error"

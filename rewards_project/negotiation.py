@@ -1,0 +1,16 @@
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
+
+
+class JSONFirstNegotiation(DefaultContentNegotiation):
+    """Answer with the view's first renderer unless a format is asked for explicitly.
+
+    DRF's default parses the Accept header on every request to choose among renderers;
+    our API views have one (JSON), and an API client sending ``Accept: text/html``
+    still wants a JSON error, not 406. ``?format=`` (the schema's json/yaml) still works.
+    """
+
+    def select_renderer(self, request: Request, renderers, format_suffix=None):
+        if format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE):
+            return super().select_renderer(request, renderers, format_suffix)
+        return renderers[0], renderers[0].media_type
