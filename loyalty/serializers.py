@@ -6,6 +6,7 @@ from rest_framework import serializers
 from loyalty.models import Application, Order
 from loyalty.services import CLIENT_ACCESS_LEVELS
 from rewards_project.fields import (
+    MAX_BIGINT,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
@@ -13,7 +14,6 @@ from rewards_project.fields import (
     user_id_field,
 )
 
-MAX_ORDER_ID = 2**63 - 1
 MAX_TOTAL_COST = 10**15
 # 9999-12-31T23:59:59Z: the last second a datetime can hold.
 MAX_UNIX_SECONDS = 253_402_300_799
@@ -49,13 +49,13 @@ class UserQueryInput(serializers.Serializer):
 
 class OrderCreateInput(serializers.Serializer):
     user_id = user_id_field()
-    order_id = StrictIntegerField(min_value=1, max_value=MAX_ORDER_ID)
+    order_id = StrictIntegerField(min_value=1, max_value=MAX_BIGINT)
     total_cost = StrictIntegerField(min_value=0, max_value=MAX_TOTAL_COST)
     completed_at = StrictIntegerField(min_value=0, max_value=MAX_UNIX_SECONDS, help_text="Unix seconds.")
 
 
 class OrderDeleteInput(serializers.Serializer):
-    order_id = StrictIntegerField(min_value=1, max_value=MAX_ORDER_ID)
+    order_id = StrictIntegerField(min_value=1, max_value=MAX_BIGINT)
 
 
 class OrderOutput(serializers.ModelSerializer):

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-MAX_USER_ID = 2**63 - 1
 DESCRIPTION_MAX_LENGTH = 255
 ITEM_CODE_LENGTH = 16
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from rewards.models import RedeemedItem, Reward
+from rewards.models import DESCRIPTION_MAX_LENGTH, RedeemedItem, Reward
 from rewards.selectors import HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, Balance
 from rewards_project.fields import (
     StrictCharField,
@@ -21,12 +21,12 @@ from rewards_project.fields import (
 class EarnPointsInput(serializers.Serializer):
     user_id = user_id_field()
     points_earned = points_field()
-    reward_description = description_field()
+    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
 
 
 class PurchaseInput(serializers.Serializer):
     user_id = user_id_field()
-    reward_description = description_field()
+    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
     amount = money_field(required=False)
     price = money_field(required=False, help_text="Alias of amount.")
 
@@ -42,20 +42,20 @@ class PurchaseInput(serializers.Serializer):
 
 class FeedbackInput(serializers.Serializer):
     user_id = user_id_field()
-    reward_description = description_field()
+    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
 
 
 class RedeemCouponInput(serializers.Serializer):
     user_id = user_id_field()
     points_redeemed = points_field()
-    reward_description = description_field()
+    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
     coupon_amount = money_field()
 
 
 class RedeemDonationInput(serializers.Serializer):
     user_id = user_id_field()
     points_redeemed = points_field()
-    reward_description = description_field()
+    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
     donation_amount = money_field()
 
 

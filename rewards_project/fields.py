@@ -14,7 +14,8 @@ from rest_framework import serializers
 
 _DIGITS = re.compile(r"^-?[0-9]{1,30}$")
 
-MAX_USER_ID = 2**63 - 1
+MAX_BIGINT = 2**63 - 1  # PostgreSQL bigint
+MAX_USER_ID = MAX_BIGINT
 MAX_POINTS_PER_ENTRY = 1_000_000_000
 MAX_MONEY = Decimal("9999999999.99")
 
@@ -46,15 +47,6 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class StrictBooleanField(serializers.BooleanField):
-    default_error_messages = {"invalid": "true or false is required."}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
-
-
 def user_id_field(**kwargs: Any) -> StrictIntegerField:
     return StrictIntegerField(min_value=1, max_value=MAX_USER_ID, **kwargs)
 
@@ -63,8 +55,8 @@ def points_field(**kwargs: Any) -> StrictIntegerField:
     return StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY, **kwargs)
 
 
-def description_field(**kwargs: Any) -> StrictCharField:
-    return StrictCharField(max_length=255, allow_blank=False, trim_whitespace=True, **kwargs)
+def description_field(*, max_length: int, **kwargs: Any) -> StrictCharField:
+    return StrictCharField(max_length=max_length, allow_blank=False, trim_whitespace=True, **kwargs)
 
 
 def money_field(**kwargs: Any) -> serializers.DecimalField:

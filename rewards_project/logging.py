@@ -36,19 +36,20 @@ class RequestLogMiddleware:
         request.request_id = request_id_from(request)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id
+        duration_ms = (time.perf_counter() - started) * 1000
         logger.info(
             "%s %s %s %.1fms",
             request.method,
             request.path,
             response.status_code,
-            (time.perf_counter() - started) * 1000,
+            duration_ms,
             extra={
                 "request_id": request.request_id,
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                # DRF sets the authenticated application on the Django request it wraps.
+                "duration_ms": round(duration_ms, 2),
+                # Set by AppTokenAuthentication on the Django request DRF wraps.
                 "app_id": _app_id(request),
             },
         )

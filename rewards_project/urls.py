@@ -19,7 +19,7 @@ urlpatterns = [
     path("rewards-api/", include("rewards.urls")),
     path("loyalty-api/", include("loyalty.urls")),
     # Anything else under an API prefix is a JSON 404, in DEBUG too.
-    re_path(r"^(?P<path>(rewards|loyalty)-api(/.*)?)$", views.api_not_found),
+    re_path(r"^(?:rewards|loyalty)-api(?:/.*)?$", errors.json_not_found),
 ]
 
 handler400 = errors.json_bad_request

@@ -21,7 +21,3 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         return error_response(503, "database_unavailable", "The database does not answer.")
     return JsonResponse({"status": "ok", "database": "ok"})
-
-
-def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    return error_response(404, "not_found", f"No endpoint at {request.path}.")

@@ -30,15 +30,16 @@ class Command(BaseCommand):
         master, _, _ = master_app_ensure(name="MasterApp")
         master_token = application_token_rotate(app=master).token
         shop = Application.objects.active().filter(name=DEMO_APP_NAME).first()
-        if shop is None:
-            shop_token = application_create(name=DEMO_APP_NAME, access_level=AccessLevel.CAN_MODIFY_ORDERS).token
-        else:
-            shop_token = application_token_rotate(app=shop).token
+        issued = (
+            application_create(name=DEMO_APP_NAME, access_level=AccessLevel.CAN_MODIFY_ORDERS)
+            if shop is None
+            else application_token_rotate(app=shop)
+        )
+        shop, shop_token = issued.app, issued.token
 
         if not account_exists(user_id=DEMO_USER_ID):
-            self._demo_history()
+            self._demo_history(shop)
         balance = account_balance(user_id=DEMO_USER_ID)
-        shop = Application.objects.active().get(name=DEMO_APP_NAME)
         session = customer_session_issue(user_id=DEMO_USER_ID, app=shop)
         query = urlencode({"token": session.token, "user_id": DEMO_USER_ID})
         page_url = f"{base_url}/rewards-page/#{query}"
@@ -60,8 +61,7 @@ Try:
 """
         )
 
-    def _demo_history(self) -> None:
-        shop = Application.objects.active().get(name=DEMO_APP_NAME)
+    def _demo_history(self, shop: Application) -> None:
         rewards_services.points_earn(user_id=DEMO_USER_ID, points=120, description="Welcome bonus", app=shop)
         rewards_services.purchase_record(
             user_id=DEMO_USER_ID, amount=Decimal("64.50"), description="Running shoes", app=shop
