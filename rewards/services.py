@@ -21,6 +21,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from rewards.models import (
+    DESCRIPTION_MAX_LENGTH,
     ITEM_CODE_LENGTH,
     Account,
     CatalogItem,
@@ -329,7 +330,7 @@ def points_adjust(*, user_id: int, points: int, reason: str, staff: str) -> Post
     """
     if points == 0:
         raise DomainError("An adjustment must add or remove at least one point.", fields={"points": ["Not zero."]})
-    description = f"{reason} (adjusted by {staff})"[: Reward._meta.get_field("reward_description").max_length]
+    description = f"{reason} (adjusted by {staff})"[:DESCRIPTION_MAX_LENGTH]
     post = points_credit if points > 0 else points_take_back
     return post(user_id=user_id, points=abs(points), kind=RewardKind.ADJUSTMENT, description=description, app=None)
 
