@@ -3,6 +3,7 @@
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -199,6 +200,17 @@ def order_return_response(*, order_id: int, app: Application) -> Response:
     )
 
 
+def rewards_page_link(request: Request) -> str:
+    """The rewards page's address: from PUBLIC_BASE_URL; from the request's Host only in
+    DEBUG; otherwise the path alone, for the shop to put behind its own address."""
+    path = reverse("rewards-page")
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL + path
+    if settings.DEBUG:
+        return request.build_absolute_uri(path)
+    return path
+
+
 @extend_schema(
     tags=["rewards-api"],
     request=CustomerSessionInput,
@@ -213,7 +225,7 @@ class CustomerSessionApi(APIView):
     def post(self, request: Request) -> Response:
         data = validated(CustomerSessionInput, request.data)
         session = customer_session_issue(user_id=data["user_id"], app=request.auth, ttl_seconds=data.get("ttl_seconds"))
-        page = request.build_absolute_uri(reverse("rewards-page"))
+        fragment = urlencode({"token": session.token, "user_id": session.user_id})
         return Response(
             {
                 "success": True,
@@ -221,7 +233,7 @@ class CustomerSessionApi(APIView):
                 "token": session.token,
                 "user_id": session.user_id,
                 "expires_at": session.expires_at,
-                "rewards_page_url": f"{page}#{urlencode({'token': session.token, 'user_id': session.user_id})}",
+                "rewards_page_url": f"{rewards_page_link(request)}#{fragment}",
             },
             status=status.HTTP_201_CREATED,
         )

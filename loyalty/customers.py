@@ -14,8 +14,6 @@ from django.core import signing
 from loyalty.models import Application
 from loyalty.tokens import CUSTOMER_TOKEN_PREFIX, customer_token_sign, customer_token_unsign
 
-CUSTOMER = "Customer"
-
 
 class CustomerTokenInvalid(Exception):
     pass
@@ -32,7 +30,8 @@ class CustomerPrincipal:
     is_authenticated = True
 
     def grants(self, required: str) -> bool:
-        return required == CUSTOMER
+        """Never worth more than the issuing application is worth now (loaded on every request)."""
+        return self.app.grants(required)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from typing import TYPE_CHECKING
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from loyalty.customers import CUSTOMER
+from loyalty.customers import CustomerPrincipal
 
 if TYPE_CHECKING:  # DRF imports this module while rest_framework.views loads.
     from rest_framework.views import APIView
@@ -14,8 +14,8 @@ class HasRequiredAccess(BasePermission):
 
     A view that names none is closed: forgetting to declare a level can never
     open an endpoint. A customer session passes only where the view also says
-    ``customer_access = True``; the view then checks that the request is about
-    that customer.
+    ``customer_access = True`` and only while its issuing application still has the
+    level the view needs; the view then checks that the request is about that customer.
     """
 
     message = "This application's access level does not allow this request."
@@ -25,6 +25,6 @@ class HasRequiredAccess(BasePermission):
         principal = request.user
         if required is None or principal is None or not getattr(principal, "is_authenticated", False):
             return False
-        if getattr(view, "customer_access", False) and principal.grants(CUSTOMER):
-            return True
+        if isinstance(principal, CustomerPrincipal) and not getattr(view, "customer_access", False):
+            return False
         return principal.grants(required)

@@ -142,4 +142,6 @@ class CustomerSessionOutput(serializers.Serializer):
     token = serializers.CharField(help_text="A customer token, cs_…; send it as Authorization: Bearer.")
     user_id = serializers.IntegerField()
     expires_at = serializers.DateTimeField()
-    rewards_page_url = serializers.URLField()
+    rewards_page_url = serializers.CharField(
+        help_text="The rewards page with this token: absolute when PUBLIC_BASE_URL is set, else a path."
+    )

@@ -14,7 +14,7 @@ from django.utils import timezone
 from loyalty.models import AccessLevel, Application, Order, OrderCounter
 from loyalty.tokens import token_generate, token_hash
 from rewards.models import RewardKind
-from rewards.services import points_credit, points_take_back
+from rewards.services import points_credit, points_entry_check, points_take_back
 from rewards_project.exceptions import Conflict, DomainError, NotFound
 
 # last_used_at is for humans ("is this app still calling us?"); writing it on
@@ -222,6 +222,7 @@ def _order_create(
     # (the caller then answers from the recorded order).
     placed_now, returned = _counter_count_placed(user_id=user_id)
     policy = order_points(total_cost=total_cost, placed=placed_now - 1, returned=returned)
+    points_entry_check(policy.points, field="total_cost")
     posting = points_credit(
         user_id=user_id, points=policy.points, kind=RewardKind.ORDER, description=f"Order {order_id}", app=app
     )

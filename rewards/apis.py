@@ -100,8 +100,6 @@ class WriteAPIView(APIView):
             return self.perform(request)
         if not IDEMPOTENCY_KEY_PATTERN.match(key):
             raise ValidationError({"Idempotency-Key": ["1 to 255 printable ASCII characters, no spaces."]})
-        customer = getattr(request.user, "customer_user_id", None)
-        scoped_key = f"customer:{customer}:{key}" if customer is not None else key
         body = json.dumps(request.data, sort_keys=True, default=str)
         path = request.path.rstrip("/")  # with or without the optional slash, one endpoint
         fingerprint = hashlib.sha256(f"{request.method} {path}\n{body}".encode()).hexdigest()
@@ -111,7 +109,13 @@ class WriteAPIView(APIView):
             # Stored as rendered, so a replay is the same JSON as the first answer.
             return response.status_code, json.loads(JSONRenderer().render(response.data))
 
-        result = services.idempotent_call(app=request.auth, key=scoped_key, fingerprint=fingerprint, work=work)
+        result = services.idempotent_call(
+            app=request.auth,
+            customer_user_id=getattr(request.user, "customer_user_id", None),
+            key=key,
+            fingerprint=fingerprint,
+            work=work,
+        )
         response = Response(result.body, status=result.status)
         if result.replayed:
             response["Idempotent-Replayed"] = "true"

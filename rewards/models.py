@@ -12,6 +12,9 @@ from django.db.models import Q
 
 DESCRIPTION_MAX_LENGTH = 255
 ITEM_CODE_LENGTH = 16
+MAX_BIGINT = 2**63 - 1  # PostgreSQL bigint: the range of every points column
+# One ledger entry credits at most this many points, whatever its kind.
+MAX_POINTS_PER_ENTRY = 1_000_000_000
 
 
 class RewardKind(models.TextChoices):
@@ -162,18 +165,34 @@ class IdempotencyKey(models.Model):
     """A write request's Idempotency-Key and the response it got, kept 24 hours.
 
     The same key with the same request replays the response; with another request
-    it is refused. Keys are scoped to the application that sent them.
+    it is refused. Keys are scoped to the application that sent them and, for a
+    customer session, to that customer as well: a scope is its own column, never
+    part of the key's text, so no client can write a key into another's scope.
     """
 
     application = models.ForeignKey(settings.REWARDS_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=300)
+    customer_user_id = models.BigIntegerField(
+        null=True, blank=True, help_text="Set when a customer session sent the key; empty for the application itself."
+    )
+    key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.JSONField(null=True)
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["application", "key"], name="idempotency_key_per_app")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "key"],
+                condition=Q(customer_user_id__isnull=True),
+                name="idempotency_key_per_app",
+            ),
+            models.UniqueConstraint(
+                fields=["application", "customer_user_id", "key"],
+                condition=Q(customer_user_id__isnull=False),
+                name="idempotency_key_per_customer",
+            ),
+        ]
         indexes = [models.Index(fields=["created_at"], name="idempotency_key_age")]
 
     def __str__(self) -> str:

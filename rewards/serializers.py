@@ -2,11 +2,13 @@
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from rewards.models import DESCRIPTION_MAX_LENGTH, RedeemedItem, Reward
 from rewards.selectors import HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, Balance
 from rewards_project.fields import (
+    MAX_BIGINT,
     StrictCharField,
     StrictIntegerField,
     description_field,
@@ -16,6 +18,8 @@ from rewards_project.fields import (
 )
 
 # ---- inputs -------------------------------------------------------------------
+
+CURSOR_PATTERN = r"^[0-9]{1,19}$"
 
 
 class EarnPointsInput(serializers.Serializer):
@@ -69,10 +73,16 @@ class UserQueryInput(serializers.Serializer):
 
 class HistoryQueryInput(UserQueryInput):
     limit = StrictIntegerField(min_value=1, max_value=HISTORY_MAX_LIMIT, default=HISTORY_DEFAULT_LIMIT)
-    cursor = StrictCharField(required=False, allow_blank=False, max_length=20)
+    cursor = StrictCharField(
+        required=False,
+        allow_blank=False,
+        max_length=19,
+        validators=[RegexValidator(CURSOR_PATTERN, "Not a cursor from a previous page.")],
+        help_text="next_cursor from the previous page.",
+    )
 
     def validate_cursor(self, value: str) -> int:
-        if not value.isdigit() or not 0 < int(value) < 2**63:
+        if not 0 < int(value) <= MAX_BIGINT:
             raise serializers.ValidationError("Not a cursor from a previous page.")
         return int(value)
 

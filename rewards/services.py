@@ -23,6 +23,8 @@ from django.utils import timezone
 from rewards.models import (
     DESCRIPTION_MAX_LENGTH,
     ITEM_CODE_LENGTH,
+    MAX_BIGINT,
+    MAX_POINTS_PER_ENTRY,
     Account,
     CatalogItem,
     CatalogKind,
@@ -48,6 +50,15 @@ class NoMatchingCatalogItem(DomainError):
     code = "no_matching_catalog_item"
 
 
+class PointsPerEntryExceeded(DomainError):
+    code = "points_limit_exceeded"
+
+
+class BalanceLimitExceeded(Conflict):
+    code = "balance_limit_exceeded"
+    default_message = "This would take the customer's point totals past what can be stored; nothing was written."
+
+
 class CouponNotFound(NotFound):
     code = "coupon_not_found"
     default_message = "No coupon has this code."
@@ -68,7 +79,9 @@ class Posting:
 
 
 _ACCOUNT_CHANGE = {
-    # A credit (or an uncovered debit) creates the account on first use.
+    # A credit (or an uncovered debit) creates the account on first use, and changes
+    # it only while both totals stay within their bigint columns (written so that the
+    # check itself cannot overflow).
     False: (
         "INSERT INTO {account} AS a (user_id, total_points_earned, total_points_redeemed, created_at, updated_at)"
         " VALUES (%(user_id)s, %(earned)s, %(redeemed)s, %(now)s, %(now)s)"
@@ -76,9 +89,12 @@ _ACCOUNT_CHANGE = {
         " total_points_earned = a.total_points_earned + excluded.total_points_earned,"
         " total_points_redeemed = a.total_points_redeemed + excluded.total_points_redeemed,"
         " updated_at = excluded.updated_at"
+        f" WHERE a.total_points_earned <= {MAX_BIGINT} - excluded.total_points_earned"
+        f" AND a.total_points_redeemed <= {MAX_BIGINT} - excluded.total_points_redeemed"
         " RETURNING total_points_earned, total_points_redeemed"
     ),
-    # A covered debit changes the row only while the balance covers it.
+    # A covered debit changes the row only while the balance covers it (and then
+    # total_points_redeemed cannot pass total_points_earned, so it cannot overflow).
     True: (
         "UPDATE {account} SET total_points_earned = total_points_earned + %(earned)s,"
         " total_points_redeemed = total_points_redeemed + %(redeemed)s, updated_at = %(now)s"
@@ -116,7 +132,9 @@ def _ledger_post(
     redemption, record the redeemed ``item`` with a fresh code: all or nothing.
 
     With ``must_cover`` the change happens only if the balance covers the debit;
-    otherwise nothing is written and :class:`InsufficientPoints` is raised.
+    otherwise nothing is written and :class:`InsufficientPoints` is raised. A change
+    that would overflow the account's totals writes nothing either
+    (:class:`BalanceLimitExceeded`).
 
     On PostgreSQL all of it is one statement (a data-modifying CTE whose inserts run
     only if the account changed), which is a transaction by itself: one round trip,
@@ -156,7 +174,7 @@ def _ledger_post(
             if item is None or attempt == _CODE_ATTEMPTS - 1:
                 raise
     if row is None:
-        raise InsufficientPoints()
+        raise InsufficientPoints() if must_cover else BalanceLimitExceeded()
     reward = _loaded(
         Reward,
         id=row[0],
@@ -234,8 +252,18 @@ def _loaded(model: type[Model], **values) -> Model:
     return instance
 
 
+def points_entry_check(points: int, *, field: str) -> None:
+    """Every kind of credit is capped alike: at most MAX_POINTS_PER_ENTRY points in one entry."""
+    if points > MAX_POINTS_PER_ENTRY:
+        raise PointsPerEntryExceeded(
+            f"One entry can credit at most {MAX_POINTS_PER_ENTRY:,} points; this one would credit {points:,}.",
+            fields={field: [f"Too large: it would earn more than {MAX_POINTS_PER_ENTRY:,} points."]},
+        )
+
+
 def points_credit(*, user_id: int, points: int, kind: str, description: str, app: Model | None) -> Posting:
     """Give a customer points: one ledger row and the account change, together."""
+    points_entry_check(points, field="points")
     return _ledger_post(user_id=user_id, kind=kind, earned=points, description=description, app=app)
 
 
@@ -254,9 +282,11 @@ def purchase_points(amount: Decimal) -> int:
 
 
 def purchase_record(*, user_id: int, amount: Decimal, description: str, app: Model | None) -> Posting:
+    points = purchase_points(amount)
+    points_entry_check(points, field="amount")
     return points_credit(
         user_id=user_id,
-        points=purchase_points(amount),
+        points=points,
         kind=RewardKind.PURCHASE,
         description=description,
         app=app,
@@ -358,8 +388,15 @@ class KeyedResponse:
     replayed: bool
 
 
-def idempotent_call(*, app: Model, key: str, fingerprint: str, work: Callable[[], tuple[int, dict]]) -> KeyedResponse:
-    """Run ``work`` once per (application, key) within 24 hours, Stripe-style.
+def idempotent_call(
+    *,
+    app: Model,
+    customer_user_id: int | None,
+    key: str,
+    fingerprint: str,
+    work: Callable[[], tuple[int, dict]],
+) -> KeyedResponse:
+    """Run ``work`` once per (application, customer session or none, key) within 24 hours, Stripe-style.
 
     The key row is inserted in the same transaction as the work. A concurrent request
     with the same key blocks on the unique index until the first commits, then
@@ -368,24 +405,28 @@ def idempotent_call(*, app: Model, key: str, fingerprint: str, work: Callable[[]
     is safe.
     """
     now = timezone.now()
+    scope = IdempotencyKey.objects.filter(application=app, customer_user_id=customer_user_id, key=key)
     with transaction.atomic():
-        IdempotencyKey.objects.filter(application=app, key=key, created_at__lt=now - IDEMPOTENCY_KEY_TTL).delete()
+        scope.filter(created_at__lt=now - IDEMPOTENCY_KEY_TTL).delete()
         try:
             with transaction.atomic():
                 record = IdempotencyKey.objects.create(
-                    application=app, key=key, request_fingerprint=fingerprint, created_at=now
+                    application=app,
+                    customer_user_id=customer_user_id,
+                    key=key,
+                    request_fingerprint=fingerprint,
+                    created_at=now,
                 )
         except IntegrityError:
             record = None
         if record is None:
-            return _idempotent_replay(app=app, key=key, fingerprint=fingerprint)
+            return _idempotent_replay(scope.first(), fingerprint=fingerprint)
         status, body = work()
         IdempotencyKey.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
     return KeyedResponse(status=status, body=body, replayed=False)
 
 
-def _idempotent_replay(*, app: Model, key: str, fingerprint: str) -> KeyedResponse:
-    stored = IdempotencyKey.objects.filter(application=app, key=key).first()
+def _idempotent_replay(stored: IdempotencyKey | None, *, fingerprint: str) -> KeyedResponse:
     if stored is None or stored.response_status is None:
         raise IdempotencyKeyInUse()
     if stored.request_fingerprint != fingerprint:

@@ -14,7 +14,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -33,6 +34,10 @@ def error_response(status_code: int, code: str, message: str, fields: dict | Non
     """A plain-Django JSON error, for paths that never reach a DRF view."""
     return JsonResponse(error_body(code, message, fields), status=status_code)
 
+
+RETRY_AFTER_SECONDS = "5"
+# query_canceled (statement_timeout), lock_not_available (lock_timeout).
+_TIMEOUT_PGCODES = frozenset({"57014", "55P03"})
 
 # DRF exception class -> our machine code. Anything else keeps DRF's own code.
 _DRF_CODES: dict[type[exceptions.APIException], str] = {
@@ -63,14 +68,19 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.ValidationError(as_serializer_error(exc))
 
     if isinstance(exc, OperationalError | InterfaceError):
-        # The database is down or unreachable: nothing was written; the client may retry.
-        logger.error("Database unavailable in %s: %s", context.get("view").__class__.__name__, exc)
+        # The database is down, unreachable, or cancelled a statement that waited too
+        # long: the transaction was rolled back, nothing was written, a retry is safe.
         set_rollback()
-        return Response(
-            error_body("database_unavailable", "The service cannot reach its database; nothing was written. Retry."),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
-        )
+        view = context.get("view").__class__.__name__
+        if getattr(exc.__cause__, "pgcode", None) in _TIMEOUT_PGCODES:
+            logger.warning("Database timeout in %s: %s", view, exc)
+            body = error_body("database_timeout", "The database took too long; nothing was written. Retry.")
+        else:
+            logger.error("Database unavailable in %s: %s", view, exc)
+            body = error_body(
+                "database_unavailable", "The service cannot reach its database; nothing was written. Retry."
+            )
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
     if not isinstance(exc, exceptions.APIException):
         # A bug, not a client error: log it whole, tell the client nothing of it.
@@ -109,7 +119,8 @@ def _plain(detail: Any) -> Any:
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith(settings.API_PATH_PREFIXES)
+    path = request.path
+    return path.startswith(settings.API_PATH_PREFIXES) or f"{path}/" in settings.API_PATH_PREFIXES
 
 
 # Django's handlers for errors raised outside DRF views: JSON on API paths, the
@@ -118,6 +129,23 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     if _is_api(request):
         return error_response(404, "not_found", f"No endpoint at {request.path}.")
     return defaults.page_not_found(request, exception)
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The catch-all route under the API prefixes: a JSON 404 for any method.
+
+    Exempt from CSRF like the API views themselves, or a POST to a mistyped path
+    would meet Django's HTML CSRF page instead.
+    """
+    return json_not_found(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: JSON on API paths (which never use cookies), Django's page elsewhere."""
+    if _is_api(request):
+        return error_response(403, "csrf_failed", "CSRF verification failed.")
+    return csrf.csrf_failure(request, reason)
 
 
 def json_server_error(request: HttpRequest) -> HttpResponse:

@@ -12,11 +12,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-_DIGITS = re.compile(r"^-?[0-9]{1,30}$")
+from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 
-MAX_BIGINT = 2**63 - 1  # PostgreSQL bigint
+_DIGITS = re.compile(r"^-?[0-9]{1,30}$")
+# Only ASCII digits are numbers: Python's int() and Decimal() also read other scripts' digits.
+_DECIMAL_TEXT = re.compile(r"^\s*[+-]?[0-9]{1,30}(\.[0-9]{1,30})?\s*$")
+
 MAX_USER_ID = MAX_BIGINT
-MAX_POINTS_PER_ENTRY = 1_000_000_000
 MAX_MONEY = Decimal("9999999999.99")
 
 
@@ -59,13 +61,22 @@ def description_field(*, max_length: int, **kwargs: Any) -> StrictCharField:
     return StrictCharField(max_length=max_length, allow_blank=False, trim_whitespace=True, **kwargs)
 
 
+class StrictDecimalField(serializers.DecimalField):
+    """A decimal from a JSON number or from plain ASCII text ("5.00"); never a boolean."""
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool) or (isinstance(data, str) and not _DECIMAL_TEXT.match(data)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def money_field(**kwargs: Any) -> serializers.DecimalField:
     """A positive amount with at most 2 decimal places, read as an exact Decimal.
 
     JSON numbers arrive as Decimal (our parser never makes floats); numeric
     strings such as "5.00" are accepted too, as money is often sent that way.
     """
-    return serializers.DecimalField(
+    return StrictDecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),

@@ -1,27 +1,132 @@
-from collections.abc import Callable
+"""The request's edge: what is refused or answered before any view runs.
+
+- ``charset_guard`` (WSGI) and ``RequestGuardMiddleware`` turn a Content-Type charset
+  that is not a text encoding into a JSON 415. Django would otherwise fail while
+  building the request (``charset=base64`` decodes the query string with a bytes
+  codec) and the server would answer its own HTML 500.
+- API bodies: over the size limit is 413 before anything reads them; a chunked body
+  (no Content-Length) is read here, within the same limit, so the view sees it.
+- ``HealthCheckMiddleware`` answers ``/healthz`` and ``/readyz`` first, whatever the
+  Host header (load balancers and container health checks call by IP).
+"""
+
+import codecs
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import parse_header_parameters
 
+from rewards_project import views
 from rewards_project.errors import error_response
 
+UNSUPPORTED_CHARSET = "rewards.unsupported_charset"
+HEALTH_PATHS = ("/healthz", "/readyz")
 
-class ApiBodySizeLimitMiddleware:
-    """Refuse an API body over the limit with 413 before anything reads it."""
+
+def is_text_encoding(name: str) -> bool:
+    try:
+        return codecs.lookup(name)._is_text_encoding
+    except LookupError:
+        return False
+
+
+def charset_guard(app: Callable) -> Callable:
+    """WSGI middleware: drop a charset that is no text encoding and remember it.
+
+    Django's request object is built before any Django middleware runs, so this has to
+    happen in front of it; :class:`RequestGuardMiddleware` then answers 415.
+    """
+
+    def guarded(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        content_type = environ.get("CONTENT_TYPE", "")
+        if "charset" in content_type.lower():
+            media_type, params = parse_header_parameters(content_type)
+            charset = params.get("charset")
+            if charset is not None and not is_text_encoding(charset):
+                environ[UNSUPPORTED_CHARSET] = charset
+                environ["CONTENT_TYPE"] = media_type
+        return app(environ, start_response)
+
+    return guarded
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(settings.API_PATH_PREFIXES)
+
+
+def _too_large() -> HttpResponse:
+    return error_response(
+        413, "payload_too_large", f"The request body is larger than {settings.API_MAX_BODY_BYTES} bytes."
+    )
+
+
+class RequestGuardMiddleware:
+    """Refuse what no view should see: an odd charset, an oversized or unreadable body."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(settings.API_PATH_PREFIXES):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                return error_response(400, "bad_request", "Content-Length is not a number.")
-            if length > settings.API_MAX_BODY_BYTES:
-                return error_response(
-                    413,
-                    "payload_too_large",
-                    f"The request body is larger than {settings.API_MAX_BODY_BYTES} bytes.",
-                )
+        charset = request.META.get(UNSUPPORTED_CHARSET)
+        if charset is None:
+            # The test client and other WSGI servers build requests without charset_guard.
+            charset = request.content_params.get("charset") if request.content_params else None
+            if charset is not None and is_text_encoding(charset):
+                charset = None
+        if charset is not None:
+            return error_response(
+                415, "unsupported_charset", f"The charset {charset[:40]!r} is not supported; send UTF-8 JSON."
+            )
+        if _is_api(request):
+            refused = self._check_body(request)
+            if refused is not None:
+                return refused
         return self.get_response(request)
+
+    def _check_body(self, request: HttpRequest) -> HttpResponse | None:
+        limit = settings.API_MAX_BODY_BYTES
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return self._read_chunked(request, limit)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(400, "bad_request", "Content-Length is not a number.")
+        return _too_large() if length > limit else None
+
+    @staticmethod
+    def _read_chunked(request: HttpRequest, limit: int) -> HttpResponse | None:
+        """Read a chunked body now, so the view parses what was sent rather than nothing.
+
+        Only a server that de-chunks the input for us says so (``wsgi.input_terminated``,
+        as gunicorn does); elsewhere the body cannot be read safely and is refused.
+        """
+        if not request.META.get("wsgi.input_terminated"):
+            return error_response(
+                411, "length_required", "This server cannot read a chunked body; send a Content-Length."
+            )
+        body = request.META["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return _too_large()
+        request.META["CONTENT_LENGTH"] = str(len(body))
+        request._stream = LimitedStream(io.BytesIO(body), len(body))
+        return None
+
+
+class HealthCheckMiddleware:
+    """``/healthz`` and ``/readyz`` for load balancers and orchestrators, before host validation."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info not in HEALTH_PATHS:
+            return self.get_response(request)
+        if request.method not in ("GET", "HEAD"):
+            response = error_response(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+            response["Allow"] = "GET, HEAD"
+            return response
+        return views.healthz() if request.path_info == "/healthz" else views.readyz()

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
 from rewards_project.exceptions import DomainError
@@ -39,6 +39,12 @@ class StrictJSONParser(JSONParser):
             return {}
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding), parse_float=Decimal, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+            text = raw.decode(encoding)
+        except LookupError as exc:  # a bytes codec such as base64; the middleware normally stops it first
+            raise UnsupportedMediaType(f"charset={encoding}") from exc
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"The request body is not valid {encoding}: {exc}") from exc
+        try:
+            return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        except ValueError as exc:
             raise ParseError(f"The request body is not valid JSON: {exc}") from exc

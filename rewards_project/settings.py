@@ -23,6 +23,7 @@ SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEVELOPMENT_KEY)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "rewards_project.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -42,7 +43,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "rewards_project.logging.RequestLogMiddleware",
-    "rewards_project.middleware.ApiBodySizeLimitMiddleware",
+    "rewards_project.middleware.HealthCheckMiddleware",
+    "rewards_project.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -82,6 +84,39 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Transactions belong to the service functions, so locks are held only as long as
 # the service needs them.
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+
+# A request never outlives its answer: every database wait is bounded, each well
+# below gunicorn's worker timeout (GUNICORN_TIMEOUT, 30 s), so a request that was
+# answered 503 was rolled back and a retry cannot double a write. 0 turns one off.
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)  # seconds; libpq's minimum is 2
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5_000)
+DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=3_000)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=10_000)
+if env.bool("LOYALTY_MANAGEMENT_COMMAND", default=False):
+    # Set by manage.py for commands (migrate, check_ledger, imports), whose statements
+    # may rightly run for minutes; lock waits stay bounded.
+    DB_STATEMENT_TIMEOUT_MS = env.int("DB_COMMAND_STATEMENT_TIMEOUT_MS", default=0)
+
+
+def postgres_session_options(*, statement_ms: int, lock_ms: int, idle_in_transaction_ms: int) -> str:
+    """libpq ``options``: server settings for every session the app opens."""
+    return (
+        f"-c statement_timeout={statement_ms} -c lock_timeout={lock_ms}"
+        f" -c idle_in_transaction_session_timeout={idle_in_transaction_ms}"
+    )
+
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "options",
+        postgres_session_options(
+            statement_ms=DB_STATEMENT_TIMEOUT_MS,
+            lock_ms=DB_LOCK_TIMEOUT_MS,
+            idle_in_transaction_ms=DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+        ),
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -167,6 +202,10 @@ ORDER_POINTS_RATE = Decimal(env.str("ORDER_POINTS_RATE", default="0.05"))
 
 # Customer sessions (SPEC 5): how long a rewards-page token lives.
 CUSTOMER_SESSION_TTL_SECONDS = env.int("CUSTOMER_SESSION_TTL_SECONDS", default=30 * 60)
+# The service's public address (https://rewards.example.com), for links it hands out
+# such as a customer session's rewards_page_url. Never taken from the request's Host
+# header outside DEBUG: a forged Host would put a customer's token in a link elsewhere.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 # Where the rewards page finds rewards-api/; empty means the origin that served it.
 REWARDS_PAGE_API_BASE = env.str("REWARDS_PAGE_API_BASE", default="")
 

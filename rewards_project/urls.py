@@ -4,13 +4,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loyalty.apis import CustomerSessionApi
 from rewards.views import rewards_page
-from rewards_project import errors, views
+from rewards_project import errors
 from rewards_project.urlpatterns import api_path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("healthz", views.healthz, name="healthz"),
-    path("readyz", views.readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("rewards-page/", rewards_page, name="rewards-page"),
@@ -18,8 +16,8 @@ urlpatterns = [
     api_path("rewards-api/customer-session/", CustomerSessionApi.as_view(), "customer-session"),
     path("rewards-api/", include("rewards.urls")),
     path("loyalty-api/", include("loyalty.urls")),
-    # Anything else under an API prefix is a JSON 404, in DEBUG too.
-    re_path(r"^(?:rewards|loyalty)-api(?:/.*)?$", errors.json_not_found),
+    # Anything else under an API prefix is a JSON 404, in DEBUG too, whatever the method.
+    re_path(r"^(?:rewards|loyalty)-api(?:/.*)?$", errors.api_not_found),
 ]
 
 handler400 = errors.json_bad_request

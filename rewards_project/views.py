@@ -1,18 +1,17 @@
+"""Health checks, answered by ``HealthCheckMiddleware`` before host validation and routing."""
+
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.http import JsonResponse
 
 from rewards_project.errors import error_response
 
 
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
+def healthz() -> JsonResponse:
     """Liveness: the process is up and serving. Touches nothing else."""
     return JsonResponse({"status": "ok"})
 
 
-@require_GET
-def readyz(request: HttpRequest) -> JsonResponse:
+def readyz() -> JsonResponse:
     """Readiness: the database answers a query; 503 when it does not."""
     try:
         with connection.cursor() as cursor:

@@ -6,7 +6,12 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rewards_project.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from rewards_project.middleware import charset_guard  # noqa: E402 - after Django is set up
+
+# An odd charset is dealt with before Django builds its request object.
+application = charset_guard(django_application)
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.INSECURE_DEVELOPMENT_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: the development key is never served with DEBUG off.")

@@ -36,8 +36,24 @@ def test_session_has_token_expiry_and_page_url(session):
     assert session["user_id"] == USER
     expires = datetime.fromisoformat(session["expires_at"]).timestamp()
     assert 1795 <= expires - time.time() <= 1800
-    assert session["rewards_page_url"].startswith("http://testserver/rewards-page/#token=cs_")
+    # No PUBLIC_BASE_URL and DEBUG off: the path alone, never the request's Host.
+    assert session["rewards_page_url"].startswith("/rewards-page/#token=cs_")
     assert f"user_id={USER}" in session["rewards_page_url"]
+
+
+def test_page_url_comes_from_the_configured_public_address_not_the_host(settings, shop):
+    settings.PUBLIC_BASE_URL = "https://rewards.shop.example"
+    settings.ALLOWED_HOSTS = ["*"]
+
+    body = shop.post(SESSION, {"user_id": USER}, format="json", HTTP_HOST="evil.example").json()
+
+    assert body["rewards_page_url"].startswith("https://rewards.shop.example/rewards-page/#token=cs_")
+
+
+def test_page_url_follows_the_request_in_debug_only(settings, shop):
+    settings.DEBUG = True
+    body = shop.post(SESSION, {"user_id": USER}, format="json").json()
+    assert body["rewards_page_url"].startswith("http://testserver/rewards-page/#token=cs_")
 
 
 def test_customer_reads_own_points_history_and_catalog(session):
@@ -115,6 +131,26 @@ def test_forged_payload_for_another_customer_is_401(session):
 def test_session_dies_with_its_application(session, shop_app):
     application_revoke(app_id=shop_app.pk)
     assert customer_client(session["token"]).get(f"/rewards-api/get-points/?user_id={USER}").status_code == 401
+
+
+def test_session_stops_writing_when_its_application_is_lowered_to_can_read(session, shop_app):
+    from loyalty.services import application_set_access_level
+
+    client = customer_client(session["token"])
+    body = {"user_id": USER, "points_redeemed": 50, "coupon_amount": 5, "reward_description": "page"}
+    application_set_access_level(app_id=shop_app.pk, access_level="Can_Read")
+
+    redeem = client.post("/rewards-api/redeem-coupon/", body, format="json")
+    read = client.get(f"/rewards-api/get-points/?user_id={USER}")
+
+    assert redeem.status_code == 403
+    assert redeem.json()["error"]["code"] == "permission_denied"
+    assert not Reward.objects.filter(kind="coupon").exists()
+    # Reading is what Can_Read still allows.
+    assert read.status_code == 200 and read.json()["total_points"] == 120
+
+    application_set_access_level(app_id=shop_app.pk, access_level="Can_Modify_Orders")
+    assert client.post("/rewards-api/redeem-coupon/", body, format="json").status_code == 201
 
 
 def test_only_can_modify_orders_issues_sessions(reader, master):

@@ -100,6 +100,10 @@ BAD_BODIES = [
     (EARN, with_(EARN, user_id=10**30), "user_id"),
     (EARN, with_(EARN, points_earned=10**12), "points_earned"),
     (COUPON, with_(COUPON, coupon_amount=5.001), "coupon_amount"),
+    # only ASCII digits are numbers (Python's Decimal() reads these as 5 and 55)
+    (PURCHASE, with_(PURCHASE, amount="\u0665"), "amount"),
+    (COUPON, with_(COUPON, coupon_amount="\u0665"), "coupon_amount"),
+    (DONATION, with_(DONATION, donation_amount="\uff15.00"), "donation_amount"),
     (USE, {"item_code": ""}, "item_code"),
     (USE, {"item_code": 12345}, "item_code"),
     (USE, {}, "item_code"),
@@ -109,6 +113,12 @@ BAD_BODIES = [
 @pytest.mark.parametrize(("path", "body", "field"), BAD_BODIES)
 def test_bad_body_is_400_with_field_and_writes_nothing(post_json, path, body, field):
     assert_error(post_json(path, body), 400, "validation_error", field)
+
+
+@pytest.mark.parametrize("amount", ["9999999999.99", "500000000.50"])
+def test_a_purchase_worth_more_points_than_one_entry_may_carry_is_400(post_json, amount):
+    """Every kind of credit is capped alike: 1,000,000,000 points, as earn-points is."""
+    assert_error(post_json(PURCHASE, with_(PURCHASE, amount=amount)), 400, "points_limit_exceeded", "amount")
 
 
 @pytest.mark.parametrize("body", [[1, 2], "text", 5, None])
@@ -184,6 +194,45 @@ def test_unknown_api_path_is_json_404(shop, path):
     assert_error(shop.post(path, {}, format="json"), 404, "not_found")
 
 
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+@pytest.mark.parametrize(
+    "path",
+    ["/rewards-api/earn-points//", "/loyalty-api/applications", "/rewards-api", "/loyalty-api", "/rewards-api/x/y"],
+)
+def test_unknown_api_path_is_json_404_with_csrf_checks_on(shop_app, method, path):
+    """Django's test client skips CSRF unless asked; a real client does not get that favour."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {shop_app.token}")
+    response = client.generic(method.upper(), path, "{}", content_type="application/json")
+    assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_paths_refuse_other_methods_with_json_405(method, path):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).generic(method.upper(), path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("charset", ["base64", "hex", "rot13", "no-such-charset", "zlib"])
+def test_a_charset_that_is_not_text_is_415(shop, charset):
+    response = shop.generic("POST", EARN, '{"user_id": 5}', content_type=f"application/json; charset={charset}")
+    assert_error(response, 415, "unsupported_charset")
+
+
+def test_a_text_charset_other_than_utf8_is_read():
+    """latin-1 is a text encoding: its body is decoded as sent, not refused."""
+    from rewards_project.middleware import is_text_encoding
+
+    assert is_text_encoding("latin-1") and is_text_encoding("UTF-8")
+    assert not is_text_encoding("base64") and not is_text_encoding("nope")
+
+
 @pytest.mark.parametrize(
     "query",
     ["", "user_id=", "user_id=abc", "user_id=1.5", "user_id=-3", "user_id=0", f"user_id={2**63}", "user_id=1e3"],
@@ -192,9 +241,10 @@ def test_bad_user_id_in_query_is_400(shop, query):
     assert_error(shop.get(f"/rewards-api/get-points/?{query}"), 400, "validation_error", "user_id")
 
 
-@pytest.mark.parametrize("cursor", ["abc", "-1", "0", "1.5", "9" * 25])
-def test_bad_cursor_is_400(shop, cursor):
-    assert_error(shop.get(f"/rewards-api/get-user-info/?user_id=1&cursor={cursor}"), 400, "validation_error", "cursor")
+@pytest.mark.parametrize("cursor", ["abc", "-1", "0", "1.5", "9" * 25, "\u00b2", "\u0665", "\uff11"])
+@pytest.mark.parametrize("path", ["/rewards-api/get-user-info/", "/rewards-api/get-redemptions/"])
+def test_bad_cursor_is_400(shop, cursor, path):
+    assert_error(shop.get(path, {"user_id": 1, "cursor": cursor}), 400, "validation_error", "cursor")
 
 
 def test_an_api_client_asking_for_html_still_gets_json(shop):

@@ -116,6 +116,34 @@ class TestIdempotencyKey:
         assert (first.status_code, second.status_code) == (201, 201)
         assert "Idempotent-Replayed" not in second
 
+    def test_an_application_cannot_reach_into_a_customer_sessions_key_scope(self, shop, shop_app):
+        """The scope is a column: a literal "customer:<id>:<key>" from the app is just its own key."""
+        from rest_framework.test import APIClient
+
+        from loyalty.customers import customer_session_issue
+        from rewards import services
+
+        services.points_earn(user_id=USER, points=200, description="seed", app=shop_app)
+        customer = APIClient()
+        customer.credentials(HTTP_AUTHORIZATION=f"Bearer {customer_session_issue(user_id=USER, app=shop_app).token}")
+
+        by_customer = post(customer, "/rewards-api/redeem-coupon/", COUPON, "click-1")
+        by_app = post(shop, "/rewards-api/redeem-coupon/", COUPON, f"customer:{USER}:click-1")
+        app_earn = post(shop, "/rewards-api/earn-points/", EARN, f"customer:{USER}:click-2")
+        customer_after = post(customer, "/rewards-api/redeem-coupon/", COUPON, "click-2")
+
+        assert [r.status_code for r in (by_customer, by_app, app_earn, customer_after)] == [201, 201, 201, 201]
+        assert not any("Idempotent-Replayed" in r for r in (by_app, customer_after))
+        assert by_app.json()["item_code"] != by_customer.json()["item_code"]
+        assert account_balance(user_id=USER).total_points == 200 - 50 - 50 + 25 - 50
+        scopes = set(IdempotencyKey.objects.values_list("customer_user_id", "key"))
+        assert scopes == {
+            (USER, "click-1"),
+            (USER, "click-2"),
+            (None, f"customer:{USER}:click-1"),
+            (None, f"customer:{USER}:click-2"),
+        }
+
 
 @pytest.mark.django_db(transaction=True)
 @postgres_only

@@ -1,0 +1,108 @@
+"""What a real HTTP client sends, through a real gunicorn: chunked bodies, odd charsets,
+any Host on the health paths. Django's test client can send none of these."""
+
+import http.client
+import json
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from loyalty.models import Application
+from rewards.models import Account, Reward
+from tests.live import gunicorn_serving
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+EARN = "/rewards-api/earn-points/"
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker) -> Iterator[str]:
+    with django_db_blocker.unblock(), gunicorn_serving() as base:
+        yield base
+
+
+def call(base: str, method: str, path: str, body=None, headers: dict | None = None, **kwargs):
+    """One request; returns (status, headers, parsed JSON or raw text)."""
+    conn = http.client.HTTPConnection(urlsplit(base).netloc, timeout=15)
+    try:
+        conn.request(method, path, body=body, headers=headers or {}, **kwargs)
+        response = conn.getresponse()
+        raw = response.read().decode()
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            payload = raw
+        return response.status, response.headers, payload
+    finally:
+        conn.close()
+
+
+def chunks(data: bytes, size: int = 7) -> Iterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def auth(app: Application, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {app.token}", "Content-Type": "application/json", **extra}
+
+
+def test_a_chunked_body_is_read_and_acted_on(server, committed_shop_app):
+    body = json.dumps({"user_id": 77, "points_earned": 12, "reward_description": "chunked"}).encode()
+
+    status, _, payload = call(server, "POST", EARN, chunks(body), auth(committed_shop_app), encode_chunked=True)
+
+    assert status == 201, payload
+    assert payload["total_points"] == 12
+    assert Reward.objects.get(user_id=77).reward_description == "chunked"
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_writes_nothing(server, committed_shop_app):
+    body = json.dumps({"user_id": 77, "points_earned": 12, "reward_description": "x" * 70_000}).encode()
+
+    status, _, payload = call(server, "POST", EARN, chunks(body, 4096), auth(committed_shop_app), encode_chunked=True)
+
+    assert status == 413
+    assert payload["error"]["code"] == "payload_too_large"
+    assert not Reward.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("charset", ["base64", "hex_codec", "unknown-8"])
+def test_a_charset_that_is_not_text_is_415_json_for_any_method(server, committed_shop_app, method, charset):
+    headers = auth(committed_shop_app, **{"Content-Type": f"application/json; charset={charset}"})
+    path = "/rewards-api/get-points/?user_id=5" if method == "GET" else EARN
+    body = None if method == "GET" else b'{"user_id": 5, "points_earned": 1, "reward_description": "x"}'
+
+    status, headers_out, payload = call(server, method, path, body, headers)
+
+    assert status == 415, payload
+    assert headers_out["Content-Type"] == "application/json"
+    assert payload["error"]["code"] == "unsupported_charset"
+    assert not Account.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_health_paths_answer_whatever_the_host(server, path):
+    status, _, payload = call(server, "GET", path, headers={"Host": "container-id-3f2a:8000"})
+    assert status == 200
+    assert payload["status"] == "ok"
+
+
+def test_a_forged_host_elsewhere_is_refused_in_json(server, committed_shop_app):
+    status, _, payload = call(server, "GET", "/rewards-api/catalog/", headers=auth(committed_shop_app, Host="evil"))
+    assert status == 400
+    assert payload["error"]["code"] == "bad_request"
+
+
+def test_a_customer_session_link_never_uses_the_request_host(server, committed_shop_app):
+    status, _, payload = call(
+        server,
+        "POST",
+        "/rewards-api/customer-session/",
+        json.dumps({"user_id": 5}),
+        auth(committed_shop_app, Host="localhost", **{"X-Forwarded-Host": "evil.example"}),
+    )
+    assert status == 201
+    assert payload["rewards_page_url"].startswith("/rewards-page/#token=cs_")
