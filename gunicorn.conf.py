@@ -1,7 +1,10 @@
 """gunicorn settings shared by the container and the benchmark; each can be overridden by env."""
 
+import json
 import multiprocessing
 import os
+
+from gunicorn import util
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -17,3 +20,25 @@ errorlog = "-"
 # No query string in the access log line: it is where careless clients put secrets.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The longest request line gunicorn allows (default 4094): a long query string is the
+# application's to refuse, with its JSON 400.
+limit_request_line = 8190
+
+
+def _json_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's own refusals (a request it cannot parse, a request line over the limit)
+    in the API's JSON error shape instead of its HTML page."""
+    body = json.dumps(
+        {
+            "success": False,
+            "error": {"code": reason.lower().replace(" ", "_").replace("-", "_"), "message": reason, "fields": {}},
+        }
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode("latin-1")
+    util.write_nonblock(sock, head + body)
+
+
+util.write_error = _json_error

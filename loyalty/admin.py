@@ -1,8 +1,11 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from loyalty.models import AccessLevel, Application, Customer, Order, OrderCounter
 from loyalty.selectors import customer_overview
@@ -13,8 +16,9 @@ from loyalty.services import (
     application_set_access_level,
 )
 from rewards.admin import ReadOnlyAdmin
+from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY
+from rewards.selectors import account_balance
 from rewards.services import points_adjust
-from rewards_project.fields import MAX_POINTS_PER_ENTRY
 
 
 class ClientApplicationForm(forms.ModelForm):
@@ -66,7 +70,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         # Applications are revoked, not deleted: ledger rows name them.
         return False
 
-    @admin.action(description="Revoke the selected applications (their tokens stop working)")
+    @admin.action(description="Revoke the selected applications (their tokens stop working)", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset) -> None:
         revoked = 0
         for app in queryset.active().exclude(access_level=AccessLevel.MASTER_APP):
@@ -115,6 +119,9 @@ class OrderCounterAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+ADJUST_PERMISSION = "rewards.adjust_points"
+
+
 class AdjustPointsForm(forms.Form):
     points = forms.IntegerField(
         min_value=-MAX_POINTS_PER_ENTRY,
@@ -122,6 +129,8 @@ class AdjustPointsForm(forms.Form):
         help_text="Positive adds points, negative takes them back (the balance may go below zero).",
     )
     reason = forms.CharField(max_length=200, help_text="Saved on the ledger row with your user name.")
+    # Set by the confirmation page: the balance the staff user saw and agreed to change.
+    confirmed_balance = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def clean_points(self) -> int:
         points = self.cleaned_data["points"]
@@ -130,35 +139,99 @@ class AdjustPointsForm(forms.Form):
         return points
 
 
+class OpenCustomerForm(forms.Form):
+    user_id = forms.IntegerField(min_value=1, max_value=MAX_BIGINT, label="Customer user_id")
+
+
+def adjustment_confirmation_reasons(*, points: int, balance_before: int) -> list[str]:
+    """Why an adjustment must be confirmed on a second page (none: it need not be)."""
+    reasons = []
+    if abs(points) > settings.ADMIN_ADJUSTMENT_CONFIRM_POINTS:
+        reasons.append(f"This adjustment is larger than {settings.ADMIN_ADJUSTMENT_CONFIRM_POINTS:,} points.")
+    if points < 0 and balance_before + points < 0:
+        reasons.append("This takes the balance below zero.")
+    return reasons
+
+
 @admin.register(Customer)
 class CustomerAdmin(ReadOnlyAdmin):
-    """One page per customer: balance, orders, ledger history and a points adjustment."""
+    """One page per customer: balance, orders, ledger history and a points adjustment.
+
+    Viewing needs the view permission; the adjustment form needs ``rewards.adjust_points``,
+    which no one holds until it is granted. A customer the ledger has never seen can be
+    opened (and credited) by user_id.
+    """
 
     list_display = ["user_id", "total_points", "total_points_earned", "total_points_redeemed", "updated_at"]
     search_fields = ["=user_id"]
     show_full_result_count = False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        # The page posts the adjustment form; staff need the ledger's change right.
-        return request.user.has_perm("rewards.change_reward") or request.user.is_superuser
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # "Add" opens a customer by user_id, to adjust one the ledger has not seen yet.
+        return request.user.has_perm(ADJUST_PERMISSION)
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = OpenCustomerForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            return redirect(reverse("admin:loyalty_customer_change", args=[form.cleaned_data["user_id"]]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Open a customer by user_id",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/loyalty/customer/open.html", context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
-        customer = self.get_object(request, object_id)
-        if customer is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        form = AdjustPointsForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            posting = points_adjust(
-                user_id=customer.user_id,
-                points=form.cleaned_data["points"],
-                reason=form.cleaned_data["reason"],
-                staff=request.user.get_username(),
-            )
-            messages.success(
-                request,
-                f"Adjusted by {form.cleaned_data['points']:+d}; the balance is now {posting.balance.total_points}.",
-            )
-            return redirect(request.path)
+        customer = self._customer(object_id)
+        if not self.has_view_permission(request, customer):
+            raise PermissionDenied
+        can_adjust = request.user.has_perm(ADJUST_PERMISSION)
+        form = AdjustPointsForm(request.POST or None) if can_adjust else None
+        if request.method == "POST":
+            if form is None:
+                raise PermissionDenied
+            if form.is_valid():
+                return self._adjust(request, customer, form)
+        return self._detail(request, customer, form)
+
+    def _customer(self, object_id: str) -> Customer:
+        try:
+            user_id = int(object_id)
+        except ValueError:
+            raise Http404("A customer is a positive whole user_id.") from None
+        if not 0 < user_id <= MAX_BIGINT:
+            raise Http404("A customer is a positive whole user_id.")
+        return Customer.objects.filter(pk=user_id).first() or Customer(user_id=user_id)
+
+    def _adjust(self, request: HttpRequest, customer: Customer, form: AdjustPointsForm):
+        points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
+        before = account_balance(user_id=customer.user_id).total_points
+        confirmed = form.cleaned_data["confirmed_balance"] == before
+        reasons = adjustment_confirmation_reasons(points=points, balance_before=before)
+        if reasons and not confirmed:
+            # Also shown again when the balance moved since the staff user confirmed.
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": f"Confirm the adjustment for customer {customer.user_id}",
+                "customer": customer,
+                "points": points,
+                "reason": reason,
+                "balance_before": before,
+                "balance_after": before + points,
+                "reasons": reasons,
+            }
+            return TemplateResponse(request, "admin/loyalty/customer/adjust_confirm.html", context)
+        posting = points_adjust(
+            user_id=customer.user_id, points=points, reason=reason, staff=request.user.get_username()
+        )
+        messages.success(request, f"Adjusted by {points:+d}; the balance is now {posting.balance.total_points}.")
+        return redirect(request.path)
+
+    def _detail(self, request: HttpRequest, customer: Customer, form: AdjustPointsForm | None):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

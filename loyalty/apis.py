@@ -5,7 +5,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,6 +31,7 @@ from loyalty.serializers import (
     UserBalanceOutput,
     UserQueryInput,
 )
+from rewards.models import MAX_BIGINT
 from rewards.selectors import account_find
 from rewards_project.apis import validated
 from rewards_project.exceptions import NotFound
@@ -67,9 +68,12 @@ def body_or_query(request: Request) -> Any:
         summary="Change an application's access level (MasterApp)",
     ),
     delete=extend_schema(
-        request=ApplicationDeleteInput,
+        # A DELETE body is often dropped on the way, so the query string is what the
+        # schema shows; a JSON body with the same field works too.
+        parameters=[ApplicationDeleteInput],
+        request=None,
         responses={200: ApplicationDeletedOutput, **errors(404)},
-        summary="Delete (revoke) an application (MasterApp); app_id in the body or the query string",
+        summary="Delete (revoke) an application (MasterApp); app_id in the query string or a JSON body",
     ),
 )
 class ApplicationApi(APIView):
@@ -136,9 +140,10 @@ class UserApi(APIView):
         summary="Record an order and award its points",
     ),
     delete=extend_schema(
-        request=OrderDeleteInput,
+        parameters=[OrderDeleteInput],
+        request=None,
         responses={200: OrderReturnOutput, **errors(404, 409)},
-        summary="Return an order: take its points back; order_id in the body or the query string",
+        summary="Return an order: take its points back; order_id in the query string or a JSON body",
     ),
 )
 class OrdersApi(APIView):
@@ -172,6 +177,11 @@ class OrdersApi(APIView):
 @extend_schema_view(
     delete=extend_schema(
         operation_id="loyalty_api_order_return_by_path",
+        parameters=[
+            OpenApiParameter(
+                "order_id", {"type": "integer", "minimum": 1, "maximum": MAX_BIGINT}, OpenApiParameter.PATH
+            )
+        ],
         responses={200: OrderReturnOutput, **errors(404, 409)},
         summary="Return an order: take its points back",
     )

@@ -5,16 +5,23 @@ from rest_framework import serializers
 
 from loyalty.models import Application, Order
 from loyalty.services import CLIENT_ACCESS_LEVELS
+from rewards.models import MAX_POINTS_PER_ENTRY
 from rewards_project.fields import (
     MAX_BIGINT,
-    StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
     StrictUUIDField,
+    text_field,
     user_id_field,
+    with_settings_max,
 )
 
-MAX_TOTAL_COST = 10**15
+
+def total_cost_max() -> int:
+    """The largest total_cost whose points (coefficient at most 1) stay within one entry's cap."""
+    return int(MAX_POINTS_PER_ENTRY / settings.ORDER_POINTS_RATE)
+
+
 # 9999-12-31T23:59:59Z: the last second a datetime can hold.
 MAX_UNIX_SECONDS = 253_402_300_799
 
@@ -22,7 +29,7 @@ _LEVELS = [level.value for level in CLIENT_ACCESS_LEVELS]
 
 
 class ApplicationCreateInput(serializers.Serializer):
-    application_name = StrictCharField(min_length=1, max_length=30)
+    application_name = text_field(max_length=30)
     access_level = StrictChoiceField(choices=_LEVELS)
 
 
@@ -50,8 +57,12 @@ class UserQueryInput(serializers.Serializer):
 class OrderCreateInput(serializers.Serializer):
     user_id = user_id_field()
     order_id = StrictIntegerField(min_value=1, max_value=MAX_BIGINT)
-    total_cost = StrictIntegerField(min_value=0, max_value=MAX_TOTAL_COST)
+    total_cost = StrictIntegerField(min_value=0)
     completed_at = StrictIntegerField(min_value=0, max_value=MAX_UNIX_SECONDS, help_text="Unix seconds.")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        with_settings_max(self.fields["total_cost"], total_cost_max())
 
 
 class OrderDeleteInput(serializers.Serializer):
@@ -79,11 +90,9 @@ class CustomerSessionInput(serializers.Serializer):
         help_text="Shorter than the configured lifetime if you like; never longer.",
     )
 
-    def validate_ttl_seconds(self, value: int) -> int:
-        limit = settings.CUSTOMER_SESSION_TTL_SECONDS
-        if value > limit:
-            raise serializers.ValidationError(f"Ensure this value is less than or equal to {limit}.")
-        return value
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        with_settings_max(self.fields["ttl_seconds"], settings.CUSTOMER_SESSION_TTL_SECONDS)
 
 
 # ---- response documents (OpenAPI) ------------------------------------------------

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from rewards.models import Account, CatalogItem, RedeemedItem, Reward
+from rewards.models import CatalogItem, RedeemedItem, Reward
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -34,13 +34,6 @@ class RewardAdmin(ReadOnlyAdmin):
     search_fields = ["=user_id", "reward_description"]
     list_select_related = ["application"]
     date_hierarchy = "created_at"
-    show_full_result_count = False
-
-
-@admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
-    list_display = ["user_id", "total_points", "total_points_earned", "total_points_redeemed", "updated_at"]
-    search_fields = ["=user_id"]
     show_full_result_count = False
 
 

@@ -37,7 +37,7 @@ from rewards.serializers import (
     balance_fields,
 )
 from rewards_project.apis import validated
-from rewards_project.openapi import IDEMPOTENCY_KEY, errors
+from rewards_project.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 
 CAN_READ = "Can_Read"
 CAN_MODIFY = "Can_Modify_Orders"
@@ -82,7 +82,7 @@ def posting_response(posting: services.Posting, message: str) -> Response:
     return Response(body, status=status.HTTP_201_CREATED)
 
 
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_KEY_FORMAT = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 class WriteAPIView(APIView):
@@ -98,7 +98,7 @@ class WriteAPIView(APIView):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return self.perform(request)
-        if not IDEMPOTENCY_KEY_PATTERN.match(key):
+        if not IDEMPOTENCY_KEY_FORMAT.fullmatch(key):
             raise ValidationError({"Idempotency-Key": ["1 to 255 printable ASCII characters, no spaces."]})
         body = json.dumps(request.data, sort_keys=True, default=str)
         path = request.path.rstrip("/")  # with or without the optional slash, one endpoint

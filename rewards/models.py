@@ -43,6 +43,7 @@ class Account(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        permissions = [("adjust_points", "Can adjust a customer's points (through the ledger)")]
         constraints = [
             models.CheckConstraint(condition=Q(user_id__gt=0), name="account_user_id_positive"),
             models.CheckConstraint(

@@ -1,38 +1,55 @@
 """Input and output shapes of rewards-api/. Field names are the seed's."""
 
+import math
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from rewards.models import DESCRIPTION_MAX_LENGTH, RedeemedItem, Reward
+from rewards.models import DESCRIPTION_MAX_LENGTH, MAX_POINTS_PER_ENTRY, RedeemedItem, Reward
 from rewards.selectors import HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, Balance
 from rewards_project.fields import (
     MAX_BIGINT,
+    MAX_MONEY,
     StrictCharField,
     StrictIntegerField,
-    description_field,
     money_field,
     points_field,
+    text_field,
     user_id_field,
+    with_settings_max,
 )
 
 # ---- inputs -------------------------------------------------------------------
 
-CURSOR_PATTERN = r"^[0-9]{1,19}$"
+CURSOR_PATTERN = r"^[1-9][0-9]{0,18}$"
+
+
+def purchase_amount_max() -> Decimal:
+    """The largest amount (in cents) whose points stay within one entry's cap at today's rate."""
+    cents = math.ceil((MAX_POINTS_PER_ENTRY + 1) / settings.PURCHASE_POINTS_PER_UNIT * 100) - 1
+    return min(MAX_MONEY, Decimal(cents) / 100)
 
 
 class EarnPointsInput(serializers.Serializer):
     user_id = user_id_field()
     points_earned = points_field()
-    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
+    reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
 
 
 class PurchaseInput(serializers.Serializer):
     user_id = user_id_field()
-    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
+    reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
     amount = money_field(required=False)
     price = money_field(required=False, help_text="Alias of amount.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The rate is a setting: the cap on points becomes a cap on the amount.
+        for name in ("amount", "price"):
+            with_settings_max(self.fields[name], purchase_amount_max())
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         amount, price = attrs.pop("amount", None), attrs.pop("price", None)
@@ -46,25 +63,25 @@ class PurchaseInput(serializers.Serializer):
 
 class FeedbackInput(serializers.Serializer):
     user_id = user_id_field()
-    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
+    reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
 
 
 class RedeemCouponInput(serializers.Serializer):
     user_id = user_id_field()
     points_redeemed = points_field()
-    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
+    reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
     coupon_amount = money_field()
 
 
 class RedeemDonationInput(serializers.Serializer):
     user_id = user_id_field()
     points_redeemed = points_field()
-    reward_description = description_field(max_length=DESCRIPTION_MAX_LENGTH)
+    reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
     donation_amount = money_field()
 
 
 class UseCouponInput(serializers.Serializer):
-    item_code = StrictCharField(max_length=64, allow_blank=False)
+    item_code = text_field(max_length=64)
 
 
 class UserQueryInput(serializers.Serializer):
@@ -82,9 +99,8 @@ class HistoryQueryInput(UserQueryInput):
     )
 
     def validate_cursor(self, value: str) -> int:
-        if not 0 < int(value) <= MAX_BIGINT:
-            raise serializers.ValidationError("Not a cursor from a previous page.")
-        return int(value)
+        # Rows are older than any cursor past the last id; no id is past the bigint range.
+        return min(int(value), MAX_BIGINT)
 
 
 # ---- outputs ------------------------------------------------------------------

@@ -10,7 +10,9 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import MaxValueValidator, RegexValidator
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 
@@ -22,7 +24,16 @@ MAX_USER_ID = MAX_BIGINT
 MAX_MONEY = Decimal("9999999999.99")
 
 
-class StrictIntegerField(serializers.IntegerField):
+class QueryBlankIsInvalid:
+    """``?limit=`` is a mistake, not an omission: DRF would quietly use the default."""
+
+    def get_value(self, dictionary: Any) -> Any:
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class StrictIntegerField(QueryBlankIsInvalid, serializers.IntegerField):
     default_error_messages = {
         "invalid": "A whole number is required (not a string, decimal or boolean).",
     }
@@ -40,7 +51,7 @@ class StrictIntegerField(serializers.IntegerField):
         return value
 
 
-class StrictCharField(serializers.CharField):
+class StrictCharField(QueryBlankIsInvalid, serializers.CharField):
     default_error_messages = {"invalid": "A string is required."}
 
     def to_internal_value(self, data: Any) -> str:
@@ -57,8 +68,21 @@ def points_field(**kwargs: Any) -> StrictIntegerField:
     return StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY, **kwargs)
 
 
-def description_field(*, max_length: int, **kwargs: Any) -> StrictCharField:
-    return StrictCharField(max_length=max_length, allow_blank=False, trim_whitespace=True, **kwargs)
+# Some visible character; the same class in Python and in the schema's (ECMA) regex.
+_NOT_BLANK = RegexValidator(r"^[^\x00]*[^\x00\t\n\v\f\r ][^\x00]*$", "This field may not be blank.")
+
+
+def text_field(*, max_length: int, **kwargs: Any) -> StrictCharField:
+    """Text with something visible in it, stored as sent (not trimmed), so the length the
+    schema states is the length checked."""
+    return StrictCharField(
+        min_length=1,
+        max_length=max_length,
+        allow_blank=False,
+        trim_whitespace=False,
+        validators=[_NOT_BLANK],
+        **kwargs,
+    )
 
 
 class StrictDecimalField(serializers.DecimalField):
@@ -70,7 +94,7 @@ class StrictDecimalField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
-def money_field(**kwargs: Any) -> serializers.DecimalField:
+def money_field(*, max_value: Decimal = MAX_MONEY, **kwargs: Any) -> serializers.DecimalField:
     """A positive amount with at most 2 decimal places, read as an exact Decimal.
 
     JSON numbers arrive as Decimal (our parser never makes floats); numeric
@@ -80,7 +104,7 @@ def money_field(**kwargs: Any) -> serializers.DecimalField:
         max_digits=12,
         decimal_places=2,
         min_value=Decimal("0.01"),
-        max_value=MAX_MONEY,
+        max_value=max_value,
         **kwargs,
     )
 
@@ -99,3 +123,13 @@ class StrictChoiceField(serializers.ChoiceField):
         if not isinstance(data, str):
             self.fail("invalid_choice", input=data)
         return super().to_internal_value(data)
+
+
+def with_settings_max(field: serializers.Field, maximum: Any) -> None:
+    """Give a field a maximum that comes from settings (read per request, so tests and
+    operators can change it); the schema shows it too."""
+    field.max_value = maximum
+    field.validators = [v for v in field.validators if not isinstance(v, MaxValueValidator)]
+    field.validators.append(
+        MaxValueValidator(maximum, message=field.error_messages["max_value"].format(max_value=maximum))
+    )

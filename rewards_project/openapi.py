@@ -1,7 +1,6 @@
 """OpenAPI pieces shared by both APIs: the error body and the token auth scheme."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -28,6 +27,7 @@ _ERROR_TEXT = {
     405: "Method not allowed.",
     409: "Conflict with the current state; nothing was written.",
     413: "Body over 64 KiB.",
+    414: "Request line (path and query string) over 8190 bytes; refused by the server before the API.",
     415: "Body is not JSON.",
     422: "The Idempotency-Key was already used with a different request.",
     429: "Rate limit reached; see the Retry-After header.",
@@ -36,7 +36,7 @@ _ERROR_TEXT = {
 
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     """The error responses an endpoint can give, all with the SPEC 7 body."""
-    common = (400, 401, 403, 405, 413, 415, 429)
+    common = (400, 401, 403, 405, 413, 414, 415, 429)
     return {
         status: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[status])
         for status in sorted({*common, *statuses})
@@ -58,12 +58,69 @@ class AppTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN, "minLength": 1, "maxLength": 255},
     OpenApiParameter.HEADER,
     description=(
         "Optional. The same key with the same request within 24 hours replays the first response "
-        "(header Idempotent-Replayed: true) and writes nothing; with another request it is 422."
+        "(header Idempotent-Replayed: true) and writes nothing; with another request it is 422. "
+        "1 to 255 printable ASCII characters, no spaces."
     ),
 )
+
+
+# Input schemas that need one field of a set, which a serializer cannot say by itself.
+ANY_OF_REQUIRED = {"PurchaseInput": ("amount", "price")}
+
+# OpenAPI links: what a client (or a stateful fuzzer) can do next with a response's
+# fields. (operationId, status) -> {link name: (target operationId, {parameter: expression})}.
+_CUSTOMER = {"user_id": "$response.body#/user_id"}
+_CUSTOMER_BODY = {"requestBody": {"user_id": "$response.body#/user_id"}}
+LINKS: dict[tuple[str, str], dict[str, tuple[str, dict]]] = {
+    **{
+        (credit, "201"): {
+            "GetPoints": ("rewards_api_get_points_retrieve", {"parameters": _CUSTOMER}),
+            "GetUserInfo": ("rewards_api_get_user_info_retrieve", {"parameters": _CUSTOMER}),
+            "RedeemCoupon": ("rewards_api_redeem_coupon_create", _CUSTOMER_BODY),
+            "IssueCustomerSession": ("rewards_api_customer_session_create", _CUSTOMER_BODY),
+        }
+        for credit in (
+            "rewards_api_earn_points_create",
+            "rewards_api_purchase_create",
+            "rewards_api_submit_feedback_create",
+        )
+    },
+    ("rewards_api_redeem_coupon_create", "201"): {
+        "UseCoupon": ("rewards_api_use_coupon_create", {"requestBody": {"item_code": "$response.body#/item_code"}}),
+        "GetRedemptions": ("rewards_api_get_redemptions_retrieve", {"parameters": _CUSTOMER}),
+    },
+    ("loyalty_api_orders_create", "201"): {
+        "ReturnOrder": ("loyalty_api_order_return_by_path", {"parameters": {"order_id": "$response.body#/order_id"}}),
+        "GetUser": ("loyalty_api_user_retrieve", {"parameters": _CUSTOMER}),
+    },
+}
+
+
+def schema_postprocessing_hook(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: ``anyOf`` required fields and response links."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, fields in ANY_OF_REQUIRED.items():
+        if name in schemas:
+            schemas[name]["anyOf"] = [{"required": [field]} for field in fields]
+    operations = {
+        operation["operationId"]: operation
+        for item in result.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    }
+    for (operation_id, status), links in LINKS.items():
+        response = operations.get(operation_id, {}).get("responses", {}).get(status)
+        if response is not None:
+            response["links"] = {
+                name: {"operationId": target, **values}
+                for name, (target, values) in links.items()
+                if target in operations
+            }
+    return result

@@ -180,6 +180,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "rewards_project.openapi.schema_postprocessing_hook",
+    ],
     "SERVE_AUTHENTICATION": [],
     "ENUM_NAME_OVERRIDES": {
         "AccessLevelEnum": "loyalty.models.AccessLevel",
@@ -200,7 +204,11 @@ PURCHASE_POINTS_PER_UNIT = Decimal(env.str("PURCHASE_POINTS_PER_UNIT", default="
 FEEDBACK_POINTS = env.int("FEEDBACK_POINTS", default=10)
 ORDER_POINTS_RATE = Decimal(env.str("ORDER_POINTS_RATE", default="0.05"))
 
-# Customer sessions (SPEC 5): how long a rewards-page token lives.
+# Staff adjustments in admin larger than this (either way), or a debit that would
+# take a balance below zero, need a second, confirming step.
+ADMIN_ADJUSTMENT_CONFIRM_POINTS = env.int("ADMIN_ADJUSTMENT_CONFIRM_POINTS", default=10_000)
+
+# Customer sessions: how long a rewards-page token lives.
 CUSTOMER_SESSION_TTL_SECONDS = env.int("CUSTOMER_SESSION_TTL_SECONDS", default=30 * 60)
 # The service's public address (https://rewards.example.com), for links it hands out
 # such as a customer session's rewards_page_url. Never taken from the request's Host

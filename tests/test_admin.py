@@ -30,7 +30,7 @@ def ledger(shop_app):
     "model",
     [
         "rewards_reward",
-        "rewards_account",
+        "loyalty_customer",
         "rewards_redeemeditem",
         "rewards_catalogitem",
         "loyalty_application",
@@ -102,7 +102,8 @@ def test_staff_adjustment_goes_through_the_ledger(staff_client, ledger):
     from rewards.selectors import ledger_drift
 
     url = reverse("admin:loyalty_customer_change", args=[9])
-    staff_client.post(url, {"points": "-40", "reason": "Duplicate bonus"})
+    # 30 - 40 goes below zero: confirmed on the second page, with the balance seen there.
+    staff_client.post(url, {"points": "-40", "reason": "Duplicate bonus", "confirmed_balance": "30"})
 
     row = Reward.objects.get(kind="adjustment")
     assert (row.points_earned, row.points_redeemed) == (0, 40)
@@ -125,3 +126,138 @@ def test_bad_adjustment_writes_nothing(staff_client, ledger, data):
     response = staff_client.post(reverse("admin:loyalty_customer_change", args=[9]), data)
     assert response.status_code == 200  # the form again, with its errors
     assert Reward.objects.count() == rows
+
+
+# ---- staff act only within their permissions -----------------------------------------
+
+
+def staff_with(django_user_model, client, *permissions: tuple[type, str]):
+    """A logged-in staff user holding exactly these (model, codename) permissions."""
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    user = django_user_model.objects.create_user("clerk", password="pw", is_staff=True)
+    for model, codename in permissions:
+        content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+        user.user_permissions.add(Permission.objects.get(content_type=content_type, codename=codename))
+    client.force_login(user)
+    return client
+
+
+def customer_url(user_id: int = 9) -> str:
+    return reverse("admin:loyalty_customer_change", args=[user_id])
+
+
+def test_staff_without_permissions_can_neither_see_nor_adjust_a_customer(client, django_user_model, ledger):
+    clerk = staff_with(django_user_model, client)
+    rows = Reward.objects.count()
+
+    assert clerk.get(customer_url()).status_code == 403
+    assert clerk.post(customer_url(), {"points": "1000000000", "reason": "free"}).status_code == 403
+    assert Reward.objects.count() == rows
+
+
+def test_view_permission_shows_the_customer_but_no_adjustment(client, django_user_model, ledger):
+    from loyalty.models import Customer
+
+    clerk = staff_with(django_user_model, client, (Customer, "view_customer"))
+    rows = Reward.objects.count()
+
+    page = clerk.get(customer_url())
+    posted = clerk.post(customer_url(), {"points": "5", "reason": "x"})
+
+    assert page.status_code == 200 and '<td id="balance">30</td>' in page.content.decode()
+    assert "adjust-form" not in page.content.decode()
+    assert posted.status_code == 403
+    assert Reward.objects.count() == rows
+
+
+@pytest.fixture
+def adjuster(client, django_user_model):
+    from loyalty.models import Customer
+    from rewards.models import Account
+
+    return staff_with(django_user_model, client, (Customer, "view_customer"), (Account, "adjust_points"))
+
+
+def test_adjust_permission_posts_a_small_adjustment_at_once(adjuster, ledger):
+    response = adjuster.post(customer_url(), {"points": "25", "reason": "Goodwill"})
+
+    assert response.status_code == 302
+    row = Reward.objects.get(kind="adjustment")
+    assert (row.points_earned, row.reward_description) == (25, "Goodwill (adjusted by clerk)")
+
+
+@pytest.mark.parametrize(
+    ("points", "after", "reason"),
+    [("10001", 10031, "larger than 10,000 points"), ("-31", -1, "below zero"), ("-10001", -9971, "larger than")],
+)
+def test_a_large_or_overdrawing_adjustment_waits_for_confirmation(adjuster, ledger, points, after, reason):
+    rows = Reward.objects.count()
+
+    first = adjuster.post(customer_url(), {"points": points, "reason": "Big one"})
+
+    page = first.content.decode()
+    assert first.status_code == 200 and reason in page
+    assert '<td id="balance-before">30</td>' in page and f'<td id="balance-after">{after}</td>' in page
+    assert Reward.objects.count() == rows
+
+    confirmed = adjuster.post(customer_url(), {"points": points, "reason": "Big one", "confirmed_balance": "30"})
+
+    assert confirmed.status_code == 302
+    assert Reward.objects.count() == rows + 1
+    from rewards.selectors import account_balance
+
+    assert account_balance(user_id=9).total_points == after
+
+
+def test_a_confirmation_for_a_balance_that_moved_is_asked_again(adjuster, ledger, shop_app):
+    services.points_earn(user_id=9, points=5, description="meanwhile", app=shop_app)
+    rows = Reward.objects.count()
+
+    response = adjuster.post(customer_url(), {"points": "20000", "reason": "Big", "confirmed_balance": "30"})
+
+    assert response.status_code == 200
+    assert '<td id="balance-before">35</td>' in response.content.decode()
+    assert Reward.objects.count() == rows
+
+
+def test_a_customer_the_ledger_has_not_seen_can_be_opened_and_credited(adjuster):
+    from rewards.selectors import account_balance
+
+    opened = adjuster.post(reverse("admin:loyalty_customer_add"), {"user_id": "777"})
+    assert opened.status_code == 302 and opened["Location"] == customer_url(777)
+    page = adjuster.get(customer_url(777))
+    assert page.status_code == 200 and '<td id="balance">0</td>' in page.content.decode()
+
+    adjuster.post(customer_url(777), {"points": "15", "reason": "Welcome"})
+
+    assert account_balance(user_id=777).total_points == 15
+
+
+@pytest.mark.parametrize("object_id", ["abc", "0", "-5", str(2**63)])
+def test_a_customer_id_that_is_no_user_id_is_404(adjuster, object_id):
+    assert adjuster.get(f"/admin/loyalty/customer/{object_id}/change/").status_code == 404
+
+
+def test_revoke_action_needs_change_permission(client, django_user_model, shop_app):
+    clerk = staff_with(django_user_model, client, (Application, "view_application"))
+    url = reverse("admin:loyalty_application_changelist")
+
+    response = clerk.post(url, {"action": "revoke", "_selected_action": [str(shop_app.pk)]})
+
+    assert response.status_code in (200, 302)
+    assert Application.objects.get(pk=shop_app.pk).revoked_at is None
+
+
+def test_revoke_action_runs_with_change_permission(client, django_user_model, shop_app):
+    clerk = staff_with(
+        django_user_model, client, (Application, "view_application"), (Application, "change_application")
+    )
+
+    clerk.post(
+        reverse("admin:loyalty_application_changelist"),
+        {"action": "revoke", "_selected_action": [str(shop_app.pk)]},
+    )
+
+    assert Application.objects.get(pk=shop_app.pk).revoked_at is not None

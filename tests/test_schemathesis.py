@@ -1,6 +1,11 @@
 """Fuzz every operation from the project's own OpenAPI schema (schemathesis), bounded.
 
-No 500s, and every response matches the schema: status code, content type and body.
+No 500s, and every response matches the schema: status code, content type and body;
+input the schema forbids is refused. Then the stateful mode: sequences of calls
+linked through their responses (a user_id earned, then read, then redeemed).
+Requests the schema allows but a business rule refuses (a redemption that matches no
+catalog item, an Idempotency-Key reused for another body) are refused by design, so
+"positive data acceptance" is not among the checks.
 """
 
 import pytest
@@ -12,6 +17,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -22,7 +28,13 @@ from tests.factories import ApplicationFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 @pytest.fixture(autouse=True)
@@ -37,14 +49,45 @@ def keep_test_connection():
 
 
 @pytest.fixture
-def token(db, settings) -> str:
+def tokens(db, settings) -> dict[str, str]:
+    """A shop token for the API and a MasterApp token for the application endpoints."""
     settings.API_THROTTLE_RATES = {"application": None, "customer": None}
     cache.clear()
-    return ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS).token
+    return {
+        "shop": ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS).token,
+        "master": ApplicationFactory(access_level=AccessLevel.MASTER_APP, name="MasterApp").token,
+    }
+
+
+def auth_for(path: str, tokens: dict[str, str]) -> dict[str, str]:
+    token = tokens["master"] if path.startswith("/loyalty-api/application") else tokens["shop"]
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.django_db
 @schema.parametrize()
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_schema(case, token):
-    case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+def test_api_conforms_to_its_schema(case, tokens):
+    case.call_and_validate(headers=auth_for(case.path, tokens), checks=CHECKS)
+
+
+@pytest.mark.django_db
+def test_call_sequences_conform_to_the_schema(tokens):
+    """Stateful mode: schemathesis chains calls through the links it infers."""
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": auth_for(case.path, tokens)}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        )
+    )

@@ -78,7 +78,8 @@ def test_a_return_past_the_bigint_range_is_409_and_changes_nothing(shop, shop_ap
 
 
 def test_an_order_worth_more_than_one_entry_may_carry_is_400(shop):
-    # 0.05 points per unit: 20,000,000,020 units would earn 1,000,000,001 points.
+    # 0.05 points per unit: 20,000,000,020 units would earn 1,000,000,001 points; the
+    # schema and the serializer say total_cost <= 20,000,000,000.
     response = shop.post(
         "/loyalty-api/orders",
         {"user_id": USER, "order_id": 3, "total_cost": 20_000_000_020, "completed_at": 1_700_000_000},
@@ -91,8 +92,23 @@ def test_an_order_worth_more_than_one_entry_may_carry_is_400(shop):
     )
 
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "points_limit_exceeded"
+    assert response.json()["error"]["code"] == "validation_error"
     assert "total_cost" in response.json()["error"]["fields"]
     assert at_the_cap.status_code == 201 and at_the_cap.json()["points_awarded"] == MAX_POINTS_PER_ENTRY
     assert list(Order.objects.values_list("order_id", flat=True)) == [4]
     assert OrderCounter.objects.get(user_id=USER).orders_placed == 1
+
+
+def test_the_services_cap_every_credit_whoever_calls_them(shop_app):
+    """Below the API's own checks, the ledger refuses an oversized entry from any caller."""
+    from decimal import Decimal
+
+    from rewards.services import PointsPerEntryExceeded
+
+    with pytest.raises(PointsPerEntryExceeded):
+        services.purchase_record(user_id=USER, amount=Decimal("9999999999.99"), description="x", app=shop_app)
+    with pytest.raises(PointsPerEntryExceeded):
+        order_record(order_id=5, user_id=USER, total_cost=10**15, completed_at=1_700_000_000, app=shop_app)
+    with pytest.raises(PointsPerEntryExceeded):
+        services.points_earn(user_id=USER, points=MAX_POINTS_PER_ENTRY + 1, description="x", app=shop_app)
+    assert not Reward.objects.exists() and not Order.objects.exists()
