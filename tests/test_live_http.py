@@ -106,3 +106,23 @@ def test_a_customer_session_link_never_uses_the_request_host(server, committed_s
     )
     assert status == 201
     assert payload["rewards_page_url"].startswith("/rewards-page/#token=cs_")
+
+
+def test_a_request_line_over_the_servers_limit_is_414_json(server):
+    status, headers, payload = call(server, "GET", "/rewards-api/get-points/?user_id=5&pad=" + "a" * 9000)
+    assert status == 414
+    assert headers["Content-Type"] == "application/json"
+    assert payload["success"] is False and payload["error"]["code"] == "uri_too_long"
+
+
+def test_a_request_the_server_cannot_parse_is_400_json(server):
+    import socket
+
+    host, port = urlsplit(server).netloc.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+        raw = sock.recv(65536).decode()
+    head, _, body = raw.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400")
+    assert "Content-Type: application/json" in head
+    assert json.loads(body)["success"] is False
