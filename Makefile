@@ -5,20 +5,35 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite lint format venv chromium screenshots
+.PHONY: run serve test test-sqlite lint format venv venv-runtime chromium screenshots
 
+# What running needs (requirements.txt) and, for tests and lint, the tools on top.
+venv-runtime: $(VENV)/.runtime
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 # Development server on SQLite unless DATABASE_URL is set; prints tokens and a demo customer.
-run: venv
+run: venv-runtime
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input -v 0
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Production mode on this machine: DEBUG off, static files collected, gunicorn.
+# Needs SECRET_KEY and DATABASE_URL (and ALLOWED_HOSTS for a real host name).
+serve: venv-runtime
+	@test -n "$$SECRET_KEY" || { echo "Set SECRET_KEY (python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"; exit 1; }
+	DEBUG=0 $(BIN)/python manage.py collectstatic --no-input -v 0
+	DEBUG=0 $(BIN)/python manage.py migrate --no-input
+	DEBUG=0 $(BIN)/python manage.py create_master_app
+	DEBUG=0 GUNICORN_BIND=$${GUNICORN_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn -c gunicorn.conf.py rewards_project.wsgi:application
 
 # The browser tests drive Debian's Chromium; no browser is ever downloaded.
 chromium:

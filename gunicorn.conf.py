@@ -7,7 +7,10 @@ import os
 from gunicorn import util
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# 2 x CPU + 1, capped at 8: each worker keeps one PostgreSQL connection (CONN_MAX_AGE), and
+# workers x app servers must stay below PostgreSQL's max_connections (100 by default)
+# unless PgBouncer sits in between.
+workers = int(os.environ.get("GUNICORN_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
@@ -15,7 +18,9 @@ keepalive = 5
 # Recycle workers now and then so a slow leak can never take a worker down.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
 max_requests_jitter = 1000
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# The application logs every request once, with its request id and app id
+# (rewards_project/logging.py); gunicorn's access log is off unless asked for.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 # No query string in the access log line: it is where careless clients put secrets.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'

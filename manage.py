@@ -9,8 +9,17 @@ def main() -> None:
         # Commands get no statement timeout (see DB_COMMAND_STATEMENT_TIMEOUT_MS); serving does.
         os.environ.setdefault("LOYALTY_MANAGEMENT_COMMAND", "1")
     from django.core.management import execute_from_command_line
+    from django.db import OperationalError
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except OperationalError as exc:
+        # The usual first-hour mistake: a DATABASE_URL naming a database that does not exist yet.
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        hint = ""
+        if "does not exist" in first_line:
+            hint = " Create it first (`createdb -h 127.0.0.1 -U postgres <name>`) or unset DATABASE_URL for SQLite."
+        sys.exit(f"Cannot use the database in DATABASE_URL: {first_line}.{hint}")
 
 
 if __name__ == "__main__":

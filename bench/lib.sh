@@ -20,6 +20,7 @@ bench_fresh_database() {
     echo "== fresh database $DB"
     psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" 2>/dev/null
     $PY manage.py migrate --no-input -v 0
+    $PY manage.py collectstatic --no-input -v 0
     BENCH_TOKEN=$($PY bench/seed.py)
     export BENCH_TOKEN BENCH_DIR=$PWD/bench BENCH_ORDER_BASE=1000000000
 }

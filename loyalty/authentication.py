@@ -1,4 +1,4 @@
-"""Token authentication for client applications (SPEC 5).
+"""Token authentication for client applications (docs/API.md, Access).
 
 The token arrives as ``Authorization: Bearer <token>`` or, as in the CLP contract,
 ``Token: <token>``. Only its SHA-256 is stored, so the lookup is by hash and the

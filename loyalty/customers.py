@@ -1,4 +1,4 @@
-"""Customer sessions: a short-lived token a browser uses for one customer (SPEC 5).
+"""Customer sessions: a short-lived token a browser uses for one customer (docs/API.md, Access).
 
 The token can read that customer's points and history and the catalog, and redeem
 catalog items for that customer, nothing else. It is signed, never stored.

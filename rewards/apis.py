@@ -135,13 +135,13 @@ def acting_app(request: Request, user_id: int) -> Any:
 
 
 class CustomerAPIView(APIView):
-    """Also open to a customer session, for that customer only (SPEC 5)."""
+    """Also open to a customer session, for that customer only (docs/API.md, Access)."""
 
     customer_access = True
 
 
 class ReadAPIView(CustomerAPIView):
-    """A read that answers POST with a JSON body (the seed) and GET with a query string."""
+    """A read that answers POST with a JSON body (as the system this service replaces did) and GET with a query."""
 
     required_access = CAN_READ
     input_serializer: type[serializers.Serializer] = UserQueryInput

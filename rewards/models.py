@@ -1,6 +1,6 @@
 """The points ledger, the per-customer accounts beside it, and the reward catalog.
 
-``Reward`` and ``RedeemedItem`` are the seed's tables. A ``Reward`` row is one
+``Reward`` and ``RedeemedItem`` keep the tables of the rewards system this service replaces. A ``Reward`` row is one
 immutable change to a customer's balance; ``Account`` holds the running totals so
 a balance is read from one row, and is updated in the same transaction as the
 ledger row it reflects.

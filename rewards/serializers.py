@@ -1,4 +1,4 @@
-"""Input and output shapes of rewards-api/. Field names are the seed's."""
+"""Input and output shapes of rewards-api/. Field names are those of the rewards system this service replaces."""
 
 import math
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""The rewards page (SPEC 6): one HTML page; its data comes from rewards-api/ with a customer token."""
+"""The rewards page (docs/API.md): one HTML page; its data comes from rewards-api/ with a customer token."""
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse

@@ -1,4 +1,4 @@
-"""One error shape for the whole API (SPEC 7).
+"""One error shape for the whole API (docs/API.md, Errors).
 
 Every failure on an API path answers
 ``{"success": false, "error": {"code": ..., "message": ..., "fields": {...}}}``.
@@ -55,7 +55,7 @@ _DRF_CODES: dict[type[exceptions.APIException], str] = {
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """DRF ``EXCEPTION_HANDLER``: every error becomes the SPEC 7 body."""
+    """DRF ``EXCEPTION_HANDLER``: every error becomes the API's error body (docs/API.md, Errors)."""
     if isinstance(exc, DomainError):
         set_rollback()
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)

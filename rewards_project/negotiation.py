@@ -3,14 +3,15 @@ from rest_framework.request import Request
 
 
 class JSONFirstNegotiation(DefaultContentNegotiation):
-    """Answer with the view's first renderer unless a format is asked for explicitly.
+    """A view with one renderer answers with it, whatever the Accept header.
 
     DRF's default parses the Accept header on every request to choose among renderers;
     our API views have one (JSON), and an API client sending ``Accept: text/html``
-    still wants a JSON error, not 406. ``?format=`` (the schema's json/yaml) still works.
+    still wants a JSON error, not 406. Views with several (the schema: YAML or JSON)
+    negotiate as usual, by Accept or ``?format=``.
     """
 
     def select_renderer(self, request: Request, renderers, format_suffix=None):
-        if format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE):
+        if len(renderers) > 1 or format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE):
             return super().select_renderer(request, renderers, format_suffix)
         return renderers[0], renderers[0].media_type

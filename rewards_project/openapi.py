@@ -35,7 +35,7 @@ _ERROR_TEXT = {
 
 
 def errors(*statuses: int) -> dict[int, OpenApiResponse]:
-    """The error responses an endpoint can give, all with the SPEC 7 body."""
+    """The error responses an endpoint can give, all with the API's error body (docs/API.md, Errors)."""
     common = (400, 401, 403, 405, 413, 414, 415, 429)
     return {
         status: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[status])

@@ -5,6 +5,7 @@ Every knob is an environment variable; the README lists them. With no
 newcomer can start it anywhere; production and the tests use PostgreSQL.
 """
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -138,7 +139,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Out of DEBUG: hashed, compressed files from `collectstatic`, served by WhiteNoise with
+    # far-future cache headers. The server refuses to start without them (wsgi.py).
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # API bodies are small JSON documents; anything larger is refused with 413.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
@@ -199,7 +210,7 @@ SPECTACULAR_SETTINGS = {
 # refers to it only through this setting, so it knows nothing of loyalty.
 REWARDS_APPLICATION_MODEL = "loyalty.Application"
 
-# Points policy (SPEC 3 and 4).
+# Points policy (docs/API.md, Points policy).
 PURCHASE_POINTS_PER_UNIT = Decimal(env.str("PURCHASE_POINTS_PER_UNIT", default="2"))
 FEEDBACK_POINTS = env.int("FEEDBACK_POINTS", default=10)
 ORDER_POINTS_RATE = Decimal(env.str("ORDER_POINTS_RATE", default="0.05"))
@@ -207,6 +218,13 @@ ORDER_POINTS_RATE = Decimal(env.str("ORDER_POINTS_RATE", default="0.05"))
 # Staff adjustments in admin larger than this (either way), or a debit that would
 # take a balance below zero, need a second, confirming step.
 ADMIN_ADJUSTMENT_CONFIRM_POINTS = env.int("ADMIN_ADJUSTMENT_CONFIRM_POINTS", default=10_000)
+
+# What customers see on the rewards page (and staff in admin's header).
+PROGRAM_NAME = env.str("PROGRAM_NAME", default="Loyalty Rewards")
+# The page's accent colour, a CSS hex colour such as #0f766e.
+PROGRAM_ACCENT_COLOR = env.str("PROGRAM_ACCENT_COLOR", default="#0f766e")
+# Read directly: django-environ would take a leading "$" for a reference to another variable.
+CURRENCY_SYMBOL = os.environ.get("CURRENCY_SYMBOL", "$")
 
 # Customer sessions: how long a rewards-page token lives.
 CUSTOMER_SESSION_TTL_SECONDS = env.int("CUSTOMER_SESSION_TTL_SECONDS", default=30 * 60)
@@ -236,11 +254,22 @@ LOGGING = {
         # Our handlers already answer every API error; the request logger's
         # "Bad Request"/"Not Found" warnings would only repeat them.
         "django.request": {"level": "ERROR"},
+        # runserver's own line per request would repeat the request log's.
+        "django.server": {"level": "WARNING"},
         "rewards.requests": {"level": env.str("REQUEST_LOG_LEVEL", default="INFO")},
     },
 }
 
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients),
+# SECURE_PROXY_SSL_HEADER=true lets Django know the request came over HTTPS.
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # Admin's session and CSRF cookies travel only over HTTPS unless turned off (plain-HTTP
+    # trials such as `docker compose up` on localhost set both to false).
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)

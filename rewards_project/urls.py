@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loyalty.apis import CustomerSessionApi
@@ -7,7 +9,14 @@ from rewards.views import rewards_page
 from rewards_project import errors
 from rewards_project.urlpatterns import api_path
 
+admin.site.site_header = f"{settings.PROGRAM_NAME} administration"
+admin.site.site_title = settings.PROGRAM_NAME
+admin.site.index_title = "Customers, applications, orders and the ledger"
+admin.site.site_url = "/api/docs/"
+
 urlpatterns = [
+    # The service has no home page of its own; its API reference is the useful start.
+    path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

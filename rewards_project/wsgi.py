@@ -1,6 +1,7 @@
 import os
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
@@ -15,3 +16,11 @@ application = charset_guard(django_application)
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.INSECURE_DEVELOPMENT_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: the development key is never served with DEBUG off.")
+if isinstance(staticfiles_storage, ManifestFilesMixin) and not staticfiles_storage.exists(
+    staticfiles_storage.manifest_name
+):
+    # Without them the rewards page, Swagger UI and admin would load without their files.
+    raise ImproperlyConfigured(
+        f"Static files are not collected in {settings.STATIC_ROOT}: run "
+        "`python manage.py collectstatic --no-input` before starting the server (`make serve` does)."
+    )

@@ -1,4 +1,5 @@
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -63,3 +64,22 @@ def post_json(shop: APIClient) -> Callable:
         return (client or shop).post(path, body, format="json")
 
     return post
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> Path:
+    """STATIC_ROOT filled by collectstatic, as a production start does."""
+    from tests.live import collectstatic
+
+    root = tmp_path_factory.mktemp("staticfiles")
+    collectstatic(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(django_db_setup, django_db_blocker, collected_static) -> Iterator[str]:
+    """A gunicorn serving the test database in production mode (DEBUG off); its base URL."""
+    from tests.live import gunicorn_serving
+
+    with django_db_blocker.unblock(), gunicorn_serving(collected_static) as base:
+        yield base

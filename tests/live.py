@@ -1,6 +1,6 @@
 """A real gunicorn serving the project against the test database, for what only a real
 HTTP server shows: chunked bodies, odd charsets before Django parses anything,
-production mode (DEBUG=0) as documented."""
+production mode (DEBUG=0) started the documented way (static files collected first)."""
 
 import os
 import socket
@@ -30,23 +30,39 @@ def live_database_url() -> str:
     return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-@contextmanager
-def gunicorn_serving(*, env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
-    """Start gunicorn with the project's config; yields its base URL; stops it after."""
-    port = free_port()
-    environment = {
+def production_environment(static_root: Path, **extra: str) -> dict[str, str]:
+    """The environment of a production start (DEBUG off) against the test database."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "rewards_project.settings",
         "DATABASE_URL": live_database_url(),
         "SECRET_KEY": TEST_SECRET_KEY,
         "DEBUG": "0",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": str(workers),
-        "GUNICORN_ACCESS_LOG": "",
+        "STATIC_ROOT": str(static_root),
         "THROTTLE_APPLICATION_RATE": "",
         "THROTTLE_CUSTOMER_RATE": "",
-        **(env or {}),
+        **extra,
     }
+
+
+def collectstatic(static_root: Path) -> None:
+    """What the documented start (`make serve`, the Dockerfile) runs before gunicorn."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v", "0"],
+        cwd=ROOT,
+        env=production_environment(static_root),
+        check=True,
+        timeout=120,
+    )
+
+
+@contextmanager
+def gunicorn_serving(static_root: Path, *, env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
+    """Start gunicorn with the project's config; yields its base URL; stops it after."""
+    port = free_port()
+    environment = production_environment(
+        static_root, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers), **(env or {})
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "rewards_project.wsgi:application"],
         cwd=ROOT,
@@ -57,7 +73,7 @@ def gunicorn_serving(*, env: dict[str, str] | None = None, workers: int = 1) -> 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process)
+        wait_until_up(base, process)
         yield base
     finally:
         process.terminate()
@@ -68,7 +84,7 @@ def gunicorn_serving(*, env: dict[str, str] | None = None, workers: int = 1) -> 
             process.wait()
 
 
-def _wait_until_up(base: str, process: subprocess.Popen, timeout: float = 30) -> None:
+def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

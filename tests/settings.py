@@ -10,3 +10,5 @@ from rewards_project.settings import *  # noqa: F403
 # Tests open and close connections in threads; persistent ones would leak.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Templates render {% static %} without running collectstatic first.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

@@ -1,4 +1,4 @@
-"""Every access level against every endpoint of both APIs, exactly as SPEC 5 says."""
+"""Every access level against every endpoint of both APIs, exactly as docs/API.md (Access) says."""
 
 from dataclasses import dataclass
 from decimal import Decimal

@@ -10,17 +10,10 @@ import pytest
 
 from loyalty.models import Application
 from rewards.models import Account, Reward
-from tests.live import gunicorn_serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EARN = "/rewards-api/earn-points/"
-
-
-@pytest.fixture(scope="module")
-def server(django_db_setup, django_db_blocker) -> Iterator[str]:
-    with django_db_blocker.unblock(), gunicorn_serving() as base:
-        yield base
 
 
 def call(base: str, method: str, path: str, body=None, headers: dict | None = None, **kwargs):

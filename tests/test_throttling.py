@@ -1,4 +1,4 @@
-"""Per-application throttling: 429 with Retry-After, the SPEC 7 body, nothing written."""
+"""Per-application throttling: 429 with Retry-After, the API's error body (docs/API.md, Errors), nothing written."""
 
 import pytest
 from django.core.cache import cache

@@ -1,4 +1,4 @@
-"""SPEC 5: tokens, levels, revocation."""
+"""Tokens, levels, revocation (docs/API.md, Access)."""
 
 import pytest
 from rest_framework.test import APIClient

@@ -1,4 +1,4 @@
-"""rewards-api/customer-session/ and what a customer token may do (SPEC 5)."""
+"""rewards-api/customer-session/ and what a customer token may do (docs/API.md, Access)."""
 
 import time
 from datetime import datetime

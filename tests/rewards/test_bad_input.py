@@ -1,4 +1,4 @@
-"""SPEC 7: every bad input gets the JSON error body and writes nothing."""
+"""Every bad input gets the JSON error body and writes nothing."""
 
 import pytest
 

@@ -54,7 +54,7 @@ Demo ready (development tokens, new on every run):
     {page_url}
 
 Try:
-  curl -s {base_url}/rewards-api/get-points/?user_id={DEMO_USER_ID} -H "Authorization: Bearer {shop_token}"
+  curl -s "{base_url}/rewards-api/get-points/?user_id={DEMO_USER_ID}" -H "Authorization: Bearer {shop_token}"
   curl -s {base_url}/rewards-api/earn-points/ -H "Authorization: Bearer {shop_token}" \\
        -H "Content-Type: application/json" \\
        -d '{{"user_id": {DEMO_USER_ID}, "points_earned": 25, "reward_description": "Attended launch event"}}'
