@@ -6,10 +6,12 @@ newcomer can start it anywhere; production and the tests use PostgreSQL.
 """
 
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -223,6 +225,10 @@ ADMIN_ADJUSTMENT_CONFIRM_POINTS = env.int("ADMIN_ADJUSTMENT_CONFIRM_POINTS", def
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Loyalty Rewards")
 # The page's accent colour, a CSS hex colour such as #0f766e.
 PROGRAM_ACCENT_COLOR = env.str("PROGRAM_ACCENT_COLOR", default="#0f766e")
+if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", PROGRAM_ACCENT_COLOR):
+    raise ImproperlyConfigured(
+        f"PROGRAM_ACCENT_COLOR must be a hex colour such as #0f766e, not {PROGRAM_ACCENT_COLOR!r}."
+    )
 # Read directly: django-environ would take a leading "$" for a reference to another variable.
 CURRENCY_SYMBOL = os.environ.get("CURRENCY_SYMBOL", "$")
 

@@ -90,19 +90,94 @@ def test_redeem_coupon_shows_code_balance_and_history(live_server, page, shop_ap
     rows = page.get_by_test_id("history-row")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("$10 coupon")
-    expect(rows.first).to_contain_text("Active")
+    expect(rows.first).to_contain_text("Ready to use")
+    expect(rows.first.get_by_test_id("history-code")).to_have_text(code)
     expect(page.get_by_test_id("status")).to_contain_text("coupon redeemed")
 
 
-def test_not_enough_points_shows_the_api_message(live_server, page, shop_app):
-    token = customer_with_points(shop_app, 60)
+def test_unused_coupon_codes_stay_in_the_history_after_a_reload(live_server, browser, shop_app):
+    services.points_earn(user_id=USER, points=200, description="Welcome bonus", app=shop_app)
+    unused = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=shop_app)
+    used = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=shop_app)
+    services.coupon_use(item_code=used.redeemed_item.item_code)
+    context = browser.new_context(permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+
+    page.goto(page_url(live_server, customer_session_issue(user_id=USER, app=shop_app).token))
+
+    codes = page.get_by_test_id("history-code")
+    expect(codes).to_have_count(1)
+    expect(codes.first).to_have_text(unused.redeemed_item.item_code)
+    expect(page.get_by_test_id("history-row").filter(has_text="Used")).to_have_count(1)
+    page.get_by_role("button", name="Copy the code of $5 coupon").click()
+    expect(page.get_by_test_id("status")).to_have_text("Coupon code copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == unused.redeemed_item.item_code
+    context.close()
+
+
+def test_options_out_of_reach_say_how_many_points_are_missing(live_server, page, shop_app):
+    token = customer_with_points(shop_app, 59)
+
     page.goto(page_url(live_server, token))
-    expect(page.get_by_test_id("total-points")).to_have_text("60")
+
+    expect(page.get_by_role("button", name="Redeem $5 coupon for 50 points")).to_be_enabled()
+    locked = page.get_by_role("button", name="$10 coupon: 41 more points needed")
+    expect(locked).to_be_disabled()
+    expect(locked).to_contain_text("41 more points needed")
+
+
+def test_a_failed_redemption_clears_the_previous_coupon_code(live_server, page, shop_app):
+    token = customer_with_points(shop_app, 100)
+    page.goto(page_url(live_server, token))
+    page.get_by_role("button", name="Redeem $5 coupon for 50 points").click()
+    expect(page.get_by_test_id("coupon-panel")).to_be_visible()
+    expect(page.get_by_test_id("total-points")).to_have_text("50")
+    expect(page.locator("#app")).to_have_attribute("aria-busy", "false")
+    # Spent elsewhere meanwhile: the page still offers the $5 coupon.
+    services.donation_redeem(user_id=USER, points=50, amount=Decimal("5"), description="elsewhere", app=shop_app)
+
+    page.get_by_role("button", name="Redeem $5 coupon for 50 points").click()
+
+    expect(page.get_by_test_id("status")).to_have_text("You do not have enough points to redeem this reward.")
+    expect(page.get_by_test_id("coupon-panel")).to_be_hidden()
+    expect(page.get_by_test_id("total-points")).to_have_text("0")
+
+
+def test_pasting_a_fresh_link_loads_it(live_server, page, shop_app):
+    expired = customer_token_sign(user_id=USER, app_id=str(shop_app.pk), expires_at=int(time.time()) - 60)
+    page.goto(page_url(live_server, expired))
+    expect(page.get_by_test_id("status")).to_contain_text("session has expired")
+
+    page.evaluate(f"window.location.hash = {urlencode({'token': customer_with_points(shop_app, 70), 'user_id': USER})!r}")
+
+    expect(page.get_by_test_id("total-points")).to_have_text("70")
+    expect(page.get_by_test_id("status")).to_be_empty()
+
+
+def test_a_healthy_page_has_the_program_name_and_no_console_errors(live_server, page, shop_app, settings):
+    settings.PROGRAM_NAME = "Acme Stars"
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("requestfailed", lambda request: errors.append(request.url))
+
+    page.goto(page_url(live_server, customer_with_points(shop_app, 10)))
+
+    expect(page.get_by_test_id("total-points")).to_have_text("10")
+    expect(page.get_by_test_id("program-name")).to_have_text("Acme Stars")
+    assert page.title() == "Acme Stars"
+    assert errors == []
+
+
+def test_not_enough_points_shows_the_api_message(live_server, page, shop_app):
+    token = customer_with_points(shop_app, 100)
+    page.goto(page_url(live_server, token))
+    expect(page.get_by_test_id("total-points")).to_have_text("100")
+    services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="elsewhere", app=shop_app)
 
     page.get_by_role("button", name="Redeem $10 charity donation for 100 points").click()
 
     expect(page.get_by_test_id("status")).to_have_text("You do not have enough points to redeem this reward.")
-    expect(page.get_by_test_id("total-points")).to_have_text("60")
+    expect(page.get_by_test_id("total-points")).to_have_text("50")
     assert not Reward.objects.filter(kind="donation").exists()
 
 
@@ -112,7 +187,10 @@ def test_expired_token_shows_a_clear_message(live_server, page, shop_app):
     page.goto(page_url(live_server, expired))
 
     expect(page.get_by_test_id("status")).to_contain_text("session has expired")
-    expect(page.get_by_test_id("total-points")).to_have_text("\N{EN DASH}")
+    # The message alone: no empty points, catalog or history around it.
+    expect(page.get_by_test_id("total-points")).to_be_hidden()
+    expect(page.get_by_test_id("catalog")).to_be_hidden()
+    expect(page.get_by_role("heading")).to_have_count(0)
 
 
 def test_keyboard_only_redemption_and_phone_width(live_server, browser, shop_app):
@@ -149,7 +227,7 @@ def test_page_from_another_origin_calls_the_api_through_cors(live_server, page, 
 
 @pytest.mark.screenshots
 def test_save_screenshots_for_the_readme(live_server, browser, shop_app):
-    services.points_earn(user_id=USER, points=300, description="Welcome bonus", app=shop_app)
+    services.points_earn(user_id=USER, points=260, description="Welcome bonus", app=shop_app)
     services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="$5 coupon", app=shop_app)
     item = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="$5 coupon", app=shop_app)
     services.coupon_use(item_code=item.redeemed_item.item_code)

@@ -1,19 +1,27 @@
-// The rewards page: total points, redemption history and the catalog, for one customer.
+// The rewards page: total points, the catalog and the customer's coupons and donations.
 // Opened as /rewards-page/#token=<customer token>&user_id=<id>; the fragment never reaches a server.
 (function () {
   "use strict";
 
   const app = document.getElementById("app");
   const apiBase = (app.dataset.apiBase || "").replace(/\/$/, "");
+  const currency = app.dataset.currency || "$";
   const el = (id) => document.getElementById(id);
-  const params = new URLSearchParams(window.location.hash.slice(1));
-  const token = params.get("token");
-  const userId = Number(params.get("user_id"));
+  let session = { token: null, userId: 0 };
+  let balance = 0;
+  let catalog = [];
+  let loadCount = 0;
 
   function setStatus(text, kind) {
     const status = el("status");
     status.textContent = text || "";
     status.className = "status" + (kind ? " " + kind : "");
+  }
+
+  // A page that cannot load shows the message alone, not empty sections around it.
+  function showOnly(message) {
+    el("content").hidden = true;
+    setStatus(message, "error");
   }
 
   class ApiError extends Error {
@@ -26,7 +34,7 @@
   }
 
   async function api(path, body) {
-    const options = { headers: { Authorization: "Bearer " + token, Accept: "application/json" } };
+    const options = { headers: { Authorization: "Bearer " + session.token, Accept: "application/json" } };
     if (body !== undefined) {
       options.method = "POST";
       options.headers["Content-Type"] = "application/json";
@@ -50,21 +58,34 @@
     return error.message;
   }
 
-  function formatDate(iso) {
-    return iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
+  const plural = (n, one, many) => n.toLocaleString() + " " + (n === 1 ? one : many);
+  const formatDate = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "");
+  const formatAmount = (amount) => currency + Number(amount).toFixed(2);
+
+  function node(tag, className, text) {
+    const item = document.createElement(tag);
+    if (className) item.className = className;
+    if (text !== undefined) item.textContent = text;
+    return item;
   }
 
-  function formatAmount(amount) {
-    return "$" + Number(amount).toFixed(2);
+  function copyButton(code, label) {
+    const button = node("button", "copy", "Copy");
+    button.type = "button";
+    button.setAttribute("aria-label", "Copy " + label);
+    button.addEventListener("click", () => copy(code, button));
+    return button;
   }
 
   function showPoints(total) {
+    balance = total;
     el("total-points").textContent = total.toLocaleString();
+    renderCatalog();
   }
 
   function statusOf(row) {
     if (row.kind === "donation") return { text: "Donated", used: true };
-    return row.is_active ? { text: "Active", used: false } : { text: "Used", used: true };
+    return row.is_active ? { text: "Ready to use", used: false } : { text: "Used", used: true };
   }
 
   function renderHistory(rows) {
@@ -72,44 +93,53 @@
     list.replaceChildren();
     el("history-empty").hidden = rows.length > 0;
     for (const row of rows) {
-      const item = document.createElement("li");
+      const item = node("li");
       item.dataset.testid = "history-row";
-      const what = document.createElement("span");
-      what.className = "what";
-      what.textContent = row.redeemed_item ? row.redeemed_item.item_description : row.reward_description;
-      const when = document.createElement("span");
-      when.className = "when";
-      when.textContent = formatDate(row.redeemed_date);
-      const cost = document.createElement("span");
-      cost.className = "cost";
-      cost.textContent = "−" + row.points_redeemed + " pts";
+      const what = row.redeemed_item ? row.redeemed_item.item_description : row.reward_description;
       const state = statusOf(row);
-      const badge = document.createElement("span");
-      badge.className = "badge" + (state.used ? " used" : "");
-      badge.textContent = state.text;
-      item.append(what, when, cost, badge);
+      item.append(
+        node("span", "what", what),
+        node("span", "when", formatDate(row.redeemed_date)),
+        node("span", "cost", "−" + plural(row.points_redeemed, "point", "points")),
+        node("span", "badge" + (state.used ? " used" : ""), state.text),
+      );
+      // An unused coupon's code stays here, with a copy button, until the coupon is used.
+      if (row.kind === "coupon" && row.is_active && row.redeemed_item) {
+        const code = node("code", "code", row.redeemed_item.item_code);
+        code.dataset.testid = "history-code";
+        const line = node("span", "code-line");
+        line.append(code, copyButton(row.redeemed_item.item_code, "the code of " + what));
+        item.append(line);
+      }
       list.append(item);
     }
   }
 
-  function renderCatalog(items) {
+  function renderCatalog() {
     const list = el("catalog");
+    const busy = app.getAttribute("aria-busy") === "true";
     list.replaceChildren();
-    for (const option of items) {
-      const item = document.createElement("li");
-      const button = document.createElement("button");
+    for (const option of catalog) {
+      const short = option.points_cost - balance;
+      const button = node("button");
       button.type = "button";
       button.dataset.kind = option.kind;
-      button.dataset.points = option.points_cost;
-      const title = document.createElement("span");
-      title.className = "title";
-      title.textContent = option.description;
-      const cost = document.createElement("span");
-      cost.className = "cost";
-      cost.textContent = option.points_cost + " points";
-      button.append(title, cost);
-      button.setAttribute("aria-label", "Redeem " + option.description + " for " + option.points_cost + " points");
-      button.addEventListener("click", () => redeem(option, button));
+      const kind = node("span", "kind", option.kind === "coupon" ? "Coupon" : "Donation");
+      const title = node("span", "title", option.description);
+      const cost = node("span", "cost", plural(option.points_cost, "point", "points"));
+      button.append(kind, title, cost);
+      if (short > 0) {
+        // Not reachable yet: shown as such, and not offered as a button that would only fail.
+        button.disabled = true;
+        button.classList.add("locked");
+        button.append(node("span", "more", plural(short, "more point", "more points") + " needed"));
+        button.setAttribute("aria-label", option.description + ": " + plural(short, "more point", "more points") + " needed");
+      } else {
+        button.disabled = busy;
+        button.setAttribute("aria-label", "Redeem " + option.description + " for " + plural(option.points_cost, "point", "points"));
+        button.addEventListener("click", () => redeem(option, button));
+      }
+      const item = node("li");
       item.append(button);
       list.append(item);
     }
@@ -117,8 +147,8 @@
 
   async function refresh() {
     const [totals, redemptions] = await Promise.all([
-      api("get-points/?user_id=" + userId),
-      api("get-redemptions/?user_id=" + userId + "&limit=50"),
+      api("get-points/?user_id=" + session.userId),
+      api("get-redemptions/?user_id=" + session.userId + "&limit=50"),
     ]);
     showPoints(totals.total_points);
     renderHistory(redemptions.redemption_history);
@@ -126,14 +156,15 @@
 
   function setBusy(busy) {
     app.setAttribute("aria-busy", busy ? "true" : "false");
-    for (const button of el("catalog").querySelectorAll("button")) button.disabled = busy;
+    for (const button of el("catalog").querySelectorAll("button:not(.locked)")) button.disabled = busy;
   }
 
   async function redeem(option, button) {
     setBusy(true);
+    el("coupon-panel").hidden = true; // a failure must never sit beside an earlier success's code
     setStatus("Redeeming " + option.description + "…");
     const body = {
-      user_id: userId,
+      user_id: session.userId,
       points_redeemed: option.points_cost,
       reward_description: option.description,
     };
@@ -151,45 +182,58 @@
       await refresh();
     } catch (error) {
       setStatus(explain(error), "error");
+      refresh().catch(() => {});
     } finally {
       setBusy(false);
-      button.focus();
+      const again = [...el("catalog").querySelectorAll("button")].find((b) => b.textContent === button.textContent);
+      if (again && !again.disabled) again.focus();
     }
   }
 
-  async function copyCode() {
-    const code = el("coupon-code").textContent;
+  async function copy(code, button) {
     try {
       await navigator.clipboard.writeText(code);
       setStatus("Coupon code copied.", "success");
     } catch (error) {
+      const target = button.previousElementSibling;
       const range = document.createRange();
-      range.selectNodeContents(el("coupon-code"));
+      range.selectNodeContents(target);
       window.getSelection().removeAllRanges();
       window.getSelection().addRange(range);
       setStatus("Press Ctrl+C (or ⌘C) to copy the selected code.");
     }
   }
 
-  async function start() {
-    el("copy-code").addEventListener("click", copyCode);
-    if (!token || !Number.isInteger(userId) || userId <= 0) {
-      el("total-points").textContent = "–";
-      setStatus("This link is incomplete. Please open the rewards page again from your account.", "error");
+  async function load() {
+    const params = new URLSearchParams(window.location.hash.slice(1));
+    session = { token: params.get("token"), userId: Number(params.get("user_id")) };
+    const thisLoad = ++loadCount;
+    el("coupon-panel").hidden = true;
+    app.setAttribute("aria-busy", "true");
+    if (!session.token || !Number.isInteger(session.userId) || session.userId <= 0) {
+      showOnly("This link is incomplete. Please open the rewards page again from your account.");
       app.setAttribute("aria-busy", "false");
       return;
     }
+    setStatus("Loading your rewards…");
     try {
-      const [catalog] = await Promise.all([api("catalog/"), refresh()]);
-      renderCatalog(catalog.catalog);
+      const [options] = await Promise.all([api("catalog/"), refresh()]);
+      if (thisLoad !== loadCount) return; // a newer link was pasted meanwhile
+      catalog = options.catalog;
+      renderCatalog();
+      el("content").hidden = false;
       setStatus("");
     } catch (error) {
-      el("total-points").textContent = "–";
-      setStatus(explain(error), "error");
+      if (thisLoad === loadCount) showOnly(explain(error));
     } finally {
-      app.setAttribute("aria-busy", "false");
+      if (thisLoad === loadCount) setBusy(false);
     }
   }
 
-  start();
+  el("coupon-panel").querySelector("button.copy").addEventListener("click", (event) => {
+    copy(el("coupon-code").textContent, event.currentTarget);
+  });
+  // Pasting a fresh link into the tab changes only the fragment: load it.
+  window.addEventListener("hashchange", load);
+  load();
 })();
