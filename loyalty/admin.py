@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from loyalty.models import AccessLevel, Application, Customer, Order, OrderCounter
-from loyalty.selectors import customer_overview
+from loyalty.selectors import customer_ids_for_search, customer_overview
 from loyalty.services import (
     CLIENT_ACCESS_LEVELS,
     application_create,
@@ -33,7 +33,7 @@ class ClientApplicationForm(forms.ModelForm):
 
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
-    list_display = ["name", "access_level", "app_id", "created_at", "last_used_at", "revoked_at"]
+    list_display = ["name", "status", "access_level", "last_used_at", "created_at", "app_id"]
     list_filter = ["access_level", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "=app_id"]
     readonly_fields = ["app_id", "created_at", "last_used_at", "revoked_at"]
@@ -70,6 +70,10 @@ class ApplicationAdmin(admin.ModelAdmin):
         # Applications are revoked, not deleted: ledger rows name them.
         return False
 
+    @admin.display(description="status", ordering="revoked_at")
+    def status(self, obj: Application) -> str:
+        return "active" if obj.revoked_at is None else f"revoked {obj.revoked_at:%Y-%m-%d}"
+
     @admin.action(description="Revoke the selected applications (their tokens stop working)", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset) -> None:
         revoked = 0
@@ -96,20 +100,16 @@ class ReturnedFilter(admin.SimpleListFilter):
 class OrderAdmin(ReadOnlyAdmin):
     """Orders come from client services; staff look them up here. Returns go through the API."""
 
-    list_display = [
-        "order_id",
-        "user_id",
-        "total_cost",
-        "coefficient",
-        "points_awarded",
-        "completed_at",
-        "returned_at",
-        "application",
-    ]
-    list_filter = [ReturnedFilter]
+    list_display = ["order_id", "user_id", "status", "points_awarded", "total_cost", "completed_at", "coefficient"]
+    list_filter = [ReturnedFilter, ("completed_at", admin.DateFieldListFilter)]
     search_fields = ["=order_id", "=user_id"]
+    search_help_text = "An order_id or a user_id."
     list_select_related = ["application"]
     show_full_result_count = False
+
+    @admin.display(description="status", ordering="returned_at")
+    def status(self, obj: Order) -> str:
+        return "placed" if obj.returned_at is None else f"returned {obj.returned_at:%Y-%m-%d}"
 
 
 @admin.register(OrderCounter)
@@ -164,7 +164,16 @@ class CustomerAdmin(ReadOnlyAdmin):
 
     list_display = ["user_id", "total_points", "total_points_earned", "total_points_redeemed", "updated_at"]
     search_fields = ["=user_id"]
+    search_help_text = "A user_id, an order_id or a coupon code: the customer it belongs to."
     show_full_result_count = False
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        """A user_id, or the customer behind an order_id or a coupon code."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        owners = customer_ids_for_search(term)
+        return queryset.filter(user_id__in=owners), False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # "Add" opens a customer by user_id, to adjust one the ledger has not seen yet.

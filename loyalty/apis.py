@@ -33,7 +33,7 @@ from loyalty.serializers import (
 )
 from rewards.models import MAX_BIGINT
 from rewards.selectors import account_find
-from rewards_project.apis import validated
+from rewards_project.apis import points_text, validated
 from rewards_project.exceptions import NotFound
 from rewards_project.openapi import errors
 
@@ -154,7 +154,7 @@ class OrdersApi(APIView):
         outcome = services.order_record(**data, app=request.auth)
         order = outcome.order
         message = (
-            f"Order {order.order_id} earned {order.points_awarded} points."
+            f"Order {order.order_id} earned {points_text(order.points_awarded)}."
             if outcome.created
             else f"Order {order.order_id} was already recorded; nothing changed."
         )
@@ -201,7 +201,7 @@ def order_return_response(*, order_id: int, app: Application) -> Response:
     return Response(
         {
             "success": True,
-            "message": f"Order {outcome.order.order_id} returned; {outcome.points_taken_back} points taken back.",
+            "message": f"Order {outcome.order.order_id} returned; {points_text(outcome.points_taken_back)} taken back.",
             **order_fields(outcome.order),
             "points_taken_back": outcome.points_taken_back,
             "current_balance": outcome.balance,

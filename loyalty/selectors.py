@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from loyalty.models import Application, Order, OrderCounter
 from loyalty.tokens import token_hash
+from rewards.models import MAX_BIGINT, RedeemedItem
 from rewards.selectors import Balance, HistoryPage, account_find, reward_history
 
 
@@ -40,3 +41,13 @@ def customer_overview(*, user_id: int, limit: int = 50) -> CustomerOverview:
         orders=list(Order.objects.filter(user_id=user_id).order_by("-created_at")[:limit]),
         history=reward_history(user_id=user_id, limit=limit),
     )
+
+
+def customer_ids_for_search(term: str) -> set[int]:
+    """The customers a staff search term names: as a user_id, an order_id, or a coupon code."""
+    found: set[int] = set()
+    if term.isascii() and term.isdigit() and int(term) <= MAX_BIGINT:
+        found.add(int(term))
+        found.update(Order.objects.filter(order_id=int(term)).values_list("user_id", flat=True))
+    found.update(RedeemedItem.objects.filter(item_code=term.upper()).values_list("reward__user_id", flat=True))
+    return found

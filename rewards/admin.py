@@ -19,29 +19,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(Reward)
 class RewardAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "user_id",
-        "kind",
-        "points_earned",
-        "points_redeemed",
-        "reward_description",
-        "is_active",
-        "application",
-        "created_at",
-    ]
-    list_filter = ["kind", "is_active"]
-    search_fields = ["=user_id", "reward_description"]
+    """The ledger: every change to a balance, newest first. Search by user_id, coupon code or text."""
+
+    list_display = ["id", "created_at", "user_id", "kind", "points", "reward_description", "application"]
+    list_filter = ["kind", ("created_at", admin.DateFieldListFilter), "is_active"]
+    search_fields = ["=user_id", "=redeemed_item__item_code", "reward_description"]
+    search_help_text = "A user_id, a coupon code, or words of the description."
     list_select_related = ["application"]
     date_hierarchy = "created_at"
+    ordering = ["-id"]
     show_full_result_count = False
+
+    @admin.display(description="points", ordering="points_earned")
+    def points(self, obj: Reward) -> str:
+        return f"+{obj.points_earned}" if obj.points_earned else f"-{obj.points_redeemed}"
 
 
 @admin.register(RedeemedItem)
 class RedeemedItemAdmin(ReadOnlyAdmin):
-    list_display = ["item_code", "kind", "item_description", "amount", "user_id", "is_active", "created_at"]
-    list_filter = ["kind"]
+    list_display = ["item_code", "is_active", "kind", "item_description", "amount", "user_id", "created_at"]
+    list_filter = ["kind", "reward__is_active"]
     search_fields = ["=item_code", "=reward__user_id"]
+    search_help_text = "A coupon code or a user_id."
     list_select_related = ["reward"]
 
     @admin.display(description="user id")

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from rewards import selectors, services
 from rewards.models import RedeemedItem, Reward
 from rewards.serializers import (
+    AllHistoryOutput,
     BalanceOutput,
     CatalogItemOutput,
     CatalogOutput,
@@ -36,7 +37,7 @@ from rewards.serializers import (
     UserQueryInput,
     balance_fields,
 )
-from rewards_project.apis import validated
+from rewards_project.apis import money_text, points_text, validated
 from rewards_project.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 
 CAN_READ = "Can_Read"
@@ -176,7 +177,7 @@ class EarnPointsApi(WriteAPIView):
             description=data["reward_description"],
             app=request.auth,
         )
-        return posting_response(posting, f"Earned {posting.reward.points_earned} points.")
+        return posting_response(posting, f"Earned {points_text(posting.reward.points_earned)}.")
 
 
 @extend_schema(
@@ -196,7 +197,8 @@ class PurchaseApi(WriteAPIView):
             app=request.auth,
         )
         return posting_response(
-            posting, f"Earned {posting.reward.points_earned} points for a purchase of {data['amount']}."
+            posting,
+            f"Earned {points_text(posting.reward.points_earned)} for a purchase of {money_text(data['amount'])}.",
         )
 
 
@@ -213,7 +215,7 @@ class SubmitFeedbackApi(WriteAPIView):
         posting = services.feedback_submit(
             user_id=data["user_id"], description=data["reward_description"], app=request.auth
         )
-        return posting_response(posting, f"Thank you for your feedback: {posting.reward.points_earned} points.")
+        return posting_response(posting, f"Thank you for your feedback: {points_text(posting.reward.points_earned)}.")
 
 
 @extend_schema(
@@ -253,9 +255,8 @@ class RedeemDonationApi(WriteAPIView, CustomerAPIView):
             description=data["reward_description"],
             app=acting_app(request, data["user_id"]),
         )
-        return posting_response(
-            posting, f"Thank you: {posting.redeemed_item.amount} donated for {posting.reward.points_redeemed} points."
-        )
+        amount, points = posting.redeemed_item.amount, posting.reward.points_redeemed
+        return posting_response(posting, f"Thank you: {money_text(amount)} donated for {points_text(points)}.")
 
 
 @extend_schema(
@@ -367,6 +368,35 @@ class GetUserInfoApi(ReadAPIView):
             "success": True,
             "user_id": params["user_id"],
             **balance_fields(balance),
+            "reward_history": RewardHistoryOutput(page.rows, many=True).data,
+            **page_fields(page),
+        }
+
+
+@extend_schema_view(
+    get=extend_schema(
+        tags=["rewards-api"],
+        parameters=[HistoryQueryInput],
+        responses={200: AllHistoryOutput, **errors()},
+        summary="Ledger history, newest first, without the totals",
+    ),
+    post=extend_schema(
+        tags=["rewards-api"],
+        request=HistoryQueryInput,
+        responses={200: AllHistoryOutput, **errors()},
+        summary="Ledger history, newest first, without the totals",
+    ),
+)
+class GetAllHistoryApi(ReadAPIView):
+    input_serializer = HistoryQueryInput
+
+    def read(self, params: dict[str, Any]) -> dict[str, Any]:
+        page = selectors.reward_history(
+            user_id=params["user_id"], limit=params["limit"], before_id=params.get("cursor")
+        )
+        return {
+            "success": True,
+            "user_id": params["user_id"],
             "reward_history": RewardHistoryOutput(page.rows, many=True).data,
             **page_fields(page),
         }

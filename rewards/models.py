@@ -85,6 +85,8 @@ class Reward(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "ledger entry"
+        verbose_name_plural = "ledger"
         indexes = [models.Index(fields=["user_id", "-id"], name="reward_user_newest")]
         constraints = [
             models.CheckConstraint(

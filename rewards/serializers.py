@@ -231,3 +231,9 @@ class RedemptionsOutput(PageOutput):
 
 class UserInfoOutput(BalanceOutput, PageOutput):
     reward_history = RewardHistoryOutput(many=True)
+
+
+class AllHistoryOutput(PageOutput):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    reward_history = RewardHistoryOutput(many=True)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import serializers
 
 
@@ -10,3 +11,13 @@ def validated(serializer_class: type[serializers.Serializer], data: Any, **conte
     serializer = serializer_class(data=data, context=context)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+def points_text(points: int) -> str:
+    """ "1 point", "2,500 points": the unit of every message about points."""
+    return f"{points:,} point" if points == 1 else f"{points:,} points"
+
+
+def money_text(amount) -> str:
+    """An amount in the shop's currency, as messages show it ("$5.00")."""
+    return f"{settings.CURRENCY_SYMBOL}{amount:,.2f}"

@@ -59,6 +59,8 @@ def calls(state: dict) -> list[Call]:
         Call("post", "/rewards-api/get-redemptions/", user, 200, READ, True),
         Call("get", f"/rewards-api/get-user-info/?user_id={USER}", None, 200, READ, True),
         Call("post", "/rewards-api/get-user-info/", user, 200, READ, True),
+        Call("get", f"/rewards-api/get-all-history/?user_id={USER}", None, 200, READ, True),
+        Call("post", "/rewards-api/get-all-history/", user, 200, READ, True),
         Call("get", f"/loyalty-api/user?user_id={USER}", None, 200, READ),
         Call("post", "/rewards-api/customer-session/", user, 201, MODIFY),
         Call(
@@ -78,7 +80,7 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 21
+CALL_COUNT = 23
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, CUSTOMER]
 

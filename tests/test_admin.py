@@ -261,3 +261,47 @@ def test_revoke_action_runs_with_change_permission(client, django_user_model, sh
     )
 
     assert Application.objects.get(pk=shop_app.pk).revoked_at is not None
+
+
+# ---- lists staff can work in ---------------------------------------------------
+
+
+def test_customer_search_finds_by_user_id_order_id_and_coupon_code(staff_client, ledger, shop_app):
+    from loyalty.services import order_record
+
+    services.points_earn(user_id=12, points=5, description="other", app=shop_app)
+    order_record(order_id=987654, user_id=12, total_cost=100, completed_at=1_700_000_000, app=shop_app)
+    url = reverse("admin:loyalty_customer_changelist")
+    code = ledger.redeemed_item.item_code
+
+    def found(term: str) -> list[int]:
+        return [c.user_id for c in staff_client.get(url, {"q": term}).context["cl"].result_list]
+
+    assert found("9") == [9]
+    assert found("987654") == [12]
+    assert found(code) == [9] and found(code.lower()) == [9]
+    assert found("nothing-like-it") == []
+
+
+def test_ledger_is_named_plainly_and_filters_by_kind_and_date(staff_client, ledger):
+    index = staff_client.get(reverse("admin:index")).content.decode()
+    assert "Ledger" in index and ">Rewards<" not in index and ">Accounts<" not in index
+
+    url = reverse("admin:rewards_reward_changelist")
+    coupons = staff_client.get(url, {"kind__exact": "coupon"}).context["cl"].result_list
+    today = staff_client.get(url, {"created_at__gte": "2000-01-01 00:00:00+00:00"}).context["cl"].result_list
+    by_code = staff_client.get(url, {"q": ledger.redeemed_item.item_code}).context["cl"].result_list
+
+    assert [r.kind for r in coupons] == ["coupon"]
+    assert len(today) == 2
+    assert [r.pk for r in by_code] == [ledger.reward.pk]
+
+
+@pytest.mark.parametrize(
+    ("model", "first_columns"),
+    [("loyalty_application", ["name", "status"]), ("loyalty_order", ["order_id", "user_id", "status"])],
+)
+def test_status_comes_first_in_lists_that_are_wide(staff_client, shop_app, model, first_columns):
+    response = staff_client.get(reverse(f"admin:{model}_changelist"))
+    columns = [c for c in response.context["cl"].list_display if c != "action_checkbox"]
+    assert columns[: len(first_columns)] == first_columns

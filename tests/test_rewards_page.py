@@ -148,7 +148,9 @@ def test_pasting_a_fresh_link_loads_it(live_server, page, shop_app):
     page.goto(page_url(live_server, expired))
     expect(page.get_by_test_id("status")).to_contain_text("session has expired")
 
-    page.evaluate(f"window.location.hash = {urlencode({'token': customer_with_points(shop_app, 70), 'user_id': USER})!r}")
+    page.evaluate(
+        f"window.location.hash = {urlencode({'token': customer_with_points(shop_app, 70), 'user_id': USER})!r}"
+    )
 
     expect(page.get_by_test_id("total-points")).to_have_text("70")
     expect(page.get_by_test_id("status")).to_be_empty()

@@ -24,6 +24,7 @@ def test_earn_points_answers_201_with_row_and_balance(post_json):
     row = Reward.objects.get()
     assert body["success"] is True
     assert body["message"] == "Earned 25 points."
+
     assert body["total_points"] == 25
     assert (body["id"], body["user_id"], body["kind"]) == (row.id, USER, "earn")
     assert (body["points_earned"], body["points_redeemed"]) == (25, 0)
@@ -269,3 +270,34 @@ def test_write_response_row_matches_the_serializer(post_json):
 
     row = RewardRowOutput(Reward.objects.get()).data
     assert {key: body[key] for key in row} == dict(row)
+
+
+def test_messages_count_points_and_money_as_people_write_them(post_json):
+    one = post_json("/rewards-api/earn-points/", {"user_id": USER, "points_earned": 1, "reward_description": "x"})
+    many = post_json("/rewards-api/earn-points/", {"user_id": USER, "points_earned": 1500, "reward_description": "x"})
+    purchase = post_json("/rewards-api/purchase/", {"user_id": USER, "amount": "0.50", "reward_description": "x"})
+    donation = post_json(
+        "/rewards-api/redeem-donation/",
+        {"user_id": USER, "points_redeemed": 50, "donation_amount": 5, "reward_description": "x"},
+    )
+
+    assert one.json()["message"] == "Earned 1 point."
+    assert many.json()["message"] == "Earned 1,500 points."
+    assert purchase.json()["message"] == "Earned 1 point for a purchase of $0.50."
+    assert donation.json()["message"] == "Thank you: $5.00 donated for 50 points."
+
+
+def test_get_all_history_is_the_ledger_without_the_totals(post_json, shop):
+    for points in (5, 7, 9):
+        post_json("/rewards-api/earn-points/", {"user_id": USER, "points_earned": points, "reward_description": "x"})
+
+    first = shop.get(f"/rewards-api/get-all-history/?user_id={USER}&limit=2").json()
+    rest = shop.post(
+        "/rewards-api/get-all-history/", {"user_id": USER, "cursor": first["next_cursor"]}, format="json"
+    ).json()
+
+    assert "total_points" not in first
+    assert [r["points_earned"] for r in first["reward_history"]] == [9, 7]
+    assert first["has_more"] is True
+    assert [r["points_earned"] for r in rest["reward_history"]] == [5]
+    assert rest["has_more"] is False and rest["next_cursor"] is None
