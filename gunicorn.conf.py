@@ -6,17 +6,17 @@ import os
 
 from gunicorn import util
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+bind = os.environ.get("GUNICORN_BIND") or "0.0.0.0:8000"
 # 2 x CPU + 1, capped at 8: each worker keeps one PostgreSQL connection (CONN_MAX_AGE), and
 # workers x app servers must stay below PostgreSQL's max_connections (100 by default)
 # unless PgBouncer sits in between.
-workers = int(os.environ.get("GUNICORN_WORKERS", min(multiprocessing.cpu_count() * 2 + 1, 8)))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+workers = int(os.environ.get("GUNICORN_WORKERS") or min(multiprocessing.cpu_count() * 2 + 1, 8))
+threads = int(os.environ.get("GUNICORN_THREADS") or 1)
+timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 30)
 graceful_timeout = 20
 keepalive = 5
 # Recycle workers now and then so a slow leak can never take a worker down.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "10000"))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 10000)
 max_requests_jitter = 1000
 # The application logs every request once, with its request id and app id
 # (rewards_project/logging.py); gunicorn's access log is off unless asked for.

@@ -271,6 +271,8 @@ LOGGING = {
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Strict-Transport-Security once the whole site is HTTPS-only (e.g. 31536000); 0 sends none.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 if not DEBUG:

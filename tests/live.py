@@ -57,18 +57,23 @@ def collectstatic(static_root: Path) -> None:
 
 
 @contextmanager
-def gunicorn_serving(static_root: Path, *, env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
-    """Start gunicorn with the project's config; yields its base URL; stops it after."""
+def gunicorn_serving(
+    static_root: Path, *, env: dict[str, str] | None = None, workers: int = 1, log_path: Path | None = None
+) -> Iterator[str]:
+    """Start gunicorn with the project's config; yields its base URL; stops it after.
+
+    With ``log_path``, everything the server prints goes there."""
     port = free_port()
     environment = production_environment(
         static_root, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS=str(workers), **(env or {})
     )
+    log = open(log_path, "w") if log_path else None  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "rewards_project.wsgi:application"],
         cwd=ROOT,
         env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log or subprocess.DEVNULL,
+        stderr=log or subprocess.PIPE,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -82,13 +87,16 @@ def gunicorn_serving(static_root: Path, *, env: dict[str, str] | None = None, wo
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if log is not None:
+            log.close()
 
 
 def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited {process.returncode}: {process.stderr.read()[-3000:]}")
+            output = process.stderr.read()[-3000:] if process.stderr else "see its log file"
+            raise RuntimeError(f"gunicorn exited {process.returncode}: {output}")
         try:
             with urllib.request.urlopen(f"{base}/healthz", timeout=1) as response:
                 if response.status == 200:

@@ -57,3 +57,22 @@ def test_serving_refuses_to_start_without_collected_static_files(tmp_path):
 def test_the_docker_build_context_leaves_secrets_out():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".env" in ignored and ".env.*" in ignored
+
+
+def test_the_schema_answers_json_to_an_api_client(server):
+    status, headers, body = fetch(server + "/api/schema/", Accept="application/json")
+    assert status == 200
+    assert headers["Content-Type"].startswith("application/vnd.oai.openapi+json") or headers["Content-Type"].startswith(
+        "application/json"
+    )
+    assert body.lstrip().startswith("{")
+
+
+def test_each_request_is_logged_once(collected_static, tmp_path, django_db_blocker):
+    from tests.live import gunicorn_serving
+
+    log = tmp_path / "server.log"
+    with django_db_blocker.unblock(), gunicorn_serving(collected_static, log_path=log) as base:
+        fetch(base + "/rewards-api/catalog/?marker=1")
+    lines = [line for line in log.read_text().splitlines() if "/rewards-api/catalog/" in line]
+    assert len(lines) == 1, lines
