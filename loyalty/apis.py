@@ -26,13 +26,15 @@ from loyalty.serializers import (
     CustomerSessionOutput,
     OrderCreateInput,
     OrderDeleteInput,
+    OrderPartialReturnInput,
     OrderResultOutput,
     OrderReturnOutput,
     UserBalanceOutput,
     UserQueryInput,
 )
 from rewards.models import MAX_BIGINT
-from rewards.selectors import account_find
+from rewards.selectors import Balance, account_find
+from rewards.serializers import balance_fields, iso
 from rewards_project.apis import points_text, validated
 from rewards_project.exceptions import NotFound
 from rewards_project.openapi import errors
@@ -48,6 +50,7 @@ def order_fields(order: Order) -> dict[str, Any]:
         "coefficient": order.coefficient,
         "points_awarded": order.points_awarded,
         "returned": order.is_returned,
+        "returned_cost": order.returned_cost,
     }
 
 
@@ -119,14 +122,7 @@ class UserApi(APIView):
         balance = account_find(user_id=data["user_id"])
         if balance is None:
             raise NotFound("No customer has this user_id.")
-        return Response(
-            {
-                "success": True,
-                "user_id": balance.user_id,
-                "current_balance": balance.total_points,
-                "total_points": balance.total_points,
-            }
-        )
+        return Response({"success": True, "user_id": balance.user_id, **customer_balance_fields(balance)})
 
 
 @extend_schema_view(
@@ -158,20 +154,22 @@ class OrdersApi(APIView):
             if outcome.created
             else f"Order {order.order_id} was already recorded; nothing changed."
         )
-        return Response(
-            {
-                "success": True,
-                "message": message,
-                **order_fields(order),
-                "current_balance": order.balance_after,
-                "total_points": order.balance_after,
-            },
-            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
-        )
+        body = {
+            "success": True,
+            "message": message,
+            **order_fields(order),
+            "points": order.points_awarded,
+            "available_at": iso(outcome.available_at),
+            # A retry answers with the balance right after the order, as first answered.
+            **(customer_balance_fields(outcome.balance) if outcome.created else {}),
+            "current_balance": order.balance_after,
+            "total_points": order.balance_after,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK)
 
     def delete(self, request: Request) -> Response:
         data = validated(OrderDeleteInput, body_or_query(request), query=not request.data)
-        return order_return_response(order_id=data["order_id"], app=request.auth)
+        return order_return_response(**data, app=request.auth)
 
 
 @extend_schema_view(
@@ -180,7 +178,8 @@ class OrdersApi(APIView):
         parameters=[
             OpenApiParameter(
                 "order_id", {"type": "integer", "minimum": 1, "maximum": MAX_BIGINT}, OpenApiParameter.PATH
-            )
+            ),
+            OrderPartialReturnInput,
         ],
         responses={200: OrderReturnOutput, **errors(404, 409)},
         summary="Return an order: take its points back",
@@ -192,20 +191,27 @@ class OrderDetailApi(APIView):
     required_access = AccessLevel.CAN_MODIFY_ORDERS
 
     def delete(self, request: Request, order_id: str) -> Response:
-        data = validated(OrderDeleteInput, {"order_id": order_id}, query=True)
-        return order_return_response(order_id=data["order_id"], app=request.auth)
+        path = validated(OrderDeleteInput, {"order_id": order_id}, query=True)
+        data = validated(OrderPartialReturnInput, body_or_query(request), query=not request.data)
+        return order_return_response(order_id=path["order_id"], **data, app=request.auth)
 
 
-def order_return_response(*, order_id: int, app: Application) -> Response:
-    outcome = services.order_return(order_id=order_id, app=app)
+def customer_balance_fields(balance: Balance) -> dict[str, Any]:
+    """The balance parts, with the CLP contract's name for the available points."""
+    return {"current_balance": balance.total_points, **balance_fields(balance)}
+
+
+def order_return_response(*, order_id: int, returned_cost: int | None = None, app: Application) -> Response:
+    outcome = services.order_return(order_id=order_id, returned_cost=returned_cost, app=app)
+    order = outcome.order
+    whole = "returned" if order.is_fully_returned else f"returned in part ({order.returned_cost} of {order.total_cost})"
     return Response(
         {
             "success": True,
-            "message": f"Order {outcome.order.order_id} returned; {points_text(outcome.points_taken_back)} taken back.",
-            **order_fields(outcome.order),
+            "message": f"Order {order.order_id} {whole}; {points_text(outcome.points_taken_back)} taken back.",
+            **order_fields(order),
             "points_taken_back": outcome.points_taken_back,
-            "current_balance": outcome.balance,
-            "total_points": outcome.balance,
+            **customer_balance_fields(outcome.balance),
         }
     )
 

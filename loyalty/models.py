@@ -86,8 +86,10 @@ class OrderCounter(models.Model):
 class Order(models.Model):
     """An order posted by a client service, with the points it earned.
 
-    A returned order is kept and marked (``returned_at``); its points are taken back
-    by a separate ledger row.
+    A returned order is kept and marked (``returned_at``, at its first return); its points
+    are taken back by separate ledger rows. Returns may be partial: ``returned_cost`` is how
+    much of ``total_cost`` came back so far, and ``points_taken_back`` is always
+    ``floor(points_awarded * returned_cost / total_cost)``.
     """
 
     order_id = models.BigIntegerField(primary_key=True)
@@ -102,6 +104,8 @@ class Order(models.Model):
     application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     returned_at = models.DateTimeField(null=True, blank=True)
+    returned_cost = models.BigIntegerField(default=0)
+    points_taken_back = models.BigIntegerField(default=0)
     return_reward = models.OneToOneField(
         "rewards.Reward", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -111,6 +115,14 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(total_cost__gte=0), name="order_total_cost_not_negative"),
             models.CheckConstraint(condition=models.Q(points_awarded__gte=0), name="order_points_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(returned_cost__gte=0, returned_cost__lte=models.F("total_cost")),
+                name="order_returned_cost_within_total",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(points_taken_back__gte=0, points_taken_back__lte=models.F("points_awarded")),
+                name="order_taken_back_within_awarded",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -118,7 +130,12 @@ class Order(models.Model):
 
     @property
     def is_returned(self) -> bool:
+        """Returned at least in part (it then counts as returned for the coefficient)."""
         return self.returned_at is not None
+
+    @property
+    def is_fully_returned(self) -> bool:
+        return self.returned_at is not None and self.returned_cost == self.total_cost
 
 
 class Customer(Account):

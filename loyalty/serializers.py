@@ -6,6 +6,7 @@ from rest_framework import serializers
 from loyalty.models import Application, Order
 from loyalty.services import CLIENT_ACCESS_LEVELS
 from rewards.models import MAX_POINTS_PER_ENTRY
+from rewards.serializers import BalancePartsOutput
 from rewards_project.fields import (
     MAX_BIGINT,
     StrictChoiceField,
@@ -65,7 +66,16 @@ class OrderCreateInput(serializers.Serializer):
         with_settings_max(self.fields["total_cost"], total_cost_max())
 
 
-class OrderDeleteInput(serializers.Serializer):
+class OrderPartialReturnInput(serializers.Serializer):
+    returned_cost = StrictIntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_BIGINT,
+        help_text="The part of total_cost that came back; without it, all that is left of the order.",
+    )
+
+
+class OrderDeleteInput(OrderPartialReturnInput):
     order_id = StrictIntegerField(min_value=1, max_value=MAX_BIGINT)
 
 
@@ -76,7 +86,16 @@ class OrderOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["order_id", "user_id", "total_cost", "completed_at", "coefficient", "points_awarded", "returned"]
+        fields = [
+            "order_id",
+            "user_id",
+            "total_cost",
+            "completed_at",
+            "coefficient",
+            "points_awarded",
+            "returned",
+            "returned_cost",
+        ]
 
     def get_completed_at(self, order: Order) -> int:
         return int(order.completed_at.timestamp())
@@ -121,28 +140,55 @@ class ApplicationDeletedOutput(serializers.Serializer):
     app_id = serializers.UUIDField()
 
 
-class UserBalanceOutput(serializers.Serializer):
+class UserBalanceOutput(BalancePartsOutput):
     success = serializers.BooleanField(default=True)
     user_id = serializers.IntegerField()
-    current_balance = serializers.IntegerField()
-    total_points = serializers.IntegerField(help_text="The same number as current_balance.")
+    current_balance = serializers.IntegerField(help_text="The available points: the same number as total_points.")
+
+
+_PARTS = ["pending_points", "next_available_at", "expiring_points", "next_expiry_at"]
 
 
 class OrderResultOutput(OrderOutput):
     success = serializers.BooleanField(default=True)
     message = serializers.CharField()
-    current_balance = serializers.IntegerField(help_text="The balance right after this order was recorded.")
+    points = serializers.IntegerField(help_text="The points this order earned (points_awarded).")
+    available_at = serializers.DateTimeField(help_text="When they become available; until then they are pending.")
+    current_balance = serializers.IntegerField(help_text="The available balance right after this order was recorded.")
     total_points = serializers.IntegerField()
+    pending_points = serializers.IntegerField(required=False, help_text="Not on a retry.")
+    next_available_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Not on a retry.")
+    expiring_points = serializers.IntegerField(required=False, help_text="Not on a retry.")
+    next_expiry_at = serializers.DateTimeField(required=False, allow_null=True, help_text="Not on a retry.")
 
     class Meta(OrderOutput.Meta):
-        fields = ["success", "message", *OrderOutput.Meta.fields, "current_balance", "total_points"]
+        fields = [
+            "success",
+            "message",
+            *OrderOutput.Meta.fields,
+            "points",
+            "available_at",
+            "current_balance",
+            "total_points",
+            *_PARTS,
+        ]
 
 
-class OrderReturnOutput(OrderResultOutput):
-    points_taken_back = serializers.IntegerField()
+class OrderReturnOutput(OrderOutput, BalancePartsOutput):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    points_taken_back = serializers.IntegerField(help_text="By this return.")
+    current_balance = serializers.IntegerField()
 
-    class Meta(OrderResultOutput.Meta):
-        fields = [*OrderResultOutput.Meta.fields, "points_taken_back"]
+    class Meta(OrderOutput.Meta):
+        fields = [
+            "success",
+            "message",
+            *OrderOutput.Meta.fields,
+            "points_taken_back",
+            "current_balance",
+            *BalancePartsOutput().fields,
+        ]
 
 
 class CustomerSessionOutput(serializers.Serializer):

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from loyalty.models import AccessLevel, Application, Order, OrderCounter
 from loyalty.tokens import token_generate, token_hash
-from rewards.models import RewardKind
-from rewards.services import points_credit, points_entry_check, points_take_back
+from rewards.models import PointLot, RewardKind
+from rewards.selectors import Balance, account_balance
+from rewards.services import credit_take_back, points_credit, points_entry_check
 from rewards_project.exceptions import Conflict, DomainError, NotFound
 
 # last_used_at is for humans ("is this app still calling us?"); writing it on
@@ -132,6 +133,10 @@ class OrderNotFound(NotFound):
     default_message = "No order has this order_id."
 
 
+class ReturnExceedsOrder(Conflict):
+    code = "return_exceeds_order"
+
+
 @dataclass(frozen=True)
 class OrderPoints:
     points: int
@@ -142,13 +147,15 @@ class OrderPoints:
 class OrderOutcome:
     order: Order
     created: bool
+    available_at: datetime
+    balance: Balance | None = None  # None on a retry: the balance now is not the order's answer
 
 
 @dataclass(frozen=True)
 class ReturnOutcome:
     order: Order
-    points_taken_back: int
-    balance: int
+    points_taken_back: int  # by this return
+    balance: Balance
 
 
 def order_coefficient(*, placed: int, returned: int) -> Fraction:
@@ -223,8 +230,14 @@ def _order_create(
     placed_now, returned = _counter_count_placed(user_id=user_id)
     policy = order_points(total_cost=total_cost, placed=placed_now - 1, returned=returned)
     points_entry_check(policy.points, field="total_cost")
+    # The points are pending until the return window after completed_at has passed.
     posting = points_credit(
-        user_id=user_id, points=policy.points, kind=RewardKind.ORDER, description=f"Order {order_id}", app=app
+        user_id=user_id,
+        points=policy.points,
+        kind=RewardKind.ORDER,
+        description=f"Order {order_id}",
+        app=app,
+        credited_at=completed_at,
     )
     order = Order.objects.create(
         order_id=order_id,
@@ -237,7 +250,7 @@ def _order_create(
         reward=posting.reward,
         application=app,
     )
-    return OrderOutcome(order=order, created=True)
+    return OrderOutcome(order=order, created=True, available_at=posting.lot.available_at, balance=posting.balance)
 
 
 def order_record(
@@ -256,30 +269,57 @@ def order_record(
         existing = _existing_order(order_id=order_id, user_id=user_id, total_cost=total_cost, completed_at=completed)
         if existing is None:
             raise
-        return OrderOutcome(order=existing, created=False)
+        lot = PointLot.objects.get(credit_id=existing.reward_id)
+        return OrderOutcome(order=existing, created=False, available_at=lot.available_at)
+
+
+def order_points_taken_back(order: Order, *, returned_cost: int) -> int:
+    """floor(points_awarded * returned_cost / total_cost): what returns of ``returned_cost`` in
+    all take back, so partial returns never take back more than a whole one."""
+    if order.total_cost == 0:
+        return 0
+    return order.points_awarded * returned_cost // order.total_cost
 
 
 @transaction.atomic
-def order_return(*, order_id: int, app: Application | None) -> ReturnOutcome:
-    """The goods came back: keep the order, mark it returned, take its points back.
+def order_return(*, order_id: int, returned_cost: int | None = None, app: Application | None) -> ReturnOutcome:
+    """The goods came back, in whole or (with ``returned_cost``) in part: keep the order, mark
+    it, take back the points the returned part earned.
 
-    The order row is locked first, so of two racing returns one takes the points
-    back and the other finds the order returned. The balance may go below zero.
+    Points still pending are cancelled; points already available are taken back and may
+    take the balance below zero. The order counts as returned for the coefficient once, at
+    its first return. The order row is locked first, so racing returns are serialised.
     """
     order = Order.objects.select_for_update().filter(order_id=order_id).first()
     if order is None:
         raise OrderNotFound()
-    if order.returned_at is not None:
+    left = order.total_cost - order.returned_cost
+    if order.is_returned and left == 0:
         raise OrderAlreadyReturned()
-    _counter_count_returned(user_id=order.user_id)
-    posting = points_take_back(
-        user_id=order.user_id,
-        points=order.points_awarded,
-        kind=RewardKind.ORDER_RETURN,
-        description=f"Order {order_id} returned",
-        app=app,
-    )
-    order.returned_at = posting.reward.created_at
-    order.return_reward = posting.reward
-    order.save(update_fields=["returned_at", "return_reward"])
-    return ReturnOutcome(order=order, points_taken_back=order.points_awarded, balance=posting.balance.total_points)
+    cost = left if returned_cost is None else returned_cost
+    if cost > left:
+        raise ReturnExceedsOrder(
+            f"Only {left} of this order's total_cost {order.total_cost} is left to return.",
+            fields={"returned_cost": [f"At most {left}."]},
+        )
+    if not order.is_returned:
+        _counter_count_returned(user_id=order.user_id)
+        order.returned_at = timezone.now()
+    target = order_points_taken_back(order, returned_cost=order.returned_cost + cost)
+    take = target - order.points_taken_back
+    order.returned_cost += cost
+    order.points_taken_back = target
+    if take:
+        posting = credit_take_back(
+            lot=PointLot.objects.get(credit_id=order.reward_id),
+            points=take,
+            kind=RewardKind.ORDER_RETURN,
+            description=f"Order {order_id} returned" + ("" if order.is_fully_returned else " in part"),
+            app=app,
+        )
+        order.return_reward = posting.reward
+        balance = posting.balance
+    else:
+        balance = account_balance(user_id=order.user_id)
+    order.save(update_fields=["returned_at", "returned_cost", "points_taken_back", "return_reward"])
+    return ReturnOutcome(order=order, points_taken_back=take, balance=balance)

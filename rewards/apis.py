@@ -3,7 +3,6 @@
 import hashlib
 import json
 import re
-from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -36,17 +35,13 @@ from rewards.serializers import (
     UserInfoOutput,
     UserQueryInput,
     balance_fields,
+    iso,
 )
 from rewards_project.apis import money_text, points_text, validated
 from rewards_project.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 
 CAN_READ = "Can_Read"
 CAN_MODIFY = "Can_Modify_Orders"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    """Datetimes as DRF renders them (UTC, "Z")."""
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 def reward_row_fields(reward: Reward) -> dict[str, Any]:
@@ -59,8 +54,9 @@ def reward_row_fields(reward: Reward) -> dict[str, Any]:
         "points_earned": reward.points_earned,
         "points_redeemed": reward.points_redeemed,
         "reward_description": reward.reward_description,
-        "earned_date": _iso(reward.earned_date),
-        "redeemed_date": _iso(reward.redeemed_date),
+        "pending_change": reward.pending_change,
+        "earned_date": iso(reward.earned_date),
+        "redeemed_date": iso(reward.redeemed_date),
         "is_active": reward.is_active,
     }
 

@@ -1,9 +1,14 @@
-"""The points ledger, the per-customer accounts beside it, and the reward catalog.
+"""The points ledger, the per-customer accounts beside it, the lots, and the reward catalog.
 
-``Reward`` and ``RedeemedItem`` keep the tables of the rewards system this service replaces. A ``Reward`` row is one
-immutable change to a customer's balance; ``Account`` holds the running totals so
-a balance is read from one row, and is updated in the same transaction as the
-ledger row it reflects.
+``Reward`` and ``RedeemedItem`` keep the tables of the rewards system this service
+replaces. A ``Reward`` row is one immutable change to a customer's balance; ``Account``
+holds the running totals so a balance is read from one row, and is updated in the same
+transaction as the ledger row it reflects.
+
+Every credit is also a ``PointLot``: its points, what remains of them, when they become
+available and when they expire. Debits consume available lots (``LotConsumption``),
+soonest-expiring first. Every change to a customer's lots happens under that customer's
+``Account`` row lock.
 """
 
 from django.conf import settings
@@ -26,6 +31,8 @@ class RewardKind(models.TextChoices):
     COUPON = "coupon", "Coupon redemption"
     DONATION = "donation", "Donation redemption"
     ADJUSTMENT = "adjustment", "Staff adjustment"
+    RELEASE = "release", "Pending points became available"
+    EXPIRY = "expiry", "Points expired"
 
 
 class CatalogKind(models.TextChoices):
@@ -34,11 +41,24 @@ class CatalogKind(models.TextChoices):
 
 
 class Account(models.Model):
-    """One customer's running totals; always equal to the sums of their ledger rows."""
+    """One customer's running totals; always equal to the sums of their ledger rows and lots.
+
+    ``total_points_earned - total_points_redeemed`` is what can be spent (available).
+    ``pending_points`` are credited but not yet available (a return window).
+    ``points_owed`` is the part of a debit no lot could cover (a return after the points
+    were spent): the balance is below zero by that much, and the next points that become
+    available pay it first. ``expiring_points`` (within the notice window) and the next
+    dates are kept here so that every part of a balance is read from this one row.
+    """
 
     user_id = models.BigIntegerField(primary_key=True)
     total_points_earned = models.BigIntegerField(default=0)
     total_points_redeemed = models.BigIntegerField(default=0)
+    pending_points = models.BigIntegerField(default=0)
+    points_owed = models.BigIntegerField(default=0)
+    expiring_points = models.BigIntegerField(default=0)
+    next_expiry_at = models.DateTimeField(null=True, blank=True)
+    next_available_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -49,6 +69,10 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=Q(total_points_earned__gte=0) & Q(total_points_redeemed__gte=0),
                 name="account_totals_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(pending_points__gte=0) & Q(points_owed__gte=0) & Q(expiring_points__gte=0),
+                name="account_parts_not_negative",
             ),
         ]
 
@@ -74,6 +98,9 @@ class Reward(models.Model):
     reward_description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH)
     earned_date = models.DateTimeField(null=True, blank=True)
     redeemed_date = models.DateTimeField(null=True, blank=True)
+    # The change to the customer's pending points: +n when a credit waits for its return
+    # window, -n when those points become available (with points_earned +n) or are cancelled.
+    pending_change = models.BigIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     application = models.ForeignKey(
         settings.REWARDS_APPLICATION_MODEL,
@@ -100,7 +127,10 @@ class Reward(models.Model):
         ]
 
     def __str__(self) -> str:
-        sign = f"+{self.points_earned}" if self.points_earned else f"-{self.points_redeemed}"
+        if self.points_earned or self.points_redeemed:
+            sign = f"+{self.points_earned}" if self.points_earned else f"-{self.points_redeemed}"
+        else:
+            sign = f"pending {self.pending_change:+d}"
         return f"{self.user_id} {sign} ({self.kind})"
 
     def save(self, *args, **kwargs) -> None:
@@ -162,6 +192,85 @@ class RedeemedItem(models.Model):
 
 # Kept here so every reader of the ledger agrees on what a redemption is.
 REDEMPTION_KINDS = (RewardKind.COUPON, RewardKind.DONATION)
+
+
+class PointLot(models.Model):
+    """The points of one credit: pending until ``available_at``, then spendable until ``expires_at``.
+
+    ``remaining = points - consumed - expired_points - cancelled_points`` (consumed: the sum of
+    its ``LotConsumption`` rows). A pending lot is released by the lifecycle job (a ledger row
+    of kind ``release``); a pending lot's points can be cancelled by a return, never spent.
+    """
+
+    user_id = models.BigIntegerField()
+    credit = models.OneToOneField(Reward, on_delete=models.PROTECT, related_name="lot")
+    points = models.BigIntegerField()
+    remaining = models.BigIntegerField()
+    pending = models.BooleanField()
+    available_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when the lot entered the expiry notice window; its remaining points then count in
+    # the account's expiring_points.
+    notice_at = models.DateTimeField(null=True, blank=True)
+    expired_points = models.BigIntegerField(default=0)
+    cancelled_points = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # Debits take a customer's open lots in this order: soonest-expiring first, never-expiring
+            # last (NULLs sort last ascending), oldest first among equals.
+            models.Index(
+                fields=["user_id", "expires_at", "id"],
+                condition=Q(remaining__gt=0, pending=False),
+                name="lot_open_by_expiry",
+            ),
+            # What the lifecycle job finds due, without reading the lots that are not.
+            models.Index(
+                fields=["available_at", "id"], condition=Q(remaining__gt=0, pending=True), name="lot_due_release"
+            ),
+            models.Index(
+                fields=["expires_at", "id"], condition=Q(remaining__gt=0, pending=False), name="lot_due_expiry"
+            ),
+            models.Index(
+                fields=["expires_at", "id"],
+                condition=Q(remaining__gt=0, pending=False, notice_at__isnull=True, expires_at__isnull=False),
+                name="lot_due_notice",
+            ),
+            models.Index(
+                fields=["user_id", "available_at"],
+                condition=Q(remaining__gt=0, pending=True),
+                name="lot_pending_by_user",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gte=0), name="lot_points_not_negative"),
+            models.CheckConstraint(condition=Q(remaining__gte=0), name="lot_remaining_not_negative"),
+            models.CheckConstraint(
+                condition=Q(expired_points__gte=0) & Q(cancelled_points__gte=0), name="lot_removals_not_negative"
+            ),
+            models.CheckConstraint(condition=Q(remaining__lte=models.F("points")), name="lot_remaining_within_points"),
+        ]
+
+    def __str__(self) -> str:
+        state = "pending" if self.pending else "available"
+        return f"Lot {self.pk} of {self.user_id}: {self.remaining}/{self.points} {state}"
+
+
+class LotConsumption(models.Model):
+    """Points a debit took from a lot. ``debit`` is empty when the lot paid an earlier deficit
+    (points owed) as it became available."""
+
+    lot = models.ForeignKey(PointLot, on_delete=models.PROTECT, related_name="consumptions")
+    debit = models.ForeignKey(Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="consumptions")
+    points = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(points__gt=0), name="consumption_points_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.points} from lot {self.lot_id}"
 
 
 class IdempotencyKey(models.Model):

@@ -1,6 +1,7 @@
 """Reads of the ledger. A balance is one row; history is keyset-paged, newest first."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -14,13 +15,35 @@ HISTORY_MAX_LIMIT = 1000
 
 @dataclass(frozen=True)
 class Balance:
+    """Every part of a customer's balance, as the account row holds it."""
+
     user_id: int
     total_points_earned: int
     total_points_redeemed: int
+    pending_points: int = 0
+    expiring_points: int = 0
+    next_expiry_at: datetime | None = None
+    next_available_at: datetime | None = None
 
     @property
     def total_points(self) -> int:
+        """What can be spent now (negative while points are owed)."""
         return self.total_points_earned - self.total_points_redeemed
+
+    @classmethod
+    def of(cls, account: Account) -> "Balance":
+        return cls(*(getattr(account, name) for name in BALANCE_COLUMNS))
+
+
+BALANCE_COLUMNS = (
+    "user_id",
+    "total_points_earned",
+    "total_points_redeemed",
+    "pending_points",
+    "expiring_points",
+    "next_expiry_at",
+    "next_available_at",
+)
 
 
 @dataclass(frozen=True)
@@ -38,13 +61,20 @@ def account_find(*, user_id: int) -> Balance | None:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT total_points_earned, total_points_redeemed FROM {Account._meta.db_table} WHERE user_id = %s",
-            [user_id],
+            f"SELECT {', '.join(BALANCE_COLUMNS)} FROM {Account._meta.db_table} WHERE user_id = %s", [user_id]
         )
-        totals = cursor.fetchone()
-    if totals is None:
+        row = cursor.fetchone()
+    if row is None:
         return None
-    return Balance(user_id=user_id, total_points_earned=totals[0], total_points_redeemed=totals[1])
+    return Balance(*row[:5], *(as_aware_datetime(moment) for moment in row[5:]))
+
+
+def as_aware_datetime(moment: datetime | str | None) -> datetime | None:
+    """A timestamp read by plain SQL as the ORM would return it (SQLite gives text)."""
+    if moment is None:
+        return None
+    parsed = moment if isinstance(moment, datetime) else datetime.fromisoformat(moment)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def account_balance(*, user_id: int) -> Balance:

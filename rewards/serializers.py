@@ -1,6 +1,7 @@
 """Input and output shapes of rewards-api/. Field names are those of the rewards system this service replaces."""
 
 import math
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -124,6 +125,7 @@ class RewardRowOutput(serializers.ModelSerializer):
             "points_earned",
             "points_redeemed",
             "reward_description",
+            "pending_change",
             "earned_date",
             "redeemed_date",
             "is_active",
@@ -138,6 +140,7 @@ class RewardHistoryOutput(serializers.ModelSerializer):
             "kind",
             "points_earned",
             "points_redeemed",
+            "pending_change",
             "earned_date",
             "redeemed_date",
             "reward_description",
@@ -160,33 +163,49 @@ class CatalogItemOutput(serializers.Serializer):
     description = serializers.CharField()
 
 
-def balance_fields(balance: Balance) -> dict[str, int]:
+def iso(moment: datetime | None) -> str | None:
+    """Datetimes as DRF renders them (UTC, "Z")."""
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def balance_fields(balance: Balance) -> dict[str, int | str | None]:
+    """Every part of a balance, as every read and write answer carries it (built directly: hot path)."""
     return {
         "total_points": balance.total_points,
         "total_points_earned": balance.total_points_earned,
         "total_points_redeemed": balance.total_points_redeemed,
+        "pending_points": balance.pending_points,
+        "next_available_at": iso(balance.next_available_at),
+        "expiring_points": balance.expiring_points,
+        "next_expiry_at": iso(balance.next_expiry_at),
     }
+
+
+class BalancePartsOutput(serializers.Serializer):
+    """The schema of ``balance_fields``."""
+
+    total_points = serializers.IntegerField(help_text="Available: what can be spent now (below zero while owed).")
+    total_points_earned = serializers.IntegerField()
+    total_points_redeemed = serializers.IntegerField()
+    pending_points = serializers.IntegerField(help_text="Credited, not yet available (inside a return window).")
+    next_available_at = serializers.DateTimeField(allow_null=True, help_text="When the next pending points arrive.")
+    expiring_points = serializers.IntegerField(help_text="Available points that expire within the notice window.")
+    next_expiry_at = serializers.DateTimeField(allow_null=True, help_text="When the soonest available points expire.")
 
 
 # ---- response documents (OpenAPI) ------------------------------------------------
 
 
-class BalanceOutput(serializers.Serializer):
+class BalanceOutput(BalancePartsOutput):
     success = serializers.BooleanField(default=True)
     user_id = serializers.IntegerField()
-    total_points = serializers.IntegerField()
-    total_points_earned = serializers.IntegerField()
-    total_points_redeemed = serializers.IntegerField()
 
 
-class PostingOutput(RewardRowOutput):
+class PostingOutput(RewardRowOutput, BalancePartsOutput):
     """A write's answer: the new balance and the ledger row written."""
 
     success = serializers.BooleanField(default=True)
     message = serializers.CharField()
-    total_points = serializers.IntegerField()
-    total_points_earned = serializers.IntegerField()
-    total_points_redeemed = serializers.IntegerField()
     item_code = serializers.CharField(required=False, help_text="Redemptions only: the coupon or receipt code.")
     redeemed_item = RedeemedItemOutput(required=False, help_text="Redemptions only.")
 
@@ -194,9 +213,7 @@ class PostingOutput(RewardRowOutput):
         fields = [
             "success",
             "message",
-            "total_points",
-            "total_points_earned",
-            "total_points_redeemed",
+            *BalancePartsOutput().fields,
             *RewardRowOutput.Meta.fields,
             "item_code",
             "redeemed_item",

@@ -217,6 +217,21 @@ PURCHASE_POINTS_PER_UNIT = Decimal(env.str("PURCHASE_POINTS_PER_UNIT", default="
 FEEDBACK_POINTS = env.int("FEEDBACK_POINTS", default=10)
 ORDER_POINTS_RATE = Decimal(env.str("ORDER_POINTS_RATE", default="0.05"))
 
+# The points lifecycle (docs/API.md, Points policy). With these defaults every credit is
+# available at once and never expires.
+# Days an order's points stay pending after completed_at (a shop's return window).
+ORDER_POINTS_PENDING_DAYS = env.int("ORDER_POINTS_PENDING_DAYS", default=0)
+# Pending days for other credit kinds, e.g. "purchase=14,feedback=1".
+CREDIT_PENDING_DAYS = env.dict("CREDIT_PENDING_DAYS", cast={"value": int}, default={})
+if set(CREDIT_PENDING_DAYS) - {"earn", "purchase", "feedback"}:
+    raise ImproperlyConfigured(
+        "CREDIT_PENDING_DAYS takes earn, purchase and feedback (orders: ORDER_POINTS_PENDING_DAYS)."
+    )
+# Days points stay spendable once available; empty: they never expire.
+POINTS_VALIDITY_DAYS = env.int("POINTS_VALIDITY_DAYS", default=None)
+# Points expiring within this many days count as expiring_points.
+EXPIRY_NOTICE_DAYS = env.int("EXPIRY_NOTICE_DAYS", default=30)
+
 # Staff adjustments in admin larger than this (either way), or a debit that would
 # take a balance below zero, need a second, confirming step.
 ADMIN_ADJUSTMENT_CONFIRM_POINTS = env.int("ADMIN_ADJUSTMENT_CONFIRM_POINTS", default=10_000)
