@@ -129,35 +129,98 @@ def catalog_item_for_redemption(*, kind: str, points: int, amount: Decimal) -> C
 
 
 @dataclass(frozen=True)
-class AccountDrift:
+class LedgerProblem:
+    """One thing check_ledger found wrong: which customer, what, and the two figures."""
+
     user_id: int
-    account_earned: int | None
-    account_redeemed: int | None
-    ledger_earned: int
-    ledger_redeemed: int
+    check: str
+    found: object
+    expected: object
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.check}: account/lots say {self.found}, expected {self.expected}"
 
 
-def ledger_drift() -> list[AccountDrift]:
-    """Every account whose totals differ from the sums of its ledger rows.
+def _differ(a: str, b: str) -> str:
+    """Null-safe "differ" in SQL that PostgreSQL and SQLite both read."""
+    return f"(({a}) IS NULL) <> (({b}) IS NULL) OR ({a}) <> ({b})"
 
-    Also reports ledger rows with no account and accounts with no rows, in one
-    pass over the ledger inside the database.
-    """
-    accounts, rewards = Account._meta.db_table, Reward._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT COALESCE(a.user_id, l.user_id), a.total_points_earned, a.total_points_redeemed,
-                   COALESCE(l.earned, 0), COALESCE(l.redeemed, 0)
-            FROM {accounts} a
-            FULL OUTER JOIN (
-                SELECT user_id, SUM(points_earned) AS earned, SUM(points_redeemed) AS redeemed
-                FROM {rewards} GROUP BY user_id
-            ) l ON l.user_id = a.user_id
-            WHERE a.user_id IS NULL
-               OR a.total_points_earned <> COALESCE(l.earned, 0)
-               OR a.total_points_redeemed <> COALESCE(l.redeemed, 0)
-            ORDER BY 1
-            """
+
+# (name, what the account or lots say, what the ledger or lots say it must be)
+_CHECKS = [
+    ("account row exists", "a.user_id", "COALESCE(r.user_id, s.user_id)"),
+    ("total_points_earned = sum of points_earned", "a.total_points_earned", "COALESCE(r.earned, 0)"),
+    ("total_points_redeemed = sum of points_redeemed", "a.total_points_redeemed", "COALESCE(r.redeemed, 0)"),
+    ("pending_points = sum of pending_change", "a.pending_points", "COALESCE(r.pending, 0)"),
+    (
+        "available = remaining of available lots - points owed",
+        "a.total_points_earned - a.total_points_redeemed",
+        "COALESCE(s.available, 0) - a.points_owed",
+    ),
+    (
+        "points owed only while no available lot has points left",
+        "CASE WHEN a.points_owed > 0 THEN COALESCE(s.available, 0) ELSE 0 END",
+        "0",
+    ),
+    ("pending_points = remaining of pending lots", "a.pending_points", "COALESCE(s.pending, 0)"),
+    ("expiring_points = remaining of lots in the notice window", "a.expiring_points", "COALESCE(s.expiring, 0)"),
+    ("next_expiry_at = soonest expiry of available lots", "a.next_expiry_at", "s.next_expiry"),
+    ("next_available_at = soonest pending lot", "a.next_available_at", "s.next_available"),
+    ("every lot: remaining = points - consumed - expired - cancelled >= 0", "COALESCE(s.bad_lots, 0)", "0"),
+    ("every credit row has its lot", "COALESCE(m.missing, 0)", "0"),
+]
+
+
+def ledger_drift() -> list[LedgerProblem]:
+    """Everything in which the accounts, the ledger rows and the lots disagree, in one pass
+    over them inside the database (a Python loop over customers would not scale)."""
+    from rewards.models import LotConsumption, PointLot, RewardKind
+
+    accounts, rewards, lots, consumptions = (
+        Account._meta.db_table,
+        Reward._meta.db_table,
+        PointLot._meta.db_table,
+        LotConsumption._meta.db_table,
+    )
+    checks = ", ".join(f"{found}, {expected}" for _, found, expected in _CHECKS)
+    mismatch = " OR ".join(_differ(found, expected) for _, found, expected in _CHECKS)
+    sql = f"""
+        WITH r AS (
+            SELECT user_id, SUM(points_earned) AS earned, SUM(points_redeemed) AS redeemed,
+                   SUM(pending_change) AS pending
+            FROM {rewards} GROUP BY user_id
+        ), c AS (
+            SELECT lot_id, SUM(points) AS consumed FROM {consumptions} GROUP BY lot_id
+        ), s AS (
+            SELECT l.user_id,
+                   SUM(CASE WHEN NOT l.pending THEN l.remaining ELSE 0 END) AS available,
+                   SUM(CASE WHEN l.pending THEN l.remaining ELSE 0 END) AS pending,
+                   SUM(CASE WHEN NOT l.pending AND l.notice_at IS NOT NULL THEN l.remaining ELSE 0 END) AS expiring,
+                   MIN(CASE WHEN NOT l.pending AND l.remaining > 0 THEN l.expires_at END) AS next_expiry,
+                   MIN(CASE WHEN l.pending AND l.remaining > 0 THEN l.available_at END) AS next_available,
+                   SUM(CASE WHEN l.remaining < 0 OR l.remaining <> l.points - COALESCE(c.consumed, 0)
+                            - l.expired_points - l.cancelled_points THEN 1 ELSE 0 END) AS bad_lots
+            FROM {lots} l LEFT JOIN c ON c.lot_id = l.id GROUP BY l.user_id
+        ), m AS (
+            SELECT w.user_id, COUNT(*) AS missing FROM {rewards} w
+            WHERE w.kind <> %s AND (w.points_earned > 0 OR w.pending_change > 0)
+              AND NOT EXISTS (SELECT 1 FROM {lots} x WHERE x.credit_id = w.id)
+            GROUP BY w.user_id
         )
-        return [AccountDrift(*(int(v) if v is not None else None for v in row)) for row in cursor.fetchall()]
+        SELECT COALESCE(a.user_id, r.user_id, s.user_id), {checks}
+        FROM {accounts} a
+        FULL OUTER JOIN r ON r.user_id = a.user_id
+        FULL OUTER JOIN s ON s.user_id = COALESCE(a.user_id, r.user_id)
+        LEFT JOIN m ON m.user_id = COALESCE(a.user_id, r.user_id, s.user_id)
+        WHERE {mismatch}
+        ORDER BY 1
+    """
+    problems = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [RewardKind.RELEASE])
+        for user_id, *values in cursor.fetchall():
+            for index, (name, _, _) in enumerate(_CHECKS):
+                found, expected = values[2 * index], values[2 * index + 1]
+                if found != expected:
+                    problems.append(LedgerProblem(user_id=user_id, check=name, found=found, expected=expected))
+    return problems

@@ -1,0 +1,90 @@
+"""The lifecycle jobs beside live traffic and beside each other, on real parallel
+PostgreSQL connections: no overdraft, no lot below zero, each due lot done once."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from loyalty.services import order_record, order_return
+from rewards import services
+from rewards.models import PointLot, Reward, RewardKind
+from rewards.selectors import account_balance, ledger_drift
+from tests.concurrency import postgres_only, run_concurrently
+
+pytestmark = [pytest.mark.django_db(transaction=True), postgres_only]
+
+USER = 8080
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def app(committed_shop_app):
+    return committed_shop_app
+
+
+def test_32_redemptions_racing_lifecycle_passes_and_returns_never_overdraw(app, settings):
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    settings.POINTS_VALIDITY_DAYS = 10
+    now = timezone.now()
+    # 600 available points in lots of 100, two of which expire in the coming pass...
+    for i in range(6):
+        settings.POINTS_VALIDITY_DAYS = 1 if i < 2 else 60
+        lot = services.points_earn(user_id=USER, points=100, description=f"lot {i}", app=app).lot
+        if i < 2:
+            PointLot.objects.filter(pk=lot.pk).update(expires_at=now - timedelta(minutes=1))
+    # ...and four orders of 100 points pending, completed 15 days ago (due for release), two of
+    # them to be returned while everything else races.
+    for order_id in range(1, 5):
+        order_record(order_id=order_id, user_id=USER, total_cost=2000, completed_at=int(now.timestamp()), app=app)
+    PointLot.objects.filter(pending=True).update(available_at=now - DAY)
+    before = account_balance(user_id=USER)
+    assert (before.total_points, before.pending_points) == (600, 400)
+
+    def work(i: int):
+        if i in (0, 1):
+            return services.points_lifecycle_run(batch_size=2)
+        if i in (2, 3):
+            return order_return(order_id=i - 1, app=app)
+        return services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description=f"r{i}", app=app)
+
+    results = run_concurrently(work, 36)
+
+    unexpected = [r for r in results if isinstance(r, BaseException) and not isinstance(r, services.InsufficientPoints)]
+    assert unexpected == []
+    services.points_lifecycle_run()  # whatever a busy account made the racing passes skip
+    redeemed = Reward.objects.filter(kind=RewardKind.COUPON).count() * 50
+    expired = sum(Reward.objects.filter(kind=RewardKind.EXPIRY).values_list("points_redeemed", flat=True))
+    returned = sum(Reward.objects.filter(kind=RewardKind.ORDER_RETURN).values_list("points_redeemed", flat=True))
+    balance = account_balance(user_id=USER)
+    # Everything is accounted for: 600 + 400 released - redemptions - expiry - returns of available points.
+    assert balance.pending_points == 0
+    assert balance.total_points == 1000 - redeemed - expired - returned - _cancelled()
+    assert not PointLot.objects.filter(remaining__lt=0).exists()
+    # No redemption ever took the balance below zero; only a return of spent points could.
+    assert balance.total_points >= 0 or returned > 0
+    assert ledger_drift() == []
+    call_command("check_ledger")
+
+
+def _cancelled() -> int:
+    return sum(PointLot.objects.values_list("cancelled_points", flat=True))
+
+
+def test_two_lifecycle_runs_at_once_do_each_due_lot_once(app, settings):
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    now = timezone.now()
+    for user in range(100, 140):
+        order_record(order_id=user, user_id=user, total_cost=200, completed_at=int(now.timestamp()), app=app)
+    PointLot.objects.update(available_at=now - DAY)
+
+    reports = run_concurrently(lambda i: services.points_lifecycle_run(batch_size=7), 4)
+
+    assert not [r for r in reports if isinstance(r, BaseException)]
+    assert sum(report.released.done for report in reports) == 40
+    assert Reward.objects.filter(kind=RewardKind.RELEASE).count() == 40
+    assert not PointLot.objects.filter(pending=True, remaining__gt=0).exists()
+    assert all(account_balance(user_id=user).total_points == 10 for user in range(100, 140))
+    assert ledger_drift() == []
