@@ -3,7 +3,9 @@ from dataclasses import dataclass
 
 from loyalty.models import Application, Order, OrderCounter
 from loyalty.tokens import token_hash
-from rewards.models import MAX_BIGINT, RedeemedItem
+from django.db.models import Prefetch
+
+from rewards.models import MAX_BIGINT, Account, LotConsumption, PointLot, RedeemedItem
 from rewards.selectors import Balance, HistoryPage, account_find, reward_history
 
 
@@ -28,17 +30,43 @@ def application_by_token(*, token: str) -> Application | None:
 @dataclass(frozen=True)
 class CustomerOverview:
     balance: Balance | None
+    points_owed: int
     counter: OrderCounter | None
     orders: list[Order]
+    lots: list[PointLot]
     history: HistoryPage
 
 
+def lot_state(lot: PointLot) -> str:
+    """How staff read a lot: pending, available, expiring soon, or what ended it."""
+    if lot.remaining:
+        if lot.pending:
+            return "pending"
+        return "expiring soon" if lot.notice_at else "available"
+    if lot.expired_points:
+        return "expired"
+    if lot.cancelled_points == lot.points and lot.points:
+        return "cancelled"
+    return "spent"
+
+
 def customer_overview(*, user_id: int, limit: int = 50) -> CustomerOverview:
-    """Everything the admin customer page shows, newest first."""
+    """Everything the admin customer page shows, newest first: balance, orders, lots (with
+    the ledger rows that moved them) and history."""
+    lots = list(
+        PointLot.objects.filter(user_id=user_id)
+        .select_related("credit")
+        .prefetch_related(Prefetch("consumptions", queryset=LotConsumption.objects.select_related("debit")))
+        .order_by("-id")[:limit]
+    )
+    for lot in lots:
+        lot.state = lot_state(lot)
     return CustomerOverview(
         balance=account_find(user_id=user_id),
+        points_owed=Account.objects.filter(user_id=user_id).values_list("points_owed", flat=True).first() or 0,
         counter=OrderCounter.objects.filter(user_id=user_id).first(),
         orders=list(Order.objects.filter(user_id=user_id).order_by("-created_at")[:limit]),
+        lots=lots,
         history=reward_history(user_id=user_id, limit=limit),
     )
 

@@ -305,3 +305,26 @@ def test_status_comes_first_in_lists_that_are_wide(staff_client, shop_app, model
     response = staff_client.get(reverse(f"admin:{model}_changelist"))
     columns = [c for c in response.context["cl"].list_display if c != "action_checkbox"]
     assert columns[: len(first_columns)] == first_columns
+
+
+def test_customer_page_shows_lots_by_state_and_the_rows_that_moved_them(staff_client, shop_app, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from loyalty.services import order_record
+
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    settings.POINTS_VALIDITY_DAYS = 20
+    services.points_earn(user_id=9, points=80, description="Welcome", app=shop_app)
+    coupon = services.coupon_redeem(user_id=9, points=50, amount=Decimal("5"), description="c", app=shop_app)
+    order_record(order_id=77, user_id=9, total_cost=400, completed_at=int(timezone.now().timestamp()), app=shop_app)
+    services.points_lifecycle_run(now=timezone.now() + timedelta(days=1))
+
+    page = staff_client.get(reverse("admin:loyalty_customer_change", args=[9])).content.decode()
+
+    assert '<td id="balance">30</td>' in page
+    assert '<td id="pending">20, next on' in page
+    assert '<td id="expiring">30 (soonest expiry' in page
+    assert '<td class="lot-state">expiring soon</td>' in page and '<td class="lot-state">pending</td>' in page
+    assert f"−50 by #{coupon.reward.pk} Coupon redemption" in page

@@ -282,3 +282,23 @@ class other_origin_page:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def test_pending_points_and_the_next_expiry_are_shown(live_server, page, shop_app, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from loyalty.services import order_record
+
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    settings.POINTS_VALIDITY_DAYS = 20
+    services.points_earn(user_id=USER, points=120, description="Welcome bonus", app=shop_app)
+    completed = timezone.now() - timedelta(days=2)
+    order_record(order_id=1, user_id=USER, total_cost=1000, completed_at=int(completed.timestamp()), app=shop_app)
+
+    page.goto(page_url(live_server, customer_session_issue(user_id=USER, app=shop_app).token))
+
+    expect(page.get_by_test_id("total-points")).to_have_text("120")
+    expect(page.get_by_test_id("pending-note")).to_contain_text("50 points on their way, available on")
+    expect(page.get_by_test_id("expiry-note")).to_contain_text("120 points expire soon, the first on")

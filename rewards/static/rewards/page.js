@@ -77,9 +77,30 @@
     return button;
   }
 
-  function showPoints(total) {
-    balance = total;
-    el("total-points").textContent = total.toLocaleString();
+  const formatDay = (iso) => new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short" });
+
+  function note(id, text) {
+    el(id).textContent = text || "";
+    el(id).hidden = !text;
+  }
+
+  // Every balance answer (get-points and each write) carries all of its parts.
+  function showBalance(parts) {
+    balance = parts.total_points;
+    el("total-points").textContent = balance.toLocaleString();
+    note(
+      "pending-note",
+      parts.pending_points > 0
+        ? plural(parts.pending_points, "point", "points") + " on their way" +
+            (parts.next_available_at ? ", available on " + formatDay(parts.next_available_at) : "")
+        : "",
+    );
+    note(
+      "expiry-note",
+      parts.expiring_points > 0 && parts.next_expiry_at
+        ? plural(parts.expiring_points, "point expires", "points expire") + " soon, the first on " + formatDay(parts.next_expiry_at)
+        : "",
+    );
     renderCatalog();
   }
 
@@ -150,7 +171,7 @@
       api("get-points/?user_id=" + session.userId),
       api("get-redemptions/?user_id=" + session.userId + "&limit=50"),
     ]);
-    showPoints(totals.total_points);
+    showBalance(totals);
     renderHistory(redemptions.redemption_history);
   }
 
@@ -178,7 +199,7 @@
       } else {
         setStatus("Thank you! " + formatAmount(option.amount) + " donated to charity.", "success");
       }
-      showPoints(result.total_points);
+      showBalance(result);
       await refresh();
     } catch (error) {
       setStatus(explain(error), "error");
