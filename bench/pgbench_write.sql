@@ -1,12 +1,18 @@
--- The same write as earn-points/: one ledger row and the account upsert, one transaction.
+-- The same write as earn-points/: the account upsert, one ledger row and its lot, one transaction.
 \set user random(1000, 10999)
 BEGIN;
-INSERT INTO rewards_account AS a (user_id, total_points_earned, total_points_redeemed, created_at, updated_at)
-VALUES (:user, 10, 0, now(), now())
+INSERT INTO rewards_account AS a (user_id, total_points_earned, total_points_redeemed, pending_points, points_owed,
+                                  expiring_points, created_at, updated_at)
+VALUES (:user, 10, 0, 0, 0, 0, now(), now())
 ON CONFLICT (user_id) DO UPDATE SET total_points_earned = a.total_points_earned + excluded.total_points_earned,
     updated_at = excluded.updated_at
 RETURNING total_points_earned, total_points_redeemed;
-INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, reward_description, earned_date,
-                            is_active, created_at)
-VALUES (:user, 'earn', 10, 0, 'pgbench', now(), true, now()) RETURNING id;
+WITH reward AS (
+    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
+                                earned_date, is_active, created_at)
+    VALUES (:user, 'earn', 10, 0, 0, 'pgbench', now(), true, now()) RETURNING id
+)
+INSERT INTO rewards_pointlot (user_id, credit_id, points, remaining, pending, available_at, expired_points,
+                              cancelled_points, created_at)
+SELECT :user, id, 10, 10, false, now(), 0, 0, now() FROM reward RETURNING id;
 COMMIT;

@@ -2,7 +2,8 @@
 
 10,000 customers with 100,000 points each (one ledger row each), one customer (user 1)
 with 100,000 ledger rows, one (user 2) with 10, and 50,000 orders (five per customer
-of 10,000) for the returns benchmark. Everything goes through the same tables the
+of 10,000) for the returns benchmark. Every credit has its lot (available, never
+expiring, as with the default settings). Everything goes through the same tables the
 services write, and `check_ledger` is clean afterwards.
 """
 
@@ -26,39 +27,45 @@ ORDERS_PER_CUSTOMER = 5
 ORDER_POINTS = 50
 
 SQL = f"""
-INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, reward_description,
+INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
                             earned_date, is_active, application_id, created_at)
-SELECT u, 'earn', 100000, 0, 'bench seed', now(), true, %(app)s, now()
+SELECT u, 'earn', 100000, 0, 0, 'bench seed', now(), true, %(app)s, now()
 FROM generate_series({CUSTOMERS.start}, {CUSTOMERS.stop - 1}) u;
 
-INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, reward_description,
+INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
                             earned_date, is_active, application_id, created_at)
-SELECT 1, 'earn', 1, 0, 'row ' || g, now(), true, %(app)s, now() FROM generate_series(1, 100000) g;
+SELECT 1, 'earn', 1, 0, 0, 'row ' || g, now(), true, %(app)s, now() FROM generate_series(1, 100000) g;
 
-INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, reward_description,
+INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
                             earned_date, is_active, application_id, created_at)
-SELECT 2, 'earn', 1, 0, 'row ' || g, now(), true, %(app)s, now() FROM generate_series(1, 10) g;
+SELECT 2, 'earn', 1, 0, 0, 'row ' || g, now(), true, %(app)s, now() FROM generate_series(1, 10) g;
 
 WITH orders AS (
     SELECT g AS order_id, {CUSTOMERS.start} + (g - 1) / {ORDERS_PER_CUSTOMER} AS user_id
     FROM generate_series(1, {len(CUSTOMERS) * ORDERS_PER_CUSTOMER}) g
 ), rows AS (
-    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, reward_description,
+    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
                                 earned_date, is_active, application_id, created_at)
-    SELECT user_id, 'order', {ORDER_POINTS}, 0, 'Order ' || order_id, now(), true, %(app)s, now() FROM orders
+    SELECT user_id, 'order', {ORDER_POINTS}, 0, 0, 'Order ' || order_id, now(), true, %(app)s, now() FROM orders
     RETURNING id, user_id, reward_description
 )
 INSERT INTO loyalty_order (order_id, user_id, total_cost, completed_at, coefficient, points_awarded,
-                           balance_after, reward_id, application_id, created_at)
+                           balance_after, reward_id, application_id, created_at, returned_cost, points_taken_back)
 SELECT substring(reward_description FROM 7)::bigint, user_id, {ORDER_POINTS * 20}, now(), 1, {ORDER_POINTS},
-       0, id, %(app)s, now()
+       0, id, %(app)s, now(), 0, 0
 FROM rows;
 
 INSERT INTO loyalty_ordercounter (user_id, orders_placed, orders_returned)
 SELECT u, {ORDERS_PER_CUSTOMER}, 0 FROM generate_series({CUSTOMERS.start}, {CUSTOMERS.stop - 1}) u;
 
-INSERT INTO rewards_account (user_id, total_points_earned, total_points_redeemed, created_at, updated_at)
-SELECT user_id, SUM(points_earned), SUM(points_redeemed), now(), now() FROM rewards_reward GROUP BY user_id;
+INSERT INTO rewards_pointlot (user_id, credit_id, points, remaining, pending, available_at, expires_at,
+                              notice_at, expired_points, cancelled_points, created_at)
+SELECT user_id, id, points_earned, points_earned, false, now(), NULL, NULL, 0, 0, now()
+FROM rewards_reward WHERE points_earned > 0;
+
+INSERT INTO rewards_account (user_id, total_points_earned, total_points_redeemed, pending_points, points_owed,
+                             expiring_points, created_at, updated_at)
+SELECT user_id, SUM(points_earned), SUM(points_redeemed), 0, 0, 0, now(), now() FROM rewards_reward GROUP BY user_id;
 
 ANALYZE;
 """

@@ -396,6 +396,9 @@ def _debit(
     )
     expiring, next_expiry = account.expiring_points, account.next_expiry_at
     uncovered = _lots_consume(account, points=points, debit=reward, now=now)
+    if uncovered and must_cover:
+        # The guard said the balance covers this, so the lots must: they disagree with the account.
+        raise RuntimeError(f"Customer {user_id}'s lots cover {points - uncovered} of a covered debit of {points}.")
     changed = []
     if uncovered:
         # Only a debit that may go below zero gets here: the rest is owed.
