@@ -2,10 +2,10 @@
 \set user random(1000, 10999)
 BEGIN;
 INSERT INTO rewards_account AS a (user_id, total_points_earned, total_points_redeemed, pending_points, points_owed,
-                                  expiring_points, created_at, updated_at)
-VALUES (:user, 10, 0, 0, 0, 0, now(), now())
+                                  expiring_points, version, created_at, updated_at)
+VALUES (:user, 10, 0, 0, 0, 0, 1, now(), now())
 ON CONFLICT (user_id) DO UPDATE SET total_points_earned = a.total_points_earned + excluded.total_points_earned,
-    updated_at = excluded.updated_at
+    version = a.version + 1, updated_at = excluded.updated_at
 RETURNING total_points_earned, total_points_redeemed;
 WITH reward AS (
     INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,

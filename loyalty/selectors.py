@@ -1,10 +1,10 @@
 import hmac
 from dataclasses import dataclass
 
-from loyalty.models import Application, Order, OrderCounter
-from loyalty.tokens import token_hash
 from django.db.models import Prefetch
 
+from loyalty.models import Application, Order, OrderCounter
+from loyalty.tokens import token_hash
 from rewards.models import MAX_BIGINT, Account, LotConsumption, PointLot, RedeemedItem
 from rewards.selectors import Balance, HistoryPage, account_find, reward_history
 

@@ -59,6 +59,9 @@ class Account(models.Model):
     expiring_points = models.BigIntegerField(default=0)
     next_expiry_at = models.DateTimeField(null=True, blank=True)
     next_available_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every write to this row. Every change to the customer's lots comes with one,
+    # so a statement that read the lots can tell whether what it read is still current.
+    version = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -327,4 +327,4 @@ def test_customer_page_shows_lots_by_state_and_the_rows_that_moved_them(staff_cl
     assert '<td id="pending">20, next on' in page
     assert '<td id="expiring">30 (soonest expiry' in page
     assert '<td class="lot-state">expiring soon</td>' in page and '<td class="lot-state">pending</td>' in page
-    assert f"−50 by #{coupon.reward.pk} Coupon redemption" in page
+    assert f"\N{MINUS SIGN}50 by #{coupon.reward.pk} Coupon redemption" in page

@@ -19,6 +19,7 @@ UPDATE on the account, decided by PostgreSQL, never by Python.
 
 import secrets
 import string
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -43,6 +44,7 @@ from rewards.models import (
     RewardKind,
 )
 from rewards.selectors import BALANCE_COLUMNS, Balance, as_aware_datetime, catalog_item_for_redemption
+from rewards.services import postgres
 from rewards_project.exceptions import Conflict, DomainError, NotFound
 
 INSUFFICIENT_POINTS_MESSAGE = "You do not have enough points to redeem this reward."
@@ -126,7 +128,8 @@ _RETURNING = " RETURNING " + ", ".join(BALANCE_COLUMNS) + ", points_owed"
 # total_points_redeemed cannot pass total_points_earned, so it cannot overflow). The
 # UPDATE also takes the row lock under which the debit's lots are consumed.
 _COVERED_DEBIT = (
-    f"UPDATE {_ACCOUNT} SET total_points_redeemed = total_points_redeemed + %(points)s, updated_at = %(now)s"
+    f"UPDATE {_ACCOUNT} SET total_points_redeemed = total_points_redeemed + %(points)s, version = version + 1,"
+    " updated_at = %(now)s"
     " WHERE user_id = %(user_id)s AND total_points_earned - total_points_redeemed >= %(points)s" + _RETURNING
 )
 # Any other change creates the account on first use and takes its row lock; it changes the
@@ -134,12 +137,12 @@ _COVERED_DEBIT = (
 # itself cannot overflow).
 _ACCOUNT_UPSERT = (
     f"INSERT INTO {_ACCOUNT} AS a (user_id, total_points_earned, total_points_redeemed, pending_points,"
-    " points_owed, expiring_points, created_at, updated_at)"
-    " VALUES (%(user_id)s, %(earned)s, %(redeemed)s, 0, 0, 0, %(now)s, %(now)s)"
+    " points_owed, expiring_points, version, created_at, updated_at)"
+    " VALUES (%(user_id)s, %(earned)s, %(redeemed)s, 0, 0, 0, 1, %(now)s, %(now)s)"
     " ON CONFLICT (user_id) DO UPDATE SET"
     " total_points_earned = a.total_points_earned + excluded.total_points_earned,"
     " total_points_redeemed = a.total_points_redeemed + excluded.total_points_redeemed,"
-    " updated_at = excluded.updated_at"
+    " version = a.version + 1, updated_at = excluded.updated_at"
     f" WHERE a.total_points_earned <= {MAX_BIGINT} - excluded.total_points_earned"
     f" AND a.total_points_redeemed <= {MAX_BIGINT} - excluded.total_points_redeemed" + _RETURNING
 )
@@ -152,19 +155,28 @@ def _account_statement(sql: str, *, user_id: int, earned: int = 0, redeemed: int
             sql, {"user_id": user_id, "earned": earned, "redeemed": redeemed, "points": redeemed, "now": now}
         )
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else account_from_columns(row)
+
+
+def account_from_columns(row: tuple) -> Account:
+    """An Account for the columns ``(*BALANCE_COLUMNS, points_owed)`` of a row just written."""
     values = dict(zip((*BALANCE_COLUMNS, "points_owed"), row, strict=True))
-    account = Account(
-        **values | {name: as_aware_datetime(values[name]) for name in ("next_expiry_at", "next_available_at")}
+    return loaded(
+        Account, **values | {name: as_aware_datetime(values[name]) for name in ("next_expiry_at", "next_available_at")}
     )
-    account._state.adding = False
-    return account
+
+
+def loaded(model: type[Model], **values: object) -> Model:
+    """A model instance for a row just written by hand, as if the ORM had loaded it."""
+    instance = model(**values)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
 
 
 def account_save(account: Account, *fields: str, now: datetime) -> None:
     Account.objects.filter(user_id=account.user_id).update(
-        **{field: getattr(account, field) for field in fields}, updated_at=now
+        **{field: getattr(account, field) for field in fields}, version=F("version") + 1, updated_at=now
     )
 
 
@@ -219,14 +231,74 @@ def points_credit(
     points_entry_check(points, field="points")
     now = timezone.now()
     timing = lot_timing(kind=kind, credited_at=credited_at or now)
+    pending = timing.available_at > now
+    if connection.vendor == "postgresql":
+        posting = _credit_in_one_statement(
+            user_id=user_id, points=points, kind=kind, description=description, app=app, timing=timing, now=now
+        )
+        if posting is not None:
+            return posting
     with transaction.atomic():
-        if timing.available_at > now:
+        if pending:
             return _credit_pending(
                 user_id=user_id, points=points, kind=kind, description=description, app=app, timing=timing, now=now
             )
         return _credit_available(
             user_id=user_id, points=points, kind=kind, description=description, app=app, timing=timing, now=now
         )
+
+
+def _credit_in_one_statement(
+    *, user_id: int, points: int, kind: str, description: str, app: Model | None, timing: LotTiming, now: datetime
+) -> Posting | None:
+    pending = timing.available_at > now
+    in_notice = not pending and timing.expires_at is not None and timing.expires_at <= notice_horizon(now)
+    written = postgres.credit_in_one_statement(
+        user_id=user_id,
+        points=points,
+        kind=kind,
+        description=description,
+        app=app,
+        pending=pending,
+        available_at=timing.available_at,
+        expires_at=timing.expires_at,
+        in_notice=in_notice,
+        now=now,
+    )
+    if written is None:
+        return None
+    reward_id, lot_id, columns = written
+    reward = loaded(
+        Reward,
+        id=reward_id,
+        user_id=user_id,
+        kind=kind,
+        points_earned=0 if pending else points,
+        points_redeemed=0,
+        pending_change=points if pending else 0,
+        reward_description=description,
+        earned_date=now,
+        redeemed_date=None,
+        is_active=True,
+        application=app,
+        created_at=now,
+    )
+    lot = loaded(
+        PointLot,
+        id=lot_id,
+        user_id=user_id,
+        credit=reward,
+        points=points,
+        remaining=points,
+        pending=pending,
+        available_at=timing.available_at,
+        expires_at=timing.expires_at,
+        notice_at=now if in_notice else None,
+        expired_points=0,
+        cancelled_points=0,
+        created_at=now,
+    )
+    return Posting(reward=reward, balance=Balance.of(account_from_columns(columns)), lot=lot)
 
 
 def _credit_available(
@@ -506,6 +578,10 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
         )
     for attempt in range(_CODE_ATTEMPTS):
         try:
+            if connection.vendor == "postgresql":
+                posting = _redeem_in_one_statement(item=item, user_id=user_id, description=description, app=app)
+                if posting is not None:
+                    return posting
             return _redeem_once(item=item, user_id=user_id, description=description, app=app)
         except IntegrityError:
             # An item code collision (36^16 codes: all but impossible): the whole posting
@@ -513,6 +589,47 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
             if attempt == _CODE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _redeem_in_one_statement(*, item: CatalogItem, user_id: int, description: str, app: Model | None) -> Posting | None:
+    now = timezone.now()
+    code = _item_code_generate()
+    is_active = item.kind == CatalogKind.COUPON
+    # Inside someone else's transaction, a code collision must not abort it: a savepoint.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        written = postgres.redemption_in_one_statement(
+            user_id=user_id, item=item, code=code, description=description, app=app, is_active=is_active, now=now
+        )
+    if written is None:
+        return None
+    reward_id, item_id, columns = written
+    reward = loaded(
+        Reward,
+        id=reward_id,
+        user_id=user_id,
+        kind=item.kind,
+        points_earned=0,
+        points_redeemed=item.points_cost,
+        pending_change=0,
+        reward_description=description,
+        earned_date=None,
+        redeemed_date=now,
+        is_active=is_active,
+        application=app,
+        created_at=now,
+    )
+    redeemed_item = loaded(
+        RedeemedItem,
+        id=item_id,
+        reward=reward,
+        catalog_item=item,
+        kind=item.kind,
+        item_code=code,
+        item_description=item.description,
+        amount=item.amount,
+        created_at=now,
+    )
+    return Posting(reward=reward, balance=Balance.of(account_from_columns(columns)), redeemed_item=redeemed_item)
 
 
 @transaction.atomic

@@ -88,3 +88,59 @@ def test_two_lifecycle_runs_at_once_do_each_due_lot_once(app, settings):
     assert not PointLot.objects.filter(pending=True, remaining__gt=0).exists()
     assert all(account_balance(user_id=user).total_points == 10 for user in range(100, 140))
     assert ledger_drift() == []
+
+
+def test_a_redemption_planned_on_a_stale_snapshot_writes_nothing_and_the_locked_path_decides(app):
+    """The one-statement redemption reads lots from its snapshot. If it had to wait for the
+    account row lock, another transaction may have changed those lots meanwhile: the
+    version check then makes it write nothing, and the general path redeems correctly."""
+    import threading
+    import time
+
+    import psycopg2
+
+    from rewards.models import CatalogItem
+    from rewards.services import postgres
+    from tests.live import live_database_url
+
+    services.points_earn(user_id=USER, points=60, description="a", app=app)
+    services.points_earn(user_id=USER, points=60, description="b", app=app)
+    first_lot = PointLot.objects.order_by("id").first()
+    item = CatalogItem.objects.get(kind="coupon", points_cost=50)
+    other = psycopg2.connect(live_database_url())
+    cursor = other.cursor()
+    # Another transaction spends 40 of the first lot and holds the account row lock.
+    cursor.execute(
+        "UPDATE rewards_account SET version = version + 1, total_points_redeemed = 40 WHERE user_id = %s", [USER]
+    )
+    cursor.execute("UPDATE rewards_pointlot SET remaining = 20 WHERE id = %s", [first_lot.pk])
+    results = []
+
+    def redeem() -> None:
+        try:
+            results.append(
+                postgres.redemption_in_one_statement(
+                    user_id=USER,
+                    item=item,
+                    code="STALESNAPSHOT001",
+                    description="x",
+                    app=app,
+                    is_active=True,
+                    now=timezone.now(),
+                )
+            )
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    thread = threading.Thread(target=redeem)
+    thread.start()
+    time.sleep(0.5)  # the statement has its snapshot and now waits for the row lock
+    assert thread.is_alive()
+    other.commit()
+    other.close()
+    thread.join(10)
+
+    assert results == [None]
+    assert not Reward.objects.filter(kind=RewardKind.COUPON).exists()

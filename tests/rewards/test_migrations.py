@@ -13,7 +13,6 @@ from rewards.selectors import account_balance, ledger_drift
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("rewards", "0006_ledger_names"), ("loyalty", "0003_customer_proxy")]
-AFTER = [("rewards", "0008_lots_for_existing_rows"), ("loyalty", "0004_partial_returns")]
 WHEN = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -49,7 +48,7 @@ def test_existing_rows_become_lots_available_now_that_never_expire():
     Account.objects.create(user_id=1, total_points_earned=150, total_points_redeemed=120)
     Account.objects.create(user_id=2, total_points_earned=50, total_points_redeemed=70)
 
-    migrate(AFTER)
+    migrate(latest())
 
     lots = {lot.credit_id: lot for lot in PointLot.objects.all()}
     assert lots[first.pk].remaining == 0 and lots[second.pk].remaining == 30
@@ -61,9 +60,7 @@ def test_existing_rows_become_lots_available_now_that_never_expire():
 
     assert CurrentAccount.objects.get(user_id=2).points_owed == 20
     assert ledger_drift() == []
-    migrate(connection_latest())
 
 
-def connection_latest():
-    executor = MigrationExecutor(connection)
-    return executor.loader.graph.leaf_nodes()
+def latest():
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
