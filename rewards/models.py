@@ -233,7 +233,9 @@ class PointLot(models.Model):
                 fields=["available_at", "id"], condition=Q(remaining__gt=0, pending=True), name="lot_due_release"
             ),
             models.Index(
-                fields=["expires_at", "id"], condition=Q(remaining__gt=0, pending=False), name="lot_due_expiry"
+                fields=["expires_at", "id"],
+                condition=Q(remaining__gt=0, pending=False, expires_at__isnull=False),
+                name="lot_due_expiry",
             ),
             models.Index(
                 fields=["expires_at", "id"],
@@ -265,7 +267,10 @@ class LotConsumption(models.Model):
     (points owed) as it became available."""
 
     lot = models.ForeignKey(PointLot, on_delete=models.PROTECT, related_name="consumptions")
-    debit = models.ForeignKey(Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="consumptions")
+    # Not indexed: consumptions are read by lot; an index per debit would only slow every debit.
+    debit = models.ForeignKey(
+        Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="consumptions", db_index=False
+    )
     points = models.BigIntegerField()
     created_at = models.DateTimeField()
 

@@ -95,6 +95,9 @@ DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)  # seconds; libpq'
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5_000)
 DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=3_000)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=10_000)
+# The hottest statements are prepared once per connection (rewards/services/postgres.py).
+# Turn off behind a pooler in transaction mode, which may switch server connections.
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
 if env.bool("LOYALTY_MANAGEMENT_COMMAND", default=False):
     # Set by manage.py for commands (migrate, check_ledger, imports), whose statements
     # may rightly run for minutes; lock waits stay bounded.
