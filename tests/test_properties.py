@@ -1,17 +1,20 @@
 """Property tests (hypothesis): the points policy, and the ledger under any sequence of operations."""
 
 import itertools
+from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from loyalty.models import AccessLevel
+from loyalty.models import AccessLevel, Order
 from loyalty.services import OrderAlreadyReturned, order_coefficient, order_points, order_record, order_return
 from rewards import services
+from rewards.models import PointLot
 from rewards.selectors import account_balance, ledger_drift
 from tests.factories import ApplicationFactory
 
@@ -123,3 +126,83 @@ def test_ledger_state_machine():
             max_examples=40, stateful_step_count=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
         ),
     )
+
+
+class LifecycleMachine(RuleBasedStateMachine):
+    """With a return window and expiring points, any sequence of credits, redemptions, orders,
+    partial returns and lifecycle passes at any time keeps every lot and every account
+    consistent (check_ledger), never spends pending points and never overdraws by redeeming."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.app = LifecycleMachine.app
+        self.user = next(_users)
+        self.now = timezone.now()
+        self.orders: list[int] = []
+
+    @rule(points=st.integers(min_value=1, max_value=200))
+    def earn(self, points):
+        services.points_earn(user_id=self.user, points=points, description="e", app=self.app)
+
+    @rule(big=st.booleans())
+    def redeem(self, big):
+        cost = 100 if big else 50
+        available = account_balance(user_id=self.user).total_points
+        try:
+            services.coupon_redeem(
+                user_id=self.user, points=cost, amount=Decimal(cost // 10), description="r", app=self.app
+            )
+        except services.InsufficientPoints:
+            assert available < cost
+        else:
+            assert available >= cost, "a redemption spent pending points or overdrew"
+
+    @rule(cost=st.integers(min_value=0, max_value=4000), days_ago=st.integers(min_value=0, max_value=40))
+    def order(self, cost, days_ago):
+        order_id = next(_orders)
+        completed = int((self.now - timedelta(days=days_ago)).timestamp())
+        order_record(order_id=order_id, user_id=self.user, total_cost=cost, completed_at=completed, app=self.app)
+        self.orders.append(order_id)
+
+    @rule(data=st.data())
+    def partial_return(self, data):
+        if not self.orders:
+            return
+        order_id = data.draw(st.sampled_from(self.orders))
+        order = Order.objects.get(order_id=order_id)
+        left = order.total_cost - order.returned_cost
+        if left == 0:
+            return
+        part = data.draw(st.one_of(st.none(), st.integers(min_value=1, max_value=left)))
+        order_return(order_id=order_id, returned_cost=part, app=self.app)
+        order.refresh_from_db()
+        assert order.points_taken_back == order.points_awarded * order.returned_cost // max(order.total_cost, 1)
+
+    @rule(days=st.integers(min_value=1, max_value=30))
+    def time_passes(self, days):
+        self.now += timedelta(days=days)
+        services.points_lifecycle_run(now=self.now)
+
+    @invariant()
+    def books_balance(self):
+        assert ledger_drift() == []
+        assert not PointLot.objects.filter(remaining__lt=0).exists()
+
+
+@pytest.mark.django_db
+def test_lifecycle_state_machine(lifecycle_settings):
+    LifecycleMachine.app = ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+    run_state_machine_as_test(
+        LifecycleMachine,
+        settings=settings(
+            max_examples=25, stateful_step_count=20, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+        ),
+    )
+
+
+@pytest.fixture
+def lifecycle_settings(settings):
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    settings.POINTS_VALIDITY_DAYS = 45
+    settings.EXPIRY_NOTICE_DAYS = 30
+    return settings
