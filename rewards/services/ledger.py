@@ -231,7 +231,8 @@ def points_credit(
     points_entry_check(points, field="points")
     now = timezone.now()
     timing = lot_timing(kind=kind, credited_at=credited_at or now)
-    pending = timing.available_at > now
+    # A zero-point credit (a purchase under one point) has nothing to wait for or to expire.
+    pending = points > 0 and timing.available_at > now
     if connection.vendor == "postgresql":
         posting = _credit_in_one_statement(
             user_id=user_id, points=points, kind=kind, description=description, app=app, timing=timing, now=now
@@ -251,8 +252,10 @@ def points_credit(
 def _credit_in_one_statement(
     *, user_id: int, points: int, kind: str, description: str, app: Model | None, timing: LotTiming, now: datetime
 ) -> Posting | None:
-    pending = timing.available_at > now
-    in_notice = not pending and timing.expires_at is not None and timing.expires_at <= notice_horizon(now)
+    pending = points > 0 and timing.available_at > now
+    in_notice = (
+        points > 0 and not pending and timing.expires_at is not None and timing.expires_at <= notice_horizon(now)
+    )
     written = postgres.credit_in_one_statement(
         user_id=user_id,
         points=points,

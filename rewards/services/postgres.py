@@ -224,7 +224,8 @@ def credit_in_one_statement(
         "pending": points if pending else 0,
         "is_pending": pending,
         "expiring": points if in_notice else 0,
-        "expires_at": None if pending else expires_at,
+        # Only points left to spend have an expiry the account must know.
+        "expires_at": None if pending or points == 0 else expires_at,
         "pending_until": available_at if pending else None,
         "available_at": available_at,
         "lot_expires_at": expires_at,

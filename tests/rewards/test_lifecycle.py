@@ -373,3 +373,12 @@ def test_a_partial_return_through_the_api(shop, shop_app):
         1000,
         0,
     )
+
+
+def test_a_zero_point_credit_has_nothing_to_wait_for_or_expire(shop_app, return_window, validity):
+    order_record(order_id=80, user_id=USER, total_cost=19, completed_at=unix(timezone.now()), app=shop_app)
+    services.purchase_record(user_id=USER, amount=Decimal("0.49"), description="x", app=shop_app)
+
+    assert parts() == {"available": 0, "pending": 0, "expiring": 0, "next_expiry_at": None, "next_available_at": None}
+    assert not PointLot.objects.filter(pending=True).exists()
+    assert ledger_drift() == []
