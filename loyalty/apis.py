@@ -34,7 +34,7 @@ from loyalty.serializers import (
 )
 from rewards.models import MAX_BIGINT
 from rewards.selectors import Balance, account_find
-from rewards.serializers import balance_fields, iso
+from rewards.shapes import balance_fields, iso
 from rewards_project.apis import points_text, validated
 from rewards_project.exceptions import NotFound
 from rewards_project.openapi import errors

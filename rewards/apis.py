@@ -14,7 +14,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rewards import selectors, services
-from rewards.models import RedeemedItem, Reward
 from rewards.serializers import (
     AllHistoryOutput,
     BalanceOutput,
@@ -34,36 +33,13 @@ from rewards.serializers import (
     UseCouponOutput,
     UserInfoOutput,
     UserQueryInput,
-    balance_fields,
-    iso,
 )
+from rewards.shapes import balance_fields, redeemed_item_fields, reward_row_fields
 from rewards_project.apis import money_text, points_text, validated
 from rewards_project.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 
 CAN_READ = "Can_Read"
 CAN_MODIFY = "Can_Modify_Orders"
-
-
-def reward_row_fields(reward: Reward) -> dict[str, Any]:
-    """The ledger row's fields, as in ``RewardRowOutput``, built directly: writes are
-    the hot path and a ModelSerializer costs more than the database here."""
-    return {
-        "id": reward.id,
-        "user_id": reward.user_id,
-        "kind": reward.kind,
-        "points_earned": reward.points_earned,
-        "points_redeemed": reward.points_redeemed,
-        "reward_description": reward.reward_description,
-        "pending_change": reward.pending_change,
-        "earned_date": iso(reward.earned_date),
-        "redeemed_date": iso(reward.redeemed_date),
-        "is_active": reward.is_active,
-    }
-
-
-def redeemed_item_fields(item: RedeemedItem) -> dict[str, Any]:
-    """As ``RedeemedItemOutput``, built directly (hot path)."""
-    return {"item_code": item.item_code, "item_description": item.item_description, "amount": item.amount}
 
 
 def posting_response(posting: services.Posting, message: str) -> Response:

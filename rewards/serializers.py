@@ -1,7 +1,6 @@
 """Input and output shapes of rewards-api/. Field names are those of the rewards system this service replaces."""
 
 import math
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +9,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from rewards.models import DESCRIPTION_MAX_LENGTH, MAX_POINTS_PER_ENTRY, RedeemedItem, Reward
-from rewards.selectors import HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, Balance
+from rewards.selectors import HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 from rewards_project.fields import (
     MAX_BIGINT,
     MAX_MONEY,
@@ -161,24 +160,6 @@ class CatalogItemOutput(serializers.Serializer):
     points_cost = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     description = serializers.CharField()
-
-
-def iso(moment: datetime | None) -> str | None:
-    """Datetimes as DRF renders them (UTC, "Z")."""
-    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def balance_fields(balance: Balance) -> dict[str, int | str | None]:
-    """Every part of a balance, as every read and write answer carries it (built directly: hot path)."""
-    return {
-        "total_points": balance.total_points,
-        "total_points_earned": balance.total_points_earned,
-        "total_points_redeemed": balance.total_points_redeemed,
-        "pending_points": balance.pending_points,
-        "next_available_at": iso(balance.next_available_at),
-        "expiring_points": balance.expiring_points,
-        "next_expiry_at": iso(balance.next_expiry_at),
-    }
 
 
 class BalancePartsOutput(serializers.Serializer):

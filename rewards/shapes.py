@@ -1,0 +1,47 @@
+"""The JSON shapes of the ledger's objects, as plain dicts: what the API answers with and what
+events carry. Built directly (no serializer): writes are the hot path."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from rewards.models import RedeemedItem, Reward
+from rewards.selectors import Balance
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Datetimes as DRF renders them (UTC, "Z")."""
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def balance_fields(balance: Balance) -> dict[str, int | str | None]:
+    """Every part of a balance, as every read and write answer carries it."""
+    return {
+        "total_points": balance.total_points,
+        "total_points_earned": balance.total_points_earned,
+        "total_points_redeemed": balance.total_points_redeemed,
+        "pending_points": balance.pending_points,
+        "next_available_at": iso(balance.next_available_at),
+        "expiring_points": balance.expiring_points,
+        "next_expiry_at": iso(balance.next_expiry_at),
+    }
+
+
+def reward_row_fields(reward: Reward) -> dict[str, Any]:
+    """The ledger row's fields, as in ``RewardRowOutput``."""
+    return {
+        "id": reward.id,
+        "user_id": reward.user_id,
+        "kind": reward.kind,
+        "points_earned": reward.points_earned,
+        "points_redeemed": reward.points_redeemed,
+        "reward_description": reward.reward_description,
+        "pending_change": reward.pending_change,
+        "earned_date": iso(reward.earned_date),
+        "redeemed_date": iso(reward.redeemed_date),
+        "is_active": reward.is_active,
+    }
+
+
+def redeemed_item_fields(item: RedeemedItem) -> dict[str, Any]:
+    """As ``RedeemedItemOutput``."""
+    return {"item_code": item.item_code, "item_description": item.item_description, "amount": item.amount}
