@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from loyalty.models import AccessLevel, Application, Order, OrderCounter
 from loyalty.tokens import token_generate, token_hash
-from rewards.models import PointLot, RewardKind
+from rewards.models import EventType, PointLot, RewardKind
 from rewards.selectors import Balance, account_balance
 from rewards.services import credit_take_back, points_credit, points_entry_check
+from rewards.services.events import event_record
 from rewards_project.exceptions import Conflict, DomainError, NotFound
 
 # last_used_at is for humans ("is this app still calling us?"); writing it on
@@ -79,6 +80,13 @@ def application_revoke(*, app_id: object) -> Application:
     app = _client_application_for_update(app_id=app_id)
     app.revoked_at = timezone.now()
     app.save(update_fields=["revoked_at"])
+    event_record(
+        type=EventType.APPLICATION_REVOKED,
+        user_id=None,
+        now=app.revoked_at,
+        app=app,
+        extra={"application": {"app_id": str(app.pk), "application_name": app.name}},
+    )
     return app
 
 
@@ -238,6 +246,15 @@ def _order_create(
         description=f"Order {order_id}",
         app=app,
         credited_at=completed_at,
+        event_extra={
+            "order": {
+                "order_id": order_id,
+                "total_cost": total_cost,
+                "completed_at": int(completed_at.timestamp()),
+                "coefficient": str(_coefficient_shown(policy.coefficient)),
+                "points_awarded": policy.points,
+            }
+        },
     )
     order = Order.objects.create(
         order_id=order_id,
@@ -271,6 +288,19 @@ def order_record(
             raise
         lot = PointLot.objects.get(credit_id=existing.reward_id)
         return OrderOutcome(order=existing, created=False, available_at=lot.available_at)
+
+
+def _return_event(order: Order, take: int) -> dict:
+    return {
+        "order": {
+            "order_id": order.order_id,
+            "total_cost": order.total_cost,
+            "returned_cost": order.returned_cost,
+            "points_awarded": order.points_awarded,
+            "points_taken_back": order.points_taken_back,
+        },
+        "points_taken_back": take,
+    }
 
 
 def order_points_taken_back(order: Order, *, returned_cost: int) -> int:
@@ -316,10 +346,20 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
             kind=RewardKind.ORDER_RETURN,
             description=f"Order {order_id} returned" + ("" if order.is_fully_returned else " in part"),
             app=app,
+            event_extra=_return_event(order, take),
         )
         order.return_reward = posting.reward
         balance = posting.balance
     else:
+        # Nothing to take back (a small part, a zero-point order): the return is still an event.
         balance = account_balance(user_id=order.user_id)
+        event_record(
+            type=EventType.ORDER_RETURNED,
+            user_id=order.user_id,
+            now=timezone.now(),
+            app=app,
+            balance=balance,
+            extra=_return_event(order, take),
+        )
     order.save(update_fields=["returned_at", "returned_cost", "points_taken_back", "return_reward"])
     return ReturnOutcome(order=order, points_taken_back=take, balance=balance)

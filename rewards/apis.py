@@ -241,7 +241,7 @@ class RedeemDonationApi(WriteAPIView, CustomerAPIView):
 class UseCouponApi(WriteAPIView):
     def perform(self, request: Request) -> Response:
         data = validated(UseCouponInput, request.data)
-        item = services.coupon_use(item_code=data["item_code"])
+        item = services.coupon_use(item_code=data["item_code"], app=request.auth)
         return Response(
             {
                 "success": True,

@@ -317,3 +317,43 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class EventType(models.TextChoices):
+    POINTS_EARNED = "points.earned", "Points earned"
+    POINTS_REDEEMED = "points.redeemed", "Points redeemed or taken back"
+    COUPON_USED = "coupon.used", "Coupon used"
+    ORDER_RECORDED = "order.recorded", "Order recorded"
+    ORDER_RETURNED = "order.returned", "Order returned"
+    POINTS_AVAILABLE = "points.available", "Pending points became available"
+    POINTS_EXPIRED = "points.expired", "Points expired"
+    POINTS_EXPIRING_SOON = "points.expiring_soon", "Points expiring soon"
+    APPLICATION_REVOKED = "application.revoked", "Application revoked"
+
+
+class Event(models.Model):
+    """The transactional outbox: what happened, written in the same transaction as the change.
+
+    An event is never lost (it commits with its change) and never emitted for a write that
+    rolled back. ``xact_id`` is the writing transaction's id (PostgreSQL fills it in), so a
+    reader can stop before events whose transactions may still be running: ids are handed out
+    before commit, so a smaller id can become visible after a larger one.
+    """
+
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    application = models.ForeignKey(
+        settings.REWARDS_APPLICATION_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reward = models.ForeignKey(
+        Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    data = models.JSONField()
+    created_at = models.DateTimeField()
+    xact_id = models.BigIntegerField(db_default=0, editable=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "id"], name="event_by_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.type} ({self.user_id})"

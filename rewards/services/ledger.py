@@ -23,6 +23,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -37,6 +38,7 @@ from rewards.models import (
     Account,
     CatalogItem,
     CatalogKind,
+    EventType,
     LotConsumption,
     PointLot,
     RedeemedItem,
@@ -45,6 +47,8 @@ from rewards.models import (
 )
 from rewards.selectors import BALANCE_COLUMNS, Balance, as_aware_datetime, catalog_item_for_redemption
 from rewards.services import postgres
+from rewards.services.events import announce_committed, event_json, event_record, event_type_for
+from rewards.shapes import redeemed_item_fields, reward_row_fields
 from rewards_project.exceptions import Conflict, DomainError, NotFound
 
 INSUFFICIENT_POINTS_MESSAGE = "You do not have enough points to redeem this reward."
@@ -222,11 +226,13 @@ def points_credit(
     description: str,
     app: Model | None,
     credited_at: datetime | None = None,
+    event_extra: dict[str, Any] | None = None,
 ) -> Posting:
-    """Give a customer points: a ledger row, its lot and the account change, together.
+    """Give a customer points: a ledger row, its lot, the account change and the event, together.
 
     The lot is pending until its kind's pending period after ``credited_at`` (default now)
-    has passed; then the lifecycle job makes it available.
+    has passed; then the lifecycle job makes it available. ``event_extra`` goes into the
+    event beside the row and the balance (an order's details, say).
     """
     points_entry_check(points, field="points")
     now = timezone.now()
@@ -235,45 +241,52 @@ def points_credit(
     pending = points > 0 and timing.available_at > now
     if connection.vendor == "postgresql":
         posting = _credit_in_one_statement(
-            user_id=user_id, points=points, kind=kind, description=description, app=app, timing=timing, now=now
+            user_id=user_id,
+            points=points,
+            kind=kind,
+            description=description,
+            app=app,
+            timing=timing,
+            now=now,
+            event_extra=event_extra or {},
         )
         if posting is not None:
             return posting
     with transaction.atomic():
-        if pending:
-            return _credit_pending(
-                user_id=user_id, points=points, kind=kind, description=description, app=app, timing=timing, now=now
-            )
-        return _credit_available(
+        credit = _credit_pending if pending else _credit_available
+        posting = credit(
             user_id=user_id, points=points, kind=kind, description=description, app=app, timing=timing, now=now
         )
+        event_record(
+            type=event_type_for(kind=kind, credit=True),
+            user_id=user_id,
+            now=now,
+            app=app,
+            reward=posting.reward,
+            balance=posting.balance,
+            extra=event_extra,
+        )
+    return posting
 
 
 def _credit_in_one_statement(
-    *, user_id: int, points: int, kind: str, description: str, app: Model | None, timing: LotTiming, now: datetime
+    *,
+    user_id: int,
+    points: int,
+    kind: str,
+    description: str,
+    app: Model | None,
+    timing: LotTiming,
+    now: datetime,
+    event_extra: dict[str, Any],
 ) -> Posting | None:
     pending = points > 0 and timing.available_at > now
     in_notice = (
         points > 0 and not pending and timing.expires_at is not None and timing.expires_at <= notice_horizon(now)
     )
-    written = postgres.credit_in_one_statement(
-        user_id=user_id,
-        points=points,
-        kind=kind,
-        description=description,
-        app=app,
-        pending=pending,
-        available_at=timing.available_at,
-        expires_at=timing.expires_at,
-        in_notice=in_notice,
-        now=now,
-    )
-    if written is None:
-        return None
-    reward_id, lot_id, columns = written
     reward = loaded(
         Reward,
-        id=reward_id,
+        id=None,
         user_id=user_id,
         kind=kind,
         points_earned=0 if pending else points,
@@ -286,6 +299,25 @@ def _credit_in_one_statement(
         application=app,
         created_at=now,
     )
+    written = postgres.credit_in_one_statement(
+        user_id=user_id,
+        points=points,
+        kind=kind,
+        description=description,
+        app=app,
+        pending=pending,
+        available_at=timing.available_at,
+        expires_at=timing.expires_at,
+        in_notice=in_notice,
+        now=now,
+        event_type=event_type_for(kind=kind, credit=True),
+        event_data=event_json({**event_extra, "reward": reward_row_fields(reward)}),
+    )
+    if written is None:
+        return None
+    reward_id, lot_id, columns = written
+    reward.id = reward_id
+    announce_committed()
     lot = loaded(
         PointLot,
         id=lot_id,
@@ -490,20 +522,32 @@ def _debit(
 
 def points_take_back(*, user_id: int, points: int, kind: str, description: str, app: Model | None) -> Posting:
     """Take available points back even past zero (a returned order, a staff correction)."""
+    now = timezone.now()
     with transaction.atomic():
         account, reward = _debit(
-            user_id=user_id,
-            points=points,
-            kind=kind,
-            description=description,
-            app=app,
-            now=timezone.now(),
-            must_cover=False,
+            user_id=user_id, points=points, kind=kind, description=description, app=app, now=now, must_cover=False
         )
-    return Posting(reward=reward, balance=Balance.of(account))
+        posting = Posting(reward=reward, balance=Balance.of(account))
+        event_record(
+            type=event_type_for(kind=kind, credit=False),
+            user_id=user_id,
+            now=now,
+            app=app,
+            reward=reward,
+            balance=posting.balance,
+        )
+    return posting
 
 
-def credit_take_back(*, lot: PointLot, points: int, kind: str, description: str, app: Model | None) -> Posting:
+def credit_take_back(
+    *,
+    lot: PointLot,
+    points: int,
+    kind: str,
+    description: str,
+    app: Model | None,
+    event_extra: dict[str, Any] | None = None,
+) -> Posting:
     """Take back points a credit gave (goods returned).
 
     While the credit's lot is still pending, its points are cancelled there: the available
@@ -525,7 +569,7 @@ def credit_take_back(*, lot: PointLot, points: int, kind: str, description: str,
                 now=now,
                 must_cover=False,
             )
-            return Posting(reward=reward, balance=Balance.of(account))
+            return _with_event(Posting(reward=reward, balance=Balance.of(account)), app=app, now=now, extra=event_extra)
         if lot.remaining < points:
             raise ValueError(f"Lot {lot.pk} has {lot.remaining} pending points, not {points}.")
         reward = reward_create(
@@ -538,7 +582,22 @@ def credit_take_back(*, lot: PointLot, points: int, kind: str, description: str,
         if lot.remaining == 0 and lot.available_at == account.next_available_at:
             account.next_available_at = next_available(lot.user_id)
         account_save(account, "pending_points", "next_available_at", now=now)
-    return Posting(reward=reward, balance=Balance.of(account))
+        return _with_event(Posting(reward=reward, balance=Balance.of(account)), app=app, now=now, extra=event_extra)
+
+
+def _with_event(posting: Posting, *, app: Model | None, now: datetime, extra: dict[str, Any] | None) -> Posting:
+    """Record the event of a posting's ledger row, in the posting's transaction."""
+    reward = posting.reward
+    event_record(
+        type=event_type_for(kind=reward.kind, credit=reward.points_earned > 0 or reward.pending_change > 0),
+        user_id=reward.user_id,
+        now=now,
+        app=app,
+        reward=reward,
+        balance=posting.balance,
+        extra=extra,
+    )
+    return posting
 
 
 # ---- the public credit services ---------------------------------------------------------
@@ -598,17 +657,9 @@ def _redeem_in_one_statement(*, item: CatalogItem, user_id: int, description: st
     now = timezone.now()
     code = _item_code_generate()
     is_active = item.kind == CatalogKind.COUPON
-    # Inside someone else's transaction, a code collision must not abort it: a savepoint.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
-        written = postgres.redemption_in_one_statement(
-            user_id=user_id, item=item, code=code, description=description, app=app, is_active=is_active, now=now
-        )
-    if written is None:
-        return None
-    reward_id, item_id, columns = written
     reward = loaded(
         Reward,
-        id=reward_id,
+        id=None,
         user_id=user_id,
         kind=item.kind,
         points_earned=0,
@@ -623,7 +674,7 @@ def _redeem_in_one_statement(*, item: CatalogItem, user_id: int, description: st
     )
     redeemed_item = loaded(
         RedeemedItem,
-        id=item_id,
+        id=None,
         reward=reward,
         catalog_item=item,
         kind=item.kind,
@@ -632,6 +683,24 @@ def _redeem_in_one_statement(*, item: CatalogItem, user_id: int, description: st
         amount=item.amount,
         created_at=now,
     )
+    event_data = event_json({"reward": reward_row_fields(reward), "item": redeemed_item_fields(redeemed_item)})
+    # Inside someone else's transaction, a code collision must not abort it: a savepoint.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        written = postgres.redemption_in_one_statement(
+            user_id=user_id,
+            item=item,
+            code=code,
+            description=description,
+            app=app,
+            is_active=is_active,
+            now=now,
+            event_type=EventType.POINTS_REDEEMED,
+            event_data=event_data,
+        )
+    if written is None:
+        return None
+    reward.id, redeemed_item.id, columns = written
+    announce_committed()
     return Posting(reward=reward, balance=Balance.of(account_from_columns(columns)), redeemed_item=redeemed_item)
 
 
@@ -658,7 +727,8 @@ def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Mode
         amount=item.amount,
         created_at=now,
     )
-    return Posting(reward=reward, balance=Balance.of(account), redeemed_item=redeemed_item)
+    posting = Posting(reward=reward, balance=Balance.of(account), redeemed_item=redeemed_item)
+    return _with_event(posting, app=app, now=now, extra={"item": redeemed_item_fields(redeemed_item)})
 
 
 def coupon_redeem(*, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:
@@ -674,7 +744,7 @@ def donation_redeem(*, user_id: int, points: int, amount: Decimal, description: 
 
 
 @transaction.atomic
-def coupon_use(*, item_code: str) -> RedeemedItem:
+def coupon_use(*, item_code: str, app: Model | None = None) -> RedeemedItem:
     """Mark a coupon used. The conditional UPDATE lets exactly one of two racing uses win."""
     item = RedeemedItem.objects.select_related("reward").filter(item_code=item_code, kind=CatalogKind.COUPON).first()
     if item is None:
@@ -683,6 +753,14 @@ def coupon_use(*, item_code: str) -> RedeemedItem:
     if not used:
         raise CouponAlreadyUsed()
     item.reward.is_active = False
+    event_record(
+        type=EventType.COUPON_USED,
+        user_id=item.reward.user_id,
+        now=timezone.now(),
+        app=app,
+        reward=item.reward,
+        extra={"item": redeemed_item_fields(item)},
+    )
     return item
 
 

@@ -19,7 +19,9 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from rewards.models import MAX_BIGINT, Account, PointLot, RewardKind
+from rewards.models import MAX_BIGINT, Account, EventType, PointLot, RewardKind
+from rewards.selectors import Balance
+from rewards.services.events import event_record
 from rewards.services.ledger import (
     account_save,
     lot_make_available,
@@ -28,6 +30,7 @@ from rewards.services.ledger import (
     notice_horizon,
     reward_create,
 )
+from rewards.shapes import iso
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,18 @@ class LifecycleReport:
     released: PassResult
     expired: PassResult
     noticed: PassResult
+
+
+def lot_fields(lot: PointLot) -> dict:
+    """A lot as events show it."""
+    return {
+        "id": lot.pk,
+        "credit_id": lot.credit_id,
+        "points": lot.points,
+        "remaining": lot.remaining,
+        "available_at": iso(lot.available_at),
+        "expires_at": iso(lot.expires_at),
+    }
 
 
 def _due_release(now: datetime) -> tuple[QuerySet[PointLot], str]:
@@ -85,7 +100,7 @@ def _release(account: Account, lots: list[PointLot], now: datetime) -> int:
         if account.total_points_earned > MAX_BIGINT - points:
             logger.warning("Lot %s not released: customer %s's total would overflow", lot.pk, lot.user_id)
             continue
-        reward_create(
+        reward = reward_create(
             user_id=lot.user_id,
             kind=RewardKind.RELEASE,
             earned=points,
@@ -99,6 +114,14 @@ def _release(account: Account, lots: list[PointLot], now: datetime) -> int:
         lot.pending = False
         PointLot.objects.filter(pk=lot.pk).update(pending=False)
         lot_make_available(account, lot, now=now)
+        event_record(
+            type=EventType.POINTS_AVAILABLE,
+            user_id=lot.user_id,
+            now=now,
+            reward=reward,
+            balance=Balance.of(account),
+            extra={"lot": lot_fields(lot)},
+        )
         done += 1
     account.next_available_at = next_available(account.user_id)
     account.next_expiry_at = next_expiry(account.user_id)
@@ -109,7 +132,7 @@ def _expire(account: Account, lots: list[PointLot], now: datetime) -> int:
     """Expired lots: what is left of each is debited with an ``expiry`` row."""
     for lot in lots:
         points = lot.remaining
-        reward_create(
+        reward = reward_create(
             user_id=lot.user_id,
             kind=RewardKind.EXPIRY,
             redeemed=points,
@@ -121,7 +144,16 @@ def _expire(account: Account, lots: list[PointLot], now: datetime) -> int:
         if lot.notice_at is not None:
             account.expiring_points -= points
         PointLot.objects.filter(pk=lot.pk).update(remaining=0, expired_points=F("expired_points") + points)
-    account.next_expiry_at = next_expiry(account.user_id)
+        lot.remaining, lot.expired_points = 0, lot.expired_points + points
+        account.next_expiry_at = next_expiry(account.user_id)
+        event_record(
+            type=EventType.POINTS_EXPIRED,
+            user_id=lot.user_id,
+            now=now,
+            reward=reward,
+            balance=Balance.of(account),
+            extra={"lot": lot_fields(lot)},
+        )
     return len(lots)
 
 
@@ -129,7 +161,16 @@ def _notice(account: Account, lots: list[PointLot], now: datetime) -> int:
     """Lots entering the notice window: their points now count as expiring soon."""
     for lot in lots:
         account.expiring_points += lot.remaining
+        lot.notice_at = now
     PointLot.objects.filter(pk__in=[lot.pk for lot in lots]).update(notice_at=now)
+    # One notice per customer and pass, naming the lots that entered the window.
+    event_record(
+        type=EventType.POINTS_EXPIRING_SOON,
+        user_id=account.user_id,
+        now=now,
+        balance=Balance.of(account),
+        extra={"lots": [lot_fields(lot) for lot in lots]},
+    )
     return len(lots)
 
 

@@ -27,6 +27,7 @@ from rewards.models import (
     MAX_BIGINT,
     Account,
     CatalogItem,
+    Event,
     LotConsumption,
     PointLot,
     RedeemedItem,
@@ -43,6 +44,28 @@ _ACCOUNT, _REWARD, _ITEM, _LOT, _CONSUMPTION = (
     LotConsumption._meta.db_table,
 )
 _ACCOUNT_COLUMNS = ", ".join(f"account.{name}" for name in (*BALANCE_COLUMNS, "points_owed"))
+_EVENT = Event._meta.db_table
+
+
+def _iso(column: str) -> str:
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+
+
+# The event's data: the skeleton Python built (the ledger row without its id, the item),
+# with the row's id and the balance after this statement filled in here.
+_EVENT_DATA = (
+    "jsonb_set(%(event_data)s::jsonb, '{reward,id}', to_jsonb(reward.id)) || jsonb_build_object('balance',"
+    " jsonb_build_object("
+    "'total_points', account.total_points_earned - account.total_points_redeemed,"
+    " 'total_points_earned', account.total_points_earned, 'total_points_redeemed', account.total_points_redeemed,"
+    f" 'pending_points', account.pending_points, 'next_available_at', {_iso('account.next_available_at')},"
+    f" 'expiring_points', account.expiring_points, 'next_expiry_at', {_iso('account.next_expiry_at')}))"
+)
+_EVENT_INSERT = f"""event AS (
+    INSERT INTO {_EVENT} (type, user_id, application_id, reward_id, data, created_at)
+    SELECT %(event_type)s, %(user_id)s, %(app_id)s, reward.id, {_EVENT_DATA}, %(now)s FROM account, reward
+    RETURNING id
+)"""
 _APP_KEY = Reward._meta.get_field("application").target_field
 
 _CREDIT = f"""
@@ -74,8 +97,8 @@ WITH account AS (
     SELECT %(user_id)s, reward.id, %(points)s, %(points)s, %(is_pending)s, %(available_at)s, %(lot_expires_at)s,
            %(notice_at)s, 0, 0, %(now)s
     FROM reward RETURNING id
-)
-SELECT reward.id, lot.id, {_ACCOUNT_COLUMNS} FROM account, reward, lot
+), {_EVENT_INSERT}
+SELECT reward.id, lot.id, {_ACCOUNT_COLUMNS} FROM account, reward, lot, event
 """
 
 _REDEEM = f"""
@@ -125,9 +148,9 @@ WITH snap AS (
 ), consumptions AS (
     INSERT INTO {_CONSUMPTION} (lot_id, debit_id, points, created_at)
     SELECT used.id, reward.id, used.take, %(now)s FROM used, reward RETURNING id
-)
+), {_EVENT_INSERT}
 SELECT reward.id, item.id, (SELECT COUNT(*) FROM lots), (SELECT COUNT(*) FROM consumptions), {_ACCOUNT_COLUMNS}
-FROM account, reward, item
+FROM account, reward, item, event
 """
 
 
@@ -189,9 +212,11 @@ _TYPES = {
     "code": "varchar",
     "item_description": "varchar",
     "amount": "numeric",
+    "event_type": "varchar",
+    "event_data": "text",
 }
-_CREDIT_STATEMENT = PreparedStatement("rewards_credit_v1", _CREDIT, _TYPES)
-_REDEEM_STATEMENT = PreparedStatement("rewards_redeem_v1", _REDEEM, _TYPES)
+_CREDIT_STATEMENT = PreparedStatement("rewards_credit_v2", _CREDIT, _TYPES)
+_REDEEM_STATEMENT = PreparedStatement("rewards_redeem_v2", _REDEEM, _TYPES)
 
 
 def _app_key(app: Model | None) -> object:
@@ -211,9 +236,13 @@ def credit_in_one_statement(
     expires_at: datetime | None,
     in_notice: bool,
     now: datetime,
+    event_type: str,
+    event_data: str,
 ) -> tuple[int, int, tuple] | None:
     """(reward id, lot id, account columns) or None when the general path must do it."""
     params = {
+        "event_type": event_type,
+        "event_data": event_data,
         "user_id": user_id,
         "points": points,
         "kind": kind,
@@ -244,9 +273,13 @@ def redemption_in_one_statement(
     app: Model | None,
     is_active: bool,
     now: datetime,
+    event_type: str,
+    event_data: str,
 ) -> tuple[int, int, tuple] | None:
     """(reward id, item id, account columns) or None when the general path must decide."""
     params = {
+        "event_type": event_type,
+        "event_data": event_data,
         "user_id": user_id,
         "points": item.points_cost,
         "kind": item.kind,

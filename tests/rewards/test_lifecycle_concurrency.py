@@ -127,6 +127,8 @@ def test_a_redemption_planned_on_a_stale_snapshot_writes_nothing_and_the_locked_
                     app=app,
                     is_active=True,
                     now=timezone.now(),
+                    event_type="points.redeemed",
+                    event_data="{}",
                 )
             )
         finally:
