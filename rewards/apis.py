@@ -20,6 +20,8 @@ from rewards.serializers import (
     CatalogItemOutput,
     CatalogOutput,
     EarnPointsInput,
+    EventsOutput,
+    EventsQueryInput,
     FeedbackInput,
     HistoryQueryInput,
     PostingOutput,
@@ -34,7 +36,7 @@ from rewards.serializers import (
     UserInfoOutput,
     UserQueryInput,
 )
-from rewards.shapes import balance_fields, redeemed_item_fields, reward_row_fields
+from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 from rewards_project.apis import money_text, points_text, validated
 from rewards_project.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 
@@ -372,3 +374,25 @@ class GetAllHistoryApi(ReadAPIView):
             "reward_history": RewardHistoryOutput(page.rows, many=True).data,
             **page_fields(page),
         }
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    parameters=[EventsQueryInput],
+    responses={200: EventsOutput, **errors()},
+    summary="Events after an id, oldest first, for consumers that poll",
+)
+class EventsApi(APIView):
+    required_access = CAN_READ
+
+    def get(self, request: Request) -> Response:
+        params = validated(EventsQueryInput, request.query_params, query=True)
+        page = selectors.events_after(after=params["after"], limit=params["limit"], application_id=request.auth.pk)
+        return Response(
+            {
+                "success": True,
+                "events": [event_fields(event) for event in page.events],
+                "has_more": page.has_more,
+                "next_after": page.next_after,
+            }
+        )

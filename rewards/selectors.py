@@ -224,3 +224,43 @@ def ledger_drift() -> list[LedgerProblem]:
                 if found != expected:
                     problems.append(LedgerProblem(user_id=user_id, check=name, found=found, expected=expected))
     return problems
+
+
+EVENTS_DEFAULT_LIMIT = 100
+EVENTS_MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list
+    has_more: bool
+    next_after: int
+
+
+def events_after(*, after: int, limit: int = EVENTS_DEFAULT_LIMIT, application_id: object = None) -> EventPage:
+    """Events with ids above ``after``, oldest first, that no running transaction can still
+    come before: ids are handed out before commit, so the page stops at the first event
+    whose transaction may still be in progress (PostgreSQL); a later call picks it up.
+
+    Customer events are for every application that may read balances; an application's
+    own events (its revocation) only for it.
+    """
+    from django.db.models import Q
+
+    from rewards.models import Event
+
+    events = Event.objects.filter(id__gt=after).filter(Q(user_id__isnull=False) | Q(application_id=application_id))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT MIN(id) FROM {Event._meta.db_table} WHERE id > %s"
+                " AND xact_id >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+                [after],
+            )
+            unsettled = cursor.fetchone()[0]
+        if unsettled is not None:
+            events = events.filter(id__lt=unsettled)
+    rows = list(events.order_by("id")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return EventPage(events=rows, has_more=has_more, next_after=rows[-1].id if rows else after)

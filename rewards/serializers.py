@@ -9,7 +9,7 @@ from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from rewards.models import DESCRIPTION_MAX_LENGTH, MAX_POINTS_PER_ENTRY, RedeemedItem, Reward
-from rewards.selectors import HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
+from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 from rewards_project.fields import (
     MAX_BIGINT,
     MAX_MONEY,
@@ -235,3 +235,23 @@ class AllHistoryOutput(PageOutput):
     success = serializers.BooleanField(default=True)
     user_id = serializers.IntegerField()
     reward_history = RewardHistoryOutput(many=True)
+
+
+class EventsQueryInput(serializers.Serializer):
+    after = StrictIntegerField(min_value=0, max_value=MAX_BIGINT, default=0, help_text="The last event id you have.")
+    limit = StrictIntegerField(min_value=1, max_value=EVENTS_MAX_LIMIT, default=EVENTS_DEFAULT_LIMIT)
+
+
+class EventOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.CharField()
+    user_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    data = serializers.DictField(help_text="The ledger row, the balance after it, and what the type adds.")
+
+
+class EventsOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    events = EventOutput(many=True)
+    has_more = serializers.BooleanField()
+    next_after = serializers.IntegerField(help_text="Pass as `after` for the next page.")

@@ -4,7 +4,7 @@ events carry. Built directly (no serializer): writes are the hot path."""
 from datetime import UTC, datetime
 from typing import Any
 
-from rewards.models import RedeemedItem, Reward
+from rewards.models import Event, RedeemedItem, Reward
 from rewards.selectors import Balance
 
 
@@ -45,3 +45,14 @@ def reward_row_fields(reward: Reward) -> dict[str, Any]:
 def redeemed_item_fields(item: RedeemedItem) -> dict[str, Any]:
     """As ``RedeemedItemOutput``."""
     return {"item_code": item.item_code, "item_description": item.item_description, "amount": item.amount}
+
+
+def event_fields(event: Event) -> dict[str, Any]:
+    """An event as the API and webhooks carry it."""
+    return {
+        "id": event.pk,
+        "type": event.type,
+        "user_id": event.user_id,
+        "created_at": iso(event.created_at),
+        "data": event.data,
+    }

@@ -15,4 +15,5 @@ urlpatterns = [
     api_path("get-redemptions/", apis.GetRedemptionsApi.as_view(), "get-redemptions"),
     api_path("get-user-info/", apis.GetUserInfoApi.as_view(), "get-user-info"),
     api_path("get-all-history/", apis.GetAllHistoryApi.as_view(), "get-all-history"),
+    api_path("events/", apis.EventsApi.as_view(), "events"),
 ]

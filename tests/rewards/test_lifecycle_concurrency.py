@@ -146,3 +146,28 @@ def test_a_redemption_planned_on_a_stale_snapshot_writes_nothing_and_the_locked_
 
     assert results == [None]
     assert not Reward.objects.filter(kind=RewardKind.COUPON).exists()
+
+
+def test_polling_stops_before_an_event_whose_transaction_is_still_running(app):
+    import psycopg2
+
+    from rewards.selectors import events_after
+    from tests.live import live_database_url
+
+    services.points_earn(user_id=USER, points=1, description="first", app=app)
+    other = psycopg2.connect(live_database_url())
+    cursor = other.cursor()
+    # A transaction takes the next event id and has not committed yet...
+    cursor.execute(
+        "INSERT INTO rewards_event (type, user_id, data, created_at) VALUES ('points.earned', %s, '{}', now())", [USER]
+    )
+    # ...while a later one commits.
+    services.points_earn(user_id=USER, points=3, description="third", app=app)
+
+    held = events_after(after=0)
+    other.commit()
+    other.close()
+    settled = events_after(after=held.next_after)
+
+    assert [e.data["reward"]["points_earned"] for e in held.events] == [1]
+    assert [e.data.get("reward", {}).get("points_earned") for e in settled.events] == [None, 3]

@@ -1,0 +1,118 @@
+"""The transactional outbox: one event per change, in its transaction; none for a write that
+rolled back; polled in order through rewards-api/events."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from loyalty.services import application_create, application_revoke, order_record, order_return
+from rewards import services
+from rewards.models import Event, Reward
+
+pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+
+USER = 6161
+
+
+def events(**filters) -> list[tuple[str, int | None]]:
+    return list(Event.objects.filter(**filters).order_by("id").values_list("type", "user_id"))
+
+
+def test_every_kind_of_change_writes_its_event_with_the_row_and_the_balance_after(shop_app, settings):
+    services.points_earn(user_id=USER, points=120, description="welcome", app=shop_app)
+    coupon = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=shop_app)
+    services.coupon_use(item_code=coupon.redeemed_item.item_code, app=shop_app)
+    services.points_adjust(user_id=USER, points=-10, reason="fix", staff="ann")
+    order_record(order_id=1, user_id=USER, total_cost=400, completed_at=1_700_000_000, app=shop_app)
+    order_return(order_id=1, returned_cost=100, app=shop_app)
+
+    assert events() == [
+        ("points.earned", USER),
+        ("points.redeemed", USER),
+        ("coupon.used", USER),
+        ("points.redeemed", USER),
+        ("order.recorded", USER),
+        ("order.returned", USER),
+    ]
+    earned, redeemed, used, adjusted, recorded, returned = Event.objects.order_by("id")
+    first_row = Reward.objects.order_by("id").first()
+    assert earned.reward_id == first_row.pk
+    assert earned.data["reward"]["id"] == first_row.pk and earned.data["reward"]["points_earned"] == 120
+    assert earned.data["balance"]["total_points"] == 120
+    assert redeemed.data["balance"]["total_points"] == 70
+    assert redeemed.data["item"]["item_code"] == coupon.redeemed_item.item_code
+    assert redeemed.data["reward"]["id"] == coupon.reward.pk
+    assert used.data["item"]["item_code"] == coupon.redeemed_item.item_code
+    assert adjusted.data["balance"]["total_points"] == 60
+    assert recorded.data["order"] == {
+        "order_id": 1,
+        "total_cost": 400,
+        "completed_at": 1_700_000_000,
+        "coefficient": "1.000000",
+        "points_awarded": 20,
+    }
+    assert recorded.data["balance"]["total_points"] == 80
+    assert returned.data["points_taken_back"] == 5 and returned.data["balance"]["total_points"] == 75
+
+
+def test_the_lifecycle_writes_available_expired_and_expiring_soon_events(shop_app, settings):
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    settings.POINTS_VALIDITY_DAYS = 40
+    now = timezone.now()
+    order_record(order_id=2, user_id=USER, total_cost=1000, completed_at=int(now.timestamp()), app=shop_app)
+
+    services.points_lifecycle_run(now=now + timedelta(days=15))  # released, 39 days to go
+    services.points_lifecycle_run(now=now + timedelta(days=45))  # inside the 30-day window
+    services.points_lifecycle_run(now=now + timedelta(days=60))  # expired
+
+    assert events() == [
+        ("order.recorded", USER),
+        ("points.available", USER),
+        ("points.expiring_soon", USER),
+        ("points.expired", USER),
+    ]
+    available, soon, expired = Event.objects.order_by("id")[1:]
+    assert available.data["balance"]["total_points"] == 50 and available.data["lot"]["remaining"] == 50
+    assert soon.data["balance"]["expiring_points"] == 50 and len(soon.data["lots"]) == 1
+    assert expired.data["reward"]["points_redeemed"] == 50 and expired.data["balance"]["total_points"] == 0
+
+
+def test_a_revocation_is_an_event_of_the_application(master_app):
+    app = application_create(name="old shop", access_level="Can_Read").app
+
+    application_revoke(app_id=app.pk)
+
+    event = Event.objects.get()
+    assert (event.type, event.user_id, event.application_id) == ("application.revoked", None, app.pk)
+
+
+def test_a_write_that_fails_or_rolls_back_emits_nothing(shop_app):
+    with pytest.raises(services.InsufficientPoints):
+        services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=shop_app)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.points_earn(user_id=USER, points=10, description="x", app=shop_app)
+        raise RuntimeError("the caller's transaction fails after the credit")
+
+    assert events() == []
+    assert not Reward.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_applications_poll_events_in_order_in_pages(reader, shop_app):
+    """Committed events only: an event whose transaction may still be running is held back."""
+    for points in (1, 2, 3):
+        services.points_earn(user_id=USER, points=points, description="x", app=shop_app)
+    application_revoke(app_id=application_create(name="other", access_level="Can_Read").app.pk)
+
+    first = reader.get("/rewards-api/events/?limit=2").json()
+    rest = reader.get(f"/rewards-api/events/?after={first['next_after']}").json()
+
+    assert [e["data"]["reward"]["points_earned"] for e in first["events"]] == [1, 2]
+    assert first["has_more"] is True
+    # Another application's revocation is not this reader's business.
+    assert [e["type"] for e in rest["events"]] == ["points.earned"]
+    assert rest["has_more"] is False and rest["next_after"] == rest["events"][-1]["id"]
+    assert reader.get("/rewards-api/events/?after=abc").status_code == 400
