@@ -31,7 +31,14 @@ from loyalty.serializers import (
     OrderReturnOutput,
     UserBalanceOutput,
     UserQueryInput,
+    WebhookChangeInput,
+    WebhookCreatedOutput,
+    WebhookDeletedOutput,
+    WebhookInput,
+    WebhookListOutput,
+    WebhookOutput,
 )
+from loyalty.services.webhooks import webhook_change, webhook_create, webhook_delete
 from rewards.models import MAX_BIGINT
 from rewards.selectors import Balance, account_find
 from rewards.shapes import balance_fields, iso
@@ -253,3 +260,50 @@ class CustomerSessionApi(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: WebhookListOutput, **errors()}, summary="This application's webhooks"),
+    post=extend_schema(
+        request=WebhookInput,
+        responses={201: WebhookCreatedOutput, **errors()},
+        summary="Subscribe a webhook; its signing secret is shown once",
+    ),
+)
+class WebhooksApi(APIView):
+    required_access = AccessLevel.CAN_READ
+
+    def get(self, request: Request) -> Response:
+        webhooks = request.auth.webhooks.order_by("id")
+        return Response({"success": True, "webhooks": WebhookOutput(webhooks, many=True).data})
+
+    def post(self, request: Request) -> Response:
+        data = validated(WebhookInput, request.data)
+        created = webhook_create(app=request.auth, **data)
+        body = {"success": True, **WebhookOutput(created.subscription).data, "secret": created.secret}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    patch=extend_schema(
+        request=WebhookChangeInput, responses={200: WebhookOutput, **errors(404)}, summary="Change a webhook"
+    ),
+    delete=extend_schema(responses={200: WebhookDeletedOutput, **errors(404)}, summary="Delete a webhook"),
+)
+class WebhookDetailApi(APIView):
+    required_access = AccessLevel.CAN_READ
+
+    def patch(self, request: Request, webhook_id: str) -> Response:
+        data = validated(WebhookChangeInput, request.data)
+        subscription = webhook_change(app=request.auth, webhook_id=_webhook_id(webhook_id), **data)
+        return Response({"success": True, **WebhookOutput(subscription).data})
+
+    def delete(self, request: Request, webhook_id: str) -> Response:
+        webhook_delete(app=request.auth, webhook_id=_webhook_id(webhook_id))
+        return Response({"success": True, "message": "Webhook deleted."})
+
+
+def _webhook_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
+        raise NotFound("No webhook has this id.")
+    return int(raw)

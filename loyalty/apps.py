@@ -7,4 +7,6 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the token auth scheme with drf-spectacular.
+        # Connects the webhook queueing to the outbox's "events committed" signal.
+        import loyalty.tasks  # noqa: F401
         import rewards_project.openapi  # noqa: F401

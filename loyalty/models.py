@@ -143,3 +143,89 @@ class Customer(Account):
 
     class Meta:
         proxy = True
+
+
+class WebhookSubscription(models.Model):
+    """An application's webhook: the events of these types are POSTed to ``url``, signed with
+    ``secret`` (shown once when created, kept to sign)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    event_types = models.JSONField()
+    description = models.CharField(max_length=200, blank=True)
+    secret = models.CharField(max_length=64, editable=False)
+    is_active = models.BooleanField(default=True, help_text="The application's own switch.")
+    paused_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when deliveries kept failing; changing the webhook resumes it."
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    # Deliveries exist for every event up to this id (the dispatcher's cursor).
+    last_event_id = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.application.name} → {self.url}"
+
+    @property
+    def status(self) -> str:
+        if self.paused_at is not None:
+            return "paused"
+        return "active" if self.is_active else "disabled"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed (gave up)"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one webhook: retried with backoff until a 2xx or 24 hours."""
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey("rewards.Event", on_delete=models.PROTECT, related_name="+")
+    user_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "event"], name="one_delivery_per_event_and_webhook")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "event"], condition=models.Q(status="pending"), name="delivery_due"
+            ),
+            models.Index(
+                fields=["subscription", "user_id", "event"],
+                condition=models.Q(status="pending"),
+                name="delivery_pending_in_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} → webhook {self.subscription_id}: {self.status}"
+
+
+class WebhookAttempt(models.Model):
+    """One try of a delivery: when, the answer, how long it took."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    attempted_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField()
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-attempted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.attempted_at}: {self.status_code or self.error}"

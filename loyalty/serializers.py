@@ -3,9 +3,9 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from loyalty.models import Application, Order
+from loyalty.models import Application, Order, WebhookSubscription
 from loyalty.services import CLIENT_ACCESS_LEVELS
-from rewards.models import MAX_POINTS_PER_ENTRY
+from rewards.models import MAX_POINTS_PER_ENTRY, EventType
 from rewards.serializers import BalancePartsOutput
 from rewards_project.fields import (
     MAX_BIGINT,
@@ -200,3 +200,57 @@ class CustomerSessionOutput(serializers.Serializer):
     rewards_page_url = serializers.CharField(
         help_text="The rewards page with this token: absolute when PUBLIC_BASE_URL is set, else a path."
     )
+
+
+class WebhookInput(serializers.Serializer):
+    url = serializers.URLField(max_length=500)
+    event_types = serializers.ListField(
+        child=StrictChoiceField(choices=[choice.value for choice in EventType]), min_length=1, max_length=20
+    )
+    description = text_field(max_length=200, required=False)
+
+
+class WebhookChangeInput(WebhookInput):
+    url = serializers.URLField(max_length=500, required=False)
+    event_types = serializers.ListField(
+        child=StrictChoiceField(choices=[choice.value for choice in EventType]),
+        min_length=1,
+        max_length=20,
+        required=False,
+    )
+    is_active = serializers.BooleanField(required=False)
+
+
+class WebhookOutput(serializers.ModelSerializer):
+    status = serializers.CharField(help_text="active, disabled (by the application) or paused (kept failing).")
+
+    class Meta:
+        model = WebhookSubscription
+        fields = [
+            "id",
+            "url",
+            "event_types",
+            "description",
+            "is_active",
+            "status",
+            "consecutive_failures",
+            "created_at",
+        ]
+
+
+class WebhookCreatedOutput(WebhookOutput):
+    success = serializers.BooleanField(default=True)
+    secret = serializers.CharField(help_text="Shown once: verify X-Loyalty-Signature with it.")
+
+    class Meta(WebhookOutput.Meta):
+        fields = ["success", *WebhookOutput.Meta.fields, "secret"]
+
+
+class WebhookListOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    webhooks = WebhookOutput(many=True)
+
+
+class WebhookDeletedOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()

@@ -8,4 +8,6 @@ urlpatterns = [
     api_path("user", apis.UserApi.as_view(), "user"),
     api_path("orders", apis.OrdersApi.as_view(), "orders"),
     api_path(r"orders/(?P<order_id>[^/]+)", apis.OrderDetailApi.as_view(), "order"),
+    api_path("webhooks", apis.WebhooksApi.as_view(), "webhooks"),
+    api_path(r"webhooks/(?P<webhook_id>[^/]+)", apis.WebhookDetailApi.as_view(), "webhook"),
 ]

@@ -109,13 +109,18 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
 
 
-def _plain(detail: Any) -> Any:
-    """ErrorDetail objects -> plain strings, recursively, for a stable JSON body."""
-    if isinstance(detail, dict):
-        return {key: _plain(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        return [_plain(item) for item in detail]
-    return str(detail)
+def _plain(detail: dict[str, Any]) -> dict[str, list[str]]:
+    """DRF's error details as ``{field: [message, ...]}``: nested errors (a list's items, a
+    nested object's fields) become messages prefixed with where they are."""
+    return {str(field): _messages(errors) for field, errors in detail.items()}
+
+
+def _messages(errors: Any, where: str = "") -> list[str]:
+    if isinstance(errors, dict):
+        return [message for key, value in errors.items() for message in _messages(value, f"{where}{key}: ")]
+    if isinstance(errors, list):
+        return [message for item in errors for message in _messages(item, where)]
+    return [f"{where}{errors}"]
 
 
 def _is_api(request: HttpRequest) -> bool:

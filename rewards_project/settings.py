@@ -239,6 +239,22 @@ EXPIRY_NOTICE_DAYS = env.int("EXPIRY_NOTICE_DAYS", default=30)
 # take a balance below zero, need a second, confirming step.
 ADMIN_ADJUSTMENT_CONFIRM_POINTS = env.int("ADMIN_ADJUSTMENT_CONFIRM_POINTS", default=10_000)
 
+# Webhooks (docs/API.md, Events and webhooks).
+WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)  # private/loopback URLs (tests, LANs)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_PAUSE_AFTER_FAILURES = env.int("WEBHOOK_PAUSE_AFTER_FAILURES", default=50)
+
+# Celery, with Redis as broker: delivers webhooks and runs the scheduled jobs. Without a
+# broker (the first-try path) events are still recorded; `manage.py deliver_events` sends them.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {
+    "points-lifecycle": {"task": "rewards.tasks.points_lifecycle", "schedule": 3600.0},
+    "purge-idempotency-keys": {"task": "rewards.tasks.purge_idempotency_keys", "schedule": 3600.0},
+    "webhook-sweep": {"task": "loyalty.tasks.deliver_webhooks", "schedule": 10.0},
+}
+
 # What customers see on the rewards page (and staff in admin's header).
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Loyalty Rewards")
 # The page's accent colour, a CSS hex colour such as #0f766e.

@@ -62,6 +62,18 @@ def calls(state: dict) -> list[Call]:
         Call("get", f"/rewards-api/get-all-history/?user_id={USER}", None, 200, READ, True),
         Call("post", "/rewards-api/get-all-history/", user, 200, READ, True),
         Call("get", f"/loyalty-api/user?user_id={USER}", None, 200, READ),
+        Call("get", "/rewards-api/events/", None, 200, READ),
+        Call("get", "/loyalty-api/webhooks", None, 200, READ),
+        Call(
+            "post",
+            "/loyalty-api/webhooks",
+            {"url": "https://93.184.216.34/hooks", "event_types": ["points.earned"]},
+            201,
+            READ,
+        ),
+        # Another application's (or no) webhook: 404 for any level that may have webhooks.
+        Call("patch", "/loyalty-api/webhooks/999999", {"is_active": False}, 404, READ),
+        Call("delete", "/loyalty-api/webhooks/999999", None, 404, READ),
         Call("post", "/rewards-api/customer-session/", user, 201, MODIFY),
         Call(
             "post",
@@ -80,7 +92,7 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 23
+CALL_COUNT = 28
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, CUSTOMER]
 
@@ -145,4 +157,4 @@ _PLACEHOLDERS = {"coupon": "X", "order_id": 1, "target": "t"}
 
 
 def _methods(view_class) -> set[str]:
-    return {m for m in ("get", "post", "put", "delete") if hasattr(view_class, m)}
+    return {m for m in ("get", "post", "put", "patch", "delete") if hasattr(view_class, m)}
