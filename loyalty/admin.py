@@ -7,7 +7,16 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from loyalty.models import AccessLevel, Application, Customer, Order, OrderCounter
+from loyalty.models import (
+    AccessLevel,
+    Application,
+    Customer,
+    Order,
+    OrderCounter,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from loyalty.selectors import customer_ids_for_search, customer_overview
 from loyalty.services import (
     CLIENT_ACCESS_LEVELS,
@@ -15,6 +24,7 @@ from loyalty.services import (
     application_revoke,
     application_set_access_level,
 )
+from loyalty.services.webhooks import webhook_delivery_resend
 from rewards.admin import ReadOnlyAdmin
 from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 from rewards.selectors import account_balance
@@ -252,3 +262,56 @@ class CustomerAdmin(ReadOnlyAdmin):
             "has_view_permission": True,
         }
         return TemplateResponse(request, "admin/loyalty/customer/detail.html", context)
+
+
+class WebhookAttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    fields = ["attempted_at", "status_code", "latency_ms", "response_excerpt", "error"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Applications manage their webhooks through the API; staff see them and resume paused ones."""
+
+    list_display = ["id", "status", "application", "url", "consecutive_failures", "created_at"]
+    list_filter = [("paused_at", admin.EmptyFieldListFilter), "is_active"]
+    search_fields = ["url", "application__name"]
+    readonly_fields = ["application", "url", "event_types", "description", "paused_at", "last_event_id", "created_at"]
+    fields = [*readonly_fields[:4], "is_active", "paused_at", "consecutive_failures", "last_event_id", "created_at"]
+    actions = ["resume"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Resume the selected webhooks (clears the pause)", permissions=["change"])
+    def resume(self, request: HttpRequest, queryset) -> None:
+        resumed = queryset.filter(paused_at__isnull=False).update(paused_at=None, consecutive_failures=0)
+        self.message_user(request, f"Resumed {resumed} webhook(s).")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """Every delivery and its attempts; a delivery that failed can be sent again."""
+
+    list_display = ["id", "status", "event", "subscription", "user_id", "attempts", "next_attempt_at", "delivered_at"]
+    list_filter = ["status"]
+    search_fields = ["=user_id", "=event__id"]
+    list_select_related = ["event", "subscription__application"]
+    inlines = [WebhookAttemptInline]
+    actions = ["resend"]
+    show_full_result_count = False
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("loyalty.change_webhookdelivery")
+
+    @admin.action(description="Send the selected deliveries again now", permissions=["resend"])
+    def resend(self, request: HttpRequest, queryset) -> None:
+        for delivery_id in queryset.values_list("id", flat=True):
+            webhook_delivery_resend(delivery_id=delivery_id)
+        self.message_user(request, f"Queued {queryset.count()} delivery(ies) to be sent again.")

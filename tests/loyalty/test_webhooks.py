@@ -277,3 +277,28 @@ def test_a_webhook_that_keeps_failing_is_paused_and_a_change_resumes_it(committe
     deliver_until_quiet()
     assert resumed.json()["status"] == "active"
     assert WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_see_attempts_and_resend_a_failed_delivery(committed_shop_app, receiver, webhook_settings, client):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    webhook_create(app=committed_shop_app, url=receiver.url, event_types=["points.earned"])
+    services.points_earn(user_id=USER, points=5, description="x", app=committed_shop_app)
+    deliver_until_quiet()
+    delivery = WebhookDelivery.objects.get()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED)
+    staff = get_user_model().objects.create_superuser("ops", "ops@example.com", "pw")
+    client.force_login(staff)
+
+    page = client.get(reverse("admin:loyalty_webhookdelivery_change", args=[delivery.pk])).content.decode()
+    client.post(
+        reverse("admin:loyalty_webhookdelivery_changelist"),
+        {"action": "resend", "_selected_action": [str(delivery.pk)]},
+    )
+    deliver_until_quiet()
+
+    assert "200" in page and "ok" in page  # the attempt: status and response excerpt
+    assert len(receiver.received) == 2
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED

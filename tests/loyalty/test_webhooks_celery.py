@@ -1,0 +1,103 @@
+"""Webhooks delivered by a real Celery worker through Redis: queued when events commit; a worker
+killed in the middle of a burst loses nothing once a worker runs again (at least once)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import redis
+
+from loyalty.services.webhooks import webhook_create
+from rewards import services
+from rewards_project.celery import app as celery_app
+from tests.live import ROOT, TEST_SECRET_KEY, live_database_url
+from tests.loyalty.test_webhooks import Receiver
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BROKER = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+USER = 4646
+
+
+@pytest.fixture
+def broker(settings) -> Iterator[str]:
+    redis.Redis.from_url(BROKER).flushdb()
+    settings.CELERY_BROKER_URL = BROKER
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    celery_app.conf.broker_url = BROKER
+    yield BROKER
+    redis.Redis.from_url(BROKER).flushdb()
+
+
+@contextmanager
+def celery_worker() -> Iterator[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "rewards_project.settings",
+        "DATABASE_URL": live_database_url(),
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "CELERY_BROKER_URL": BROKER,
+        "WEBHOOK_ALLOW_PRIVATE": "1",
+        "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "rewards_project", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_for(condition, seconds: float = 40) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_worker_delivers_what_commits_and_a_killed_worker_loses_nothing(committed_shop_app, broker):
+    receiver = Receiver()
+    try:
+        webhook_create(app=committed_shop_app, url=receiver.url, event_types=["points.earned"])
+        with celery_worker():
+            services.points_earn(user_id=USER, points=1, description="first", app=committed_shop_app)
+            assert wait_for(lambda: len(receiver.received) >= 1), "the worker did not deliver the first event"
+            with celery_worker() as doomed:
+                for points in range(2, 31):
+                    services.points_earn(user_id=USER, points=points, description="burst", app=committed_shop_app)
+                    if points == 12:
+                        doomed.send_signal(signal.SIGKILL)  # one of the two workers dies mid-burst
+        # No worker now; deliveries are in the database. A new worker and the sweep finish them.
+        with celery_worker():
+            from loyalty.tasks import deliver_webhooks
+
+            deliver_webhooks.delay()  # what beat's sweep does every 10 s
+            assert wait_for(lambda: len({e["id"] for e in receiver.events()}) == 30)
+        points_seen = sorted({e["data"]["reward"]["points_earned"] for e in receiver.events()})
+        assert points_seen == list(range(1, 31))
+        # In order for the customer (a duplicate may repeat an earlier one: at least once).
+        firsts = []
+        for event in receiver.events():
+            if event["id"] not in firsts:
+                firsts.append(event["id"])
+        assert firsts == sorted(firsts)
+    finally:
+        receiver.close()
