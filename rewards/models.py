@@ -342,8 +342,14 @@ class Event(models.Model):
 
     type = models.CharField(max_length=40, choices=EventType.choices)
     user_id = models.BigIntegerField(null=True, blank=True)
+    # Events are read by id only (polling, dispatch): no other index slows the writes that add them.
     application = models.ForeignKey(
-        settings.REWARDS_APPLICATION_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.REWARDS_APPLICATION_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     reward = models.ForeignKey(
         Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
@@ -351,9 +357,6 @@ class Event(models.Model):
     data = models.JSONField()
     created_at = models.DateTimeField()
     xact_id = models.BigIntegerField(db_default=0, editable=False)
-
-    class Meta:
-        indexes = [models.Index(fields=["user_id", "id"], name="event_by_customer")]
 
     def __str__(self) -> str:
         return f"{self.pk} {self.type} ({self.user_id})"
