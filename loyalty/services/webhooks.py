@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from loyalty.models import (
@@ -279,20 +279,21 @@ def _record(delivery: WebhookDelivery, *, status_code: int | None, excerpt: str,
         error=error,
     )
     delivery.attempts += 1
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=delivery.subscription_id)
+    subscriptions = WebhookSubscription.objects.filter(pk=delivery.subscription_id)
     if status_code is not None and 200 <= status_code < 300:
         delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
-        subscription.consecutive_failures = 0
+        if delivery.subscription.consecutive_failures:
+            subscriptions.update(consecutive_failures=0)
     else:
-        subscription.consecutive_failures += 1
-        if subscription.consecutive_failures >= settings.WEBHOOK_PAUSE_AFTER_FAILURES:
-            subscription.paused_at = subscription.paused_at or now
+        subscriptions.update(consecutive_failures=F("consecutive_failures") + 1)
+        subscriptions.filter(
+            consecutive_failures__gte=settings.WEBHOOK_PAUSE_AFTER_FAILURES, paused_at__isnull=True
+        ).update(paused_at=now)
         if now - delivery.created_at >= GIVE_UP_AFTER:
             delivery.status = DeliveryStatus.FAILED
         else:
             delivery.next_attempt_at = now + retry_delay(delivery.attempts)
     delivery.save(update_fields=["status", "attempts", "next_attempt_at", "delivered_at"])
-    subscription.save(update_fields=["consecutive_failures", "paused_at"])
     return delivery.status
 
 

@@ -336,6 +336,21 @@ def _credit_in_one_statement(
     return Posting(reward=reward, balance=Balance.of(account_from_columns(columns)), lot=lot)
 
 
+def _lot_open(credit: Reward, *, pending: bool, timing: LotTiming, now: datetime) -> PointLot:
+    """The lot of a credit just written: all its points remain."""
+    points = credit.pending_change if pending else credit.points_earned
+    return PointLot.objects.create(
+        user_id=credit.user_id,
+        credit=credit,
+        points=points,
+        remaining=points,
+        pending=pending,
+        available_at=timing.available_at,
+        expires_at=timing.expires_at,
+        created_at=now,
+    )
+
+
 def _credit_available(
     *, user_id: int, points: int, kind: str, description: str, app: Model | None, timing: LotTiming, now: datetime
 ) -> Posting:
@@ -343,16 +358,7 @@ def _credit_available(
     if account is None:
         raise BalanceLimitExceeded()
     reward = reward_create(user_id=user_id, kind=kind, earned=points, description=description, app=app, now=now)
-    lot = PointLot.objects.create(
-        user_id=user_id,
-        credit=reward,
-        points=points,
-        remaining=points,
-        pending=False,
-        available_at=timing.available_at,
-        expires_at=timing.expires_at,
-        created_at=now,
-    )
+    lot = _lot_open(reward, pending=False, timing=timing, now=now)
     changed = lot_make_available(account, lot, now=now)
     if changed:
         account_save(account, *changed, now=now)
@@ -366,16 +372,7 @@ def _credit_pending(
     if account is None or account.pending_points > MAX_BIGINT - points:
         raise BalanceLimitExceeded()
     reward = reward_create(user_id=user_id, kind=kind, pending=points, description=description, app=app, now=now)
-    lot = PointLot.objects.create(
-        user_id=user_id,
-        credit=reward,
-        points=points,
-        remaining=points,
-        pending=True,
-        available_at=timing.available_at,
-        expires_at=timing.expires_at,
-        created_at=now,
-    )
+    lot = _lot_open(reward, pending=True, timing=timing, now=now)
     account.pending_points += points
     account.next_available_at = _soonest(account.next_available_at, timing.available_at)
     account_save(account, "pending_points", "next_available_at", now=now)
