@@ -6,7 +6,7 @@ from django.db.models import Prefetch
 from loyalty.models import Application, Order, OrderCounter
 from loyalty.tokens import token_hash
 from rewards.models import MAX_BIGINT, Account, LotConsumption, PointLot, RedeemedItem
-from rewards.selectors import Balance, HistoryPage, account_find, reward_history
+from rewards.selectors import Balance, HistoryPage, reward_history
 
 
 def application_by_token(*, token: str) -> Application | None:
@@ -61,9 +61,10 @@ def customer_overview(*, user_id: int, limit: int = 50) -> CustomerOverview:
     )
     for lot in lots:
         lot.state = lot_state(lot)
+    account = Account.objects.filter(user_id=user_id).first()
     return CustomerOverview(
-        balance=account_find(user_id=user_id),
-        points_owed=Account.objects.filter(user_id=user_id).values_list("points_owed", flat=True).first() or 0,
+        balance=Balance.of(account) if account is not None else None,
+        points_owed=account.points_owed if account is not None else 0,
         counter=OrderCounter.objects.filter(user_id=user_id).first(),
         orders=list(Order.objects.filter(user_id=user_id).order_by("-created_at")[:limit]),
         lots=lots,

@@ -5,9 +5,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from rewards.models import REDEMPTION_KINDS, Account, CatalogItem, Reward
+from rewards.models import (
+    REDEMPTION_KINDS,
+    Account,
+    CatalogItem,
+    Event,
+    LotConsumption,
+    PointLot,
+    Reward,
+    RewardKind,
+)
 
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 1000
@@ -174,8 +183,6 @@ _CHECKS = [
 def ledger_drift() -> list[LedgerProblem]:
     """Everything in which the accounts, the ledger rows and the lots disagree, in one pass
     over them inside the database (a Python loop over customers would not scale)."""
-    from rewards.models import LotConsumption, PointLot, RewardKind
-
     accounts, rewards, lots, consumptions = (
         Account._meta.db_table,
         Reward._meta.db_table,
@@ -245,10 +252,6 @@ def events_after(*, after: int, limit: int = EVENTS_DEFAULT_LIMIT, application_i
     Customer events are for every application that may read balances; an application's
     own events (its revocation) only for it.
     """
-    from django.db.models import Q
-
-    from rewards.models import Event
-
     events = Event.objects.filter(id__gt=after).filter(Q(user_id__isnull=False) | Q(application_id=application_id))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:

@@ -247,6 +247,7 @@ def points_credit(
             description=description,
             app=app,
             timing=timing,
+            pending=pending,
             now=now,
             event_extra=event_extra or {},
         )
@@ -257,16 +258,7 @@ def points_credit(
         posting = credit(
             user_id=user_id, points=points, kind=kind, description=description, app=app, timing=timing, now=now
         )
-        event_record(
-            type=event_type_for(kind=kind, credit=True),
-            user_id=user_id,
-            now=now,
-            app=app,
-            reward=posting.reward,
-            balance=posting.balance,
-            extra=event_extra,
-        )
-    return posting
+        return _with_event(posting, app=app, now=now, extra=event_extra)
 
 
 def _credit_in_one_statement(
@@ -277,10 +269,10 @@ def _credit_in_one_statement(
     description: str,
     app: Model | None,
     timing: LotTiming,
+    pending: bool,
     now: datetime,
     event_extra: dict[str, Any],
 ) -> Posting | None:
-    pending = points > 0 and timing.available_at > now
     in_notice = (
         points > 0 and not pending and timing.expires_at is not None and timing.expires_at <= notice_horizon(now)
     )
@@ -524,16 +516,7 @@ def points_take_back(*, user_id: int, points: int, kind: str, description: str, 
         account, reward = _debit(
             user_id=user_id, points=points, kind=kind, description=description, app=app, now=now, must_cover=False
         )
-        posting = Posting(reward=reward, balance=Balance.of(account))
-        event_record(
-            type=event_type_for(kind=kind, credit=False),
-            user_id=user_id,
-            now=now,
-            app=app,
-            reward=reward,
-            balance=posting.balance,
-        )
-    return posting
+        return _with_event(Posting(reward=reward, balance=Balance.of(account)), app=app, now=now, extra=None)
 
 
 def credit_take_back(

@@ -93,12 +93,18 @@ def _due_notice(now: datetime) -> tuple[QuerySet[PointLot], str]:
 
 def _release(account: Account, lots: list[PointLot], now: datetime) -> int:
     """Pending lots whose time has come: a ``release`` row moves their points from pending to
-    available, where they first pay what the customer owes."""
+    available, where they first pay what the customer owes.
+
+    ``lots`` come soonest first, so after each the next pending date is the following lot's
+    (one query for the last); ``lot_make_available`` keeps the next expiry.
+    """
     done = 0
-    for lot in lots:
+    held_back = None  # the soonest lot left pending because its total would overflow
+    for index, lot in enumerate(lots):
         points = lot.remaining
         if account.total_points_earned > MAX_BIGINT - points:
             logger.warning("Lot %s not released: customer %s's total would overflow", lot.pk, lot.user_id)
+            held_back = held_back or lot.available_at
             continue
         reward = reward_create(
             user_id=lot.user_id,
@@ -114,6 +120,8 @@ def _release(account: Account, lots: list[PointLot], now: datetime) -> int:
         lot.pending = False
         PointLot.objects.filter(pk=lot.pk).update(pending=False)
         lot_make_available(account, lot, now=now)
+        following = lots[index + 1].available_at if index + 1 < len(lots) else next_available(account.user_id)
+        account.next_available_at = min((d for d in (held_back, following) if d is not None), default=None)
         event_record(
             type=EventType.POINTS_AVAILABLE,
             user_id=lot.user_id,
@@ -123,14 +131,13 @@ def _release(account: Account, lots: list[PointLot], now: datetime) -> int:
             extra={"lot": lot_fields(lot)},
         )
         done += 1
-    account.next_available_at = next_available(account.user_id)
-    account.next_expiry_at = next_expiry(account.user_id)
     return done
 
 
 def _expire(account: Account, lots: list[PointLot], now: datetime) -> int:
-    """Expired lots: what is left of each is debited with an ``expiry`` row."""
-    for lot in lots:
+    """Expired lots: what is left of each is debited with an ``expiry`` row. ``lots`` come
+    soonest first, so after each the next expiry is the following lot's (one query for the last)."""
+    for index, lot in enumerate(lots):
         points = lot.remaining
         reward = reward_create(
             user_id=lot.user_id,
@@ -145,7 +152,7 @@ def _expire(account: Account, lots: list[PointLot], now: datetime) -> int:
             account.expiring_points -= points
         PointLot.objects.filter(pk=lot.pk).update(remaining=0, expired_points=F("expired_points") + points)
         lot.remaining, lot.expired_points = 0, lot.expired_points + points
-        account.next_expiry_at = next_expiry(account.user_id)
+        account.next_expiry_at = lots[index + 1].expires_at if index + 1 < len(lots) else next_expiry(account.user_id)
         event_record(
             type=EventType.POINTS_EXPIRED,
             user_id=lot.user_id,
