@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from loyalty.services import order_record, order_return
 from rewards import services
-from rewards.models import PointLot, Reward, RewardKind
+from rewards.models import Account, PointLot, Reward, RewardKind
 from rewards.selectors import account_balance, ledger_drift
 from tests.concurrency import postgres_only, run_concurrently
 
@@ -35,6 +35,8 @@ def test_32_redemptions_racing_lifecycle_passes_and_returns_never_overdraw(app, 
         lot = services.points_earn(user_id=USER, points=100, description=f"lot {i}", app=app).lot
         if i < 2:
             PointLot.objects.filter(pk=lot.pk).update(expires_at=now - timedelta(minutes=1))
+    # Back-dated behind the services' back: the account must say so too, as they would.
+    Account.objects.filter(user_id=USER).update(next_expiry_at=now - timedelta(minutes=1))
     # ...and four orders of 100 points pending, completed 15 days ago (due for release), two of
     # them to be returned while everything else races.
     for order_id in range(1, 5):
