@@ -25,7 +25,7 @@ from loyalty.services import (
     application_set_access_level,
 )
 from loyalty.services.webhooks import webhook_delivery_resend
-from rewards.admin import ReadOnlyAdmin
+from rewards.admin import CsvExportMixin, ReadOnlyAdmin
 from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 from rewards.selectors import account_balance
 from rewards.services import points_adjust
@@ -164,7 +164,7 @@ def adjustment_confirmation_reasons(*, points: int, balance_before: int) -> list
 
 
 @admin.register(Customer)
-class CustomerAdmin(ReadOnlyAdmin):
+class CustomerAdmin(CsvExportMixin, ReadOnlyAdmin):
     """One page per customer: balance, orders, ledger history and a points adjustment.
 
     Viewing needs the view permission; the adjustment form needs ``rewards.adjust_points``,
@@ -173,6 +173,19 @@ class CustomerAdmin(ReadOnlyAdmin):
     """
 
     list_display = ["user_id", "total_points", "total_points_earned", "total_points_redeemed", "updated_at"]
+    csv_name = "balances"
+    csv_columns = [
+        ("user_id", lambda row: row.user_id),
+        ("total_points", lambda row: row.total_points),
+        ("total_points_earned", lambda row: row.total_points_earned),
+        ("total_points_redeemed", lambda row: row.total_points_redeemed),
+        ("pending_points", lambda row: row.pending_points),
+        ("points_owed", lambda row: row.points_owed),
+        ("expiring_points", lambda row: row.expiring_points),
+        ("next_expiry_at", lambda row: row.next_expiry_at and row.next_expiry_at.isoformat()),
+        ("next_available_at", lambda row: row.next_available_at and row.next_available_at.isoformat()),
+        ("updated_at", lambda row: row.updated_at.isoformat()),
+    ]
     search_fields = ["=user_id"]
     search_help_text = "A user_id, an order_id or a coupon code: the customer it belongs to."
     show_full_result_count = False

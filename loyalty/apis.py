@@ -43,6 +43,7 @@ from rewards.models import MAX_BIGINT
 from rewards.selectors import Balance, account_find
 from rewards.shapes import balance_fields, iso
 from rewards_project.apis import points_text, validated
+from rewards_project.db_router import replica_reads
 from rewards_project.exceptions import NotFound
 from rewards_project.openapi import errors
 
@@ -126,7 +127,8 @@ class UserApi(APIView):
 
     def get(self, request: Request) -> Response:
         data = validated(UserQueryInput, request.query_params, query=True)
-        balance = account_find(user_id=data["user_id"])
+        with replica_reads():
+            balance = account_find(user_id=data["user_id"])
         if balance is None:
             raise NotFound("No customer has this user_id.")
         return Response({"success": True, "user_id": balance.user_id, **customer_balance_fields(balance)})

@@ -2,7 +2,7 @@ import uuid
 
 from django.db import models
 
-from rewards.models import Account
+from rewards.models import Account, ImportSource
 
 
 class AccessLevel(models.TextChoices):
@@ -100,8 +100,11 @@ class Order(models.Model):
     coefficient = models.DecimalField(max_digits=7, decimal_places=6)
     points_awarded = models.BigIntegerField()
     balance_after = models.BigIntegerField(help_text="The customer's balance right after this order.")
-    reward = models.OneToOneField("rewards.Reward", on_delete=models.PROTECT, related_name="+")
+    # The ledger row of its points; empty for an order imported from the CLP API, whose points
+    # came over in the customer's imported balance.
+    reward = models.OneToOneField("rewards.Reward", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    imported_from = models.CharField(max_length=10, choices=ImportSource.choices, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     returned_at = models.DateTimeField(null=True, blank=True)
     returned_cost = models.BigIntegerField(default=0)

@@ -38,6 +38,7 @@ from rewards.serializers import (
 )
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 from rewards_project.apis import money_text, points_text, validated
+from rewards_project.db_router import lag_tolerant, replica_reads
 from rewards_project.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 
 CAN_READ = "Can_Read"
@@ -132,7 +133,8 @@ class ReadAPIView(CustomerAPIView):
 
     def respond(self, request: Request, params: dict[str, Any]) -> Response:
         acting_app(request, params["user_id"])
-        return Response(self.read(params))
+        with replica_reads(lag_tolerant(request)):
+            return Response(self.read(params))
 
 
 @extend_schema(
@@ -260,7 +262,8 @@ class CatalogApi(CustomerAPIView):
     required_access = CAN_READ
 
     def get(self, request: Request) -> Response:
-        items = CatalogItemOutput(selectors.catalog_items_active(), many=True).data
+        with replica_reads():
+            items = CatalogItemOutput(selectors.catalog_items_active(), many=True).data
         return Response({"success": True, "catalog": items})
 
 

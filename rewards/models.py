@@ -33,6 +33,15 @@ class RewardKind(models.TextChoices):
     ADJUSTMENT = "adjustment", "Staff adjustment"
     RELEASE = "release", "Pending points became available"
     EXPIRY = "expiry", "Points expired"
+    IMPORT = "import", "Imported balance"
+
+
+class ImportSource(models.TextChoices):
+    """The systems whose data this service took over (see ``manage.py import_*``)."""
+
+    CPS714 = "cps714", "Rewards system (CPS714)"
+    CLP = "clp", "CLP API"
+    CSV = "csv", "Balances CSV"
 
 
 class CatalogKind(models.TextChoices):
@@ -112,6 +121,9 @@ class Reward(models.Model):
         blank=True,
         related_name="+",
     )
+    # Empty for rows this service wrote; else the system the row was imported from. A database
+    # default, so the one-statement postings need not name it.
+    imported_from = models.CharField(max_length=10, choices=ImportSource.choices, blank=True, db_default="")
     created_at = models.DateTimeField()
 
     class Meta:
@@ -182,7 +194,8 @@ class RedeemedItem(models.Model):
     """What a redemption bought: a coupon (usable once) or a donation."""
 
     reward = models.OneToOneField(Reward, on_delete=models.PROTECT, related_name="redeemed_item")
-    catalog_item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+")
+    # Empty only for an imported redemption that matched no catalog option of this service.
+    catalog_item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     kind = models.CharField(max_length=20, choices=CatalogKind.choices)
     item_code = models.CharField(max_length=ITEM_CODE_LENGTH, unique=True)
     item_description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH)
@@ -329,6 +342,7 @@ class EventType(models.TextChoices):
     POINTS_EXPIRED = "points.expired", "Points expired"
     POINTS_EXPIRING_SOON = "points.expiring_soon", "Points expiring soon"
     APPLICATION_REVOKED = "application.revoked", "Application revoked"
+    POINTS_IMPORTED = "points.imported", "Points imported from a predecessor system"
 
 
 class Event(models.Model):
@@ -360,3 +374,21 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.type} ({self.user_id})"
+
+
+class ImportedRow(models.Model):
+    """A source row an import has taken over: each is imported once, whatever the reruns.
+
+    ``key`` names the row in its source (``reward:17``, ``user:42``, ``order:9001``, a CSV
+    file's digest and line).
+    """
+
+    source = models.CharField(max_length=10, choices=ImportSource.choices)
+    key = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "key"], name="imported_row_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.key}"

@@ -1,10 +1,11 @@
 """Reads of the ledger. A balance is one row; history is keyset-paged, newest first."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Q, QuerySet
 
 from rewards.models import (
@@ -17,6 +18,7 @@ from rewards.models import (
     Reward,
     RewardKind,
 )
+from rewards_project.db_router import read_alias
 
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 1000
@@ -68,7 +70,7 @@ def account_find(*, user_id: int) -> Balance | None:
     The hottest read of the API, so plain SQL: the ORM's query compilation would cost
     more than the lookup.
     """
-    with connection.cursor() as cursor:
+    with connections[read_alias()].cursor() as cursor:
         cursor.execute(
             f"SELECT {', '.join(BALANCE_COLUMNS)} FROM {Account._meta.db_table} WHERE user_id = %s", [user_id]
         )
@@ -123,6 +125,19 @@ def redemption_history(
     return _page(queryset, limit=limit, before_id=before_id)
 
 
+def rows_by_keyset(queryset: QuerySet, *, page: int = 2000) -> Iterator:
+    """Every row of ``queryset``, newest primary key first, read a page at a time by keyset: memory
+    stays flat, and no server-side cursor is needed (a transaction-pooling PgBouncer has none)."""
+    queryset = queryset.order_by("-pk")
+    last = None
+    while True:
+        rows = list((queryset if last is None else queryset.filter(pk__lt=last))[:page])
+        yield from rows
+        if len(rows) < page:
+            return
+        last = rows[-1].pk
+
+
 def catalog_items_active() -> QuerySet[CatalogItem]:
     return CatalogItem.objects.active()
 
@@ -157,7 +172,13 @@ def _differ(a: str, b: str) -> str:
 
 # (name, what the account or lots say, what the ledger or lots say it must be)
 _CHECKS = [
-    ("account row exists", "a.user_id", "COALESCE(r.user_id, s.user_id)"),
+    # An account with no rows yet is fine (an imported customer with nothing to their name):
+    # the totals below must then be zero.
+    (
+        "account row exists",
+        "CASE WHEN r.user_id IS NULL AND s.user_id IS NULL THEN NULL ELSE a.user_id END",
+        "COALESCE(r.user_id, s.user_id)",
+    ),
     ("total_points_earned = sum of points_earned", "a.total_points_earned", "COALESCE(r.earned, 0)"),
     ("total_points_redeemed = sum of points_redeemed", "a.total_points_redeemed", "COALESCE(r.redeemed, 0)"),
     ("pending_points = sum of pending_change", "a.pending_points", "COALESCE(r.pending, 0)"),

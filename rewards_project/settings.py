@@ -95,9 +95,12 @@ DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)  # seconds; libpq'
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5_000)
 DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=3_000)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=10_000)
+# Behind PgBouncer in transaction pooling, each transaction may run on another server
+# connection: nothing may live in the session. No prepared statements, no server-side cursors,
+# no startup options (set the timeouts on the database instead: docs/ARCHITECTURE.md).
+DB_TRANSACTION_POOLING = env.bool("DB_TRANSACTION_POOLING", default=False)
 # The hottest statements are prepared once per connection (rewards/services/postgres.py).
-# Turn off behind a pooler in transaction mode, which may switch server connections.
-DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
+DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=not DB_TRANSACTION_POOLING)
 if env.bool("LOYALTY_MANAGEMENT_COMMAND", default=False):
     # Set by manage.py for commands (migrate, check_ledger, imports), whose statements
     # may rightly run for minutes; lock waits stay bounded.
@@ -112,17 +115,43 @@ def postgres_session_options(*, statement_ms: int, lock_ms: int, idle_in_transac
     )
 
 
+def postgres_settings(database: dict, *, connect_timeout: int) -> dict:
+    """Bounded waits for a PostgreSQL alias, and what transaction pooling needs."""
+    options = database.setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", connect_timeout)
+    if DB_TRANSACTION_POOLING:
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        options.setdefault(
+            "options",
+            postgres_session_options(
+                statement_ms=DB_STATEMENT_TIMEOUT_MS,
+                lock_ms=DB_LOCK_TIMEOUT_MS,
+                idle_in_transaction_ms=DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+            ),
+        )
+    return database
+
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "options",
-        postgres_session_options(
-            statement_ms=DB_STATEMENT_TIMEOUT_MS,
-            lock_ms=DB_LOCK_TIMEOUT_MS,
-            idle_in_transaction_ms=DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
-        ),
-    )
+    postgres_settings(DATABASES["default"], connect_timeout=DB_CONNECT_TIMEOUT)
+
+# A streaming replica for the reads that tolerate lag (rewards_project/db_router.py): used
+# while it answers and replays within DATABASE_REPLICA_MAX_LAG_SECONDS, else the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
+DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=1.0)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL) | {
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "ATOMIC_REQUESTS": False,
+        # Tests read the replica as the primary (no second copy to keep in step).
+        "TEST": {"MIRROR": "default"},
+    }
+    # A dead replica must cost as little as libpq allows before reads fall back.
+    postgres_settings(DATABASES["replica"], connect_timeout=2)
+DATABASE_ROUTERS = ["rewards_project.db_router.PrimaryReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Writers wait for each other instead of failing with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})

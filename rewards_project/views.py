@@ -3,6 +3,7 @@
 from django.db import connection
 from django.http import JsonResponse
 
+from rewards_project.db_router import replica_state
 from rewards_project.errors import error_response
 
 
@@ -12,11 +13,15 @@ def healthz() -> JsonResponse:
 
 
 def readyz() -> JsonResponse:
-    """Readiness: the database answers a query; 503 when it does not."""
+    """Readiness: the primary answers a query; 503 when it does not. The replica's state is
+    reported but does not make a server unready: reads then go to the primary."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception:  # noqa: BLE001 - any database failure means "not ready"
         return error_response(503, "database_unavailable", "The database does not answer.")
-    return JsonResponse({"status": "ok", "database": "ok"})
+    replica = replica_state()
+    return JsonResponse(
+        {"status": "ok", "database": "ok", "replica": replica.state, "replica_lag_seconds": replica.lag_seconds}
+    )

@@ -83,3 +83,38 @@ def server(django_db_setup, django_db_blocker, collected_static) -> Iterator[str
 
     with django_db_blocker.unblock(), gunicorn_serving(collected_static) as base:
         yield base
+
+
+@pytest.fixture
+def source_database() -> Iterator[tuple[str, object]]:
+    """An empty PostgreSQL database beside the test database, as a predecessor system's: yields
+    its URL and an autocommit connection to build and fill it; dropped afterwards."""
+    import os
+
+    import psycopg2
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.fail("A source database needs PostgreSQL: run this test with make test.")
+
+    def connect(dbname: str):
+        connection = psycopg2.connect(
+            dbname=dbname, user=db["USER"], host=db["HOST"], port=db["PORT"], password=db["PASSWORD"] or None
+        )
+        connection.autocommit = True
+        return connection
+
+    name = f"import_source_{os.getpid()}"
+    admin = connect("postgres")
+    with admin.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        cursor.execute(f"CREATE DATABASE {name}")
+    source = connect(name)
+    try:
+        yield f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{name}", source
+    finally:
+        source.close()
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

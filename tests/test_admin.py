@@ -328,3 +328,60 @@ def test_customer_page_shows_lots_by_state_and_the_rows_that_moved_them(staff_cl
     assert '<td id="expiring">30 (soonest expiry' in page
     assert '<td class="lot-state">expiring soon</td>' in page and '<td class="lot-state">pending</td>' in page
     assert f"\N{MINUS SIGN}50 by #{coupon.reward.pk} Coupon redemption" in page
+
+
+def exported(response) -> list[list[str]]:
+    import csv
+
+    assert response.status_code == 200, response
+    assert response.streaming and response["Content-Type"] == "text/csv"
+    return list(csv.reader(b"".join(response.streaming_content).decode().splitlines()))
+
+
+def test_ledger_exports_as_csv_filtered_as_the_list_is(staff_client, ledger, shop_app, monkeypatch):
+    services.points_earn(user_id=10, points=7, description="=HYPERLINK(evil)", app=shop_app)
+    # Pages of two rows: the export reads page after page, never the whole table at once.
+    monkeypatch.setattr("rewards.selectors.rows_by_keyset.__kwdefaults__", {"page": 2})
+    url = reverse("admin:rewards_reward_export")
+    assert (
+        'href="export.csv?kind__exact=coupon"'
+        in staff_client.get(reverse("admin:rewards_reward_changelist") + "?kind__exact=coupon").content.decode()
+    )
+
+    every = exported(staff_client.get(url))
+    coupons = exported(staff_client.get(url + "?kind__exact=coupon"))
+    customer_9 = exported(staff_client.get(url + "?q=9"))
+
+    assert every[0][:6] == ["id", "created_at", "user_id", "kind", "points_earned", "points_redeemed"]
+    assert [(row[2], row[3], row[4], row[5]) for row in every[1:]] == [
+        ("10", "earn", "7", "0"),
+        ("9", "coupon", "0", "50"),
+        ("9", "earn", "80", "0"),
+    ]
+    assert every[1][7] == "'=HYPERLINK(evil)"  # a spreadsheet reads it as text, not a formula
+    assert [(row[3], row[11]) for row in coupons[1:]] == [("coupon", ledger.redeemed_item.item_code)]
+    assert {row[2] for row in customer_9[1:]} == {"9"}
+
+
+def test_balances_export_as_csv_and_need_the_view_permission(staff_client, client, django_user_model, ledger):
+    from loyalty.models import Customer
+
+    rows = exported(staff_client.get(reverse("admin:loyalty_customer_export")))
+    assert rows[0][:4] == ["user_id", "total_points", "total_points_earned", "total_points_redeemed"]
+    assert [row[:4] for row in rows[1:]] == [["9", "30", "80", "50"]]
+
+    staff_client.logout()
+    clerk = staff_with(django_user_model, client)
+    assert clerk.get(reverse("admin:loyalty_customer_export")).status_code == 403
+    clerk = staff_with_more(django_user_model, clerk, Customer, "view_customer")
+    assert exported(clerk.get(reverse("admin:loyalty_customer_export")))[1][0] == "9"
+
+
+def staff_with_more(django_user_model, client, model, codename):
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    user = django_user_model.objects.get(username="clerk")
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
+    user.user_permissions.add(Permission.objects.get(content_type=content_type, codename=codename))
+    return client

@@ -21,7 +21,7 @@ def test_healthz_answers_while_the_process_is_up(django_assert_num_queries):
 def test_readyz_answers_when_the_database_does():
     response = APIClient().get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "replica": "none", "replica_lag_seconds": None}
 
 
 def test_request_id_is_returned_and_propagated():

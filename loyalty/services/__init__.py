@@ -15,7 +15,7 @@ from loyalty.models import AccessLevel, Application, Order, OrderCounter
 from loyalty.tokens import token_generate, token_hash
 from rewards.models import EventType, PointLot, RewardKind
 from rewards.selectors import Balance, account_balance
-from rewards.services import credit_take_back, points_credit, points_entry_check
+from rewards.services import credit_take_back, points_credit, points_entry_check, points_take_back
 from rewards.services.events import event_record
 from rewards_project.exceptions import Conflict, DomainError, NotFound
 
@@ -286,6 +286,8 @@ def order_record(
         existing = _existing_order(order_id=order_id, user_id=user_id, total_cost=total_cost, completed_at=completed)
         if existing is None:
             raise
+        if existing.reward_id is None:  # imported: its points came with the customer's balance
+            return OrderOutcome(order=existing, created=False, available_at=existing.completed_at)
         lot = PointLot.objects.get(credit_id=existing.reward_id)
         return OrderOutcome(order=existing, created=False, available_at=lot.available_at)
 
@@ -340,14 +342,18 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
     order.returned_cost += cost
     order.points_taken_back = target
     if take:
-        posting = credit_take_back(
-            lot=PointLot.objects.get(credit_id=order.reward_id),
-            points=take,
-            kind=RewardKind.ORDER_RETURN,
-            description=f"Order {order_id} returned" + ("" if order.is_fully_returned else " in part"),
-            app=app,
-            event_extra=_return_event(order, take),
-        )
+        posting_details = {
+            "points": take,
+            "kind": RewardKind.ORDER_RETURN,
+            "description": f"Order {order_id} returned" + ("" if order.is_fully_returned else " in part"),
+            "app": app,
+            "event_extra": _return_event(order, take),
+        }
+        if order.reward_id is None:
+            # Imported from the CLP: its points came in the imported balance, available.
+            posting = points_take_back(user_id=order.user_id, **posting_details)
+        else:
+            posting = credit_take_back(lot=PointLot.objects.get(credit_id=order.reward_id), **posting_details)
         order.return_reward = posting.reward
         balance = posting.balance
     else:

@@ -509,14 +509,22 @@ def _debit(
     return account, reward
 
 
-def points_take_back(*, user_id: int, points: int, kind: str, description: str, app: Model | None) -> Posting:
+def points_take_back(
+    *,
+    user_id: int,
+    points: int,
+    kind: str,
+    description: str,
+    app: Model | None,
+    event_extra: dict[str, Any] | None = None,
+) -> Posting:
     """Take available points back even past zero (a returned order, a staff correction)."""
     now = timezone.now()
     with transaction.atomic():
         account, reward = _debit(
             user_id=user_id, points=points, kind=kind, description=description, app=app, now=now, must_cover=False
         )
-        return _with_event(Posting(reward=reward, balance=Balance.of(account)), app=app, now=now, extra=None)
+        return _with_event(Posting(reward=reward, balance=Balance.of(account)), app=app, now=now, extra=event_extra)
 
 
 def credit_take_back(

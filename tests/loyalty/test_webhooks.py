@@ -19,6 +19,7 @@ from loyalty.services import application_create, application_revoke, order_recor
 from loyalty.services.webhooks import webhook_create, webhooks_deliver_all
 from rewards import services
 from rewards.models import EventType
+from rewards.services.balances_csv import balances_csv_import
 from tests.conftest import client_for
 
 USER = 4545
@@ -149,7 +150,7 @@ def test_a_master_app_has_no_webhooks(master):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_settings):
+def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_settings, tmp_path):
     app = committed_shop_app
     hook = webhook_create(app=app, url=receiver.url, event_types=ALL_TYPES)
     webhook_settings.ORDER_POINTS_PENDING_DAYS = 14
@@ -165,6 +166,8 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     services.points_lifecycle_run(now=now + timezone.timedelta(days=30))
     services.points_lifecycle_run(now=now + timezone.timedelta(days=60))
     application_revoke(app_id=application_create(name="gone", access_level="Can_Read").app.pk)
+    (tmp_path / "balances.csv").write_text(f"{USER},5\n")
+    balances_csv_import(tmp_path / "balances.csv")
 
     deliver_until_quiet()
 

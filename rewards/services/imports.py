@@ -1,0 +1,505 @@
+"""Taking over customers from the systems this service replaces, in bulk.
+
+The readers (``cps714``, ``balances_csv``, and the CLP's in ``loyalty``) turn source rows into
+``ImportEntry`` lists per customer and decide what to do with odd rows; ``customers_import``
+posts them: ledger rows (marked with their source, keeping the source's dates), a lot for every
+credit, the consumptions of every debit, coupons, and the account, with every invariant that
+``check_ledger`` verifies kept. It writes a batch of customers in a few bulk statements, under
+their account row locks, so a million rows take minutes, not hours.
+
+``ImportedRow`` records every source row taken over, so a second run imports nothing twice.
+"""
+
+import heapq
+import itertools
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils.dateparse import parse_datetime
+from psycopg2.extras import execute_values
+
+from rewards.models import (
+    DESCRIPTION_MAX_LENGTH,
+    MAX_BIGINT,
+    Account,
+    Event,
+    EventType,
+    ImportedRow,
+    LotConsumption,
+    PointLot,
+    RedeemedItem,
+    Reward,
+)
+from rewards.selectors import Balance
+from rewards.services.events import announce_committed
+from rewards.services.ledger import notice_horizon
+from rewards.shapes import balance_fields
+
+# Source rows are read, checked and posted this many at a time: memory stays flat however big
+# the source is, and each batch is a handful of bulk statements.
+BATCH_ROWS = 5000
+_BULK = 2000
+_CENTS = Decimal("0.01")
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class ImportRefused(Exception):
+    """The import cannot go on; nothing of it is written."""
+
+
+@dataclass(frozen=True)
+class ImportedItem:
+    """What an imported redemption bought, as the source had it."""
+
+    kind: str
+    code: str
+    description: str
+    amount: Decimal
+    catalog_item_id: int | None
+
+
+@dataclass(frozen=True)
+class ImportEntry:
+    """One ledger row to write: ``points`` > 0 credits, < 0 debits (0: a free redemption)."""
+
+    key: str
+    kind: str
+    points: int
+    description: str
+    at: datetime
+    is_active: bool = True
+    item: ImportedItem | None = None
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A source row the import had to decide about: what was odd, what it did, the row itself."""
+
+    problem: str
+    decision: str
+    row: str
+
+    def __str__(self) -> str:
+        return f"{self.problem}: {self.decision}. Row: {self.row}"
+
+
+@dataclass
+class ImportReport:
+    """What an import found and did (or, in a dry run, would do)."""
+
+    source: str
+    dry_run: bool = False
+    counts: Counter = field(default_factory=Counter)
+    anomalies: list[Anomaly] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def anomaly(self, problem: str, decision: str, row: object) -> None:
+        self.anomalies.append(Anomaly(problem=problem, decision=decision, row=_row_text(row)))
+
+    def lines(self) -> list[str]:
+        heading = f"Import from {self.source}" + (" (dry run: nothing was written)" if self.dry_run else "")
+        lines = [heading]
+        lines += [f"  {name}: {value:,}" for name, value in sorted(self.counts.items())]
+        lines += [f"  {note}" for note in self.notes]
+        lines.append(f"  anomalies: {len(self.anomalies):,}")
+        lines += [f"    - {anomaly}" for anomaly in self.anomalies]
+        return lines
+
+
+def _row_text(row: object) -> str:
+    if isinstance(row, dict):
+        return ", ".join(f"{name}={value!r}" for name, value in row.items())
+    return repr(row)
+
+
+# ---- reading the sources ------------------------------------------------------------------
+
+
+def source_connect(source: str) -> Any:
+    """A DB-API connection to a source database, read-only where the driver allows: an SQLite
+    file (a path or ``sqlite:///path``) or a PostgreSQL URL."""
+    if source.startswith(("postgres://", "postgresql://")):
+        try:
+            connection = psycopg2.connect(source, connect_timeout=10)
+        except psycopg2.Error as error:
+            raise ImportRefused(f"Cannot connect to {source}: {str(error).strip()}") from error
+        connection.set_session(readonly=True)
+        return connection
+    path = Path(source.removeprefix("sqlite:///").removeprefix("sqlite://"))
+    if "://" in str(path):
+        raise ImportRefused(f"Unsupported source {source!r}: give an SQLite file or a PostgreSQL URL.")
+    if not path.is_file():
+        raise ImportRefused(f"No SQLite file at {path}.")
+    return sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+
+
+def source_label(source: str) -> str:
+    """The source as a report shows it: a URL without its password."""
+    scheme, separator, rest = source.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}://{credentials.split(':')[0]}@{host}" if separator and at else source
+
+
+def source_rows(connection: Any, sql: str, *, name: str) -> Iterable[dict[str, Any]]:
+    """The rows of ``sql`` as dicts, streamed: PostgreSQL sends them from a server-side cursor,
+    SQLite steps through them; neither holds the result in memory."""
+    if isinstance(connection, sqlite3.Connection):
+        cursor = connection.cursor()
+    else:
+        cursor = connection.cursor(name=name)
+        cursor.itersize = BATCH_ROWS
+    try:
+        cursor.execute(sql)
+    except (sqlite3.Error, psycopg2.Error) as error:
+        raise ImportRefused(f"The source does not have the expected tables: {str(error).strip()}") from error
+    columns = None
+    for row in cursor:
+        if columns is None:
+            columns = [column[0] for column in cursor.description]
+        yield dict(zip(columns, row, strict=True))
+    cursor.close()
+
+
+def source_datetime(value: object) -> datetime | None:
+    """A source's date: a datetime, or text as Django's SQLite backend stores it (naive: UTC)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = parse_datetime(value.strip())
+        except ValueError:
+            return None
+        if moment is None:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def source_int(value: object) -> int | None:
+    """An integer the source holds as an integer, or as text of ASCII digits; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isascii() and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def source_decimal(value: object) -> Decimal | None:
+    """A number as an exact decimal: a float becomes the decimal of its shortest repr (the value
+    the source meant), not of its binary expansion. None for what is not a finite number."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def customer_id(value: object) -> int | None:
+    user_id = source_int(value)
+    return user_id if user_id is not None and 0 < user_id <= MAX_BIGINT else None
+
+
+def money(value: object) -> tuple[Decimal | None, bool]:
+    """An amount in cents and whether it had to be rounded; None when it is no usable amount."""
+    number = source_decimal(value)
+    if number is None or number < 0 or number >= Decimal("1e10"):
+        return None, False
+    cents = number.quantize(_CENTS, rounding=ROUND_HALF_UP)
+    return cents, cents != number
+
+
+def description_text(value: object, report: ImportReport, row: object) -> str:
+    text = "" if value is None else str(value)
+    if len(text) > DESCRIPTION_MAX_LENGTH:
+        report.anomaly("description longer than 255 characters", "cut to 255", row)
+        text = text[:DESCRIPTION_MAX_LENGTH]
+    return text
+
+
+# ---- which source rows were taken over already ----------------------------------------------
+
+
+def rows_imported(*, source: str, keys: Iterable[str]) -> set[str]:
+    keys = list(keys)
+    found: set[str] = set()
+    for start in range(0, len(keys), _BULK):
+        found.update(
+            ImportedRow.objects.filter(source=source, key__in=keys[start : start + _BULK]).values_list("key", flat=True)
+        )
+    return found
+
+
+def rows_record(*, source: str, keys: Iterable[str], now: datetime) -> None:
+    bulk_insert([ImportedRow(source=source, key=key, created_at=now) for key in dict.fromkeys(keys)])
+
+
+def codes_taken(codes: Iterable[str]) -> set[str]:
+    """Which of these coupon codes this service already has."""
+    return set(RedeemedItem.objects.filter(item_code__in=list(codes)).values_list("item_code", flat=True))
+
+
+def analyze_for_import() -> None:
+    """Refresh the planner's statistics of the tables an import reads by key: a first import
+    grows them from nothing, and a rerun must find its keys by index, not by scanning."""
+    if connection.vendor == "postgresql":
+        tables = ", ".join(model._meta.db_table for model in (ImportedRow, Account, PointLot, RedeemedItem))
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {tables}")
+
+
+def run_import(report: ImportReport, work: Any) -> ImportReport:
+    """Run ``work(report)`` in one transaction: a failure writes nothing, a dry run is rolled back
+    after the report is made, so the report says exactly what a real run would do."""
+    analyze_for_import()
+    with transaction.atomic():
+        work(report)
+        if report.dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def balances_below_zero(report: ImportReport, balances: dict[int, Balance]) -> None:
+    """Report the customers an import left owing points (the source let balances go below zero):
+    kept, so that the balance is the source's; their next points pay it."""
+    for user_id, balance in balances.items():
+        if balance.total_points < 0:
+            report.counts["customers below zero"] += 1
+            report.anomaly(
+                "balance below zero",
+                f"kept: customer {user_id} owes {-balance.total_points} points, paid by their next points",
+                {"user_id": user_id},
+            )
+
+
+# ---- posting -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Customer:
+    """A customer's account and open lots while their imported rows are posted, in memory."""
+
+    account: Account
+    is_new: bool
+    open_lots: list = field(default_factory=list)  # a heap: (never expires, expires_at, order, lot)
+    points: int = 0  # the net of this import
+
+    def lot_add(self, lot: PointLot, order: tuple) -> None:
+        heapq.heappush(self.open_lots, (lot.expires_at is None, lot.expires_at or _NEVER, order, lot))
+
+
+@dataclass
+class _Writes:
+    rewards: list = field(default_factory=list)
+    items: list = field(default_factory=list)
+    lots: list = field(default_factory=list)
+    consumptions: list = field(default_factory=list)
+    existing_lots: dict = field(default_factory=dict)
+
+
+def customers_import(
+    entries_by_customer: dict[int, Sequence[ImportEntry]], *, source: str, now: datetime
+) -> dict[int, Balance]:
+    """Post each customer's entries, in order, as the ledger would one by one: credits open
+    available lots (and pay what the customer owes first), debits consume the open lots
+    soonest-expiring first and owe the rest. Returns each customer's balance after.
+
+    Call inside a transaction. Imported lots expire (when points expire at all) the validity
+    period after ``now``: on the day of the switch no customer loses a point.
+    """
+    user_ids = sorted(entries_by_customer)
+    customers = _customers_locked(user_ids, now=now)
+    validity = settings.POINTS_VALIDITY_DAYS
+    expires_at = now + timedelta(days=validity) if validity else None
+    in_notice = expires_at is not None and expires_at <= notice_horizon(now)
+    writes = _Writes()
+    sequence = itertools.count()
+    for user_id in user_ids:
+        customer = customers[user_id]
+        for entry in entries_by_customer[user_id]:
+            reward = Reward(
+                user_id=user_id,
+                kind=entry.kind,
+                points_earned=max(entry.points, 0),
+                points_redeemed=max(-entry.points, 0),
+                reward_description=entry.description,
+                earned_date=entry.at if entry.points > 0 else None,
+                redeemed_date=entry.at if entry.points <= 0 else None,
+                is_active=entry.is_active,
+                imported_from=source,
+                created_at=entry.at,
+            )
+            writes.rewards.append(reward)
+            if entry.item is not None:
+                writes.items.append(_item(reward, entry.item, at=entry.at))
+            if entry.points > 0:
+                lot = PointLot(
+                    user_id=user_id,
+                    credit=reward,
+                    points=entry.points,
+                    remaining=entry.points,
+                    pending=False,
+                    available_at=entry.at,
+                    expires_at=expires_at,
+                    notice_at=now if in_notice else None,
+                    created_at=now,
+                )
+                writes.lots.append(lot)
+                _credit(customer, lot, writes, now=now, order=(1, next(sequence)))
+            elif entry.points < 0:
+                _debit(customer, -entry.points, reward, writes, now=now)
+            customer.points += entry.points
+    _write(customers, writes, now=now, source=source)
+    return {user_id: Balance.of(customers[user_id].account) for user_id in user_ids}
+
+
+def _customers_locked(user_ids: list[int], *, now: datetime) -> dict[int, _Customer]:
+    """The customers' accounts, locked, with their open available lots; new accounts for the rest."""
+    accounts = {a.user_id: a for a in Account.objects.select_for_update().filter(user_id__in=user_ids).order_by("pk")}
+    customers = {
+        user_id: _Customer(
+            account=accounts.get(user_id) or Account(user_id=user_id, created_at=now, updated_at=now),
+            is_new=user_id not in accounts,
+        )
+        for user_id in user_ids
+    }
+    for lot in PointLot.objects.filter(user_id__in=list(accounts), pending=False, remaining__gt=0):
+        customers[lot.user_id].lot_add(lot, (0, lot.pk))
+    return customers
+
+
+def _item(reward: Reward, item: ImportedItem, *, at: datetime) -> RedeemedItem:
+    return RedeemedItem(
+        reward=reward,
+        catalog_item_id=item.catalog_item_id,
+        kind=item.kind,
+        item_code=item.code,
+        item_description=item.description,
+        amount=item.amount,
+        created_at=at,
+    )
+
+
+def _credit(customer: _Customer, lot: PointLot, writes: _Writes, *, now: datetime, order: tuple) -> None:
+    account = customer.account
+    account.total_points_earned += lot.points
+    paid = min(account.points_owed, lot.remaining)
+    if paid:
+        writes.consumptions.append(LotConsumption(lot=lot, debit=None, points=paid, created_at=now))
+        lot.remaining -= paid
+        account.points_owed -= paid
+    if lot.remaining:
+        customer.lot_add(lot, order)
+        if lot.notice_at is not None:
+            account.expiring_points += lot.remaining
+
+
+def _debit(customer: _Customer, points: int, reward: Reward, writes: _Writes, *, now: datetime) -> None:
+    account = customer.account
+    account.total_points_redeemed += points
+    left = points
+    while left and customer.open_lots:
+        lot = customer.open_lots[0][-1]
+        take = min(lot.remaining, left)
+        writes.consumptions.append(LotConsumption(lot=lot, debit=reward, points=take, created_at=now))
+        lot.remaining -= take
+        left -= take
+        if lot.notice_at is not None:
+            account.expiring_points -= take
+        if lot.pk is not None:
+            writes.existing_lots[lot.pk] = lot
+        if lot.remaining == 0:
+            heapq.heappop(customer.open_lots)
+    account.points_owed += left
+
+
+def _write(customers: dict[int, _Customer], writes: _Writes, *, now: datetime, source: str) -> None:
+    new, existing = [], []
+    for customer in customers.values():
+        account = customer.account
+        if account.total_points_earned > MAX_BIGINT or account.total_points_redeemed > MAX_BIGINT:
+            raise ImportRefused(f"Customer {account.user_id}'s point totals would pass what can be stored.")
+        soonest = customer.open_lots[0] if customer.open_lots else None
+        account.next_expiry_at = soonest[1] if soonest is not None and not soonest[0] else None
+        account.version += 1
+        account.updated_at = now
+        (new if customer.is_new else existing).append(account)
+    bulk_insert(writes.rewards, returning=True)
+    for item in writes.items:
+        item.reward_id = item.reward.pk
+    bulk_insert(writes.items)
+    for lot in writes.lots:
+        lot.credit_id = lot.credit.pk
+    bulk_insert(writes.lots, returning=True)
+    for consumption in writes.consumptions:
+        consumption.lot_id, consumption.debit_id = consumption.lot.pk, consumption.debit and consumption.debit.pk
+    bulk_insert(writes.consumptions)
+    PointLot.objects.bulk_update(list(writes.existing_lots.values()), ["remaining"], batch_size=_BULK)
+    Account.objects.bulk_create(new, batch_size=_BULK)
+    Account.objects.bulk_update(
+        existing,
+        [
+            "total_points_earned",
+            "total_points_redeemed",
+            "points_owed",
+            "expiring_points",
+            "next_expiry_at",
+            "version",
+            "updated_at",
+        ],
+        batch_size=_BULK,
+    )
+    Event.objects.bulk_create(
+        [
+            Event(
+                type=EventType.POINTS_IMPORTED,
+                user_id=customer.account.user_id,
+                data={
+                    "source": source,
+                    "points": customer.points,
+                    "balance": balance_fields(Balance.of(customer.account)),
+                },
+                created_at=now,
+            )
+            for customer in customers.values()
+        ],
+        batch_size=_BULK,
+    )
+    announce_committed()
+
+
+def bulk_insert(objects: list[Model], *, returning: bool = False) -> None:
+    """``bulk_create`` without the ORM's per-value preparation, which is most of an import's
+    time: on PostgreSQL the instances' column values (every one set, foreign keys as ids) go
+    straight to the driver. Elsewhere (SQLite, a first try) ``bulk_create`` does it."""
+    if not objects:
+        return
+    model = type(objects[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects, batch_size=_BULK)
+        return
+    # Every column but an id the database draws (an order's id is its own).
+    fields = [field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning)]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES %s" + (" RETURNING id" if returning else "")
+    rows = [tuple(getattr(instance, field.attname) for field in fields) for instance in objects]
+    with connection.cursor() as cursor:
+        ids = execute_values(cursor.cursor, sql, rows, page_size=_BULK, fetch=returning)
+    # RETURNING gives the ids in the order of the VALUES (bulk_create relies on it too).
+    for instance, (pk,) in zip(objects, ids or (), strict=False):
+        instance.pk = pk
+        instance._state.adding = False
