@@ -68,9 +68,22 @@ app_env() {  # the environment of every app server and management command
     fi
 }
 
-wait_http() {  # url what
-    for _ in $(seq 1 100); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
-    echo "$2 did not answer at $1; logs in $DIR/log"; return 1
+wait_http() {  # url what [log file]
+    for _ in $(seq 1 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done
+    echo "$2 did not answer at $1 within 30 s; logs in $DIR/log"
+    [ -n "${3:-}" ] && [ -f "$3" ] && { echo "last lines of $3:"; tail -n 30 "$3"; }
+    return 1
+}
+
+# A part that cannot bind its port fails in the background (or, worse, a stale server of an
+# earlier run answers in its place): refuse to start unless every port is free.
+ports_free() {
+    local port busy=()
+    for port in "$@"; do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && busy+=("$port"); done
+    [ ${#busy[@]} -eq 0 ] && return 0
+    echo "ports in use: ${busy[*]}; stop what holds them or choose other ports (CLUSTER_*_PORT)"
+    command -v ss >/dev/null && for port in "${busy[@]}"; do ss -Hltnp "sport = :$port"; done
+    return 1
 }
 
 start_postgres() {  # name port
@@ -85,7 +98,7 @@ app_start() {
         GUNICORN_BIND=127.0.0.1:$port GUNICORN_WORKERS=$WORKERS exec .venv/bin/gunicorn -c gunicorn.conf.py \
             --pid "$DIR/run/app$i.pid" rewards_project.wsgi:application
     ) >>"$DIR/log/app$i.log" 2>&1 &
-    wait_http "http://127.0.0.1:$port/readyz" "app server $i"
+    wait_http "http://127.0.0.1:$port/readyz" "app server $i" "$DIR/log/app$i.log"
 }
 
 app_stop() {  # graceful: gunicorn stops taking connections and finishes what it has
@@ -101,6 +114,10 @@ app_stop() {  # graceful: gunicorn stops taking connections and finishes what it
 up() {
     local apps=${1:-3}
     [ -e "$DIR/state" ] && { echo "Already up ($DIR/state); run: deploy/cluster.sh down"; exit 1; }
+    local app_ports=()
+    for i in $(seq 1 "$apps"); do app_ports+=($((APP_PORT_BASE + i))); done
+    ports_free "$PRIMARY_PORT" "$REPLICA_PORT" "$HAPROXY_PORT" "${app_ports[@]}" \
+        $([ "$USE_PGBOUNCER" = 1 ] && echo "$BOUNCER_PORT")
     install_missing
     mkdir -p "$DIR"/{run,log,static}
     chmod 755 "$DIR"
@@ -157,7 +174,9 @@ INI
         echo '"postgres" ""' >"$DIR/userlist.txt"
         give_postgres "$DIR/pgbouncer.ini" "$DIR/userlist.txt"
         as_postgres pgbouncer -d "$DIR/pgbouncer.ini"
-        for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p "$BOUNCER_PORT" -d "$DB" && break; sleep 0.1; done
+        for _ in $(seq 1 100); do pg_isready -q -h 127.0.0.1 -p "$BOUNCER_PORT" -d "$DB" && break; sleep 0.1; done
+        pg_isready -q -h 127.0.0.1 -p "$BOUNCER_PORT" -d "$DB" \
+            || { echo "PgBouncer did not start; last lines of its log:"; tail -n 30 "$DIR/log/pgbouncer.log"; exit 1; }
     fi
 
     echo "$apps app servers on :$((APP_PORT_BASE + 1))-:$((APP_PORT_BASE + apps)) ($WORKERS workers each)"

@@ -9,6 +9,7 @@ Marked ``cluster``: CI runs it; ``pytest -m "not screenshots and not cluster"`` 
 import json
 import os
 import random
+import socket
 import subprocess
 import threading
 import time
@@ -24,14 +25,35 @@ import pytest
 pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parent.parent
-# Ports of their own, so a cluster a developer left up does not collide with this one.
-PORTS = {
-    "CLUSTER_PRIMARY_PORT": "55532",
-    "CLUSTER_REPLICA_PORT": "55533",
-    "CLUSTER_PGBOUNCER_PORT": "56532",
-    "CLUSTER_APP_PORT_BASE": "58100",
-    "CLUSTER_HAPROXY_PORT": "58180",
-}
+APP_SERVERS = 3
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_ports() -> dict[str, str]:
+    """Ports nothing listens on, so a cluster left up (by a developer or a killed run) cannot
+    answer in this one's place: a block of APP_SERVERS + 5 in a row."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000)  # below Linux's ephemeral ports
+        if all(port_is_free(base + offset) for offset in range(APP_SERVERS + 5)):
+            return {
+                "CLUSTER_PRIMARY_PORT": str(base),
+                "CLUSTER_REPLICA_PORT": str(base + 1),
+                "CLUSTER_PGBOUNCER_PORT": str(base + 2),
+                "CLUSTER_HAPROXY_PORT": str(base + 3),
+                "CLUSTER_APP_PORT_BASE": str(base + 4),  # app I on base + 4 + I
+            }
+    raise RuntimeError("no free block of ports for the cluster")
+
+
 LOAD_SECONDS = 12
 THREADS = 8
 
@@ -51,7 +73,7 @@ class Cluster:
         return done.stdout
 
     def sql(self, which: str, query: str) -> list[tuple]:
-        port = PORTS["CLUSTER_PRIMARY_PORT" if which == "primary" else "CLUSTER_REPLICA_PORT"]
+        port = self.env["CLUSTER_PRIMARY_PORT" if which == "primary" else "CLUSTER_REPLICA_PORT"]
         with psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname="loyalty") as connection:
             connection.autocommit = True
             with connection.cursor() as cursor:
@@ -79,12 +101,13 @@ def call(url: str, method: str = "GET", body: dict | None = None, token: str = "
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    env = os.environ | PORTS | {"CLUSTER_DIR": f"/tmp/loyalty-cluster-test-{os.getpid()}", "CLUSTER_WORKERS": "2"}
+    ports = free_ports()
+    env = os.environ | ports | {"CLUSTER_DIR": f"/tmp/loyalty-cluster-test-{os.getpid()}", "CLUSTER_WORKERS": "2"}
     for name in ("DATABASE_URL", "DATABASE_REPLICA_URL", "DJANGO_SETTINGS_MODULE"):
         env.pop(name, None)
-    running = Cluster(env=env, url=f"http://127.0.0.1:{PORTS['CLUSTER_HAPROXY_PORT']}", master_token="")
+    running = Cluster(env=env, url=f"http://127.0.0.1:{ports['CLUSTER_HAPROXY_PORT']}", master_token="")
     try:
-        out = running.script("up", "3")
+        out = running.script("up", str(APP_SERVERS))
         running.master_token = out.split("MasterApp token:")[1].split()[0]
         status, created = call(
             f"{running.url}/loyalty-api/application",
@@ -210,7 +233,8 @@ def test_no_acknowledged_write_is_lost_when_an_app_server_stops_mid_load(cluster
     checked = subprocess.run(
         [".venv/bin/python", "manage.py", "check_ledger"],
         cwd=ROOT,
-        env=cluster.env | {"DATABASE_URL": f"postgres://postgres@127.0.0.1:{PORTS['CLUSTER_PRIMARY_PORT']}/loyalty"},
+        env=cluster.env
+        | {"DATABASE_URL": f"postgres://postgres@127.0.0.1:{cluster.env['CLUSTER_PRIMARY_PORT']}/loyalty"},
         capture_output=True,
         text=True,
         timeout=120,
