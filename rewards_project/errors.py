@@ -123,7 +123,8 @@ def _messages(errors: Any, where: str = "") -> list[str]:
     return [f"{where}{errors}"]
 
 
-def _is_api(request: HttpRequest) -> bool:
+def is_api_request(request: HttpRequest) -> bool:
+    """A request to the API (``/rewards-api/…``, ``/loyalty-api/…``), not to the site."""
     path = request.path
     return path.startswith(settings.API_PATH_PREFIXES) or f"{path}/" in settings.API_PATH_PREFIXES
 
@@ -131,7 +132,7 @@ def _is_api(request: HttpRequest) -> bool:
 # Django's handlers for errors raised outside DRF views: JSON on API paths, the
 # usual HTML pages elsewhere (admin).
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
+    if is_api_request(request):
         return error_response(404, "not_found", f"No endpoint at {request.path}.")
     return defaults.page_not_found(request, exception)
 
@@ -148,24 +149,24 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """``CSRF_FAILURE_VIEW``: JSON on API paths (which never use cookies), Django's page elsewhere."""
-    if _is_api(request):
+    if is_api_request(request):
         return error_response(403, "csrf_failed", "CSRF verification failed.")
     return csrf.csrf_failure(request, reason)
 
 
 def json_server_error(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
+    if is_api_request(request):
         return error_response(500, "internal_error", "An unexpected error occurred. It has been logged.")
     return defaults.server_error(request)
 
 
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
+    if is_api_request(request):
         return error_response(400, "bad_request", "Bad request.")
     return defaults.bad_request(request, exception)
 
 
 def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
+    if is_api_request(request):
         return error_response(403, "permission_denied", "You do not have permission to perform this action.")
     return defaults.permission_denied(request, exception)

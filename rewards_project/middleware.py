@@ -8,6 +8,8 @@
   (no Content-Length) is read here, within the same limit, so the view sees it.
 - ``HealthCheckMiddleware`` answers ``/healthz`` and ``/readyz`` first, whatever the
   Host header (load balancers and container health checks call by IP).
+- Sessions, CSRF, the auth user and messages serve the site (admin, the docs); API
+  requests authenticate with tokens, never cookies, and skip them (``SiteOnly``).
 """
 
 import codecs
@@ -16,12 +18,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.http import parse_header_parameters
 
 from rewards_project import views
-from rewards_project.errors import error_response
+from rewards_project.errors import error_response, is_api_request
 
 UNSUPPORTED_CHARSET = "rewards.unsupported_charset"
 HEALTH_PATHS = ("/healthz", "/readyz")
@@ -54,10 +60,6 @@ def charset_guard(app: Callable) -> Callable:
     return guarded
 
 
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith(settings.API_PATH_PREFIXES)
-
-
 def _too_large() -> HttpResponse:
     return error_response(
         413, "payload_too_large", f"The request body is larger than {settings.API_MAX_BODY_BYTES} bytes."
@@ -81,7 +83,7 @@ class RequestGuardMiddleware:
             return error_response(
                 415, "unsupported_charset", f"The charset {charset[:40]!r} is not supported; send UTF-8 JSON."
             )
-        if _is_api(request):
+        if is_api_request(request):
             refused = self._check_body(request)
             if refused is not None:
                 return refused
@@ -130,3 +132,37 @@ class HealthCheckMiddleware:
             response["Allow"] = "GET, HEAD"
             return response
         return views.healthz() if request.path_info == "/healthz" else views.readyz()
+
+
+class SiteOnly:
+    """Mixin for a Django middleware that serves the site only: API requests pass by it.
+
+    API callers send a token, never a cookie, so a session, a CSRF check, ``request.user``
+    or messages would be work for nothing on every API call (DRF's views are CSRF-exempt
+    and authenticate on their own). Each middleware stays a subclass of Django's, so the
+    admin's checks for them still hold.
+    """
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_request(request):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SiteSessionMiddleware(SiteOnly, SessionMiddleware):
+    pass
+
+
+class SiteCsrfViewMiddleware(SiteOnly, CsrfViewMiddleware):
+    def process_view(self, request: HttpRequest, callback: Callable, callback_args: tuple, callback_kwargs: dict):
+        if is_api_request(request):
+            return None
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class SiteAuthenticationMiddleware(SiteOnly, AuthenticationMiddleware):
+    pass
+
+
+class SiteMessageMiddleware(SiteOnly, MessageMiddleware):
+    pass

@@ -51,11 +51,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, CSRF, the user and messages serve the site only (admin, docs): API
+    # requests pass by them (rewards_project/middleware.py, SiteOnly).
+    "rewards_project.middleware.SiteSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "rewards_project.middleware.SiteCsrfViewMiddleware",
+    "rewards_project.middleware.SiteAuthenticationMiddleware",
+    "rewards_project.middleware.SiteMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -133,7 +135,11 @@ def postgres_settings(database: dict, *, connect_timeout: int) -> dict:
     return database
 
 
+# Django's PostgreSQL backend, with a health check that needs no round trip while the
+# connection is quiet (rewards_project/postgresql/base.py).
+POSTGRES_ENGINE = "rewards_project.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = POSTGRES_ENGINE
     postgres_settings(DATABASES["default"], connect_timeout=DB_CONNECT_TIMEOUT)
 
 # A streaming replica for the reads that tolerate lag (rewards_project/db_router.py): used
@@ -143,6 +149,7 @@ DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS",
 DATABASE_REPLICA_CHECK_SECONDS = env.float("DATABASE_REPLICA_CHECK_SECONDS", default=1.0)
 if DATABASE_REPLICA_URL:
     DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL) | {
+        "ENGINE": POSTGRES_ENGINE,
         "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
         "CONN_HEALTH_CHECKS": True,
         "ATOMIC_REQUESTS": False,

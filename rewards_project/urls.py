@@ -15,16 +15,17 @@ admin.site.index_title = "Customers, applications, orders and the ledger"
 admin.site.site_url = "/api/docs/"
 
 urlpatterns = [
+    # The API first: Django tries the patterns in order on every request.
+    path("rewards-api/", include("rewards.urls")),
+    path("loyalty-api/", include("loyalty.urls")),
+    # Issued by loyalty (it knows applications), served under the rewards-api/ prefix.
+    api_path("rewards-api/customer-session/", CustomerSessionApi.as_view(), "customer-session"),
     # The service has no home page of its own; its API reference is the useful start.
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("rewards-page/", rewards_page, name="rewards-page"),
-    # Issued by loyalty (it knows applications), served under the rewards-api/ prefix.
-    api_path("rewards-api/customer-session/", CustomerSessionApi.as_view(), "customer-session"),
-    path("rewards-api/", include("rewards.urls")),
-    path("loyalty-api/", include("loyalty.urls")),
     # Anything else under an API prefix is a JSON 404, in DEBUG too, whatever the method.
     re_path(r"^(?:rewards|loyalty)-api(?:/.*)?$", errors.api_not_found),
 ]

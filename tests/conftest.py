@@ -93,9 +93,10 @@ def source_database() -> Iterator[tuple[str, object]]:
 
     import psycopg2
     from django.conf import settings
+    from django.db import connection as django_connection
 
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
+    if django_connection.vendor != "postgresql":
         pytest.fail("A source database needs PostgreSQL: run this test with make test.")
 
     def connect(dbname: str):
