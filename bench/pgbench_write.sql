@@ -1,4 +1,5 @@
--- The same write as earn-points/: the account upsert, one ledger row and its lot, one transaction.
+-- The same write as earn-points/: the account upsert, one ledger row, its lot and its outbox event,
+-- one transaction.
 \set user random(1000, 10999)
 BEGIN;
 INSERT INTO rewards_account AS a (user_id, total_points_earned, total_points_redeemed, pending_points, points_owed,
@@ -11,8 +12,15 @@ WITH reward AS (
     INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
                                 earned_date, is_active, created_at)
     VALUES (:user, 'earn', 10, 0, 0, 'pgbench', now(), true, now()) RETURNING id
+), lot AS (
+    INSERT INTO rewards_pointlot (user_id, credit_id, points, remaining, pending, available_at, expired_points,
+                                  cancelled_points, created_at)
+    SELECT :user, id, 10, 10, false, now(), 0, 0, now() FROM reward RETURNING id
 )
-INSERT INTO rewards_pointlot (user_id, credit_id, points, remaining, pending, available_at, expired_points,
-                              cancelled_points, created_at)
-SELECT :user, id, 10, 10, false, now(), 0, 0, now() FROM reward RETURNING id;
+INSERT INTO rewards_event (type, user_id, reward_id, data, created_at)
+SELECT 'points.earned', :user, reward.id,
+       jsonb_build_object('reward', jsonb_build_object('id', reward.id, 'kind', 'earn', 'user_id', :user,
+           'points_earned', 10, 'reward_description', 'pgbench', 'earned_date', now()),
+           'balance', jsonb_build_object('total_points', 10, 'pending_points', 0)), now()
+FROM reward, lot RETURNING id;
 COMMIT;

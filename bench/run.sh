@@ -56,7 +56,7 @@ bench redeem-coupon redeem.lua
 bench orders-post orders_post.lua
 bench orders-delete orders_delete.lua
 
-echo "== pgbench: the same write (account upsert + ledger insert), $CONNECTIONS clients"
+echo "== pgbench: the same write (account upsert, ledger row, lot, event), $CONNECTIONS clients"
 pgbench -h 127.0.0.1 -U postgres -n -c $CONNECTIONS -j $THREADS -T "$DURATION" -f bench/pgbench_write.sql "$DB" \
     > "$OUT/pgbench.txt" 2>&1
 PGTPS=$(awk '/^tps/ {print $3; exit}' "$OUT/pgbench.txt")

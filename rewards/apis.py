@@ -8,7 +8,6 @@ from typing import Any
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -83,7 +82,7 @@ class WriteAPIView(APIView):
         def work() -> tuple[int, dict]:
             response = self.perform(request)
             # Stored as rendered, so a replay is the same JSON as the first answer.
-            return response.status_code, json.loads(JSONRenderer().render(response.data))
+            return response.status_code, json.loads(self.renderer_classes[0]().render(response.data))
 
         result = services.idempotent_call(
             app=request.auth,

@@ -204,7 +204,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.authentication.AppTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["loyalty.permissions.HasRequiredAccess"],
     "DEFAULT_PARSER_CLASSES": ["rewards_project.parsers.StrictJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
     "EXCEPTION_HANDLER": "rewards_project.errors.api_exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "rewards_project.negotiation.JSONFirstNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
