@@ -353,7 +353,7 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
             # Imported from the CLP: its points came in the imported balance, available.
             posting = points_take_back(user_id=order.user_id, **posting_details)
         else:
-            posting = credit_take_back(lot=PointLot.objects.get(credit_id=order.reward_id), **posting_details)
+            posting = credit_take_back(user_id=order.user_id, credit_id=order.reward_id, **posting_details)
         order.return_reward = posting.reward
         balance = posting.balance
     else:

@@ -529,7 +529,8 @@ def points_take_back(
 
 def credit_take_back(
     *,
-    lot: PointLot,
+    user_id: int,
+    credit_id: int,
     points: int,
     kind: str,
     description: str,
@@ -541,12 +542,13 @@ def credit_take_back(
     While the credit's lot is still pending, its points are cancelled there: the available
     balance is untouched and cannot go negative through this. Once they are available, the
     points are taken from the available lots like any debit, and may take the balance below
-    zero. Which of the two is decided under the account row lock.
+    zero. Which of the two is decided under the account row lock, where the credit's lot is
+    read. A failure aborts the caller's transaction too (no savepoint: none recovers from it).
     """
     now = timezone.now()
-    with transaction.atomic():
-        account = _account_statement(_ACCOUNT_UPSERT, user_id=lot.user_id, now=now)
-        lot = PointLot.objects.get(pk=lot.pk)
+    with transaction.atomic(savepoint=False):
+        account = _account_statement(_ACCOUNT_UPSERT, user_id=user_id, now=now)
+        lot = PointLot.objects.get(credit_id=credit_id)
         if not lot.pending:
             account, reward = _debit(
                 user_id=lot.user_id,
