@@ -67,6 +67,7 @@ class Counter:
 
 customer = Counter()
 order = Counter()
+seeded_order = Counter()  # bench/seed.py's orders 1..50,000, each returned once
 
 
 def kinds() -> dict[str, Callable[[], dict]]:
@@ -91,6 +92,7 @@ def kinds() -> dict[str, Callable[[], dict]]:
             "/loyalty-api/orders",
             {"user_id": user(), "order_id": 2_000_000_000 + order(), "total_cost": 1999, "completed_at": 1700000000},
         ),
+        "orders-delete": lambda: environ("DELETE", f"/loyalty-api/orders/{seeded_order()}"),
     }
 
 
