@@ -154,7 +154,9 @@ class SiteSessionMiddleware(SiteOnly, SessionMiddleware):
 
 
 class SiteCsrfViewMiddleware(SiteOnly, CsrfViewMiddleware):
-    def process_view(self, request: HttpRequest, callback: Callable, callback_args: tuple, callback_kwargs: dict):
+    def process_view(
+        self, request: HttpRequest, callback: Callable, callback_args: tuple, callback_kwargs: dict
+    ) -> HttpResponse | None:
         if is_api_request(request):
             return None
         return super().process_view(request, callback, callback_args, callback_kwargs)
