@@ -26,14 +26,15 @@ run: venv-runtime
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Production mode on this machine: DEBUG off, static files collected, gunicorn.
-# Needs SECRET_KEY and DATABASE_URL (and ALLOWED_HOSTS for a real host name).
+# Production mode on this machine: DEBUG off, static files collected, gunicorn behind
+# HAProxy on HOST:PORT (deploy/serve.sh). Needs SECRET_KEY and DATABASE_URL (and
+# ALLOWED_HOSTS for a real host name).
 serve: venv-runtime
 	@test -n "$$SECRET_KEY" || { echo "Set SECRET_KEY (python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"; exit 1; }
 	DEBUG=0 $(BIN)/python manage.py collectstatic --no-input -v 0
 	DEBUG=0 $(BIN)/python manage.py migrate --no-input
 	DEBUG=0 $(BIN)/python manage.py create_master_app
-	DEBUG=0 GUNICORN_BIND=$${GUNICORN_BIND:-$(HOST):$(PORT)} $(BIN)/gunicorn -c gunicorn.conf.py rewards_project.wsgi:application
+	DEBUG=0 HOST=$(HOST) PORT=$(PORT) PYTHON=$(BIN)/python deploy/serve.sh
 
 # The browser tests drive Debian's Chromium; no browser is ever downloaded.
 chromium:

@@ -184,19 +184,8 @@ INI
 
     echo "HAProxy on :$HAPROXY_PORT"
     {
+        # Timeouts, buffering and JSON errors: the edge shared with make serve and compose.
         cat <<CFG
-global
-    maxconn 4096
-defaults
-    mode http
-    timeout connect 2s
-    timeout client 60s
-    timeout server 60s
-    # A request whose connection an app server refused was never seen by it: safe to send to
-    # another (never a request a server may have started on).
-    retries 3
-    retry-on conn-failure
-    option redispatch
 frontend api
     bind 127.0.0.1:$HAPROXY_PORT
     default_backend apps
@@ -208,7 +197,8 @@ backend apps
 CFG
         for i in $(seq 1 "$apps"); do echo "    server app$i 127.0.0.1:$((APP_PORT_BASE + i))"; done
     } >"$DIR/haproxy.cfg"
-    haproxy -f "$DIR/haproxy.cfg" -D -p "$DIR/run/haproxy.pid"
+    HAPROXY_ERRORS="$ROOT/deploy/haproxy/errors" \
+        haproxy -f "$ROOT/deploy/haproxy/edge.cfg" -f "$DIR/haproxy.cfg" -D -p "$DIR/run/haproxy.pid"
     wait_http "http://127.0.0.1:$HAPROXY_PORT/readyz" HAProxy
 
     local token

@@ -3,9 +3,12 @@ HTTP server shows: chunked bodies, odd charsets before Django parses anything,
 production mode (DEBUG=0) started the documented way (static files collected first)."""
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -104,3 +107,68 @@ def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 30) -> 
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("gunicorn did not answer /healthz in time")
+
+
+@contextmanager
+def edge_serving(static_root: Path, *, workers: int = 2, env: dict[str, str] | None = None) -> Iterator[str]:
+    """What `make serve` runs (deploy/serve.sh: gunicorn behind HAProxy) against the test
+    database; yields the edge's base URL and stops both after."""
+    port = free_port()
+    run_dir = Path(tempfile.mkdtemp(prefix="serve-"))
+    environment = production_environment(
+        static_root,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        PYTHON=sys.executable,
+        SERVE_RUN_DIR=str(run_dir),
+        GUNICORN_WORKERS=str(workers),
+        **(env or {}),
+    )
+    log_path = run_dir / "serve.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            ["bash", str(ROOT / "deploy" / "serve.sh")],
+            cwd=ROOT,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_until_up(base, process)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}\n{log_path.read_text()[-3000:]}") from None
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@contextmanager
+def slow_clients(base: str, count: int = 16) -> Iterator[list[socket.socket]]:
+    """``count`` connections that never finish their request: half stop inside the headers,
+    half inside a body they announced. Closed after."""
+    host, port = base.removeprefix("http://").split(":")
+    sockets = []
+    try:
+        for index in range(count):
+            sock = socket.create_connection((host, int(port)), timeout=10)
+            if index % 2:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            else:
+                sock.sendall(
+                    b"POST /rewards-api/earn-points/ HTTP/1.1\r\nHost: x\r\n"
+                    b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user_id": '
+                )
+            sockets.append(sock)
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()

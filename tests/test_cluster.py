@@ -22,6 +22,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from tests.live import slow_clients
+
 pytestmark = pytest.mark.cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -282,3 +284,16 @@ def test_applications_read_the_replica_customers_the_primary_and_lag_falls_back(
     replica_caught_up(cluster)
     time.sleep(1.5)
     assert call(f"{cluster.url}/readyz")[1]["replica"] == "ok"
+
+
+def test_stalled_clients_at_the_cluster_edge_delay_no_one(cluster):
+    # Three app servers with two workers each: without the edge six stalled clients would
+    # hold every worker.
+    with slow_clients(cluster.url, count=16):
+        time.sleep(0.5)
+        started = time.monotonic()
+        earn = {"user_id": 4343, "points_earned": 5, "reward_description": "past the stalled clients"}
+        status, body = call(f"{cluster.url}/rewards-api/earn-points/", "POST", earn, cluster.app_token)
+        elapsed = time.monotonic() - started
+    assert status == 201, body
+    assert elapsed < 1, elapsed
