@@ -1,3 +1,5 @@
+import secrets
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
@@ -24,11 +26,11 @@ from loyalty.services import (
     application_revoke,
     application_set_access_level,
 )
+from loyalty.services.adjustments import AdjustmentAlreadyPosted, staff_adjustment_post
 from loyalty.services.webhooks import webhook_delivery_resend
-from rewards.admin import CsvExportMixin, ReadOnlyAdmin
+from rewards.admin import CsvExportMixin, ReadOnlyAdmin, SafeModelAdmin
 from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 from rewards.selectors import account_balance
-from rewards.services import points_adjust
 
 
 class ClientApplicationForm(forms.ModelForm):
@@ -42,7 +44,7 @@ class ClientApplicationForm(forms.ModelForm):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(SafeModelAdmin):
     list_display = ["name", "status", "access_level", "last_used_at", "created_at", "app_id"]
     list_filter = ["access_level", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "=app_id"]
@@ -141,6 +143,13 @@ class AdjustPointsForm(forms.Form):
     reason = forms.CharField(max_length=200, help_text="Saved on the ledger row with your user name.")
     # Set by the confirmation page: the balance the staff user saw and agreed to change.
     confirmed_balance = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # This form's one-time key: a double click or a resent page posts the adjustment once.
+    submission = forms.CharField(min_length=16, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("submission", secrets.token_urlsafe(24))
 
     def clean_points(self) -> int:
         points = self.cleaned_data["points"]
@@ -252,14 +261,23 @@ class CustomerAdmin(CsvExportMixin, ReadOnlyAdmin):
                 "customer": customer,
                 "points": points,
                 "reason": reason,
+                "submission": form.cleaned_data["submission"],
                 "balance_before": before,
                 "balance_after": before + points,
                 "reasons": reasons,
             }
             return TemplateResponse(request, "admin/loyalty/customer/adjust_confirm.html", context)
-        posting = points_adjust(
-            user_id=customer.user_id, points=points, reason=reason, staff=request.user.get_username()
-        )
+        try:
+            posting = staff_adjustment_post(
+                user_id=customer.user_id,
+                points=points,
+                reason=reason,
+                staff=request.user.get_username(),
+                submission=form.cleaned_data["submission"],
+            )
+        except AdjustmentAlreadyPosted:
+            messages.warning(request, "This adjustment was already posted (a second click?); it counts once.")
+            return redirect(request.path)
         messages.success(request, f"Adjusted by {points:+d}; the balance is now {posting.balance.total_points}.")
         return redirect(request.path)
 
@@ -289,7 +307,7 @@ class WebhookAttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookSubscription)
-class WebhookSubscriptionAdmin(admin.ModelAdmin):
+class WebhookSubscriptionAdmin(SafeModelAdmin):
     """Applications manage their webhooks through the API; staff see them and resume paused ones."""
 
     list_display = ["id", "status", "application", "url", "consecutive_failures", "created_at"]

@@ -148,6 +148,19 @@ class Customer(Account):
         proxy = True
 
 
+class AdjustmentSubmission(models.Model):
+    """A staff adjustment form that was posted: each form carries a one-time key, taken in the
+    transaction of the adjustment, so a double click or a resent form posts it once."""
+
+    key = models.CharField(max_length=64, unique=True)
+    staff = models.CharField(max_length=150)
+    user_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.staff} on {self.user_id} at {self.created_at}"
+
+
 class WebhookSubscription(models.Model):
     """An application's webhook: the events of these types are POSTed to ``url``, signed with
     ``secret`` (shown once when created, kept to sign)."""

@@ -1,5 +1,6 @@
 """Every admin page staff use renders, and the ledger cannot be edited there."""
 
+import secrets
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,11 @@ def staff_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("staff", "staff@example.com", "pw")
     client.force_login(user)
     return client
+
+
+def adjustment(**data: str) -> dict[str, str]:
+    """The adjustment form's fields, with the one-time key the page puts in each form."""
+    return {"submission": secrets.token_urlsafe(24), **data}
 
 
 @pytest.fixture
@@ -103,7 +109,7 @@ def test_staff_adjustment_goes_through_the_ledger(staff_client, ledger):
 
     url = reverse("admin:loyalty_customer_change", args=[9])
     # 30 - 40 goes below zero: confirmed on the second page, with the balance seen there.
-    staff_client.post(url, {"points": "-40", "reason": "Duplicate bonus", "confirmed_balance": "30"})
+    staff_client.post(url, adjustment(points="-40", reason="Duplicate bonus", confirmed_balance="30"))
 
     row = Reward.objects.get(kind="adjustment")
     assert (row.points_earned, row.points_redeemed) == (0, 40)
@@ -119,11 +125,13 @@ def test_staff_adjustment_goes_through_the_ledger(staff_client, ledger):
         {"points": "5", "reason": ""},
         {"points": "abc", "reason": "x"},
         {"points": str(10**10), "reason": "x"},
+        {"points": "5", "reason": "x", "submission": ""},
+        {"points": "5", "reason": "x", "submission": "short"},
     ],
 )
 def test_bad_adjustment_writes_nothing(staff_client, ledger, data):
     rows = Reward.objects.count()
-    response = staff_client.post(reverse("admin:loyalty_customer_change", args=[9]), data)
+    response = staff_client.post(reverse("admin:loyalty_customer_change", args=[9]), adjustment(**data))
     assert response.status_code == 200  # the form again, with its errors
     assert Reward.objects.count() == rows
 
@@ -181,7 +189,7 @@ def adjuster(client, django_user_model):
 
 
 def test_adjust_permission_posts_a_small_adjustment_at_once(adjuster, ledger):
-    response = adjuster.post(customer_url(), {"points": "25", "reason": "Goodwill"})
+    response = adjuster.post(customer_url(), adjustment(points="25", reason="Goodwill"))
 
     assert response.status_code == 302
     row = Reward.objects.get(kind="adjustment")
@@ -195,14 +203,15 @@ def test_adjust_permission_posts_a_small_adjustment_at_once(adjuster, ledger):
 def test_a_large_or_overdrawing_adjustment_waits_for_confirmation(adjuster, ledger, points, after, reason):
     rows = Reward.objects.count()
 
-    first = adjuster.post(customer_url(), {"points": points, "reason": "Big one"})
+    form = adjustment(points=points, reason="Big one")
+    first = adjuster.post(customer_url(), form)
 
     page = first.content.decode()
     assert first.status_code == 200 and reason in page
     assert '<td id="balance-before">30</td>' in page and f'<td id="balance-after">{after}</td>' in page
     assert Reward.objects.count() == rows
 
-    confirmed = adjuster.post(customer_url(), {"points": points, "reason": "Big one", "confirmed_balance": "30"})
+    confirmed = adjuster.post(customer_url(), {**form, "confirmed_balance": "30"})
 
     assert confirmed.status_code == 302
     assert Reward.objects.count() == rows + 1
@@ -215,7 +224,7 @@ def test_a_confirmation_for_a_balance_that_moved_is_asked_again(adjuster, ledger
     services.points_earn(user_id=9, points=5, description="meanwhile", app=shop_app)
     rows = Reward.objects.count()
 
-    response = adjuster.post(customer_url(), {"points": "20000", "reason": "Big", "confirmed_balance": "30"})
+    response = adjuster.post(customer_url(), adjustment(points="20000", reason="Big", confirmed_balance="30"))
 
     assert response.status_code == 200
     assert '<td id="balance-before">35</td>' in response.content.decode()
@@ -230,7 +239,7 @@ def test_a_customer_the_ledger_has_not_seen_can_be_opened_and_credited(adjuster)
     page = adjuster.get(customer_url(777))
     assert page.status_code == 200 and '<td id="balance">0</td>' in page.content.decode()
 
-    adjuster.post(customer_url(777), {"points": "15", "reason": "Welcome"})
+    adjuster.post(customer_url(777), adjustment(points="15", reason="Welcome"))
 
     assert account_balance(user_id=777).total_points == 15
 
@@ -385,3 +394,33 @@ def staff_with_more(django_user_model, client, model, codename):
     content_type = ContentType.objects.get_for_model(model, for_concrete_model=False)
     user.user_permissions.add(Permission.objects.get(content_type=content_type, codename=codename))
     return client
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("posts", [2, 8])
+def test_one_adjustment_form_posted_many_times_at_once_counts_once(django_user_model, committed_shop_app, posts):
+    from django.test import Client
+
+    from loyalty.models import Customer
+    from rewards.models import Account
+    from rewards.selectors import account_balance, ledger_drift
+    from tests.concurrency import run_concurrently
+
+    services.points_earn(user_id=9, points=30, description="seed", app=committed_shop_app)
+    staff_with(django_user_model, Client(), (Customer, "view_customer"), (Account, "adjust_points"))
+    clients = [Client() for _ in range(posts)]
+    for client in clients:
+        client.force_login(django_user_model.objects.get(username="clerk"))
+    # The confirmed form of an overdrawing adjustment, clicked `posts` times.
+    form = adjustment(points="-40", reason="Double click", confirmed_balance="30")
+
+    statuses = run_concurrently(lambda i: clients[i].post(customer_url(), form).status_code, posts)
+
+    # Each later click is refused, or (once the balance moved) asked to confirm again.
+    assert set(statuses) <= {200, 302} and statuses.count(302) >= 1, statuses
+    assert Reward.objects.filter(kind="adjustment").count() == 1
+    assert account_balance(user_id=9).total_points == -10
+    assert ledger_drift() == []
+    again = clients[0].post(customer_url(), form, follow=True)
+    assert "already posted" in again.content.decode()
+    assert Reward.objects.filter(kind="adjustment").count() == 1

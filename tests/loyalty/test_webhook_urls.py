@@ -109,7 +109,9 @@ def test_every_classic_ssrf_form_is_refused_when_created(shop, url, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["http://169.254.169.254:80\\@1.1.1.1/x", "http://[::ffff:127.0.0.1]/", "http://0x7f.1/"])
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254:80\\@1.1.1.1/x", "http://[::ffff:127.0.0.1]/", "http://0x7f.1/"]
+)
 def test_a_change_to_an_ssrf_form_is_refused_and_changes_nothing(shop, url, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = False
     created = shop.post(WEBHOOKS, {"url": "http://1.1.1.1/hooks", "event_types": ["points.earned"]}, format="json")
