@@ -3,6 +3,7 @@ import secrets
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.shortcuts import redirect
@@ -19,7 +20,7 @@ from loyalty.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from loyalty.selectors import customer_ids_for_search, customer_overview
+from loyalty.selectors import adjustment_submitted, customer_ids_for_search, customer_overview
 from loyalty.services import (
     CLIENT_ACCESS_LEVELS,
     application_create,
@@ -204,6 +205,8 @@ class CustomerAdmin(CsvExportMixin, ReadOnlyAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
+        if "\x00" in term:
+            raise IncorrectLookupParameters("A search term cannot hold a NUL character.")
         owners = customer_ids_for_search(term)
         return queryset.filter(user_id__in=owners), False
 
@@ -249,6 +252,9 @@ class CustomerAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     def _adjust(self, request: HttpRequest, customer: Customer, form: AdjustPointsForm):
         points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
+        if adjustment_submitted(key=form.cleaned_data["submission"]):
+            # Said first, before any "confirm again": the balance moved because of this very form.
+            return self._already_posted(request)
         before = account_balance(user_id=customer.user_id).total_points
         confirmed = form.cleaned_data["confirmed_balance"] == before
         reasons = adjustment_confirmation_reasons(points=points, balance_before=before)
@@ -276,9 +282,12 @@ class CustomerAdmin(CsvExportMixin, ReadOnlyAdmin):
                 submission=form.cleaned_data["submission"],
             )
         except AdjustmentAlreadyPosted:
-            messages.warning(request, "This adjustment was already posted (a second click?); it counts once.")
-            return redirect(request.path)
+            return self._already_posted(request)
         messages.success(request, f"Adjusted by {points:+d}; the balance is now {posting.balance.total_points}.")
+        return redirect(request.path)
+
+    def _already_posted(self, request: HttpRequest):
+        messages.warning(request, "This adjustment was already posted (a second click?); it counts once.")
         return redirect(request.path)
 
     def _detail(self, request: HttpRequest, customer: Customer, form: AdjustPointsForm | None):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from django.db import connections, router
 from django.db.models import DateTimeField, Prefetch
 
-from loyalty.models import Application, Order, OrderCounter
+from loyalty.models import AdjustmentSubmission, Application, Order, OrderCounter
 from loyalty.tokens import token_hash
 from rewards.models import MAX_BIGINT, Account, LotConsumption, PointLot, RedeemedItem
 from rewards.selectors import Balance, HistoryPage, as_aware_datetime, reward_history
@@ -94,3 +94,8 @@ def customer_ids_for_search(term: str) -> set[int]:
         found.update(Order.objects.filter(order_id=int(term)).values_list("user_id", flat=True))
     found.update(RedeemedItem.objects.filter(item_code=term.upper()).values_list("reward__user_id", flat=True))
     return found
+
+
+def adjustment_submitted(*, key: str) -> bool:
+    """Whether the admin adjustment form with this one-time key was posted already."""
+    return AdjustmentSubmission.objects.filter(key=key).exists()

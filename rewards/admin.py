@@ -3,12 +3,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, StreamingHttpResponse
-from django.urls import path
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.urls import path, reverse
 from django.utils import timezone
 
 from rewards.models import CatalogItem, RedeemedItem, Reward
@@ -45,10 +47,15 @@ class CsvExportMixin:
         name = f"{self.opts.app_label}_{self.opts.model_name}_export"
         return [path("export.csv", self.admin_site.admin_view(self.csv_export_view), name=name), *super().get_urls()]
 
-    def csv_export_view(self, request: HttpRequest) -> StreamingHttpResponse:
+    def csv_export_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        queryset = self.get_changelist_instance(request).get_queryset(request)
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            # The list's own answer to a filter it cannot apply: itself, with its error flag.
+            changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
+            return HttpResponseRedirect(f"{changelist}?{ERROR_FLAG}=1")
         response = StreamingHttpResponse(self._csv_lines(rows_by_keyset(queryset)), content_type="text/csv")
         filename = f"{self.csv_name}-{timezone.now():%Y%m%d-%H%M%S}.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -72,6 +79,12 @@ class ListedLookupsOnly:
     """
 
     extra_lookup_fields: tuple[str, ...] = ()
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        # No text column holds a NUL, and PostgreSQL refuses one in a query.
+        if "\x00" in search_term:
+            raise IncorrectLookupParameters("A search term cannot hold a NUL character.")
+        return super().get_search_results(request, queryset, search_term)
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         if lookup.split(LOOKUP_SEP, 1)[0] not in self._filterable_fields():

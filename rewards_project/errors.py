@@ -7,6 +7,8 @@ Services raise :class:`DomainError` subclasses; DRF's own exceptions and Django'
 """
 
 import logging
+import posixpath
+import re
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +26,9 @@ from rest_framework.views import set_rollback
 from rewards_project.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
+
+
+INTERNAL_ERROR_MESSAGE = "An unexpected error occurred. It has been logged."
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -87,7 +92,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
         set_rollback()
         return Response(
-            error_body("internal_error", "An unexpected error occurred. It has been logged."),
+            error_body("internal_error", INTERNAL_ERROR_MESSAGE),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
@@ -124,8 +129,13 @@ def _messages(errors: Any, where: str = "") -> list[str]:
 
 
 def is_api_request(request: HttpRequest) -> bool:
-    """A request to the API (``/rewards-api/…``, ``/loyalty-api/…``), not to the site."""
+    """A request to the API (``/rewards-api/…``, ``/loyalty-api/…``), not to the site.
+
+    A path with doubled slashes or dot segments (``//rewards-api/…``, ``/./rewards-api/…``)
+    is judged as a browser would read it, so its 404 is JSON too."""
     path = request.path
+    if "//" in path or "/." in path:
+        path = posixpath.normpath(re.sub(r"/{2,}", "/", path)) + ("/" if path.endswith("/") else "")
     return path.startswith(settings.API_PATH_PREFIXES) or f"{path}/" in settings.API_PATH_PREFIXES
 
 
@@ -156,7 +166,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 def json_server_error(request: HttpRequest) -> HttpResponse:
     if is_api_request(request):
-        return error_response(500, "internal_error", "An unexpected error occurred. It has been logged.")
+        return error_response(500, "internal_error", INTERNAL_ERROR_MESSAGE)
     return defaults.server_error(request)
 
 

@@ -1,7 +1,7 @@
 """The request's edge: what is refused or answered before any view runs.
 
 - ``charset_guard`` (WSGI) and ``RequestGuardMiddleware`` turn a Content-Type charset
-  that is not a text encoding into a JSON 415. Django would otherwise fail while
+  this service does not read into a JSON 415. Django would otherwise fail while
   building the request (``charset=base64`` decodes the query string with a bytes
   codec) and the server would answer its own HTML 500.
 - API bodies: over the size limit is 413 before anything reads them; a chunked body
@@ -14,6 +14,9 @@
 
 import codecs
 import io
+import json
+import logging
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,21 +30,29 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.http import parse_header_parameters
 
 from rewards_project import views
-from rewards_project.errors import error_response, is_api_request
+from rewards_project.errors import INTERNAL_ERROR_MESSAGE, error_body, error_response, is_api_request
+
+logger = logging.getLogger(__name__)
 
 UNSUPPORTED_CHARSET = "rewards.unsupported_charset"
 HEALTH_PATHS = ("/healthz", "/readyz")
 
 
-def is_text_encoding(name: str) -> bool:
+# JSON is UTF-8; these ASCII-compatible charsets are read too. Anything else (a bytes codec
+# such as base64, a text codec that fails on ordinary input such as "undefined", "idna" or
+# "punycode", or UTF-16, under which the query string would not read) is a 415.
+SUPPORTED_CHARSETS = frozenset({"utf-8", "ascii", "iso8859-1", "iso8859-15", "cp1252"})
+
+
+def is_supported_charset(name: str) -> bool:
     try:
-        return codecs.lookup(name)._is_text_encoding
-    except LookupError:
+        return codecs.lookup(name).name in SUPPORTED_CHARSETS
+    except (LookupError, ValueError):
         return False
 
 
 def charset_guard(app: Callable) -> Callable:
-    """WSGI middleware: drop a charset that is no text encoding and remember it.
+    """WSGI middleware: drop a charset this service does not read, and remember it.
 
     Django's request object is built before any Django middleware runs, so this has to
     happen in front of it; :class:`RequestGuardMiddleware` then answers 415.
@@ -52,10 +63,28 @@ def charset_guard(app: Callable) -> Callable:
         if "charset" in content_type.lower():
             media_type, params = parse_header_parameters(content_type)
             charset = params.get("charset")
-            if charset is not None and not is_text_encoding(charset):
+            if charset is not None and not is_supported_charset(charset):
                 environ[UNSUPPORTED_CHARSET] = charset
                 environ["CONTENT_TYPE"] = media_type
         return app(environ, start_response)
+
+    return guarded
+
+
+def last_resort(app: Callable) -> Callable:
+    """WSGI middleware, outermost: an exception that escapes Django (which answers its own
+    views' errors) is logged by method and path, never with the query string, where careless
+    clients put tokens, and answered with the JSON 500 instead of the server's own page."""
+
+    def guarded(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+        try:
+            return app(environ, start_response)
+        except Exception:
+            logger.exception("Unhandled error on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            body = json.dumps(error_body("internal_error", INTERNAL_ERROR_MESSAGE)).encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            start_response("500 Internal Server Error", headers, sys.exc_info())
+            return [body]
 
     return guarded
 
@@ -77,7 +106,7 @@ class RequestGuardMiddleware:
         if charset is None:
             # The test client and other WSGI servers build requests without charset_guard.
             charset = request.content_params.get("charset") if request.content_params else None
-            if charset is not None and is_text_encoding(charset):
+            if charset is not None and is_supported_charset(charset):
                 charset = None
         if charset is not None:
             return error_response(
@@ -110,7 +139,10 @@ class RequestGuardMiddleware:
             return error_response(
                 411, "length_required", "This server cannot read a chunked body; send a Content-Length."
             )
-        body = request.META["wsgi.input"].read(limit + 1)
+        try:
+            body = request.META["wsgi.input"].read(limit + 1)
+        except Exception:  # noqa: BLE001 - each server raises its own errors for a malformed chunk
+            return error_response(400, "malformed_body", "The chunked request body is malformed.")
         if len(body) > limit:
             return _too_large()
         request.META["CONTENT_LENGTH"] = str(len(body))

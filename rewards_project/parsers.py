@@ -1,6 +1,7 @@
 """A JSON parser fit for money: decimals stay exact and oversized bodies are refused."""
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,32 @@ class StrictJSONParser(JSONParser):
         except UnicodeDecodeError as exc:
             raise ParseError(f"The request body is not valid {encoding}: {exc}") from exc
         try:
-            return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+            data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+            # "\ud800" alone is valid JSON but no character: nothing that speaks UTF-8 could
+            # store it, echo it in an error message or render it.
+            unicode_text = not _SURROGATE_ESCAPE.search(text) or _is_unicode_text(data)
         except ValueError as exc:
             raise ParseError(f"The request body is not valid JSON: {exc}") from exc
+        except RecursionError:
+            raise ParseError("The request body is nested too deeply.") from None
+        if not unicode_text:
+            raise ParseError("The request body has a lone surrogate (\\ud800-\\udfff) in a string.")
+        return data
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _is_unicode_text(value: Any) -> bool:
+    """True when every string in a parsed body (keys included) is valid Unicode text."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_is_unicode_text(key) and _is_unicode_text(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_is_unicode_text(item) for item in value)
+    return True

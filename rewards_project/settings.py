@@ -270,6 +270,16 @@ if set(CREDIT_PENDING_DAYS) - {"earn", "purchase", "feedback"}:
 POINTS_VALIDITY_DAYS = env.int("POINTS_VALIDITY_DAYS", default=None)
 # Points expiring within this many days count as expiring_points.
 EXPIRY_NOTICE_DAYS = env.int("EXPIRY_NOTICE_DAYS", default=30)
+# A period of days is at most a century: every date the service computes stays in range.
+MAX_PERIOD_DAYS = 36_500
+for _name, _days in [
+    ("ORDER_POINTS_PENDING_DAYS", ORDER_POINTS_PENDING_DAYS),
+    ("POINTS_VALIDITY_DAYS", POINTS_VALIDITY_DAYS or 0),
+    ("EXPIRY_NOTICE_DAYS", EXPIRY_NOTICE_DAYS),
+    *((f"CREDIT_PENDING_DAYS[{kind}]", days) for kind, days in CREDIT_PENDING_DAYS.items()),
+]:
+    if not 0 <= _days <= MAX_PERIOD_DAYS:
+        raise ImproperlyConfigured(f"{_name} must be a number of days from 0 to {MAX_PERIOD_DAYS}, not {_days}.")
 
 # Staff adjustments in admin larger than this (either way), or a debit that would
 # take a balance below zero, need a second, confirming step.

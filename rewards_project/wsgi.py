@@ -9,10 +9,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rewards_project.settings")
 
 django_application = get_wsgi_application()
 
-from rewards_project.middleware import charset_guard  # noqa: E402 - after Django is set up
+from rewards_project.middleware import charset_guard, last_resort  # noqa: E402 - after Django is set up
 
-# An odd charset is dealt with before Django builds its request object.
-application = charset_guard(django_application)
+# An odd charset is dealt with before Django builds its request object; anything that still
+# escapes Django is answered in JSON and logged without its query string.
+application = last_resort(charset_guard(django_application))
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.INSECURE_DEVELOPMENT_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: the development key is never served with DEBUG off.")

@@ -424,3 +424,26 @@ def test_one_adjustment_form_posted_many_times_at_once_counts_once(django_user_m
     again = clients[0].post(customer_url(), form, follow=True)
     assert "already posted" in again.content.decode()
     assert Reward.objects.filter(kind="adjustment").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("changelist", "query"),
+    [
+        ("admin:loyalty_customer_changelist", {"user_id": "\x00"}),
+        ("admin:rewards_reward_changelist", {"user_id": "\x00"}),
+        ("admin:rewards_reward_changelist", {"created_at__gte": "notadate"}),
+        ("admin:rewards_reward_changelist", {"p": "999999"}),
+        ("admin:rewards_reward_changelist", {"q": "a\x00b"}),
+        ("admin:loyalty_customer_changelist", {"q": "\x00"}),
+        ("admin:loyalty_customer_changelist", {"p": "999999"}),
+    ],
+)
+def test_a_csv_export_with_a_bad_filter_answers_as_its_list_does(staff_client, ledger, changelist, query):
+    listed = staff_client.get(reverse(changelist), query)
+    exported = staff_client.get(reverse(changelist) + "export.csv", query)
+
+    # 400 for a lookup no list offers, the list's error page for a filter it cannot apply,
+    # and for what the list shows anyway (with a message) the rows it shows.
+    assert (exported.status_code, exported.get("Location")) == (listed.status_code, listed.get("Location"))
+    if exported.status_code == 200:
+        assert exported["Content-Type"] == "text/csv"

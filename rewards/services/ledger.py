@@ -112,11 +112,21 @@ def lot_timing(*, kind: str, credited_at: datetime) -> LotTiming:
         pending_days = settings.ORDER_POINTS_PENDING_DAYS
     else:
         pending_days = settings.CREDIT_PENDING_DAYS.get(kind, 0)
-    available_at = credited_at + timedelta(days=pending_days)
+    available_at = _days_after(credited_at, pending_days)
     validity = settings.POINTS_VALIDITY_DAYS
-    return LotTiming(
-        available_at=available_at, expires_at=available_at + timedelta(days=validity) if validity else None
-    )
+    return LotTiming(available_at=available_at, expires_at=_days_after(available_at, validity) if validity else None)
+
+
+class DateOutOfRange(DomainError):
+    code = "date_out_of_range"
+    default_message = "This date plus the points' pending and validity periods passes the year 9999."
+
+
+def _days_after(moment: datetime, days: int) -> datetime:
+    try:
+        return moment + timedelta(days=days)
+    except OverflowError:
+        raise DateOutOfRange() from None
 
 
 def notice_horizon(now: datetime) -> datetime:

@@ -228,12 +228,13 @@ def test_a_charset_that_is_not_text_is_415(shop, charset):
     assert_error(response, 415, "unsupported_charset")
 
 
-def test_a_text_charset_other_than_utf8_is_read():
-    """latin-1 is a text encoding: its body is decoded as sent, not refused."""
-    from rewards_project.middleware import is_text_encoding
+def test_the_charsets_read_are_utf8_and_ascii_compatible_ones():
+    """latin-1 is read as sent; a codec that fails on ordinary input is refused."""
+    from rewards_project.middleware import is_supported_charset
 
-    assert is_text_encoding("latin-1") and is_text_encoding("UTF-8")
-    assert not is_text_encoding("base64") and not is_text_encoding("nope")
+    assert is_supported_charset("latin-1") and is_supported_charset("UTF-8") and is_supported_charset("us-ascii")
+    for refused in ("base64", "nope", "undefined", "punycode", "idna", "utf-16", "utf-7", "\x00"):
+        assert not is_supported_charset(refused), refused
 
 
 @pytest.mark.parametrize(

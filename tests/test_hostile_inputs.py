@@ -1,0 +1,156 @@
+"""Inputs that once got a 500 from a real gunicorn, each answered with a JSON 4xx that writes
+nothing, and a log that never holds a rejected request's query string."""
+
+import http.client
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from loyalty.models import AccessLevel, Application
+from rewards.models import Account, Reward
+from tests.factories import ApplicationFactory
+from tests.live import gunicorn_serving
+from tests.test_live_http import auth, call
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECRET_IN_QUERY = "tok_do_not_log_me_0123456789"
+
+
+@pytest.fixture(scope="module")
+def served(django_db_setup, django_db_blocker, collected_static, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A gunicorn with a return window and an expiry set (dates are computed), and its log."""
+    log = tmp_path_factory.mktemp("hostile") / "gunicorn.log"
+    env = {"ORDER_POINTS_PENDING_DAYS": "14", "POINTS_VALIDITY_DAYS": "365", "WEBHOOK_ALLOW_PRIVATE": "0"}
+    with django_db_blocker.unblock(), gunicorn_serving(collected_static, env=env, log_path=log) as base:
+        yield base, log
+
+
+@pytest.fixture
+def master_app(transactional_db) -> Application:
+    return ApplicationFactory(access_level=AccessLevel.MASTER_APP, name="MasterApp")
+
+
+def assert_json_error(status: int, headers, payload, expected_status: int, code: str | None = None) -> None:
+    assert status == expected_status, payload
+    assert headers["Content-Type"] == "application/json"
+    assert payload["success"] is False
+    if code:
+        assert payload["error"]["code"] == code, payload
+
+
+@pytest.mark.parametrize("charset", ["undefined", "punycode", "idna", "utf-16", "utf-7"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_charset_that_cannot_read_the_request_is_415(served, committed_shop_app, charset, method):
+    base, log = served
+    query = f"user_id=5&note={quote('é')}&token={SECRET_IN_QUERY}"
+    headers = auth(committed_shop_app, **{"Content-Type": f"application/json; charset={charset}"})
+    body = None if method == "GET" else b'{"user_id": 5, "points_earned": 1, "reward_description": "x"}'
+    path = f"/rewards-api/get-points/?{query}" if method == "GET" else f"/rewards-api/earn-points/?{query}"
+
+    assert_json_error(*call(base, method, path, body, headers), 415, "unsupported_charset")
+    assert not Reward.objects.exists()
+    assert SECRET_IN_QUERY not in log.read_text()
+
+
+def test_json_nested_a_thousand_deep_is_400(served, committed_shop_app):
+    base, _ = served
+    body = ('{"user_id": 5, "points_earned": 1, "reward_description": ' + "[" * 1000 + "]" * 1000 + "}").encode()
+    status, headers, payload = call(base, "POST", "/rewards-api/earn-points/", body, auth(committed_shop_app))
+    assert_json_error(status, headers, payload, 400, "malformed_json")
+    assert not Reward.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/loyalty-api/webhooks", '{"url": "http://1.1.1.1/x", "event_types": ["\\ud800"]}'),
+        ("/loyalty-api/webhooks", '{"url": "http://1.1.1.1/x", "event_types": ["points.earned"], "d\\udfff": 1}'),
+        ("/rewards-api/earn-points/", '{"user_id": 5, "points_earned": 1, "reward_description": "a\\udc00b"}'),
+    ],
+)
+def test_a_lone_surrogate_is_400(served, committed_shop_app, path, body):
+    base, _ = served
+    status, headers, payload = call(base, "POST", path, body.encode(), auth(committed_shop_app))
+    assert_json_error(status, headers, payload, 400, "malformed_json")
+    assert not Reward.objects.exists()
+
+
+def test_a_lone_surrogate_in_an_access_level_is_400(served, master_app):
+    base, _ = served
+    body = b'{"application_name": "x", "access_level": "Can_\\ud800Read"}'
+    status, headers, payload = call(base, "POST", "/loyalty-api/application", body, auth(master_app))
+    assert_json_error(status, headers, payload, 400, "malformed_json")
+    assert Application.objects.count() == 1
+
+
+def test_a_surrogate_pair_is_a_character_and_is_read(served, committed_shop_app):
+    base, _ = served
+    body = b'{"user_id": 5, "points_earned": 1, "reward_description": "star \\ud83c\\udf1f"}'
+    status, _, payload = call(base, "POST", "/rewards-api/earn-points/", body, auth(committed_shop_app))
+    assert status == 201, payload
+    assert Reward.objects.get().reward_description == "star \U0001f31f"
+
+
+@pytest.mark.parametrize("port", ["65536", "99999", "0"])
+def test_a_webhook_port_out_of_range_is_400(served, committed_shop_app, port):
+    base, _ = served
+    body = json.dumps({"url": f"http://1.1.1.1:{port}/x", "event_types": ["points.earned"]}).encode()
+    status, headers, payload = call(base, "POST", "/loyalty-api/webhooks", body, auth(committed_shop_app))
+    assert_json_error(status, headers, payload, 400)
+
+
+@pytest.mark.parametrize("chunk", [b"zz\r\n{}\r\n0\r\n\r\n", b"5\r\n{}\r\n0\r\n\r\n", b"-1\r\nab\r\n0\r\n\r\n"])
+def test_a_malformed_chunked_body_is_400(served, committed_shop_app, chunk):
+    base, _ = served
+    host, port = base.removeprefix("http://").split(":")
+    head = (
+        "POST /rewards-api/earn-points/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {committed_shop_app.token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port)), timeout=15) as sock:
+        sock.sendall(head + chunk)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        assert response.status == 400
+        assert response.getheader("Content-Type") == "application/json"
+        assert json.loads(response.read())["error"]["code"] == "malformed_body"
+    assert not Reward.objects.exists()
+
+
+@pytest.mark.parametrize("completed_at", [253_402_300_799, 253_402_300_799 - 20 * 86_400, 253_390_000_000])
+def test_an_order_whose_points_would_be_dated_past_year_9999_is_400(served, committed_shop_app, completed_at):
+    base, _ = served
+    body = json.dumps({"user_id": 5, "order_id": 1, "total_cost": 2000, "completed_at": completed_at}).encode()
+    status, headers, payload = call(base, "POST", "/loyalty-api/orders", body, auth(committed_shop_app))
+    assert_json_error(status, headers, payload, 400, "date_out_of_range")
+    assert not Reward.objects.exists() and not Account.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["//rewards-api/get-points/?user_id=5", "/./rewards-api/get-points/?user_id=5"])
+def test_a_path_with_doubled_slashes_or_dot_segments_is_a_json_404(served, committed_shop_app, path):
+    base, _ = served
+    assert_json_error(*call(base, "GET", path, headers=auth(committed_shop_app)), 404, "not_found")
+
+
+def test_what_gets_through_django_unhandled_is_json_and_logged_without_its_query(caplog):
+    """The last guard: an exception escaping Django itself (none is known; a WSGI environ no
+    server sends stands in for one) is a JSON 500 whose log line holds no query string."""
+    from rewards_project.middleware import last_resort
+
+    def broken(environ, start_response):
+        raise RuntimeError("boom")
+
+    started = []
+    body = last_resort(broken)(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "QUERY_STRING": f"token={SECRET_IN_QUERY}"},
+        lambda status, headers, exc_info=None: started.append((status, dict(headers))),
+    )
+    assert started[0][0].startswith("500") and started[0][1]["Content-Type"] == "application/json"
+    assert json.loads(b"".join(body))["error"]["code"] == "internal_error"
+    assert "Unhandled error on GET /x" in caplog.text
+    assert SECRET_IN_QUERY not in caplog.text
