@@ -6,8 +6,9 @@ import sys
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rewards_project.settings")
     if sys.argv[1:2] != ["runserver"]:
-        # Commands get no statement timeout (see DB_COMMAND_STATEMENT_TIMEOUT_MS); serving does.
+        # Commands get no statement timeout and longer lock waits (settings.py); serving does not.
         os.environ.setdefault("LOYALTY_MANAGEMENT_COMMAND", "1")
+        os.environ.setdefault("LOYALTY_BACKGROUND", "1")
     from django.core.management import execute_from_command_line
     from django.db import OperationalError
 

@@ -34,7 +34,7 @@ REPLICA_URL="postgres://postgres@127.0.0.1:$REPLICA_PORT/$DB"
 BOUNCER_URL="postgres://postgres@127.0.0.1:$BOUNCER_PORT/$DB"
 # The database's own bounds on every session: behind PgBouncer's transaction pooling the app
 # cannot set them per connection (the same numbers as the app's defaults).
-SESSION_BOUNDS="statement_timeout=5000 lock_timeout=3000 idle_in_transaction_session_timeout=10000"
+SESSION_BOUNDS="statement_timeout=5000 lock_timeout=100 idle_in_transaction_session_timeout=10000"
 
 # PostgreSQL and PgBouncer refuse to run as root: as root, run them as the postgres user.
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -41,8 +41,8 @@ def error_response(status_code: int, code: str, message: str, fields: dict | Non
 
 
 RETRY_AFTER_SECONDS = "5"
-# query_canceled (statement_timeout), lock_not_available (lock_timeout).
-_TIMEOUT_PGCODES = frozenset({"57014", "55P03"})
+QUERY_CANCELED = "57014"  # statement_timeout
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout: another transaction holds the row
 
 # DRF exception class -> our machine code. Anything else keeps DRF's own code.
 _DRF_CODES: dict[type[exceptions.APIException], str] = {
@@ -77,7 +77,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         # long: the transaction was rolled back, nothing was written, a retry is safe.
         set_rollback()
         view = context.get("view").__class__.__name__
-        if getattr(exc.__cause__, "pgcode", None) in _TIMEOUT_PGCODES:
+        pgcode = getattr(exc.__cause__, "pgcode", None)
+        if pgcode == LOCK_NOT_AVAILABLE:
+            logger.warning("Row busy in %s: %s", view, exc)
+            body = error_body(
+                "resource_busy", "Another operation is changing these points; nothing was written. Retry shortly."
+            )
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "1"})
+        if pgcode == QUERY_CANCELED:
             logger.warning("Database timeout in %s: %s", view, exc)
             body = error_body("database_timeout", "The database took too long; nothing was written. Retry.")
         else:

@@ -95,7 +95,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # answered 503 was rolled back and a retry cannot double a write. 0 turns one off.
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)  # seconds; libpq's minimum is 2
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5_000)
-DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=3_000)
+# A request waiting for a row lock holds a worker: a customer whose row something else holds
+# (a long import, a stuck session) must not hold them all. An API write waits at most this
+# long, then answers 503 with Retry-After (safe to retry with its Idempotency-Key). Among
+# the app's own requests a row is held for milliseconds, and at most one per worker waits.
+DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=100)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=10_000)
 # Behind PgBouncer in transaction pooling, each transaction may run on another server
 # connection: nothing may live in the session. No prepared statements, no server-side cursors,
@@ -103,9 +107,12 @@ DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS",
 DB_TRANSACTION_POOLING = env.bool("DB_TRANSACTION_POOLING", default=False)
 # The hottest statements are prepared once per connection (rewards/services/postgres.py).
 DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=not DB_TRANSACTION_POOLING)
+if env.bool("LOYALTY_BACKGROUND", default=False):
+    # Set by manage.py (migrate, check_ledger, imports) and by the Celery worker and beat: no
+    # client waits on them, so they wait longer for a row an API request holds.
+    DB_LOCK_TIMEOUT_MS = env.int("DB_BACKGROUND_LOCK_TIMEOUT_MS", default=3_000)
 if env.bool("LOYALTY_MANAGEMENT_COMMAND", default=False):
-    # Set by manage.py for commands (migrate, check_ledger, imports), whose statements
-    # may rightly run for minutes; lock waits stay bounded.
+    # Set by manage.py for commands, whose statements may rightly run for minutes.
     DB_STATEMENT_TIMEOUT_MS = env.int("DB_COMMAND_STATEMENT_TIMEOUT_MS", default=0)
 
 

@@ -7,6 +7,16 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/reward
 
 from rewards_project.settings import *  # noqa: F403
 
+# The suite's racing threads share one process and its GIL: a thread may hold a row lock for
+# many switch intervals, which a gunicorn worker never does. They wait as long as a command;
+# the served tests (tests/live.py) run with the production default.
+DB_LOCK_TIMEOUT_MS = 3_000
+DATABASES["default"]["OPTIONS"]["options"] = postgres_session_options(  # noqa: F405
+    statement_ms=DB_STATEMENT_TIMEOUT_MS,  # noqa: F405
+    lock_ms=DB_LOCK_TIMEOUT_MS,
+    idle_in_transaction_ms=DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,  # noqa: F405
+)
+
 # Tests open and close connections in threads; persistent ones would leak.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,7 +7,7 @@ set -euo pipefail
 echo "host replication ${POSTGRES_USER} all scram-sha-256" >> "$PGDATA/pg_hba.conf"
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<SQL
 ALTER DATABASE ${POSTGRES_DB} SET statement_timeout = 5000;
-ALTER DATABASE ${POSTGRES_DB} SET lock_timeout = 3000;
+ALTER DATABASE ${POSTGRES_DB} SET lock_timeout = 100;
 ALTER DATABASE ${POSTGRES_DB} SET idle_in_transaction_session_timeout = 10000;
 ALTER DATABASE ${POSTGRES_DB} SET timezone = 'UTC';
 SQL
