@@ -226,6 +226,9 @@ API_THROTTLE_RATES = {
     "application": env.str("THROTTLE_APPLICATION_RATE", default="3000/min") or None,
     "customer": env.str("THROTTLE_CUSTOMER_RATE", default="120/min") or None,
 }
+for _scope, _rate in API_THROTTLE_RATES.items():
+    if _rate is not None and not re.fullmatch(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(f"The {_scope} rate must read like 120/min (per s, min, hour or day), not {_rate!r}.")
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 

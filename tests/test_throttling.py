@@ -52,3 +52,31 @@ def test_customer_sessions_have_their_own_bucket(shop_app):
 def test_rate_can_be_turned_off(settings, shop):
     settings.API_THROTTLE_RATES = {"application": None, "customer": None}
     assert {shop.get("/rewards-api/catalog/").status_code for _ in range(6)} == {200}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_clients_through_several_workers_get_exactly_the_limit(collected_static, committed_shop_app):
+    """300 requests from 32 threads, against 3 gunicorn workers counting in one Redis, with a
+    limit of 120 a minute: exactly 120 pass (DRF's read-then-write throttle let 235 through)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import redis
+    from django.conf import settings as django_settings
+
+    from tests.live import gunicorn_serving
+    from tests.test_live_http import auth, call
+
+    redis.Redis.from_url(django_settings.TEST_REDIS_URL).flushdb()
+    env = {"CACHE_URL": django_settings.TEST_REDIS_URL, "THROTTLE_APPLICATION_RATE": "120/min"}
+    with gunicorn_serving(collected_static, workers=3, env=env) as base:
+        headers = auth(committed_shop_app)
+        with ThreadPoolExecutor(32) as pool:
+            statuses = list(
+                pool.map(
+                    lambda _: call(base, "GET", "/rewards-api/get-points/?user_id=1", headers=headers)[0], range(300)
+                )
+            )
+    redis.Redis.from_url(django_settings.TEST_REDIS_URL).flushdb()
+
+    assert statuses.count(200) == 120, sorted(set(statuses))
+    assert statuses.count(429) == 180

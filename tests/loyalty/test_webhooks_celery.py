@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import pytest
 import redis
+from django.conf import settings
 
 from loyalty.services.webhooks import webhook_create
 from rewards import services
@@ -20,7 +21,7 @@ from tests.loyalty.test_webhooks import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BROKER = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+BROKER = os.environ.get("TEST_CELERY_BROKER_URL", settings.TEST_REDIS_URL)
 USER = 4646
 
 
