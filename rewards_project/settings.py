@@ -228,7 +228,7 @@ API_THROTTLE_RATES = {
 }
 for _scope, _rate in API_THROTTLE_RATES.items():
     if _rate is not None and not re.fullmatch(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
-        raise ImproperlyConfigured(f"The {_scope} rate must read like 120/min (per s, min, hour or day), not {_rate!r}.")
+        raise ImproperlyConfigured(f"The {_scope} rate must read like 120/min (s, min, hour or day), not {_rate!r}.")
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
