@@ -7,9 +7,11 @@ reads digits from text only when the serializer's context says ``query=True``.
 """
 
 import re
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from rest_framework import serializers
 from rest_framework.utils import html
@@ -68,8 +70,31 @@ def points_field(**kwargs: Any) -> StrictIntegerField:
     return StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY, **kwargs)
 
 
-# Some visible character; the same class in Python and in the schema's (ECMA) regex.
-_NOT_BLANK = RegexValidator(r"^[^\x00]*[^\x00\t\n\v\f\r ][^\x00]*$", "This field may not be blank.")
+# Blank-looking letters: Hangul fillers and the Braille blank are letters or symbols to
+# Unicode, yet draw nothing.
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def has_visible_character(text: str) -> bool:
+    """Some letter, number, punctuation or symbol: spaces of every kind (no-break, ideographic),
+    format characters (zero-width space, joiners, direction marks), controls and marks alone
+    draw nothing a person could read."""
+    return any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_GLYPHS for ch in text)
+
+
+class VisibleTextValidator(RegexValidator):
+    """Text must show something. The schema states it as ``\\S`` (its regex has no Unicode
+    categories); the check itself is :func:`has_visible_character`."""
+
+    def __init__(self) -> None:
+        super().__init__(r"\S", "This field may not be blank.")
+
+    def __call__(self, value: Any) -> None:
+        if not has_visible_character(str(value)):
+            raise ValidationError(self.message, code="blank")
+
+
+_NOT_BLANK = VisibleTextValidator()
 
 
 def text_field(*, max_length: int, **kwargs: Any) -> StrictCharField:

@@ -256,3 +256,35 @@ def test_an_api_client_asking_for_html_still_gets_json(shop):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    [
+        "\u200b",
+        "\u00a0",
+        "\u3000",
+        "\u200b\u200c\u200d\ufeff",
+        "\u2800",
+        "\u3164",
+        "\u0301",
+        " \u2028\u2029 ",
+        "\u202e",
+    ],
+)
+def test_text_made_only_of_invisible_characters_is_blank(shop, master, invisible):
+    earned = shop.post(EARN, {"user_id": 5, "points_earned": 1, "reward_description": invisible}, format="json")
+    app = master.post(
+        "/loyalty-api/application", {"application_name": invisible, "access_level": "Can_Read"}, format="json"
+    )
+
+    assert_error(earned, 400, "validation_error", "reward_description")
+    assert_error(app, 400, "validation_error", "application_name")
+    assert not Reward.objects.exists()
+
+
+@pytest.mark.parametrize("visible", ["café", "日本", "\u2605", "-", "\u200bx", "e\u0301", "\U0001f31f"])
+def test_text_with_something_visible_is_taken_as_sent(shop, visible):
+    response = shop.post(EARN, {"user_id": 5, "points_earned": 1, "reward_description": visible}, format="json")
+    assert response.status_code == 201, response.content
+    assert Reward.objects.get().reward_description == visible
