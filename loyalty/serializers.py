@@ -4,8 +4,8 @@ from django.conf import settings
 from rest_framework import serializers
 
 from loyalty.models import Application, Order, WebhookSubscription
-from loyalty.services import CLIENT_ACCESS_LEVELS
-from rewards.models import MAX_POINTS_PER_ENTRY, EventType
+from loyalty.services import CLIENT_ACCESS_LEVELS, total_cost_max
+from rewards.models import EventType
 from rewards.serializers import BalancePartsOutput
 from rewards_project.fields import (
     MAX_BIGINT,
@@ -16,12 +16,6 @@ from rewards_project.fields import (
     user_id_field,
     with_settings_max,
 )
-
-
-def total_cost_max() -> int:
-    """The largest total_cost whose points (coefficient at most 1) stay within one entry's cap."""
-    return int(MAX_POINTS_PER_ENTRY / settings.ORDER_POINTS_RATE)
-
 
 # 9999-12-31T23:59:59Z: the last second a datetime can hold.
 MAX_UNIX_SECONDS = 253_402_300_799

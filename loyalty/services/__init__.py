@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from loyalty.models import AccessLevel, Application, Order, OrderCounter
 from loyalty.tokens import token_generate, token_hash
-from rewards.models import EventType, PointLot, RewardKind
+from rewards.models import MAX_POINTS_PER_ENTRY, EventType, PointLot, RewardKind
 from rewards.selectors import Balance, account_balance
 from rewards.services import credit_take_back, points_credit, points_entry_check, points_take_back
 from rewards.services.events import event_record
@@ -175,6 +175,15 @@ def order_coefficient(*, placed: int, returned: int) -> Fraction:
     if not 0 <= returned <= placed:
         raise ValueError(f"returned ({returned}) must be between 0 and placed ({placed})")
     return min(Fraction(1), PENALTY_BASE - Fraction(returned, placed + 1))
+
+
+def total_cost_max() -> int:
+    """The largest total_cost whose points (coefficient at most 1) stay within one entry's cap."""
+    return int(MAX_POINTS_PER_ENTRY / settings.ORDER_POINTS_RATE)
+
+
+# Order counters are integers: no customer places or returns more orders than this.
+MAX_ORDER_COUNT = 1_000_000_000
 
 
 def order_points(*, total_cost: int, placed: int, returned: int) -> OrderPoints:

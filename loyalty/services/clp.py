@@ -17,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from loyalty.models import Application, Order, OrderCounter
-from loyalty.services import CLIENT_ACCESS_LEVELS, IssuedToken, order_points
+from loyalty.services import CLIENT_ACCESS_LEVELS, MAX_ORDER_COUNT, IssuedToken, order_points, total_cost_max
 from loyalty.tokens import token_generate, token_hash
 from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY, ImportSource, RewardKind
 from rewards.services.imports import (
@@ -196,12 +196,15 @@ def _balance_entries(user: dict, user_id: int, report: ImportReport, *, now: dat
     if balance is None:
         report.anomaly("current_balance is empty or not a number", "read as 0", user)
         return []
+    if abs(balance) > MAX_POINTS_PER_ENTRY:
+        report.anomaly(
+            "current_balance is beyond what one entry may hold", "skipped: the balance is not imported", user
+        )
+        return []
     snapped = balance.quantize(_SNAP)
     points = int(snapped.to_integral_value(rounding=ROUND_DOWN))
     if points != snapped:
         report.counts["balances with a fraction dropped"] += 1
-    if abs(points) > MAX_POINTS_PER_ENTRY:
-        raise ImportRefused(f"Customer {user_id}'s balance {balance} is beyond what one entry may hold.")
     if not points:
         return []
     report.counts["points credited" if points > 0 else "points debited"] += abs(points)
@@ -215,8 +218,8 @@ def _balance_entries(user: dict, user_id: int, report: ImportReport, *, now: dat
 
 def _deleted_orders(user: dict, report: ImportReport) -> int:
     deleted = source_int(user["num_of_deleted_orders"]) if user["num_of_deleted_orders"] is not None else 0
-    if deleted is None or deleted < 0:
-        report.anomaly("num_of_deleted_orders is not a whole number of 0 or more", "read as 0", user)
+    if deleted is None or not 0 <= deleted <= MAX_ORDER_COUNT:
+        report.anomaly(f"num_of_deleted_orders is not a whole number from 0 to {MAX_ORDER_COUNT:,}", "read as 0", user)
         return 0
     return deleted
 
@@ -227,8 +230,11 @@ def _order(row: dict, user_id: int, report: ImportReport, *, now: datetime) -> O
         report.anomaly("order_id is not a positive integer", "skipped", row)
         return None
     cost = source_decimal(row["total_cost"])
-    if cost is None or cost < 0 or cost > MAX_BIGINT:
+    if cost is None or cost < 0:
         report.anomaly("total_cost is empty, negative or not a number", "skipped", row)
+        return None
+    if cost > total_cost_max():
+        report.anomaly("total_cost is beyond what the API accepts", f"skipped (at most {total_cost_max():,})", row)
         return None
     total_cost = int(cost.to_integral_value(rounding=ROUND_DOWN))
     if total_cost != cost:

@@ -22,6 +22,7 @@ from rewards.services.imports import (
     balances_below_zero,
     customer_id,
     customers_import,
+    customers_imported_announce,
     description_text,
     rows_imported,
     rows_record,
@@ -58,19 +59,30 @@ def _lines(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _import(path: Path, digest: str, report: ImportReport) -> None:
+    """Lines come in any order and a customer may be on several, in different batches: each
+    customer is counted, announced and checked for a balance below zero once, at the end."""
     now = timezone.now()
+    imported: dict[int, int] = {}  # user_id: points this import moved
     batch: list[tuple[int, list[str]]] = []
     for line in _lines(path):
         batch.append(line)
         if len(batch) >= BATCH_ROWS:
-            _batch_import(batch, path, digest, report, now=now)
+            _batch_import(batch, path, digest, report, now=now, imported=imported)
             batch = []
     if batch:
-        _batch_import(batch, path, digest, report, now=now)
+        _batch_import(batch, path, digest, report, now=now, imported=imported)
+    balances_below_zero(report, customers_imported_announce(imported, source=SOURCE, now=now))
+    report.counts["customers"] += len(imported)
 
 
 def _batch_import(
-    lines: list[tuple[int, list[str]]], path: Path, digest: str, report: ImportReport, *, now: datetime
+    lines: list[tuple[int, list[str]]],
+    path: Path,
+    digest: str,
+    report: ImportReport,
+    *,
+    now: datetime,
+    imported: dict[int, int],
 ) -> None:
     keys = {number: f"{digest}:{number}" for number, _ in lines}
     done = rows_imported(source=SOURCE, keys=keys.values())
@@ -85,9 +97,10 @@ def _batch_import(
             user_id = customer_id(fields[0])
             entries.setdefault(user_id, []).append(entry)
     if entries:
-        balances_below_zero(report, customers_import(entries, source=SOURCE, now=now))
+        customers_import(entries, source=SOURCE, now=now, announce=False)
+    for user_id, rows in entries.items():
+        imported[user_id] = imported.get(user_id, 0) + sum(entry.points for entry in rows)
     rows_record(source=SOURCE, keys=(keys[number] for number, _ in lines if keys[number] not in done), now=now)
-    report.counts["customers"] += len(entries)
 
 
 def _entry(fields: list[str], key: str, path: Path, report: ImportReport, row: dict, *, now: datetime):

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from rewards.models import ITEM_CODE_LENGTH, CatalogKind, ImportSource, RewardKind
+from rewards.models import ITEM_CODE_LENGTH, MAX_POINTS_PER_ENTRY, CatalogKind, ImportSource, RewardKind
 from rewards.selectors import catalog_item_for_redemption
 from rewards.services.imports import (
     BATCH_ROWS,
@@ -42,7 +42,7 @@ _REWARDS_SQL = """
     SELECT r.reward_id, r.user_id, r.points_earned, r.points_redeemed, r.reward_description, r.is_active,
            r.earned_date, r.redeemed_date, i.reward_id AS item_of, i.item_code, i.item_description, i.amount
     FROM rewards_reward r LEFT JOIN rewards_redeemeditem i ON i.reward_id = r.reward_id
-    ORDER BY r.user_id, r.reward_id
+    ORDER BY r.user_id, r.reward_id, i.item_code
 """
 _ORPHAN_ITEMS_SQL = """
     SELECT i.reward_id, i.item_code, i.item_description, i.amount FROM rewards_redeemeditem i
@@ -89,7 +89,8 @@ def _batch_import(rows: list[dict[str, Any]], report: ImportReport, *, now: date
     done = rows_imported(source=SOURCE, keys=keys.values())
     report.counts["rows already imported"] += len(done)
     fresh = [row for row in rows if keys[row["reward_id"]] not in done]
-    taken = codes_taken(str(row["item_code"]) for row in fresh if row["item_code"])
+    fresh = _one_item_each(fresh, report)
+    taken = codes_taken(str(row["item_code"]).replace("\x00", "") for row in fresh if row["item_code"])
     taken_before = set(taken)
     entries: dict[int, list[ImportEntry]] = {}
     for row in fresh:
@@ -110,6 +111,20 @@ def _batch_import(rows: list[dict[str, Any]], report: ImportReport, *, now: date
     report.counts["customers"] += len(entries)
 
 
+def _one_item_each(rows: list[dict[str, Any]], report: ImportReport) -> list[dict[str, Any]]:
+    """A reward bought one thing. A source whose items table lost its key may give a reward
+    several items (one joined row each): the reward is debited once, with its first item."""
+    seen: set[object] = set()
+    kept = []
+    for row in rows:
+        if row["reward_id"] in seen:
+            report.anomaly("reward has more than one redeemed item", "skipped: the reward counts once", row)
+            continue
+        seen.add(row["reward_id"])
+        kept.append(row)
+    return kept
+
+
 def _points(value: object, name: str, report: ImportReport, row: dict) -> int | None:
     if value is None:
         report.anomaly(f"{name} is empty", "read as 0", row)
@@ -119,6 +134,9 @@ def _points(value: object, name: str, report: ImportReport, row: dict) -> int | 
         points = int(value)
     if points is None:
         report.anomaly(f"{name} is not a whole number", "skipped the row", row)
+    elif abs(points) > MAX_POINTS_PER_ENTRY:
+        report.anomaly("points beyond what one entry may hold", "skipped the row", row)
+        return None
     return points
 
 
@@ -189,8 +207,14 @@ def _item(row: dict, points: int, report: ImportReport, *, taken: set[str], cata
         code = _code_new(taken)
         if kind == CatalogKind.COUPON:
             report.anomaly("coupon without a code", f"kept with the new code {code}", row)
-    elif code in taken or len(code) > ITEM_CODE_LENGTH:
-        problem = "code already in use" if code in taken else "code longer than 16 characters"
+    elif code in taken or len(code) > ITEM_CODE_LENGTH or "\x00" in code:
+        problem = (
+            "code already in use"
+            if code in taken
+            else "code holds a NUL character"
+            if "\x00" in code
+            else "code longer than 16 characters"
+        )
         new_code = _code_new(taken)
         report.anomaly(problem, f"the coupon keeps its value under the new code {new_code}", row)
         code = new_code

@@ -12,6 +12,7 @@ their account row locks, so a million rows take minutes, not hours.
 
 import heapq
 import itertools
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -186,14 +187,20 @@ def source_datetime(value: object) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+_INTEGER_TEXT = re.compile(r"-?[0-9]{1,19}")
+
+
 def source_int(value: object) -> int | None:
-    """An integer the source holds as an integer, or as text of ASCII digits; else None."""
+    """An integer within PostgreSQL's bigint that the source holds as an integer, or as text of
+    ASCII digits with at most one minus sign; else None (so "--5" or 5,000 digits are None)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        value = int(value.strip())
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        value = int(value)  # a numeric column's whole number
+    if isinstance(value, int) and -MAX_BIGINT <= value <= MAX_BIGINT:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isascii() and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
     return None
 
 
@@ -225,6 +232,9 @@ def money(value: object) -> tuple[Decimal | None, bool]:
 
 def description_text(value: object, report: ImportReport, row: object) -> str:
     text = "" if value is None else str(value)
+    if "\x00" in text:  # no PostgreSQL text holds one
+        report.anomaly("description holds NUL characters", "removed", row)
+        text = text.replace("\x00", "")
     if len(text) > DESCRIPTION_MAX_LENGTH:
         report.anomaly("description longer than 255 characters", "cut to 255", row)
         text = text[:DESCRIPTION_MAX_LENGTH]
@@ -312,11 +322,13 @@ class _Writes:
 
 
 def customers_import(
-    entries_by_customer: dict[int, Sequence[ImportEntry]], *, source: str, now: datetime
+    entries_by_customer: dict[int, Sequence[ImportEntry]], *, source: str, now: datetime, announce: bool = True
 ) -> dict[int, Balance]:
     """Post each customer's entries, in order, as the ledger would one by one: credits open
     available lots (and pay what the customer owes first), debits consume the open lots
-    soonest-expiring first and owe the rest. Returns each customer's balance after.
+    soonest-expiring first and owe the rest. Returns each customer's balance after. With
+    ``announce`` each customer gets a ``points.imported`` event (else the caller sends one:
+    ``customers_imported_announce``).
 
     Call inside a transaction. Imported lots expire (when points expire at all) the validity
     period after ``now``: on the day of the switch no customer loses a point.
@@ -363,7 +375,7 @@ def customers_import(
             elif entry.points < 0:
                 _debit(customer, -entry.points, reward, writes, now=now)
             customer.points += entry.points
-    _write(customers, writes, now=now, source=source)
+    _write(customers, writes, now=now, source=source, announce=announce)
     return {user_id: Balance.of(customers[user_id].account) for user_id in user_ids}
 
 
@@ -427,7 +439,7 @@ def _debit(customer: _Customer, points: int, reward: Reward, writes: _Writes, *,
     account.points_owed += left
 
 
-def _write(customers: dict[int, _Customer], writes: _Writes, *, now: datetime, source: str) -> None:
+def _write(customers: dict[int, _Customer], writes: _Writes, *, now: datetime, source: str, announce: bool) -> None:
     new, existing = [], []
     for customer in customers.values():
         account = customer.account
@@ -463,23 +475,40 @@ def _write(customers: dict[int, _Customer], writes: _Writes, *, now: datetime, s
         ],
         batch_size=_BULK,
     )
-    Event.objects.bulk_create(
-        [
-            Event(
-                type=EventType.POINTS_IMPORTED,
-                user_id=customer.account.user_id,
-                data={
-                    "source": source,
-                    "points": customer.points,
-                    "balance": balance_fields(Balance.of(customer.account)),
-                },
-                created_at=now,
-            )
-            for customer in customers.values()
-        ],
-        batch_size=_BULK,
-    )
+    if announce:
+        Event.objects.bulk_create(
+            [
+                _imported_event(customer.account, points=customer.points, source=source, now=now)
+                for customer in customers.values()
+            ],
+            batch_size=_BULK,
+        )
+        announce_committed()
+
+
+def _imported_event(account: Account, *, points: int, source: str, now: datetime) -> Event:
+    """A customer's ``points.imported``: what the import moved in all, and the balance after."""
+    data = {"source": source, "points": points, "balance": balance_fields(Balance.of(account))}
+    return Event(type=EventType.POINTS_IMPORTED, user_id=account.user_id, data=data, created_at=now)
+
+
+def customers_imported_announce(
+    points_by_customer: dict[int, int], *, source: str, now: datetime
+) -> dict[int, Balance]:
+    """For an import whose customers' rows come in any order (a CSV file), posted with
+    ``announce=False`` batch by batch: one ``points.imported`` per customer at the end, with
+    what the whole import moved. Returns each customer's balance after."""
+    balances: dict[int, Balance] = {}
+    user_ids = sorted(points_by_customer)
+    for start in range(0, len(user_ids), _BULK):
+        accounts = Account.objects.filter(user_id__in=user_ids[start : start + _BULK])
+        events = []
+        for account in accounts:
+            balances[account.user_id] = Balance.of(account)
+            events.append(_imported_event(account, points=points_by_customer[account.user_id], source=source, now=now))
+        Event.objects.bulk_create(events, batch_size=_BULK)
     announce_committed()
+    return balances
 
 
 def bulk_insert(objects: list[Model], *, returning: bool = False) -> None:

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from loyalty.models import AccessLevel, Application, Order, OrderCounter
+from loyalty.services import clp as clp_module
 from loyalty.services import order_record
 from loyalty.services.clp import clp_import
 from rewards.models import Account, Event, EventType, ImportedRow, Reward
@@ -223,10 +224,20 @@ def test_a_failure_half_way_leaves_nothing_and_no_tokens_file(clp_source, tmp_pa
     fill(
         source,
         applications=[(str(APP_A), "Web shop", "s")],
-        users=[(401, 10, 0), (402, 10, 0), (403, 5e9, 0)],
+        users=[(401, 10, 0), (402, 10, 0), (403, 5, 0)],
         orders=[(9401, 401, 100, T1)],
     )
     tokens_file = tmp_path / "tokens.txt"
+    counters_add = clp_module._counters_add
+    batches = []
+
+    def fails_in_the_second_batch(counters):
+        batches.append(counters)
+        if len(batches) == 2:
+            raise ImportRefused("Customer 403: the database refused a write.")
+        counters_add(counters)
+
+    monkeypatch.setattr(clp_module, "_counters_add", fails_in_the_second_batch)
 
     with pytest.raises(CommandError, match="403"):
         call_command("import_clp", url, "--applications", "Can_Read", "--tokens-file", str(tokens_file))
