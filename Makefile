@@ -40,9 +40,17 @@ serve: venv-runtime
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# A venv with requirements.txt alone: the Celery tests run the worker and beat from it, as
+# production would (nothing from the test tools may be needed to run them).
+RUNTIME_VENV ?= .venv-runtime
+$(RUNTIME_VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
 # The whole suite on PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/rewards).
-test: venv chromium
-	$(BIN)/pytest
+test: venv chromium $(RUNTIME_VENV)/.runtime
+	RUNTIME_PYTHON=$(CURDIR)/$(RUNTIME_VENV)/bin/python $(BIN)/pytest
 
 # Refresh docs/rewards-page-desktop.png and docs/rewards-page-phone.png.
 screenshots: venv chromium

@@ -50,5 +50,8 @@ EDGE_BIND="$HOST:$PORT" APP_SERVER="unix@$socket" HAPROXY_ERRORS="$ROOT/deploy/h
     haproxy -db -f deploy/haproxy/edge.cfg -f deploy/haproxy/serve.cfg &
 pids+=($!)
 echo "Serving on http://$HOST:$PORT (HAProxy in front of gunicorn on $socket)"
+if [ "${SESSION_COOKIE_SECURE:-1}" != 0 ] && [ "${SESSION_COOKIE_SECURE:-1}" != false ]; then
+    echo "Admin's cookies are HTTPS-only: put TLS in front, or for a plain-http trial set SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0"
+fi
 # Whichever stops first (a crash, a signal) stops the other.
 wait -n

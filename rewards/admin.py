@@ -171,7 +171,9 @@ class RewardAdmin(CsvExportMixin, ReadOnlyAdmin):
 
     @admin.display(description="points", ordering="points_earned")
     def points(self, obj: Reward) -> str:
-        return f"+{obj.points_earned}" if obj.points_earned else f"-{obj.points_redeemed}"
+        if obj.points_earned:
+            return f"+{obj.points_earned}"
+        return f"-{obj.points_redeemed}" if obj.points_redeemed else "0"
 
 
 @admin.register(RedeemedItem)

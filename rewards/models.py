@@ -128,7 +128,7 @@ class Reward(models.Model):
 
     class Meta:
         verbose_name = "ledger entry"
-        verbose_name_plural = "ledger"
+        verbose_name_plural = "ledger entries"
         indexes = [models.Index(fields=["user_id", "-id"], name="reward_user_newest")]
         constraints = [
             models.CheckConstraint(

@@ -164,10 +164,23 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None) -> H
     return json_not_found(request, exception)
 
 
+PLAIN_HTTP_ADMIN_HINT = (
+    "This site's cookies are sent over HTTPS only, and this page came over plain HTTP. Serve it over "
+    "HTTPS (behind a TLS proxy: SECURE_PROXY_SSL_HEADER=true), or for a trial on this machine set "
+    "SESSION_COOKIE_SECURE=0 and CSRF_COOKIE_SECURE=0."
+)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """``CSRF_FAILURE_VIEW``: JSON on API paths (which never use cookies), Django's page elsewhere."""
+    """``CSRF_FAILURE_VIEW``: JSON on API paths (which never use cookies), Django's page elsewhere.
+
+    The usual first failure of admin in production mode is plain HTTP with secure cookies: the
+    browser never sends the CSRF cookie back. That one is said in one line, with the settings."""
     if is_api_request(request):
         return error_response(403, "csrf_failed", "CSRF verification failed.")
+    if not request.is_secure() and settings.CSRF_COOKIE_SECURE:
+        logger.warning("Admin login over plain HTTP with secure cookies: %s", PLAIN_HTTP_ADMIN_HINT)
+        return HttpResponse(f"<h1>Forbidden (403)</h1><p>{PLAIN_HTTP_ADMIN_HINT}</p>", status=403)
     return csrf.csrf_failure(request, reason)
 
 

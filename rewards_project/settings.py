@@ -183,6 +183,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# Dates and times in admin say their zone (rewards_project/formats/en/formats.py).
+FORMAT_MODULE_PATH = "rewards_project.formats"
 USE_I18N = True
 USE_TZ = True
 

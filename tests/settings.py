@@ -1,5 +1,6 @@
 """Test settings: the project's settings on a real PostgreSQL unless DATABASE_URL says otherwise."""
 
+import hashlib
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
@@ -15,6 +16,12 @@ DATABASES["default"]["OPTIONS"]["options"] = postgres_session_options(  # noqa: 
     statement_ms=DB_STATEMENT_TIMEOUT_MS,  # noqa: F405
     lock_ms=DB_LOCK_TIMEOUT_MS,
     idle_in_transaction_ms=DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,  # noqa: F405
+)
+
+# Each checkout on this machine gets its own test database, so two suites never collide.
+DATABASES["default"].setdefault("TEST", {}).setdefault(  # noqa: F405
+    "NAME",
+    f"test_rewards_{hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]}",  # noqa: F405
 )
 
 # Tests open and close connections in threads; persistent ones would leak.

@@ -447,3 +447,32 @@ def test_a_csv_export_with_a_bad_filter_answers_as_its_list_does(staff_client, l
     assert (exported.status_code, exported.get("Location")) == (listed.status_code, listed.get("Location"))
     if exported.status_code == 200:
         assert exported["Content-Type"] == "text/csv"
+
+
+def test_the_ledger_list_says_entries_zero_and_the_time_zone(staff_client, ledger):
+    from django.utils import timezone
+
+    from rewards.models import RewardKind
+
+    # A row that moves no available points (as a release of pending points is).
+    Reward.objects.create(
+        user_id=9, kind=RewardKind.ADJUSTMENT, reward_description="nothing moved", created_at=timezone.now()
+    )
+    page = staff_client.get(reverse("admin:rewards_reward_changelist")).content.decode()
+
+    assert "ledger entries" in page and "3 ledger\n" not in page
+    assert '<td class="field-points">0</td>' in page and "-0<" not in page
+    assert " UTC</td>" in page or " UTC</a>" in page
+
+
+def test_admin_over_plain_http_with_secure_cookies_says_which_settings_to_set(client, django_user_model, settings):
+    from django.test import Client
+
+    settings.CSRF_COOKIE_SECURE = True
+    django_user_model.objects.create_superuser("boss", "b@example.com", "pw")
+    browser = Client(enforce_csrf_checks=True)
+
+    response = browser.post(reverse("admin:login"), {"username": "boss", "password": "pw"})
+
+    assert response.status_code == 403
+    assert "SESSION_COOKIE_SECURE=0 and CSRF_COOKIE_SECURE=0" in response.content.decode()

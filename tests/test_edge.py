@@ -117,3 +117,17 @@ def test_compose_publishes_only_the_edge():
     for name in published:
         command = services[name]["command"]
         assert command[:3] == ["haproxy", "-f", "/usr/local/etc/haproxy/edge.cfg"], command
+
+
+def test_compose_builds_one_image_and_starts_the_worker_and_beat_after_the_migrations():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    assert [name for name, service in services.items() if "build" in service] == ["app"]
+    image = services["app"]["image"]
+    for name in ("worker", "beat", "app-pool"):
+        assert services[name]["image"] == image and services[name]["pull_policy"] == "never", name
+    for name in ("worker", "beat"):
+        # app is healthy once gunicorn answers, and gunicorn starts after `migrate`.
+        assert services[name]["depends_on"]["app"]["condition"] == "service_healthy", name
+        # Not the image's HTTP check: neither serves HTTP.
+        health = services[name]["healthcheck"]
+        assert health.get("disable") is True or "celery" in " ".join(health["test"]), name

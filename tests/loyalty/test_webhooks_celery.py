@@ -1,5 +1,7 @@
 """Webhooks delivered by a real Celery worker through Redis: queued when events commit; a worker
-killed in the middle of a burst loses nothing once a worker runs again (at least once)."""
+killed in the middle of a burst loses nothing once a worker runs again (at least once); beat's
+sweep alone gets an event delivered. The worker and beat run from the production install
+(RUNTIME_PYTHON: a venv built from requirements.txt alone, as `make test` makes one)."""
 
 import os
 import signal
@@ -7,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import pytest
 import redis
@@ -35,8 +37,12 @@ def broker(settings) -> Iterator[str]:
     redis.Redis.from_url(BROKER).flushdb()
 
 
+# The Python of a venv with requirements.txt alone: what a production worker and beat have.
+RUNTIME_PYTHON = os.environ.get("RUNTIME_PYTHON") or sys.executable
+
+
 @contextmanager
-def celery_worker() -> Iterator[subprocess.Popen]:
+def celery_process(*args: str) -> Iterator[subprocess.Popen]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "rewards_project.settings",
@@ -47,7 +53,7 @@ def celery_worker() -> Iterator[subprocess.Popen]:
         "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "rewards_project", "worker", "--pool", "solo", "--loglevel", "WARNING"],
+        [RUNTIME_PYTHON, "-m", "celery", "-A", "rewards_project", *args, "--loglevel", "WARNING"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -63,6 +69,10 @@ def celery_worker() -> Iterator[subprocess.Popen]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def celery_worker() -> AbstractContextManager[subprocess.Popen]:
+    return celery_process("worker", "--pool", "solo")
 
 
 def wait_for(condition, seconds: float = 40) -> bool:
@@ -100,5 +110,25 @@ def test_a_worker_delivers_what_commits_and_a_killed_worker_loses_nothing(commit
             if event["id"] not in firsts:
                 firsts.append(event["id"])
         assert firsts == sorted(firsts)
+    finally:
+        receiver.close()
+
+
+def test_beats_sweep_gets_an_event_delivered_signed(committed_shop_app, broker, tmp_path):
+    from loyalty.models import WebhookSubscription
+    from tests.loyalty.test_webhooks import verify_signature
+
+    receiver = Receiver()
+    try:
+        webhook_create(app=committed_shop_app, url=receiver.url, event_types=["points.earned"])
+        secret = WebhookSubscription.objects.get().secret
+        # Recorded with no worker running, and nothing queued: only beat's sweep sends it.
+        services.points_earn(user_id=USER, points=7, description="swept", app=committed_shop_app)
+        redis.Redis.from_url(BROKER).flushdb()
+        with celery_worker(), celery_process("beat", "--schedule", str(tmp_path / "beat-schedule")):
+            assert wait_for(lambda: len(receiver.received) >= 1), "beat's sweep did not get the event delivered"
+        headers, body = receiver.received[0]
+        assert verify_signature(secret, headers["X-Loyalty-Signature"], body)
+        assert receiver.events()[0]["data"]["reward"]["points_earned"] == 7
     finally:
         receiver.close()
