@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve test test-sqlite lint format venv venv-runtime chromium screenshots
+.PHONY: run serve worker test test-sqlite lint format venv venv-runtime chromium screenshots
 
 # What running needs (requirements.txt) and, for tests and lint, the tools on top.
 venv-runtime: $(VENV)/.runtime
@@ -35,6 +35,14 @@ serve: venv-runtime
 	DEBUG=0 $(BIN)/python manage.py migrate --no-input
 	DEBUG=0 $(BIN)/python manage.py create_master_app
 	DEBUG=0 HOST=$(HOST) PORT=$(PORT) PYTHON=$(BIN)/python deploy/serve.sh
+
+# Next to `make run` or `make serve`, in another terminal: the Celery worker with beat inside
+# it (one process, for one machine), on Redis. It delivers webhooks and runs the scheduled
+# jobs (docs/OPERATIONS.md says what stops without it). Uses the same DATABASE_URL.
+CELERY_BROKER_URL ?= redis://127.0.0.1:6379/2
+worker: venv-runtime
+	CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/celery -A rewards_project worker --beat \
+		--schedule $(CURDIR)/.run/celerybeat-schedule --loglevel INFO
 
 # The browser tests drive Debian's Chromium; no browser is ever downloaded.
 chromium:

@@ -115,7 +115,7 @@ class ApplicationApi(APIView):
         data = validated(ApplicationDeleteInput, body_or_query(request), query=is_query)
         app = services.application_revoke(app_id=data["app_id"])
         return Response(
-            {"success": True, "message": "Application deleted; its token no longer works.", "app_id": str(app.pk)}
+            {"success": True, "message": "Application revoked; its token no longer works.", "app_id": str(app.pk)}
         )
 
 
