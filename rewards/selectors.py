@@ -268,22 +268,21 @@ class EventPage:
 def events_after(*, after: int, limit: int = EVENTS_DEFAULT_LIMIT, application_id: object = None) -> EventPage:
     """Events with ids above ``after``, oldest first, that no running transaction can still
     come before: ids are handed out before commit, so the page stops at the first event
-    whose transaction may still be in progress (PostgreSQL); a later call picks it up.
+    whose transaction may still be in progress; a later call picks it up.
 
     Customer events are for every application that may read balances; an application's
     own events (its revocation) only for it.
     """
     events = Event.objects.filter(id__gt=after).filter(Q(user_id__isnull=False) | Q(application_id=application_id))
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT MIN(id) FROM {Event._meta.db_table} WHERE id > %s"
-                " AND xact_id >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-                [after],
-            )
-            unsettled = cursor.fetchone()[0]
-        if unsettled is not None:
-            events = events.filter(id__lt=unsettled)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT MIN(id) FROM {Event._meta.db_table} WHERE id > %s"
+            " AND xact_id >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+            [after],
+        )
+        unsettled = cursor.fetchone()[0]
+    if unsettled is not None:
+        events = events.filter(id__lt=unsettled)
     rows = list(events.order_by("id")[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]

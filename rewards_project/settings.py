@@ -1,8 +1,7 @@
 """Settings, read from the environment (twelve-factor).
 
-Every knob is an environment variable; the README lists them. With no
-``DATABASE_URL`` the service runs on an SQLite file beside the project so a
-newcomer can start it anywhere; production and the tests use PostgreSQL.
+Every knob is an environment variable; the README lists them. PostgreSQL is the one
+database: ``make run`` and ``make test`` start an embedded one when there is no other.
 """
 
 import os
@@ -80,7 +79,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    # PostgreSQL is the one database. `make run` and `make test` start an embedded one when
+    # there is no other (deploy/embedded_postgres.py) and set DATABASE_URL to it.
+    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/rewards"),
 }
 # Persistent connections: a new PostgreSQL connection per request costs more than
 # most of our requests do.
@@ -145,9 +146,10 @@ def postgres_settings(database: dict, *, connect_timeout: int) -> dict:
 # Django's PostgreSQL backend, with a health check that needs no round trip while the
 # connection is quiet (rewards_project/postgresql/base.py).
 POSTGRES_ENGINE = "rewards_project.postgresql"
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["ENGINE"] = POSTGRES_ENGINE
-    postgres_settings(DATABASES["default"], connect_timeout=DB_CONNECT_TIMEOUT)
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://…): it is the one database.")
+DATABASES["default"]["ENGINE"] = POSTGRES_ENGINE
+postgres_settings(DATABASES["default"], connect_timeout=DB_CONNECT_TIMEOUT)
 
 # A streaming replica for the reads that tolerate lag (rewards_project/db_router.py): used
 # while it answers and replays within DATABASE_REPLICA_MAX_LAG_SECONDS, else the primary.
@@ -166,11 +168,6 @@ if DATABASE_REPLICA_URL:
     # A dead replica must cost as little as libpq allows before reads fall back.
     postgres_settings(DATABASES["replica"], connect_timeout=2)
 DATABASE_ROUTERS = ["rewards_project.db_router.PrimaryReplicaRouter"]
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers wait for each other instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
-    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

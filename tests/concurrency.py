@@ -5,15 +5,11 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-import pytest
 from django.db import connection
 
 T = TypeVar("T")
 
 _default_catalog = importlib.import_module("rewards.migrations.0002_default_catalog")
-
-
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="row-lock races are a PostgreSQL property")
 
 
 def default_catalog_restore() -> None:

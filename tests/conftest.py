@@ -93,15 +93,18 @@ def source_database() -> Iterator[tuple[str, object]]:
 
     import psycopg2
     from django.conf import settings
-    from django.db import connection as django_connection
+
+    from tests.live import database_url
 
     db = settings.DATABASES["default"]
-    if django_connection.vendor != "postgresql":
-        pytest.fail("A source database needs PostgreSQL: run this test with make test.")
 
     def connect(dbname: str):
         connection = psycopg2.connect(
-            dbname=dbname, user=db["USER"], host=db["HOST"], port=db["PORT"], password=db["PASSWORD"] or None
+            dbname=dbname,
+            user=db["USER"],
+            host=db["HOST"] or db["OPTIONS"].get("host"),
+            port=db["PORT"] or None,
+            password=db["PASSWORD"] or None,
         )
         connection.autocommit = True
         return connection
@@ -113,7 +116,7 @@ def source_database() -> Iterator[tuple[str, object]]:
         cursor.execute(f"CREATE DATABASE {name}")
     source = connect(name)
     try:
-        yield f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{name}", source
+        yield database_url(name), source
     finally:
         source.close()
         with admin.cursor() as cursor:

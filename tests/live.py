@@ -27,10 +27,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def live_database_url() -> str:
-    """The URL of the database the tests are using (PostgreSQL)."""
+def database_url(name: str | None = None) -> str:
+    """A URL of the tests' PostgreSQL server (TCP, or the embedded server's Unix socket, whose
+    host is a folder), for database ``name`` (default: the test database itself)."""
     s = connection.settings_dict
-    return f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    name = name or s["NAME"]
+    host = s["HOST"] or s["OPTIONS"].get("host") or "127.0.0.1"
+    if host.startswith("/"):
+        return f"postgres://{s['USER']}@/{name}?host={host}"
+    return f"postgres://{s['USER']}@{host}:{s['PORT'] or 5432}/{name}"
+
+
+def live_database_url() -> str:
+    """The URL of the database the tests are using."""
+    return database_url()
 
 
 def production_environment(static_root: Path, **extra: str) -> dict[str, str]:

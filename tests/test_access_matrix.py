@@ -13,7 +13,7 @@ from rewards import services
 from tests.conftest import client_for
 from tests.factories import ApplicationFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 USER = 77
 READ, MODIFY, MASTER = AccessLevel.CAN_READ, AccessLevel.CAN_MODIFY_ORDERS, AccessLevel.MASTER_APP

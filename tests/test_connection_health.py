@@ -1,7 +1,7 @@
 """A persistent connection is checked before each request's first query without a round trip
 while it is quiet, and still replaced when the server has closed it.
 
-PostgreSQL only (the backend is rewards_project.postgresql): not in the SQLite flow run.
+The backend is rewards_project.postgresql.
 """
 
 import time

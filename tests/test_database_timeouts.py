@@ -1,6 +1,6 @@
 """A request never outlives its answer: bounded connect, statement and lock waits.
 
-PostgreSQL only (not in the SQLite flow run): these are PostgreSQL sessions' settings.
+These are PostgreSQL sessions' settings.
 """
 
 import socket

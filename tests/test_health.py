@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from rewards_project.logging import JsonFormatter
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 
 def test_healthz_answers_while_the_process_is_up(django_assert_num_queries):

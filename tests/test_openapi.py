@@ -7,7 +7,7 @@ import yaml
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Readiness with the database really down (PostgreSQL only: an in-memory SQLite never goes away)."""
+"""Readiness with the database really down."""
 
 import pytest
 from django.db import connection

@@ -7,7 +7,7 @@ from loyalty.customers import customer_session_issue
 from rewards.models import Reward
 from tests.conftest import client_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 EARN = {"user_id": 1, "points_earned": 5, "reward_description": "x"}
 

@@ -266,10 +266,9 @@ def codes_taken(codes: Iterable[str]) -> set[str]:
 def analyze_for_import() -> None:
     """Refresh the planner's statistics of the tables an import reads by key: a first import
     grows them from nothing, and a rerun must find its keys by index, not by scanning."""
-    if connection.vendor == "postgresql":
-        tables = ", ".join(model._meta.db_table for model in (ImportedRow, Account, PointLot, RedeemedItem))
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {tables}")
+    tables = ", ".join(model._meta.db_table for model in (ImportedRow, Account, PointLot, RedeemedItem))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
 
 
 def run_import(report: ImportReport, work: Any) -> ImportReport:
@@ -513,14 +512,11 @@ def customers_imported_announce(
 
 def bulk_insert(objects: list[Model], *, returning: bool = False) -> None:
     """``bulk_create`` without the ORM's per-value preparation, which is most of an import's
-    time: on PostgreSQL the instances' column values (every one set, foreign keys as ids) go
-    straight to the driver. Elsewhere (SQLite, a first try) ``bulk_create`` does it."""
+    time: the instances' column values (every one set, foreign keys as ids) go straight to the
+    driver."""
     if not objects:
         return
     model = type(objects[0])
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects, batch_size=_BULK)
-        return
     # Every column but an id the database draws (an order's id is its own).
     fields = [field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning)]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)

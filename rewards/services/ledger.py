@@ -249,20 +249,19 @@ def points_credit(
     timing = lot_timing(kind=kind, credited_at=credited_at or now)
     # A zero-point credit (a purchase under one point) has nothing to wait for or to expire.
     pending = points > 0 and timing.available_at > now
-    if connection.vendor == "postgresql":
-        posting = _credit_in_one_statement(
-            user_id=user_id,
-            points=points,
-            kind=kind,
-            description=description,
-            app=app,
-            timing=timing,
-            pending=pending,
-            now=now,
-            event_extra=event_extra or {},
-        )
-        if posting is not None:
-            return posting
+    posting = _credit_in_one_statement(
+        user_id=user_id,
+        points=points,
+        kind=kind,
+        description=description,
+        app=app,
+        timing=timing,
+        pending=pending,
+        now=now,
+        event_extra=event_extra or {},
+    )
+    if posting is not None:
+        return posting
     with transaction.atomic():
         credit = _credit_pending if pending else _credit_available
         posting = credit(
@@ -640,10 +639,9 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
         )
     for attempt in range(_CODE_ATTEMPTS):
         try:
-            if connection.vendor == "postgresql":
-                posting = _redeem_in_one_statement(item=item, user_id=user_id, description=description, app=app)
-                if posting is not None:
-                    return posting
+            posting = _redeem_in_one_statement(item=item, user_id=user_id, description=description, app=app)
+            if posting is not None:
+                return posting
             return _redeem_once(item=item, user_id=user_id, description=description, app=app)
         except IntegrityError:
             # An item code collision (36^16 codes: all but impossible): the whole posting

@@ -9,7 +9,7 @@ from loyalty.tokens import token_hash
 from rewards.models import Reward
 from tests.conftest import client_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 EARN_BODY = {"user_id": 5, "points_earned": 10, "reward_description": "x"}
 WRITES = [

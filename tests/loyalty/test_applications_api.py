@@ -8,7 +8,7 @@ from loyalty.models import AccessLevel, Application
 from loyalty.tokens import token_hash
 from tests.conftest import client_for
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 URL = "/loyalty-api/application"
 

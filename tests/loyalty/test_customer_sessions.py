@@ -11,7 +11,7 @@ from loyalty.tokens import customer_token_sign
 from rewards import services
 from rewards.models import Reward
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 USER = 4040
 SESSION = "/rewards-api/customer-session/"

@@ -6,7 +6,7 @@ from loyalty.models import Order, OrderCounter
 from rewards.models import Account, Reward
 from rewards.selectors import ledger_drift
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 USER = 501
 T0 = 1_700_000_000

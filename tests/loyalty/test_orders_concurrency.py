@@ -9,12 +9,11 @@ from django.db.models import Count, Q
 from loyalty.models import Order, OrderCounter
 from rewards.models import Reward
 from rewards.selectors import account_balance, ledger_drift
-from tests.concurrency import postgres_only, run_concurrently
+from tests.concurrency import run_concurrently
 from tests.conftest import client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    postgres_only,
 ]
 
 USER = 3001

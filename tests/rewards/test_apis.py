@@ -4,7 +4,7 @@ import pytest
 
 from rewards.models import Reward
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 USER = 1001
 

@@ -4,7 +4,7 @@ import pytest
 
 from rewards.models import Account, RedeemedItem, Reward
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 EARN = "/rewards-api/earn-points/"
 PURCHASE = "/rewards-api/purchase/"

@@ -8,12 +8,11 @@ from django.core.management import call_command
 from rewards import services
 from rewards.models import RedeemedItem, Reward
 from rewards.selectors import account_balance, ledger_drift
-from tests.concurrency import postgres_only, run_concurrently
+from tests.concurrency import run_concurrently
 from tests.conftest import client_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    postgres_only,
 ]
 
 USER = 7

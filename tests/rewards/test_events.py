@@ -12,7 +12,7 @@ from loyalty.services import application_create, application_revoke, order_recor
 from rewards import services
 from rewards.models import Event, Reward
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 USER = 6161
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from loyalty.models import AccessLevel
 from rewards.models import IdempotencyKey, RedeemedItem, Reward
 from rewards.selectors import account_balance
-from tests.concurrency import postgres_only, run_concurrently
+from tests.concurrency import run_concurrently
 from tests.conftest import client_for
 from tests.factories import ApplicationFactory
 
@@ -24,7 +24,6 @@ def post(client, path: str, body: dict, key: str | None):
 
 
 @pytest.mark.django_db
-@pytest.mark.flow
 class TestIdempotencyKey:
     def test_same_key_same_body_replays_and_writes_nothing(self, shop):
         first = post(shop, "/rewards-api/earn-points/", EARN, "key-0001")
@@ -146,7 +145,6 @@ class TestIdempotencyKey:
 
 
 @pytest.mark.django_db(transaction=True)
-@postgres_only
 def test_concurrent_requests_with_one_key_do_the_work_once(committed_shop_app):
     app = committed_shop_app
 

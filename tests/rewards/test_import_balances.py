@@ -9,8 +9,6 @@ from rewards.selectors import account_balance, ledger_drift
 from rewards.services import points_earn
 from rewards.services.balances_csv import balances_csv_import
 
-pytestmark = pytest.mark.flow
-
 
 def test_each_line_is_a_ledger_row_and_odd_lines_are_reported(tmp_path, db):
     points_earn(user_id=12, points=5, description="Here first", app=None)

@@ -18,8 +18,6 @@ from rewards.services.cps714 import cps714_import
 from rewards.services.imports import ImportRefused
 from tests.import_sources import CPS714_SCHEMA
 
-pytestmark = pytest.mark.flow
-
 JAN = "2024-01-05 10:00:00"
 FEB = "2024-02-10 12:30:00.250000"
 MAR = "2024-03-01 08:00:00"

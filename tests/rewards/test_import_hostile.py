@@ -13,8 +13,6 @@ from rewards.selectors import account_balance, ledger_drift
 from rewards.services.balances_csv import balances_csv_import
 from rewards.services.cps714 import cps714_import
 
-pytestmark = pytest.mark.flow
-
 # The rewards system's tables as a crafted file may have them: no types enforced (SQLite
 # keeps what it is given), and no key on the redeemed items.
 LOOSE_CPS714 = """

@@ -16,7 +16,7 @@ from rewards import services
 from rewards.models import LotConsumption, PointLot, Reward, RewardKind
 from rewards.selectors import account_balance, ledger_drift
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 USER = 5150
 DAY = timedelta(days=1)

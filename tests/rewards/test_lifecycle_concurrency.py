@@ -12,9 +12,9 @@ from loyalty.services import order_record, order_return
 from rewards import services
 from rewards.models import Account, PointLot, Reward, RewardKind
 from rewards.selectors import account_balance, ledger_drift
-from tests.concurrency import postgres_only, run_concurrently
+from tests.concurrency import run_concurrently
 
-pytestmark = [pytest.mark.django_db(transaction=True), postgres_only]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 USER = 8080
 DAY = timedelta(days=1)

@@ -8,7 +8,7 @@ from loyalty.services import order_record
 from rewards import services
 from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY, Account, Reward
 
-pytestmark = [pytest.mark.django_db, pytest.mark.flow]
+pytestmark = pytest.mark.django_db
 
 USER = 3131
 
