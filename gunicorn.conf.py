@@ -23,7 +23,7 @@ preload_app = True
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS") or 10000)
 max_requests_jitter = 1000
 # The application logs every request once, with its request id and app id
-# (rewards_project/logging.py); gunicorn's access log is off unless asked for.
+# (core/logging.py); gunicorn's access log is off unless asked for.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 # No query string in the access log line: it is where careless clients put secrets.

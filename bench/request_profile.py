@@ -109,7 +109,7 @@ LAYERS = (
     ("Django ORM and backend", ("django/db/",)),
     ("DRF (request, auth, permissions, serializers, rendering)", ("rest_framework/",)),
     ("Django request cycle and middleware", ("django/", "whitenoise/", "corsheaders/")),
-    ("our code", ("/rewards/", "/loyalty/", "/rewards_project/")),
+    ("our code", ("/rewards/", "/loyalty/", "/core/", "/rewards_project/")),
     ("Python standard library and builtins", ("",)),
 )
 

@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from core.limits import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 from loyalty.models import (
     AccessLevel,
     Application,
@@ -30,7 +31,6 @@ from loyalty.services import (
 from loyalty.services.adjustments import AdjustmentAlreadyPosted, staff_adjustment_post
 from loyalty.services.webhooks import webhook_delivery_resend
 from rewards.admin import CsvExportMixin, ReadOnlyAdmin, SafeModelAdmin
-from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 from rewards.selectors import account_balance
 
 

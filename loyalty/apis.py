@@ -11,6 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.apis import points_text, validated
+from core.db_router import replica_reads
+from core.exceptions import NotFound
+from core.limits import MAX_BIGINT
+from core.openapi import errors
 from loyalty import services
 from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel, Application, Order
@@ -39,13 +44,8 @@ from loyalty.serializers import (
     WebhookOutput,
 )
 from loyalty.services.webhooks import webhook_change, webhook_create, webhook_delete
-from rewards.models import MAX_BIGINT
 from rewards.selectors import Balance, account_find
 from rewards.shapes import balance_fields, iso
-from rewards_project.apis import points_text, validated
-from rewards_project.db_router import replica_reads
-from rewards_project.exceptions import NotFound
-from rewards_project.openapi import errors
 
 
 def order_fields(order: Order) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from django.db import connections, router
 from django.db.models import DateTimeField, Prefetch
 
+from core.limits import MAX_BIGINT
 from loyalty.models import AdjustmentSubmission, Application, Order, OrderCounter
 from loyalty.tokens import token_hash
-from rewards.models import MAX_BIGINT, Account, LotConsumption, PointLot, RedeemedItem
+from rewards.models import Account, LotConsumption, PointLot, RedeemedItem
 from rewards.selectors import Balance, HistoryPage, as_aware_datetime, reward_history
 
 _APPLICATION_FIELDS = Application._meta.concrete_fields

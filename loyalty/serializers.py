@@ -3,11 +3,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from loyalty.models import Application, Order, WebhookSubscription
-from loyalty.services import CLIENT_ACCESS_LEVELS, total_cost_max
-from rewards.models import EventType
-from rewards.serializers import BalancePartsOutput
-from rewards_project.fields import (
+from core.fields import (
     MAX_BIGINT,
     StrictChoiceField,
     StrictIntegerField,
@@ -16,6 +12,10 @@ from rewards_project.fields import (
     user_id_field,
     with_settings_max,
 )
+from loyalty.models import Application, Order, WebhookSubscription
+from loyalty.services import CLIENT_ACCESS_LEVELS, total_cost_max
+from rewards.models import EventType
+from rewards.serializers import BalancePartsOutput
 
 # 9999-12-31T23:59:59Z: the last second a datetime can hold.
 MAX_UNIX_SECONDS = 253_402_300_799

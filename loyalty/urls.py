@@ -1,5 +1,5 @@
+from core.urlpatterns import api_path
 from loyalty import apis
-from rewards_project.urlpatterns import api_path
 
 app_name = "loyalty"
 

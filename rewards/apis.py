@@ -12,6 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.apis import money_text, points_text, validated
+from core.db_router import lag_tolerant, replica_reads
+from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 from rewards import selectors, services
 from rewards.serializers import (
     AllHistoryOutput,
@@ -36,9 +39,6 @@ from rewards.serializers import (
     UserQueryInput,
 )
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
-from rewards_project.apis import money_text, points_text, validated
-from rewards_project.db_router import lag_tolerant, replica_reads
-from rewards_project.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 
 CAN_READ = "Can_Read"
 CAN_MODIFY = "Can_Modify_Orders"

@@ -17,9 +17,6 @@ from django.db.models import Q
 
 DESCRIPTION_MAX_LENGTH = 255
 ITEM_CODE_LENGTH = 16
-MAX_BIGINT = 2**63 - 1  # PostgreSQL bigint: the range of every points column
-# One ledger entry credits at most this many points, whatever its kind.
-MAX_POINTS_PER_ENTRY = 1_000_000_000
 
 
 class RewardKind(models.TextChoices):

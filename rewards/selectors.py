@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.db import connection, connections
 from django.db.models import Q, QuerySet
 
+from core.db_router import read_alias
 from rewards.models import (
     REDEMPTION_KINDS,
     Account,
@@ -18,7 +19,6 @@ from rewards.models import (
     Reward,
     RewardKind,
 )
-from rewards_project.db_router import read_alias
 
 HISTORY_DEFAULT_LIMIT = 100
 HISTORY_MAX_LIMIT = 1000

@@ -8,9 +8,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from rewards.models import DESCRIPTION_MAX_LENGTH, MAX_POINTS_PER_ENTRY, RedeemedItem, Reward
-from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
-from rewards_project.fields import (
+from core.fields import (
     MAX_BIGINT,
     MAX_MONEY,
     StrictCharField,
@@ -21,6 +19,9 @@ from rewards_project.fields import (
     user_id_field,
     with_settings_max,
 )
+from core.limits import MAX_POINTS_PER_ENTRY
+from rewards.models import DESCRIPTION_MAX_LENGTH, RedeemedItem, Reward
+from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 
 # ---- inputs -------------------------------------------------------------------
 

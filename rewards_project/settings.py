@@ -25,7 +25,7 @@ SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEVELOPMENT_KEY)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-CSRF_FAILURE_VIEW = "rewards_project.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -39,24 +39,25 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "rewards",
     "loyalty",
 ]
 
 MIDDLEWARE = [
-    "rewards_project.logging.RequestLogMiddleware",
-    "rewards_project.middleware.HealthCheckMiddleware",
-    "rewards_project.middleware.RequestGuardMiddleware",
+    "core.logging.RequestLogMiddleware",
+    "core.middleware.HealthCheckMiddleware",
+    "core.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Sessions, CSRF, the user and messages serve the site only (admin, docs): API
     # requests pass by them (rewards_project/middleware.py, SiteOnly).
-    "rewards_project.middleware.SiteSessionMiddleware",
+    "core.middleware.SiteSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "rewards_project.middleware.SiteCsrfViewMiddleware",
-    "rewards_project.middleware.SiteAuthenticationMiddleware",
-    "rewards_project.middleware.SiteMessageMiddleware",
+    "core.middleware.SiteCsrfViewMiddleware",
+    "core.middleware.SiteAuthenticationMiddleware",
+    "core.middleware.SiteMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -145,7 +146,7 @@ def postgres_settings(database: dict, *, connect_timeout: int) -> dict:
 
 # Django's PostgreSQL backend, with a health check that needs no round trip while the
 # connection is quiet (rewards_project/postgresql/base.py).
-POSTGRES_ENGINE = "rewards_project.postgresql"
+POSTGRES_ENGINE = "core.postgresql"
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://…): it is the one database.")
 DATABASES["default"]["ENGINE"] = POSTGRES_ENGINE
@@ -167,7 +168,7 @@ if DATABASE_REPLICA_URL:
     }
     # A dead replica must cost as little as libpq allows before reads fall back.
     postgres_settings(DATABASES["replica"], connect_timeout=2)
-DATABASE_ROUTERS = ["rewards_project.db_router.PrimaryReplicaRouter"]
+DATABASE_ROUTERS = ["core.db_router.PrimaryReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -209,10 +210,10 @@ CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "token", "idemp
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.authentication.AppTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["loyalty.permissions.HasRequiredAccess"],
-    "DEFAULT_PARSER_CLASSES": ["rewards_project.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
-    "EXCEPTION_HANDLER": "rewards_project.errors.api_exception_handler",
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "rewards_project.negotiation.JSONFirstNegotiation",
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.JSONFirstNegotiation",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "COERCE_DECIMAL_TO_STRING": False,
@@ -243,7 +244,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "rewards_project.openapi.schema_postprocessing_hook",
+        "core.openapi.schema_postprocessing_hook",
     ],
     "SERVE_AUTHENTICATION": [],
     "ENUM_NAME_OVERRIDES": {
@@ -336,10 +337,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {
-            "()": "rewards_project.logging.PlainFormatter",
+            "()": "core.logging.PlainFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
-        "json": {"()": "rewards_project.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain"}

@@ -4,10 +4,10 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core import errors
+from core.urlpatterns import api_path
 from loyalty.apis import CustomerSessionApi
 from rewards.views import rewards_page
-from rewards_project import errors
-from rewards_project.urlpatterns import api_path
 
 admin.site.site_header = f"{settings.PROGRAM_NAME} administration"
 admin.site.site_title = settings.PROGRAM_NAME

@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rewards_project.settings")
 
 django_application = get_wsgi_application()
 
-from rewards_project.middleware import charset_guard, last_resort  # noqa: E402 - after Django is set up
+from core.middleware import charset_guard, last_resort  # noqa: E402 - after Django is set up
 
 # An odd charset is dealt with before Django builds its request object; anything that still
 # escapes Django is answered in JSON and logged without its query string.

@@ -1,7 +1,7 @@
 """A persistent connection is checked before each request's first query without a round trip
 while it is quiet, and still replaced when the server has closed it.
 
-The backend is rewards_project.postgresql.
+The backend is core.postgresql.
 """
 
 import time
@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.db.backends.postgresql import base as django_postgresql
 
-from rewards_project.postgresql.base import has_pending_input
+from core.postgresql.base import has_pending_input
 from tests.live import live_database_url
 from tests.test_live_http import auth, call
 

@@ -4,10 +4,10 @@ while the replica answers within the lag bound; the primary for everything else.
 import pytest
 from django.test import RequestFactory
 
+from core import db_router
+from core.db_router import PRIMARY, REPLICA, PrimaryReplicaRouter, ReplicaState, replica_reads
 from loyalty.models import Application
 from rewards.models import Account, CatalogItem, IdempotencyKey
-from rewards_project import db_router
-from rewards_project.db_router import PRIMARY, REPLICA, PrimaryReplicaRouter, ReplicaState, replica_reads
 
 router = PrimaryReplicaRouter()
 

@@ -6,7 +6,7 @@ import logging
 import pytest
 from rest_framework.test import APIClient
 
-from rewards_project.logging import JsonFormatter
+from core.logging import JsonFormatter
 
 pytestmark = pytest.mark.django_db
 

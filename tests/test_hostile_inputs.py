@@ -140,7 +140,7 @@ def test_a_path_with_doubled_slashes_or_dot_segments_is_a_json_404(served, commi
 def test_what_gets_through_django_unhandled_is_json_and_logged_without_its_query(caplog):
     """The last guard: an exception escaping Django itself (none is known; a WSGI environ no
     server sends stands in for one) is a JSON 500 whose log line holds no query string."""
-    from rewards_project.middleware import last_resort
+    from core.middleware import last_resort
 
     def broken(environ, start_response):
         raise RuntimeError("boom")

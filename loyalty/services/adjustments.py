@@ -3,9 +3,9 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.exceptions import Conflict
 from loyalty.models import AdjustmentSubmission
 from rewards.services import Posting, points_adjust
-from rewards_project.exceptions import Conflict
 
 
 class AdjustmentAlreadyPosted(Conflict):

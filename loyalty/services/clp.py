@@ -16,10 +16,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.limits import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 from loyalty.models import Application, Order, OrderCounter
-from loyalty.services import CLIENT_ACCESS_LEVELS, MAX_ORDER_COUNT, IssuedToken, order_points, total_cost_max
+from loyalty.services.applications import CLIENT_ACCESS_LEVELS, IssuedToken
+from loyalty.services.orders import MAX_ORDER_COUNT, order_points, total_cost_max
 from loyalty.tokens import token_generate, token_hash
-from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY, ImportSource, RewardKind
+from rewards.models import ImportSource, RewardKind
 from rewards.services.imports import (
     BATCH_ROWS,
     ImportEntry,

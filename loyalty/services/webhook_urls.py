@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import urllib3
 from django.conf import settings
 
-from rewards_project.exceptions import DomainError
+from core.exceptions import DomainError
 
 # What staff may read of a receiver's answer: a short excerpt, never the whole body.
 RESPONSE_EXCERPT_BYTES = 200

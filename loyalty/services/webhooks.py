@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from core.exceptions import NotFound
 from loyalty.models import (
     Application,
     DeliveryStatus,
@@ -34,7 +35,6 @@ from loyalty.services.webhook_urls import WebhookUrlRefused, webhook_post, webho
 from rewards.models import Event, EventType
 from rewards.selectors import events_after
 from rewards.shapes import event_fields
-from rewards_project.exceptions import NotFound
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from rewards.models import MAX_POINTS_PER_ENTRY, ImportSource, RewardKind
+from core.limits import MAX_POINTS_PER_ENTRY
+from rewards.models import ImportSource, RewardKind
 from rewards.services.imports import (
     BATCH_ROWS,
     ImportEntry,

@@ -13,7 +13,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from rewards.models import ITEM_CODE_LENGTH, MAX_POINTS_PER_ENTRY, CatalogKind, ImportSource, RewardKind
+from core.limits import MAX_POINTS_PER_ENTRY
+from rewards.models import ITEM_CODE_LENGTH, CatalogKind, ImportSource, RewardKind
 from rewards.selectors import catalog_item_for_redemption
 from rewards.services.imports import (
     BATCH_ROWS,

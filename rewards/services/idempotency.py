@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
+from core.exceptions import Conflict, DomainError
 from rewards.models import IdempotencyKey
-from rewards_project.exceptions import Conflict, DomainError
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 

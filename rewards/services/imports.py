@@ -29,9 +29,9 @@ from django.db.models import Model
 from django.utils.dateparse import parse_datetime
 from psycopg2.extras import execute_values
 
+from core.limits import MAX_BIGINT
 from rewards.models import (
     DESCRIPTION_MAX_LENGTH,
-    MAX_BIGINT,
     Account,
     Event,
     EventType,

@@ -30,11 +30,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Model
 from django.utils import timezone
 
+from core.exceptions import Conflict, DomainError, NotFound
+from core.limits import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 from rewards.models import (
     DESCRIPTION_MAX_LENGTH,
     ITEM_CODE_LENGTH,
-    MAX_BIGINT,
-    MAX_POINTS_PER_ENTRY,
     Account,
     CatalogItem,
     CatalogKind,
@@ -49,7 +49,6 @@ from rewards.selectors import BALANCE_COLUMNS, Balance, as_aware_datetime, catal
 from rewards.services import postgres
 from rewards.services.events import announce_committed, event_json, event_record, event_type_for
 from rewards.shapes import redeemed_item_fields, reward_row_fields
-from rewards_project.exceptions import Conflict, DomainError, NotFound
 
 INSUFFICIENT_POINTS_MESSAGE = "You do not have enough points to redeem this reward."
 _CODE_ALPHABET = string.ascii_uppercase + string.digits

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from rewards.models import MAX_BIGINT, Account, EventType, PointLot, RewardKind
+from core.limits import MAX_BIGINT
+from rewards.models import Account, EventType, PointLot, RewardKind
 from rewards.selectors import Balance
 from rewards.services.events import event_record
 from rewards.services.ledger import (

@@ -23,16 +23,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Model
 
-from rewards.models import (
-    MAX_BIGINT,
-    Account,
-    CatalogItem,
-    Event,
-    LotConsumption,
-    PointLot,
-    RedeemedItem,
-    Reward,
-)
+from core.limits import MAX_BIGINT
+from rewards.models import Account, CatalogItem, Event, LotConsumption, PointLot, RedeemedItem, Reward
 from rewards.selectors import BALANCE_COLUMNS
 
 _WINDOW = 64

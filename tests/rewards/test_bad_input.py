@@ -174,7 +174,7 @@ def test_parser_refuses_an_oversized_stream_even_without_content_length():
     """Defence in depth behind the middleware: the parser never reads past the limit."""
     import io
 
-    from rewards_project.parsers import PayloadTooLarge, StrictJSONParser
+    from core.parsers import PayloadTooLarge, StrictJSONParser
 
     stream = io.BytesIO(b'{"a": "' + b"x" * (64 * 1024) + b'"}')
     with pytest.raises(PayloadTooLarge):
@@ -230,7 +230,7 @@ def test_a_charset_that_is_not_text_is_415(shop, charset):
 
 def test_the_charsets_read_are_utf8_and_ascii_compatible_ones():
     """latin-1 is read as sent; a codec that fails on ordinary input is refused."""
-    from rewards_project.middleware import is_supported_charset
+    from core.middleware import is_supported_charset
 
     assert is_supported_charset("latin-1") and is_supported_charset("UTF-8") and is_supported_charset("us-ascii")
     for refused in ("base64", "nope", "undefined", "punycode", "idna", "utf-16", "utf-7", "\x00"):

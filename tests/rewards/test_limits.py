@@ -3,10 +3,11 @@ would pass an account total's bigint range is refused with a 4xx, writing nothin
 
 import pytest
 
+from core.limits import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 from loyalty.models import Order, OrderCounter
 from loyalty.services import order_record
 from rewards import services
-from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY, Account, Reward
+from rewards.models import Account, Reward
 
 pytestmark = pytest.mark.django_db
 

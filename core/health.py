@@ -3,8 +3,8 @@
 from django.db import connection
 from django.http import JsonResponse
 
-from rewards_project.db_router import replica_state
-from rewards_project.errors import error_response
+from core.db_router import replica_state
+from core.errors import error_response
 
 
 def healthz() -> JsonResponse:

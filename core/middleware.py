@@ -29,8 +29,8 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.http import parse_header_parameters
 
-from rewards_project import views
-from rewards_project.errors import INTERNAL_ERROR_MESSAGE, error_body, error_response, is_api_request
+from core import health
+from core.errors import INTERNAL_ERROR_MESSAGE, error_body, error_response, is_api_request
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class HealthCheckMiddleware:
             response = error_response(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
             response["Allow"] = "GET, HEAD"
             return response
-        return views.healthz() if request.path_info == "/healthz" else views.readyz()
+        return health.healthz() if request.path_info == "/healthz" else health.readyz()
 
 
 class SiteOnly:

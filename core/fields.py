@@ -16,7 +16,7 @@ from django.core.validators import MaxValueValidator, RegexValidator
 from rest_framework import serializers
 from rest_framework.utils import html
 
-from rewards.models import MAX_BIGINT, MAX_POINTS_PER_ENTRY
+from core.limits import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 
 _DIGITS = re.compile(r"^-?[0-9]{1,30}$")
 # Only ASCII digits are numbers: Python's int() and Decimal() also read other scripts' digits.

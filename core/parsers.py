@@ -9,7 +9,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
-from rewards_project.exceptions import DomainError
+from core.exceptions import DomainError
 
 
 class PayloadTooLarge(DomainError):
