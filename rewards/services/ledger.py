@@ -696,7 +696,10 @@ def _redeem_in_one_statement(*, item: CatalogItem, user_id: int, description: st
         )
     if written is None:
         return None
+    if written == postgres.REFUSED:
+        raise InsufficientPoints()
     reward.id, redeemed_item.id, columns = written
+    redeemed_item.reward_id = reward.id
     announce_committed()
     return Posting(reward=reward, balance=Balance.of(account_from_columns(columns)), redeemed_item=redeemed_item)
 

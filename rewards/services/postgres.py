@@ -40,7 +40,13 @@ _EVENT = Event._meta.db_table
 
 
 def _iso(column: str) -> str:
-    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    """A timestamp as the HTTP answers and Python's events render it (``rewards.shapes.iso``,
+    DRF): UTC, "Z", and microseconds only when there are some."""
+    return (
+        f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')"""
+        f" || CASE WHEN date_trunc('second', {column}) = {column} THEN ''"
+        f" ELSE to_char({column} AT TIME ZONE 'UTC', '.US') END || 'Z'"
+    )
 
 
 # The event's data: the skeleton Python built (the ledger row without its id, the item),
@@ -141,8 +147,12 @@ WITH snap AS (
     INSERT INTO {_CONSUMPTION} (lot_id, debit_id, points, created_at)
     SELECT used.id, reward.id, used.take, %(now)s FROM used, reward RETURNING id
 ), {_EVENT_INSERT}
-SELECT reward.id, item.id, (SELECT COUNT(*) FROM lots), (SELECT COUNT(*) FROM consumptions), {_ACCOUNT_COLUMNS}
-FROM account, reward, item, event
+-- One row whatever happened: what was written, or nothing and the balance the statement's
+-- snapshot saw (the data-modifying steps above are invisible to this read).
+SELECT reward.id, item.id, (SELECT COUNT(*) FROM lots), (SELECT COUNT(*) FROM consumptions),
+       (SELECT total_points_earned - total_points_redeemed FROM {_ACCOUNT} WHERE user_id = %(user_id)s),
+       {_ACCOUNT_COLUMNS}
+FROM (SELECT 1) AS one LEFT JOIN (account CROSS JOIN reward CROSS JOIN item CROSS JOIN event) ON true
 """
 
 
@@ -207,8 +217,8 @@ _TYPES = {
     "event_type": "varchar",
     "event_data": "text",
 }
-_CREDIT_STATEMENT = PreparedStatement("rewards_credit_v2", _CREDIT, _TYPES)
-_REDEEM_STATEMENT = PreparedStatement("rewards_redeem_v2", _REDEEM, _TYPES)
+_CREDIT_STATEMENT = PreparedStatement("rewards_credit_v3", _CREDIT, _TYPES)
+_REDEEM_STATEMENT = PreparedStatement("rewards_redeem_v3", _REDEEM, _TYPES)
 
 
 def _app_key(app: Model | None) -> object:
@@ -256,6 +266,10 @@ def credit_in_one_statement(
     return None if row is None else (row[0], row[1], row[2:])
 
 
+# The snapshot's balance does not cover the redemption: refused, and nothing was written.
+REFUSED = "refused"
+
+
 def redemption_in_one_statement(
     *,
     user_id: int,
@@ -268,7 +282,10 @@ def redemption_in_one_statement(
     event_type: str,
     event_data: str,
 ) -> tuple[int, int, tuple] | None:
-    """(reward id, item id, account columns) or None when the general path must decide."""
+    """(reward id, item id, account columns); ``REFUSED`` when the balance the statement saw
+    does not cover it (a later state only has less, or the refusal stands as of that moment);
+    None when the general path must decide (the account changed under the plan, or the
+    redemption needs more lots than the statement plans for)."""
     params = {
         "event_type": event_type,
         "event_data": event_data,
@@ -285,8 +302,9 @@ def redemption_in_one_statement(
         "amount": item.amount,
     }
     row = _REDEEM_STATEMENT.fetchone(params)
-    if row is None:
-        return None
+    if row[0] is None:
+        seen = row[4] or 0  # no account yet: nothing to spend
+        return REFUSED if seen < item.points_cost else None
     if row[2] != row[3]:
         raise RuntimeError(f"Redemption {row[0]}: {row[2]} lots updated but {row[3]} consumptions recorded.")
-    return row[0], row[1], row[4:]
+    return row[0], row[1], row[5:]

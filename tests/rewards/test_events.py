@@ -116,3 +116,24 @@ def test_applications_poll_events_in_order_in_pages(reader, shop_app):
     assert [e["type"] for e in rest["events"]] == ["points.earned"]
     assert rest["has_more"] is False and rest["next_after"] == rest["events"][-1]["id"]
     assert reader.get("/rewards-api/events/?after=abc").status_code == 400
+
+
+def test_an_event_says_exactly_what_the_http_answer_says(shop, settings):
+    """The balance in an order's event (written by the one-statement posting) and in its HTTP
+    answer, down to how a time with no fraction of a second is written."""
+    from datetime import UTC, datetime
+
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    completed_at = int(timezone.now().timestamp())  # whole seconds, as the API takes them
+    shop.post("/rewards-api/earn-points/", {"user_id": USER, "points_earned": 5, "reward_description": "w"})
+    answer = shop.post(
+        "/loyalty-api/orders",
+        {"user_id": USER, "order_id": 77, "total_cost": 2000, "completed_at": completed_at},
+        format="json",
+    ).json()
+    event = Event.objects.filter(type="order.recorded").get()
+
+    shown = {key: answer[key] for key in ("total_points", "pending_points", "next_available_at")}
+    assert shown == {key: event.data["balance"][key] for key in shown}
+    available = datetime.fromtimestamp(completed_at, tz=UTC) + timedelta(days=14)
+    assert answer["next_available_at"] == available.isoformat().replace("+00:00", "Z")

@@ -235,3 +235,24 @@ def test_item_code_collision_is_drawn_again_and_writes_once(shop_app, monkeypatc
     assert RedeemedItem.objects.count() == 2
     assert account_balance(user_id=USER).total_points == 0
     assert ledger_drift() == []
+
+
+def test_a_refused_redemption_is_decided_by_its_one_statement(shop_app):
+    """The balance the statement saw does not cover it: refused there, with no second,
+    locked try (BEGIN, a guarded UPDATE, ROLLBACK) behind it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    services.points_earn(user_id=8080, points=10, description="seed", app=shop_app)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(services.InsufficientPoints):
+        services.coupon_redeem(user_id=8080, points=50, amount=Decimal("5.00"), description="c", app=shop_app)
+
+    locked_debit = "SET total_points_redeemed = total_points_redeemed +"
+    assert not [q["sql"] for q in queries.captured_queries if locked_debit in q["sql"]]
+    assert account_balance(user_id=8080).total_points == 10
+
+
+def test_a_redemption_in_one_statement_answers_its_item_with_the_row_it_belongs_to(shop_app):
+    services.points_earn(user_id=8081, points=60, description="seed", app=shop_app)
+    posting = services.coupon_redeem(user_id=8081, points=50, amount=Decimal("5.00"), description="c", app=shop_app)
+    assert posting.redeemed_item.reward_id == posting.reward.id is not None
