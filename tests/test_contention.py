@@ -30,8 +30,9 @@ def test_a_locked_customer_does_not_delay_another(served, committed_shop_app):
     )
 
     assert result["other_status"] == 201
-    # 40 writes x 100 ms / 5 workers: about 0.8 s at worst (25 s with the former 3 s wait).
-    assert result["other_seconds"] < 1.5, result
+    # 40 writes x 100 ms / 5 workers: about 0.8 s at worst (27 s with the former 3 s wait);
+    # the bound leaves room for a loaded machine.
+    assert result["other_seconds"] < 2, result
     assert result["contended"] == {503: 40}, result
     assert account_balance(user_id=61).total_points == 1  # the one write before the lock
     assert account_balance(user_id=62).total_points == 1
