@@ -2,8 +2,13 @@
 nothing, and a log that never holds a rejected request's query string."""
 
 import http.client
+import http.cookiejar
 import json
+import re
 import socket
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -25,7 +30,14 @@ SECRET_IN_QUERY = "tok_do_not_log_me_0123456789"
 def served(django_db_setup, django_db_blocker, collected_static, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """A gunicorn with a return window and an expiry set (dates are computed), and its log."""
     log = tmp_path_factory.mktemp("hostile") / "gunicorn.log"
-    env = {"ORDER_POINTS_PENDING_DAYS": "14", "POINTS_VALIDITY_DAYS": "365", "WEBHOOK_ALLOW_PRIVATE": "0"}
+    env = {
+        "ORDER_POINTS_PENDING_DAYS": "14",
+        "POINTS_VALIDITY_DAYS": "365",
+        "WEBHOOK_ALLOW_PRIVATE": "0",
+        # Admin over plain HTTP on loopback, for the CSV export checks.
+        "SESSION_COOKIE_SECURE": "0",
+        "CSRF_COOKIE_SECURE": "0",
+    }
     with django_db_blocker.unblock(), gunicorn_serving(collected_static, env=env, log_path=log) as base:
         yield base, log
 
@@ -154,3 +166,58 @@ def test_what_gets_through_django_unhandled_is_json_and_logged_without_its_query
     assert json.loads(b"".join(body))["error"]["code"] == "internal_error"
     assert "Unhandled error on GET /x" in caplog.text
     assert SECRET_IN_QUERY not in caplog.text
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 3xx is the answer, not a page to go to
+
+
+def staff_opener(base: str, django_user_model) -> urllib.request.OpenerDirector:
+    """A browser-like client logged in to admin (a superuser) on the served gunicorn; it
+    follows no redirect, so a redirect is seen as one."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    boss = django_user_model.objects.create_superuser("boss", "boss@example.com")
+    # Hashed as the production server checks it (the tests' own hasher is MD5, for speed).
+    boss.password = PBKDF2PasswordHasher().encode("pw-boss-123", "testsalt0123", iterations=1000)
+    boss.save(update_fields=["password"])
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirects())
+    page = opener.open(f"{base}/admin/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    form = urllib.parse.urlencode({"username": "boss", "password": "pw-boss-123", "csrfmiddlewaretoken": token})
+    login = urllib.request.Request(
+        f"{base}/admin/login/?next=/admin/", data=form.encode(), headers={"Referer": f"{base}/admin/login/"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as redirected:
+        opener.open(login)
+    assert redirected.value.code == 302 and redirected.value.headers["Location"] == "/admin/"
+    assert any(cookie.name == "sessionid" for cookie in jar)
+    return opener
+
+
+@pytest.mark.parametrize(
+    ("changelist", "query"),
+    [
+        ("/admin/rewards/reward/", "user_id=%00"),
+        ("/admin/loyalty/customer/", "user_id=%00"),
+        ("/admin/rewards/reward/", "created_at__gte=notadate"),
+        ("/admin/rewards/reward/", "p=999999"),
+        ("/admin/rewards/reward/", "q=a%00b"),
+    ],
+)
+def test_an_admin_csv_export_with_a_bad_filter_answers_as_its_list(served, django_user_model, changelist, query):
+    base, _ = served
+    opener = staff_opener(base, django_user_model)
+
+    def status_of(path: str) -> tuple[int, str | None]:
+        try:
+            with opener.open(f"{base}{path}?{query}") as response:
+                return response.status, None
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Location")
+
+    listed, exported = status_of(changelist), status_of(f"{changelist}export.csv")
+
+    assert listed[0] < 500 and exported == listed
