@@ -60,8 +60,8 @@ $(RUNTIME_VENV)/.runtime: requirements.txt
 	$(RUNTIME_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# The whole suite on PostgreSQL.
-# PostgreSQL at 127.0.0.1:5432 when one answers there (or at DATABASE_URL), else the embedded one.
+# The whole suite on PostgreSQL: DATABASE_URL's, else the one at 127.0.0.1:5432 when it
+# answers, else the embedded one.
 test: venv chromium $(RUNTIME_VENV)/.runtime
 	$(EMBEDDED_POSTGRES) --unless-listening 127.0.0.1:5432 -- \
 		env RUNTIME_PYTHON=$(CURDIR)/$(RUNTIME_VENV)/bin/python $(BIN)/pytest

@@ -12,6 +12,7 @@ it is: the embedded server is only for machines that have none.
 
 import argparse
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,6 +32,12 @@ def listening(address: str) -> bool:
             return True
     except OSError:
         return False
+
+
+def database_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise argparse.ArgumentTypeError("a database name is lower-case letters, digits and _")
+    return name
 
 
 def database_url(socket_dir: str, database: str) -> str:
@@ -54,7 +61,7 @@ def run(command: list[str], env: dict[str, str]) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--unless-listening", metavar="HOST:PORT", help="use the server there when one answers")
-    parser.add_argument("--database", default="rewards")
+    parser.add_argument("--database", default="rewards", type=database_name)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command

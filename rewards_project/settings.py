@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Sessions, CSRF, the user and messages serve the site only (admin, docs): API
-    # requests pass by them (rewards_project/middleware.py, SiteOnly).
+    # requests pass by them (core/middleware.py, SiteOnly).
     "core.middleware.SiteSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "core.middleware.SiteCsrfViewMiddleware",
@@ -145,14 +145,14 @@ def postgres_settings(database: dict, *, connect_timeout: int) -> dict:
 
 
 # Django's PostgreSQL backend, with a health check that needs no round trip while the
-# connection is quiet (rewards_project/postgresql/base.py).
+# connection is quiet (core/postgresql/base.py).
 POSTGRES_ENGINE = "core.postgresql"
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://…): it is the one database.")
 DATABASES["default"]["ENGINE"] = POSTGRES_ENGINE
 postgres_settings(DATABASES["default"], connect_timeout=DB_CONNECT_TIMEOUT)
 
-# A streaming replica for the reads that tolerate lag (rewards_project/db_router.py): used
+# A streaming replica for the reads that tolerate lag (core/db_router.py): used
 # while it answers and replays within DATABASE_REPLICA_MAX_LAG_SECONDS, else the primary.
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
