@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run serve worker test lint format venv venv-runtime chromium screenshots
+.PHONY: run serve worker test lint format venv venv-runtime chromium haproxy screenshots
 
 # What running needs (requirements.txt) and, for tests and lint, the tools on top.
 venv-runtime: $(VENV)/.runtime
@@ -52,6 +52,10 @@ worker: venv-runtime
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
+# The edge tests run HAProxy from Debian's package, as `make serve` does.
+haproxy:
+	@command -v haproxy >/dev/null || { apt-get update -qq && apt-get install -y -qq haproxy; }
+
 # A venv with requirements.txt alone: the Celery tests run the worker and beat from it, as
 # production would (nothing from the test tools may be needed to run them).
 RUNTIME_VENV ?= .venv-runtime
@@ -62,7 +66,7 @@ $(RUNTIME_VENV)/.runtime: requirements.txt
 
 # The whole suite on PostgreSQL: DATABASE_URL's, else the one at 127.0.0.1:5432 when it
 # answers, else the embedded one.
-test: venv chromium $(RUNTIME_VENV)/.runtime
+test: venv chromium haproxy $(RUNTIME_VENV)/.runtime
 	$(EMBEDDED_POSTGRES) --unless-listening 127.0.0.1:5432 -- \
 		env RUNTIME_PYTHON=$(CURDIR)/$(RUNTIME_VENV)/bin/python $(BIN)/pytest
 

@@ -34,14 +34,14 @@ def rate_parse(rate: str) -> tuple[int, int]:
 
 
 def _counter_take(key: str, window: int) -> int:
-    """Add one to the counter at ``key`` (created with a lifetime of two windows); its new value."""
-    for _ in range(2):
+    """Add one to the counter at ``key``; its new value. The window's first request creates it
+    (``add`` is atomic too: of two first requests, one creates it and both increment it), with
+    a lifetime of two windows; every other request pays the increment alone."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # not there yet (or it just expired)
         cache.add(key, 0, timeout=2 * window + 1)
-        try:
-            return cache.incr(key)
-        except ValueError:  # it expired between add and incr
-            continue
-    return cache.incr(key)
+        return cache.incr(key)
 
 
 class ApplicationRateThrottle(BaseThrottle):
