@@ -1,6 +1,5 @@
-"""OpenAPI pieces shared by both APIs: the error body and the token auth scheme."""
+"""OpenAPI pieces shared by both APIs: the error body, the Idempotency-Key header, the links."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
@@ -41,21 +40,6 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
         status: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[status])
         for status in sorted({*common, *statuses})
     }
-
-
-class AppTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "loyalty.authentication.AppTokenAuthentication"
-    name = "bearerToken"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "description": (
-                "An application token (or a customer session token, `cs_…`) as "
-                "`Authorization: Bearer <token>`. The header `Token: <token>` is accepted too."
-            ),
-        }
 
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"

@@ -8,5 +8,5 @@ class LoyaltyConfig(AppConfig):
     def ready(self) -> None:
         # Registers the token auth scheme with drf-spectacular.
         # Connects the webhook queueing to the outbox's "events committed" signal.
-        import core.openapi  # noqa: F401
+        import loyalty.openapi
         import loyalty.tasks  # noqa: F401
