@@ -65,9 +65,6 @@ class Account(models.Model):
     expiring_points = models.BigIntegerField(default=0)
     next_expiry_at = models.DateTimeField(null=True, blank=True)
     next_available_at = models.DateTimeField(null=True, blank=True)
-    # Bumped by every write to this row. Every change to the customer's lots comes with one,
-    # so a statement that read the lots can tell whether what it read is still current.
-    version = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -118,8 +115,7 @@ class Reward(models.Model):
         blank=True,
         related_name="+",
     )
-    # Empty for rows this service wrote; else the system the row was imported from. A database
-    # default, so the one-statement postings need not name it.
+    # Empty for rows this service wrote; else the system the row was imported from.
     imported_from = models.CharField(max_length=10, choices=ImportSource.choices, blank=True, db_default="")
     created_at = models.DateTimeField()
 

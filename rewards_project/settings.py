@@ -104,11 +104,9 @@ DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=5_000)
 DB_LOCK_TIMEOUT_MS = env.int("DB_LOCK_TIMEOUT_MS", default=100)
 DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=10_000)
 # Behind PgBouncer in transaction pooling, each transaction may run on another server
-# connection: nothing may live in the session. No prepared statements, no server-side cursors,
-# no startup options (set the timeouts on the database instead: docs/ARCHITECTURE.md).
+# connection: nothing may live in the session. No server-side cursors, no startup options
+# (set the timeouts on the database instead: docs/ARCHITECTURE.md).
 DB_TRANSACTION_POOLING = env.bool("DB_TRANSACTION_POOLING", default=False)
-# The hottest statements are prepared once per connection (rewards/services/postgres.py).
-DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=not DB_TRANSACTION_POOLING)
 if env.bool("LOYALTY_BACKGROUND", default=False):
     # Set by manage.py (migrate, check_ledger, imports) and by the Celery worker and beat: no
     # client waits on them, so they wait longer for a row an API request holds.

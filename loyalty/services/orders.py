@@ -174,7 +174,7 @@ def _order_create(
         reward=posting.reward,
         application=app,
     )
-    return OrderOutcome(order=order, created=True, available_at=posting.lot.available_at, balance=posting.balance)
+    return OrderOutcome(order=order, created=True, available_at=posting.available_at, balance=posting.balance)
 
 
 def order_record(

@@ -3,6 +3,7 @@ application revocation, written in the same transaction as the change it describ
 
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -37,9 +38,16 @@ def event_type_for(*, kind: str, credit: bool) -> str:
     return _KIND_EVENT[kind]
 
 
+class _EventEncoder(DjangoJSONEncoder):
+    def default(self, o: object) -> object:
+        # Money as a JSON number, as the API shows it (at most 2 places and under 10^10, so
+        # the float's shortest form is the exact amount).
+        return float(o) if isinstance(o, Decimal) else super().default(o)
+
+
 def event_json(data: dict[str, Any]) -> str:
-    """Event data as stored: amounts (Decimal) as exact strings, times as ISO 8601."""
-    return json.dumps(data, cls=DjangoJSONEncoder)
+    """Event data as stored: amounts as JSON numbers and times as ISO 8601, as the API shows them."""
+    return json.dumps(data, cls=_EventEncoder)
 
 
 def event_record(

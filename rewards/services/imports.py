@@ -2,16 +2,14 @@
 
 The readers (``cps714``, ``balances_csv``, and the CLP's in ``loyalty``) turn source rows into
 ``ImportEntry`` lists per customer and decide what to do with odd rows; ``customers_import``
-posts them: ledger rows (marked with their source, keeping the source's dates), a lot for every
-credit, the consumptions of every debit, coupons, and the account, with every invariant that
-``check_ledger`` verifies kept. It writes a batch of customers in a few bulk statements, under
-their account row locks, so a million rows take minutes, not hours.
+posts them through the ledger's own rules (the functions every posting calls): ledger rows
+(marked with their source, keeping the source's dates), a lot for every credit, the
+consumptions of every debit, coupons, and the account. A batch of rows is one call, so a
+million rows take minutes, not hours.
 
 ``ImportedRow`` records every source row taken over, so a second run imports nothing twice.
 """
 
-import heapq
-import itertools
 import re
 import sqlite3
 from collections import Counter
@@ -36,14 +34,12 @@ from rewards.models import (
     Event,
     EventType,
     ImportedRow,
-    LotConsumption,
     PointLot,
     RedeemedItem,
-    Reward,
 )
 from rewards.selectors import Balance
 from rewards.services.events import announce_committed
-from rewards.services.ledger import notice_horizon
+from rewards.services.ledger import Typed, ledger_call, notice_horizon
 from rewards.shapes import balance_fields
 
 # Source rows are read, checked and posted this many at a time: memory stays flat however big
@@ -298,191 +294,60 @@ def balances_below_zero(report: ImportReport, balances: dict[int, Balance]) -> N
 # ---- posting -----------------------------------------------------------------------------
 
 
-@dataclass
-class _Customer:
-    """A customer's account and open lots while their imported rows are posted, in memory."""
-
-    account: Account
-    is_new: bool
-    open_lots: list = field(default_factory=list)  # a heap: (never expires, expires_at, order, lot)
-    points: int = 0  # the net of this import
-
-    def lot_add(self, lot: PointLot, order: tuple) -> None:
-        heapq.heappush(self.open_lots, (lot.expires_at is None, lot.expires_at or _NEVER, order, lot))
-
-
-@dataclass
-class _Writes:
-    rewards: list = field(default_factory=list)
-    items: list = field(default_factory=list)
-    lots: list = field(default_factory=list)
-    consumptions: list = field(default_factory=list)
-    existing_lots: dict = field(default_factory=dict)
-
-
 def customers_import(
     entries_by_customer: dict[int, Sequence[ImportEntry]], *, source: str, now: datetime, announce: bool = True
 ) -> dict[int, Balance]:
-    """Post each customer's entries, in order, as the ledger would one by one: credits open
-    available lots (and pay what the customer owes first), debits consume the open lots
-    soonest-expiring first and owe the rest. Returns each customer's balance after. With
-    ``announce`` each customer gets a ``points.imported`` event (else the caller sends one:
-    ``customers_imported_announce``).
+    """Post each customer's entries, in order, through the ledger's rules (``ledger_import``
+    calls the same functions as every other posting): credits open available lots (and pay
+    what the customer owes first), debits consume the open lots soonest-expiring first and
+    owe the rest. Returns each customer's balance after. With ``announce`` each customer gets
+    a ``points.imported`` event (else the caller sends one: ``customers_imported_announce``).
 
     Call inside a transaction. Imported lots expire (when points expire at all) the validity
     period after ``now``: on the day of the switch no customer loses a point.
     """
-    user_ids = sorted(entries_by_customer)
-    customers = _customers_locked(user_ids, now=now)
+    user_ids = sorted(entries_by_customer)  # accounts are locked in one order: imports never deadlock
+    entries = [(user_id, entry) for user_id in user_ids for entry in entries_by_customer[user_id]]
+    items = [entry.item for _, entry in entries]
     validity = settings.POINTS_VALIDITY_DAYS
-    expires_at = now + timedelta(days=validity) if validity else None
-    in_notice = expires_at is not None and expires_at <= notice_horizon(now)
-    writes = _Writes()
-    sequence = itertools.count()
-    for user_id in user_ids:
-        customer = customers[user_id]
-        for entry in entries_by_customer[user_id]:
-            reward = Reward(
-                user_id=user_id,
-                kind=entry.kind,
-                points_earned=max(entry.points, 0),
-                points_redeemed=max(-entry.points, 0),
-                reward_description=entry.description,
-                earned_date=entry.at if entry.points > 0 else None,
-                redeemed_date=entry.at if entry.points <= 0 else None,
-                is_active=entry.is_active,
-                imported_from=source,
-                created_at=entry.at,
-            )
-            writes.rewards.append(reward)
-            if entry.item is not None:
-                writes.items.append(_item(reward, entry.item, at=entry.at))
-            if entry.points > 0:
-                lot = PointLot(
-                    user_id=user_id,
-                    credit=reward,
-                    points=entry.points,
-                    remaining=entry.points,
-                    pending=False,
-                    available_at=entry.at,
-                    expires_at=expires_at,
-                    notice_at=now if in_notice else None,
-                    created_at=now,
-                )
-                writes.lots.append(lot)
-                _credit(customer, lot, writes, now=now, order=(1, next(sequence)))
-            elif entry.points < 0:
-                _debit(customer, -entry.points, reward, writes, now=now)
-            customer.points += entry.points
-    _write(customers, writes, now=now, source=source, announce=announce)
-    return {user_id: Balance.of(customers[user_id].account) for user_id in user_ids}
-
-
-def _customers_locked(user_ids: list[int], *, now: datetime) -> dict[int, _Customer]:
-    """The customers' accounts, locked, with their open available lots; new accounts for the rest."""
-    accounts = {a.user_id: a for a in Account.objects.select_for_update().filter(user_id__in=user_ids).order_by("pk")}
-    customers = {
-        user_id: _Customer(
-            account=accounts.get(user_id) or Account(user_id=user_id, created_at=now, updated_at=now),
-            is_new=user_id not in accounts,
-        )
-        for user_id in user_ids
-    }
-    for lot in PointLot.objects.filter(user_id__in=list(accounts), pending=False, remaining__gt=0):
-        customers[lot.user_id].lot_add(lot, (0, lot.pk))
-    return customers
-
-
-def _item(reward: Reward, item: ImportedItem, *, at: datetime) -> RedeemedItem:
-    return RedeemedItem(
-        reward=reward,
-        catalog_item_id=item.catalog_item_id,
-        kind=item.kind,
-        item_code=item.code,
-        item_description=item.description,
-        amount=item.amount,
-        created_at=at,
-    )
-
-
-def _credit(customer: _Customer, lot: PointLot, writes: _Writes, *, now: datetime, order: tuple) -> None:
-    account = customer.account
-    account.total_points_earned += lot.points
-    paid = min(account.points_owed, lot.remaining)
-    if paid:
-        writes.consumptions.append(LotConsumption(lot=lot, debit=None, points=paid, created_at=now))
-        lot.remaining -= paid
-        account.points_owed -= paid
-    if lot.remaining:
-        customer.lot_add(lot, order)
-        if lot.notice_at is not None:
-            account.expiring_points += lot.remaining
-
-
-def _debit(customer: _Customer, points: int, reward: Reward, writes: _Writes, *, now: datetime) -> None:
-    account = customer.account
-    account.total_points_redeemed += points
-    left = points
-    while left and customer.open_lots:
-        lot = customer.open_lots[0][-1]
-        take = min(lot.remaining, left)
-        writes.consumptions.append(LotConsumption(lot=lot, debit=reward, points=take, created_at=now))
-        lot.remaining -= take
-        left -= take
-        if lot.notice_at is not None:
-            account.expiring_points -= take
-        if lot.pk is not None:
-            writes.existing_lots[lot.pk] = lot
-        if lot.remaining == 0:
-            heapq.heappop(customer.open_lots)
-    account.points_owed += left
-
-
-def _write(customers: dict[int, _Customer], writes: _Writes, *, now: datetime, source: str, announce: bool) -> None:
-    new, existing = [], []
-    for customer in customers.values():
-        account = customer.account
-        if account.total_points_earned > MAX_BIGINT or account.total_points_redeemed > MAX_BIGINT:
-            raise ImportRefused(f"Customer {account.user_id}'s point totals would pass what can be stored.")
-        soonest = customer.open_lots[0] if customer.open_lots else None
-        account.next_expiry_at = soonest[1] if soonest is not None and not soonest[0] else None
-        account.version += 1
-        account.updated_at = now
-        (new if customer.is_new else existing).append(account)
-    bulk_insert(writes.rewards, returning=True)
-    for item in writes.items:
-        item.reward_id = item.reward.pk
-    bulk_insert(writes.items)
-    for lot in writes.lots:
-        lot.credit_id = lot.credit.pk
-    bulk_insert(writes.lots, returning=True)
-    for consumption in writes.consumptions:
-        consumption.lot_id, consumption.debit_id = consumption.lot.pk, consumption.debit and consumption.debit.pk
-    bulk_insert(writes.consumptions)
-    PointLot.objects.bulk_update(list(writes.existing_lots.values()), ["remaining"], batch_size=_BULK)
-    Account.objects.bulk_create(new, batch_size=_BULK)
-    Account.objects.bulk_update(
-        existing,
+    # Typed arrays: a column that is all NULL in this batch (no coupons, say) has no type of its own.
+    over_limit = ledger_call(
+        "ledger_import",
+        source,
+        now,
+        now + timedelta(days=validity) if validity else None,
+        notice_horizon(now),
+        Typed([user_id for user_id, _ in entries], "bigint[]"),
+        Typed([entry.kind for _, entry in entries], "text[]"),
+        Typed([entry.points for _, entry in entries], "bigint[]"),
+        Typed([entry.description for _, entry in entries], "text[]"),
+        Typed([entry.at for _, entry in entries], "timestamptz[]"),
+        Typed([entry.is_active for _, entry in entries], "boolean[]"),
+        Typed([item and item.catalog_item_id for item in items], "bigint[]"),
+        Typed([item and item.code for item in items], "text[]"),
+        Typed([item and item.description for item in items], "text[]"),
+        Typed([item and item.amount for item in items], "numeric[]"),
+    )[0]
+    if over_limit is not None:
+        raise ImportRefused(f"Customer {over_limit}'s point totals would pass what can be stored.")
+    # A customer the source knows with nothing to post still gets an account (a zero balance).
+    Account.objects.bulk_create(
         [
-            "total_points_earned",
-            "total_points_redeemed",
-            "points_owed",
-            "expiring_points",
-            "next_expiry_at",
-            "version",
-            "updated_at",
+            Account(user_id=user_id, created_at=now, updated_at=now)
+            for user_id in user_ids
+            if not entries_by_customer[user_id]
         ],
-        batch_size=_BULK,
+        ignore_conflicts=True,
     )
+    accounts = list(Account.objects.filter(user_id__in=user_ids))
     if announce:
+        points = {user_id: sum(entry.points for entry in entries_by_customer[user_id]) for user_id in user_ids}
         Event.objects.bulk_create(
-            [
-                _imported_event(customer.account, points=customer.points, source=source, now=now)
-                for customer in customers.values()
-            ],
+            [_imported_event(account, points=points[account.user_id], source=source, now=now) for account in accounts],
             batch_size=_BULK,
         )
         announce_committed()
+    return {account.user_id: Balance.of(account) for account in accounts}
 
 
 def _imported_event(account: Account, *, points: int, source: str, now: datetime) -> Event:

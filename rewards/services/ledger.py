@@ -1,6 +1,11 @@
-"""Everything that moves points: ledger rows, the account row beside them, and the lots.
+"""Everything that moves points. The rules themselves (the ledger row, the lots, what is owed,
+the expiry notice, the account row and the event of each posting) are PostgreSQL functions,
+installed by ``rewards/migrations/0015_ledger_functions.sql`` and written once there; every
+posting calls one of them in one round trip: the API, staff adjustments, order returns, the
+lifecycle jobs (``lifecycle.py``) and the importers (``imports.py``). This module decides
+what to post: how many points, of which kind, when they become available and expire.
 
-What holds after every function here returns (``check_ledger`` verifies it):
+What holds after every posting (``check_ledger`` verifies it, independently of these functions):
 
 - the account's ``total_points_earned``, ``total_points_redeemed`` and ``pending_points`` are
   the sums of the customer's rows' ``points_earned``, ``points_redeemed`` and ``pending_change``;
@@ -11,10 +16,9 @@ What holds after every function here returns (``check_ledger`` verifies it):
   points of lots in the expiry notice window; ``next_expiry_at`` and ``next_available_at`` are
   the soonest dates of the open lots.
 
-Every change to a customer's lots happens under that customer's account row lock, taken by
-the statement that changes the account (or ``SELECT ... FOR UPDATE`` in the lifecycle jobs).
-So debits never race each other over lots, and the overdraft guard stays one conditional
-UPDATE on the account, decided by PostgreSQL, never by Python.
+Every function takes the customer's account row lock first and reads the lots after it, so
+postings for one customer never interleave, and the overdraft guard is decided by PostgreSQL
+on the locked row, never by Python.
 """
 
 import secrets
@@ -27,11 +31,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model
+from django.db.models import Model
 from django.utils import timezone
 
 from core.exceptions import Conflict, DomainError, NotFound
-from core.limits import MAX_BIGINT, MAX_POINTS_PER_ENTRY
+from core.limits import MAX_POINTS_PER_ENTRY
 from rewards.models import (
     DESCRIPTION_MAX_LENGTH,
     ITEM_CODE_LENGTH,
@@ -39,22 +43,17 @@ from rewards.models import (
     CatalogItem,
     CatalogKind,
     EventType,
-    LotConsumption,
-    PointLot,
     RedeemedItem,
     Reward,
     RewardKind,
 )
-from rewards.selectors import BALANCE_COLUMNS, Balance, as_aware_datetime, catalog_item_for_redemption
-from rewards.services import postgres
+from rewards.selectors import BALANCE_COLUMNS, Balance, catalog_item_for_redemption
 from rewards.services.events import announce_committed, event_json, event_record, event_type_for
-from rewards.shapes import redeemed_item_fields, reward_row_fields
+from rewards.shapes import redeemed_item_fields
 
 INSUFFICIENT_POINTS_MESSAGE = "You do not have enough points to redeem this reward."
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
 _CODE_ATTEMPTS = 5
-# Lots are read a page at a time, so a debit reads about as many lots as it consumes.
-_LOT_PAGE = 16
 
 
 class InsufficientPoints(Conflict):
@@ -87,12 +86,13 @@ class CouponAlreadyUsed(Conflict):
 
 @dataclass(frozen=True)
 class Posting:
-    """A ledger row, the balance right after it, and what it created."""
+    """A ledger row, the balance right after it, and what it created: the item a redemption
+    bought, the time a credit's points become available."""
 
     reward: Reward
     balance: Balance
     redeemed_item: RedeemedItem | None = None
-    lot: PointLot | None = None
+    available_at: datetime | None = None
 
 
 # ---- when a credit's points become available, and until when ------------------------
@@ -133,49 +133,87 @@ def notice_horizon(now: datetime) -> datetime:
     return now + timedelta(days=settings.EXPIRY_NOTICE_DAYS)
 
 
-# ---- the account row ---------------------------------------------------------------------
+# ---- the ledger functions ---------------------------------------------------------------
 
-_ACCOUNT = Account._meta.db_table
-_RETURNING = " RETURNING " + ", ".join(BALANCE_COLUMNS) + ", points_owed"
-# A covered debit changes the row only while the balance covers it (and then
-# total_points_redeemed cannot pass total_points_earned, so it cannot overflow). The
-# UPDATE also takes the row lock under which the debit's lots are consumed.
-_COVERED_DEBIT = (
-    f"UPDATE {_ACCOUNT} SET total_points_redeemed = total_points_redeemed + %(points)s, version = version + 1,"
-    " updated_at = %(now)s"
-    " WHERE user_id = %(user_id)s AND total_points_earned - total_points_redeemed >= %(points)s" + _RETURNING
+# What a ledger function answers (the columns of its ``ledger_posting``).
+_ANSWER_COLUMNS = (
+    "outcome",
+    "reward_id",
+    "other_id",
+    "points_earned",
+    "points_redeemed",
+    "pending_change",
+    "earned_date",
+    "redeemed_date",
+    *BALANCE_COLUMNS,
+    "points_owed",
 )
-# Any other change creates the account on first use and takes its row lock; it changes the
-# row only while both totals stay within their bigint columns (written so that the check
-# itself cannot overflow).
-_ACCOUNT_UPSERT = (
-    f"INSERT INTO {_ACCOUNT} AS a (user_id, total_points_earned, total_points_redeemed, pending_points,"
-    " points_owed, expiring_points, version, created_at, updated_at)"
-    " VALUES (%(user_id)s, %(earned)s, %(redeemed)s, 0, 0, 0, 1, %(now)s, %(now)s)"
-    " ON CONFLICT (user_id) DO UPDATE SET"
-    " total_points_earned = a.total_points_earned + excluded.total_points_earned,"
-    " total_points_redeemed = a.total_points_redeemed + excluded.total_points_redeemed,"
-    " version = a.version + 1, updated_at = excluded.updated_at"
-    f" WHERE a.total_points_earned <= {MAX_BIGINT} - excluded.total_points_earned"
-    f" AND a.total_points_redeemed <= {MAX_BIGINT} - excluded.total_points_redeemed" + _RETURNING
-)
+_APP_KEY = Reward._meta.get_field("application").target_field
 
 
-def _account_statement(sql: str, *, user_id: int, earned: int = 0, redeemed: int = 0, now: datetime) -> Account | None:
-    """Run one of the account statements above; the changed row (locked until commit), or None."""
+@dataclass(frozen=True)
+class _Answer:
+    outcome: str
+    reward_id: int | None
+    other_id: int | None
+    points_earned: int | None
+    points_redeemed: int | None
+    pending_change: int | None
+    earned_date: datetime | None
+    redeemed_date: datetime | None
+    account: Account
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A parameter sent with its SQL type (an array that may hold only NULLs has none)."""
+
+    value: object
+    sql_type: str
+
+
+def ledger_call(function: str, *params: object) -> tuple:
+    """One call of a ledger function (``rewards/migrations/0015_ledger_functions.sql``): one
+    statement, so outside a transaction it is its own, and the posting one round trip."""
+    placeholders = ", ".join(f"%s::{p.sql_type}" if isinstance(p, Typed) else "%s" for p in params)
+    values = [p.value if isinstance(p, Typed) else p for p in params]
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql, {"user_id": user_id, "earned": earned, "redeemed": redeemed, "points": redeemed, "now": now}
-        )
-        row = cursor.fetchone()
-    return None if row is None else account_from_columns(row)
+        cursor.execute(f"SELECT * FROM {function}({placeholders})", values)
+        return cursor.fetchone()
 
 
-def account_from_columns(row: tuple) -> Account:
-    """An Account for the columns ``(*BALANCE_COLUMNS, points_owed)`` of a row just written."""
-    values = dict(zip((*BALANCE_COLUMNS, "points_owed"), row, strict=True))
+def _post(function: str, *params: object) -> _Answer:
+    """Post through a ledger function; raise what it refused."""
+    values = dict(zip(_ANSWER_COLUMNS, ledger_call(function, *params), strict=True))
+    if values["outcome"] == "insufficient":
+        raise InsufficientPoints()
+    if values["outcome"] == "limit":
+        raise BalanceLimitExceeded()
+    account = loaded(
+        Account,
+        **{name: values[name] for name in (*BALANCE_COLUMNS, "points_owed")},
+    )
+    announce_committed()
+    return _Answer(**{name: values[name] for name in _ANSWER_COLUMNS[:8]}, account=account)
+
+
+def _row(answer: _Answer, *, user_id: int, kind: str, description: str, app: Model | None, now: datetime) -> Reward:
+    """The ledger row a function wrote, as the ORM would have loaded it."""
     return loaded(
-        Account, **values | {name: as_aware_datetime(values[name]) for name in ("next_expiry_at", "next_available_at")}
+        Reward,
+        id=answer.reward_id,
+        user_id=user_id,
+        kind=kind,
+        points_earned=answer.points_earned,
+        points_redeemed=answer.points_redeemed,
+        pending_change=answer.pending_change,
+        reward_description=description,
+        earned_date=answer.earned_date,
+        redeemed_date=answer.redeemed_date,
+        is_active=True,
+        application=app,
+        imported_from="",
+        created_at=now,
     )
 
 
@@ -187,32 +225,13 @@ def loaded(model: type[Model], **values: object) -> Model:
     return instance
 
 
-def account_save(account: Account, *fields: str, now: datetime) -> None:
-    Account.objects.filter(user_id=account.user_id).update(
-        **{field: getattr(account, field) for field in fields}, version=F("version") + 1, updated_at=now
-    )
+def app_key(app: Model | None) -> object:
+    """The application's key as the database stores it."""
+    return _APP_KEY.get_db_prep_value(app.pk, connection) if app is not None else None
 
 
-def next_expiry(user_id: int) -> datetime | None:
-    return (
-        PointLot.objects.filter(user_id=user_id, pending=False, remaining__gt=0, expires_at__isnull=False)
-        .order_by("expires_at")
-        .values_list("expires_at", flat=True)
-        .first()
-    )
-
-
-def next_available(user_id: int) -> datetime | None:
-    return (
-        PointLot.objects.filter(user_id=user_id, pending=True, remaining__gt=0)
-        .order_by("available_at")
-        .values_list("available_at", flat=True)
-        .first()
-    )
-
-
-def _soonest(current: datetime | None, candidate: datetime | None) -> datetime | None:
-    return min((d for d in (current, candidate) if d is not None), default=None)
+def _event_data(extra: dict[str, Any] | None) -> str | None:
+    return event_json(extra) if extra else None
 
 
 # ---- credits -------------------------------------------------------------------------------
@@ -240,281 +259,38 @@ def points_credit(
     """Give a customer points: a ledger row, its lot, the account change and the event, together.
 
     The lot is pending until its kind's pending period after ``credited_at`` (default now)
-    has passed; then the lifecycle job makes it available. ``event_extra`` goes into the
-    event beside the row and the balance (an order's details, say).
+    has passed; then the lifecycle job makes it available. Available points pay what the
+    customer owes first. ``event_extra`` goes into the event beside the row and the balance
+    (an order's details, say).
     """
     points_entry_check(points, field="points")
     now = timezone.now()
     timing = lot_timing(kind=kind, credited_at=credited_at or now)
     # A zero-point credit (a purchase under one point) has nothing to wait for or to expire.
     pending = points > 0 and timing.available_at > now
-    posting = _credit_in_one_statement(
-        user_id=user_id,
-        points=points,
-        kind=kind,
-        description=description,
-        app=app,
-        timing=timing,
-        pending=pending,
-        now=now,
-        event_extra=event_extra or {},
+    description = description[:DESCRIPTION_MAX_LENGTH]
+    answer = _post(
+        "ledger_credit",
+        user_id,
+        points,
+        kind,
+        description,
+        app_key(app),
+        now,
+        now,
+        pending,
+        timing.available_at,
+        timing.expires_at,
+        notice_horizon(now),
+        "",
+        event_type_for(kind=kind, credit=True),
+        _event_data(event_extra),
     )
-    if posting is not None:
-        return posting
-    with transaction.atomic():
-        credit = _credit_pending if pending else _credit_available
-        posting = credit(
-            user_id=user_id, points=points, kind=kind, description=description, app=app, timing=timing, now=now
-        )
-        return _with_event(posting, app=app, now=now, extra=event_extra)
-
-
-def _credit_in_one_statement(
-    *,
-    user_id: int,
-    points: int,
-    kind: str,
-    description: str,
-    app: Model | None,
-    timing: LotTiming,
-    pending: bool,
-    now: datetime,
-    event_extra: dict[str, Any],
-) -> Posting | None:
-    in_notice = (
-        points > 0 and not pending and timing.expires_at is not None and timing.expires_at <= notice_horizon(now)
-    )
-    reward = loaded(
-        Reward,
-        id=None,
-        user_id=user_id,
-        kind=kind,
-        points_earned=0 if pending else points,
-        points_redeemed=0,
-        pending_change=points if pending else 0,
-        reward_description=description,
-        earned_date=now,
-        redeemed_date=None,
-        is_active=True,
-        application=app,
-        created_at=now,
-    )
-    written = postgres.credit_in_one_statement(
-        user_id=user_id,
-        points=points,
-        kind=kind,
-        description=description,
-        app=app,
-        pending=pending,
-        available_at=timing.available_at,
-        expires_at=timing.expires_at,
-        in_notice=in_notice,
-        now=now,
-        event_type=event_type_for(kind=kind, credit=True),
-        event_data=event_json({**event_extra, "reward": reward_row_fields(reward)}),
-    )
-    if written is None:
-        return None
-    reward_id, lot_id, columns = written
-    reward.id = reward_id
-    announce_committed()
-    lot = loaded(
-        PointLot,
-        id=lot_id,
-        user_id=user_id,
-        credit=reward,
-        points=points,
-        remaining=points,
-        pending=pending,
-        available_at=timing.available_at,
-        expires_at=timing.expires_at,
-        notice_at=now if in_notice else None,
-        expired_points=0,
-        cancelled_points=0,
-        created_at=now,
-    )
-    return Posting(reward=reward, balance=Balance.of(account_from_columns(columns)), lot=lot)
-
-
-def _lot_open(credit: Reward, *, pending: bool, timing: LotTiming, now: datetime) -> PointLot:
-    """The lot of a credit just written: all its points remain."""
-    points = credit.pending_change if pending else credit.points_earned
-    return PointLot.objects.create(
-        user_id=credit.user_id,
-        credit=credit,
-        points=points,
-        remaining=points,
-        pending=pending,
-        available_at=timing.available_at,
-        expires_at=timing.expires_at,
-        created_at=now,
-    )
-
-
-def _credit_available(
-    *, user_id: int, points: int, kind: str, description: str, app: Model | None, timing: LotTiming, now: datetime
-) -> Posting:
-    account = _account_statement(_ACCOUNT_UPSERT, user_id=user_id, earned=points, now=now)
-    if account is None:
-        raise BalanceLimitExceeded()
-    reward = reward_create(user_id=user_id, kind=kind, earned=points, description=description, app=app, now=now)
-    lot = _lot_open(reward, pending=False, timing=timing, now=now)
-    changed = lot_make_available(account, lot, now=now)
-    if changed:
-        account_save(account, *changed, now=now)
-    return Posting(reward=reward, balance=Balance.of(account), lot=lot)
-
-
-def _credit_pending(
-    *, user_id: int, points: int, kind: str, description: str, app: Model | None, timing: LotTiming, now: datetime
-) -> Posting:
-    account = _account_statement(_ACCOUNT_UPSERT, user_id=user_id, now=now)
-    if account is None or account.pending_points > MAX_BIGINT - points:
-        raise BalanceLimitExceeded()
-    reward = reward_create(user_id=user_id, kind=kind, pending=points, description=description, app=app, now=now)
-    lot = _lot_open(reward, pending=True, timing=timing, now=now)
-    account.pending_points += points
-    account.next_available_at = _soonest(account.next_available_at, timing.available_at)
-    account_save(account, "pending_points", "next_available_at", now=now)
-    return Posting(reward=reward, balance=Balance.of(account), lot=lot)
-
-
-def lot_make_available(account: Account, lot: PointLot, *, now: datetime) -> list[str]:
-    """A lot's points just became spendable (the account's earned total already counts them):
-    they pay what the customer owes first; what is left may enter the expiry notice window.
-    Saves the lot; returns the account fields it changed, for the caller to save."""
-    lot_fields = []
-    account_fields = []
-    paid = min(account.points_owed, lot.remaining)
-    if paid:
-        LotConsumption.objects.create(lot=lot, debit=None, points=paid, created_at=now)
-        lot.remaining -= paid
-        account.points_owed -= paid
-        lot_fields.append("remaining")
-        account_fields.append("points_owed")
-    if lot.remaining and lot.expires_at is not None:
-        if lot.expires_at <= notice_horizon(now):
-            lot.notice_at = now
-            account.expiring_points += lot.remaining
-            lot_fields.append("notice_at")
-            account_fields.append("expiring_points")
-        if account.next_expiry_at is None or lot.expires_at < account.next_expiry_at:
-            account.next_expiry_at = lot.expires_at
-            account_fields.append("next_expiry_at")
-    if lot_fields:
-        PointLot.objects.filter(pk=lot.pk).update(**{field: getattr(lot, field) for field in lot_fields})
-    return account_fields
-
-
-def reward_create(
-    *,
-    user_id: int,
-    kind: str,
-    description: str,
-    app: Model | None,
-    now: datetime,
-    earned: int = 0,
-    redeemed: int = 0,
-    pending: int = 0,
-    is_active: bool = True,
-) -> Reward:
-    return Reward.objects.create(
-        user_id=user_id,
-        kind=kind,
-        points_earned=earned,
-        points_redeemed=redeemed,
-        pending_change=pending,
-        reward_description=description[:DESCRIPTION_MAX_LENGTH],
-        earned_date=now if earned or pending > 0 else None,
-        redeemed_date=now if redeemed or pending < 0 else None,
-        is_active=is_active,
-        application=app,
-        created_at=now,
-    )
+    reward = _row(answer, user_id=user_id, kind=kind, description=description, app=app, now=now)
+    return Posting(reward=reward, balance=Balance.of(answer.account), available_at=timing.available_at)
 
 
 # ---- debits ---------------------------------------------------------------------------------
-
-
-def _lots_consume(account: Account, *, points: int, debit: Reward, now: datetime) -> int:
-    """Take ``points`` from the customer's available lots, soonest-expiring first, never-expiring
-    last, oldest first among equals; record each consumption. Returns what no lot could cover.
-
-    Runs under the account row lock; reads the open lots a page at a time, so it costs about
-    as many lot reads as lots consumed.
-    """
-    left = points
-    consumptions: list[LotConsumption] = []
-    emptied_soonest = False
-    while left:
-        page = list(
-            PointLot.objects.filter(user_id=account.user_id, pending=False, remaining__gt=0).order_by(
-                F("expires_at").asc(nulls_last=True), "id"
-            )[:_LOT_PAGE]
-        )
-        if not page:
-            break
-        touched = []
-        for lot in page:
-            take = min(lot.remaining, left)
-            lot.remaining -= take
-            left -= take
-            touched.append(lot)
-            consumptions.append(LotConsumption(lot=lot, debit=debit, points=take, created_at=now))
-            if lot.notice_at is not None:
-                account.expiring_points -= take
-            if lot.remaining == 0 and lot.expires_at is not None and lot.expires_at == account.next_expiry_at:
-                emptied_soonest = True
-            if not left:
-                break
-        PointLot.objects.bulk_update(touched, ["remaining"])
-    LotConsumption.objects.bulk_create(consumptions)
-    if emptied_soonest:
-        account.next_expiry_at = next_expiry(account.user_id)
-    return left
-
-
-def _debit(
-    *,
-    user_id: int,
-    points: int,
-    kind: str,
-    description: str,
-    app: Model | None,
-    now: datetime,
-    must_cover: bool,
-    is_active: bool = True,
-) -> tuple[Account, Reward]:
-    """Take points from the available balance: the account statement (with the overdraft guard
-    when ``must_cover``), the ledger row, and the lots consumed. Call inside a transaction."""
-    if must_cover:
-        account = _account_statement(_COVERED_DEBIT, user_id=user_id, redeemed=points, now=now)
-        if account is None:
-            raise InsufficientPoints()
-    else:
-        account = _account_statement(_ACCOUNT_UPSERT, user_id=user_id, redeemed=points, now=now)
-        if account is None:
-            raise BalanceLimitExceeded()
-    reward = reward_create(
-        user_id=user_id, kind=kind, redeemed=points, description=description, app=app, now=now, is_active=is_active
-    )
-    expiring, next_expiry = account.expiring_points, account.next_expiry_at
-    uncovered = _lots_consume(account, points=points, debit=reward, now=now)
-    if uncovered and must_cover:
-        # The guard said the balance covers this, so the lots must: they disagree with the account.
-        raise RuntimeError(f"Customer {user_id}'s lots cover {points - uncovered} of a covered debit of {points}.")
-    changed = []
-    if uncovered:
-        # Only a debit that may go below zero gets here: the rest is owed.
-        account.points_owed += uncovered
-        changed.append("points_owed")
-    if account.expiring_points != expiring:
-        changed.append("expiring_points")
-    if account.next_expiry_at != next_expiry:
-        changed.append("next_expiry_at")
-    if changed:
-        account_save(account, *changed, now=now)
-    return account, reward
 
 
 def points_take_back(
@@ -528,11 +304,28 @@ def points_take_back(
 ) -> Posting:
     """Take available points back even past zero (a returned order, a staff correction)."""
     now = timezone.now()
-    with transaction.atomic():
-        account, reward = _debit(
-            user_id=user_id, points=points, kind=kind, description=description, app=app, now=now, must_cover=False
-        )
-        return _with_event(Posting(reward=reward, balance=Balance.of(account)), app=app, now=now, extra=event_extra)
+    description = description[:DESCRIPTION_MAX_LENGTH]
+    answer = _post(
+        "ledger_debit",
+        user_id,
+        points,
+        kind,
+        description,
+        app_key(app),
+        now,
+        now,
+        False,
+        True,
+        "",
+        None,
+        None,
+        None,
+        None,
+        event_type_for(kind=kind, credit=False),
+        _event_data(event_extra),
+    )
+    reward = _row(answer, user_id=user_id, kind=kind, description=description, app=app, now=now)
+    return Posting(reward=reward, balance=Balance.of(answer.account))
 
 
 def credit_take_back(
@@ -551,51 +344,23 @@ def credit_take_back(
     balance is untouched and cannot go negative through this. Once they are available, the
     points are taken from the available lots like any debit, and may take the balance below
     zero. Which of the two is decided under the account row lock, where the credit's lot is
-    read. A failure aborts the caller's transaction too (no savepoint: none recovers from it).
+    read.
     """
     now = timezone.now()
-    with transaction.atomic(savepoint=False):
-        account = _account_statement(_ACCOUNT_UPSERT, user_id=user_id, now=now)
-        lot = PointLot.objects.get(credit_id=credit_id)
-        if not lot.pending:
-            account, reward = _debit(
-                user_id=lot.user_id,
-                points=points,
-                kind=kind,
-                description=description,
-                app=app,
-                now=now,
-                must_cover=False,
-            )
-            return _with_event(Posting(reward=reward, balance=Balance.of(account)), app=app, now=now, extra=event_extra)
-        if lot.remaining < points:
-            raise ValueError(f"Lot {lot.pk} has {lot.remaining} pending points, not {points}.")
-        reward = reward_create(
-            user_id=lot.user_id, kind=kind, pending=-points, description=description, app=app, now=now
-        )
-        lot.remaining -= points
-        lot.cancelled_points += points
-        lot.save(update_fields=["remaining", "cancelled_points"])
-        account.pending_points -= points
-        if lot.remaining == 0 and lot.available_at == account.next_available_at:
-            account.next_available_at = next_available(lot.user_id)
-        account_save(account, "pending_points", "next_available_at", now=now)
-        return _with_event(Posting(reward=reward, balance=Balance.of(account)), app=app, now=now, extra=event_extra)
-
-
-def _with_event(posting: Posting, *, app: Model | None, now: datetime, extra: dict[str, Any] | None) -> Posting:
-    """Record the event of a posting's ledger row, in the posting's transaction."""
-    reward = posting.reward
-    event_record(
-        type=event_type_for(kind=reward.kind, credit=reward.points_earned > 0 or reward.pending_change > 0),
-        user_id=reward.user_id,
-        now=now,
-        app=app,
-        reward=reward,
-        balance=posting.balance,
-        extra=extra,
+    description = description[:DESCRIPTION_MAX_LENGTH]
+    answer = _post(
+        "ledger_take_back",
+        credit_id,
+        points,
+        kind,
+        description,
+        app_key(app),
+        now,
+        event_type_for(kind=kind, credit=False),
+        _event_data(event_extra),
     )
-    return posting
+    reward = _row(answer, user_id=user_id, kind=kind, description=description, app=app, now=now)
+    return Posting(reward=reward, balance=Balance.of(answer.account))
 
 
 # ---- the public credit services ---------------------------------------------------------
@@ -638,10 +403,9 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
         )
     for attempt in range(_CODE_ATTEMPTS):
         try:
-            posting = _redeem_in_one_statement(item=item, user_id=user_id, description=description, app=app)
-            if posting is not None:
-                return posting
-            return _redeem_once(item=item, user_id=user_id, description=description, app=app)
+            # Inside someone else's transaction, a code collision must not abort it: a savepoint.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                return _redeem_once(item=item, user_id=user_id, description=description, app=app)
         except IntegrityError:
             # An item code collision (36^16 codes: all but impossible): the whole posting
             # rolled back; try again with a fresh code.
@@ -650,28 +414,37 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
     raise AssertionError("unreachable")
 
 
-def _redeem_in_one_statement(*, item: CatalogItem, user_id: int, description: str, app: Model | None) -> Posting | None:
+def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Model | None) -> Posting:
+    """The debit, refused unless the balance covers it, and the item it bought."""
     now = timezone.now()
     code = _item_code_generate()
+    description = description[:DESCRIPTION_MAX_LENGTH]
+    # A donation is delivered at once; a coupon stays active until it is used.
     is_active = item.kind == CatalogKind.COUPON
-    reward = loaded(
-        Reward,
-        id=None,
-        user_id=user_id,
-        kind=item.kind,
-        points_earned=0,
-        points_redeemed=item.points_cost,
-        pending_change=0,
-        reward_description=description,
-        earned_date=None,
-        redeemed_date=now,
-        is_active=is_active,
-        application=app,
-        created_at=now,
+    answer = _post(
+        "ledger_debit",
+        user_id,
+        item.points_cost,
+        item.kind,
+        description,
+        app_key(app),
+        now,
+        now,
+        True,
+        is_active,
+        "",
+        item.pk,
+        code,
+        item.description,
+        item.amount,
+        EventType.POINTS_REDEEMED,
+        None,
     )
+    reward = _row(answer, user_id=user_id, kind=item.kind, description=description, app=app, now=now)
+    reward.is_active = is_active
     redeemed_item = loaded(
         RedeemedItem,
-        id=None,
+        id=answer.other_id,
         reward=reward,
         catalog_item=item,
         kind=item.kind,
@@ -680,55 +453,7 @@ def _redeem_in_one_statement(*, item: CatalogItem, user_id: int, description: st
         amount=item.amount,
         created_at=now,
     )
-    event_data = event_json({"reward": reward_row_fields(reward), "item": redeemed_item_fields(redeemed_item)})
-    # Inside someone else's transaction, a code collision must not abort it: a savepoint.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
-        written = postgres.redemption_in_one_statement(
-            user_id=user_id,
-            item=item,
-            code=code,
-            description=description,
-            app=app,
-            is_active=is_active,
-            now=now,
-            event_type=EventType.POINTS_REDEEMED,
-            event_data=event_data,
-        )
-    if written is None:
-        return None
-    if written == postgres.REFUSED:
-        raise InsufficientPoints()
-    reward.id, redeemed_item.id, columns = written
-    redeemed_item.reward_id = reward.id
-    announce_committed()
-    return Posting(reward=reward, balance=Balance.of(account_from_columns(columns)), redeemed_item=redeemed_item)
-
-
-@transaction.atomic
-def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Model | None) -> Posting:
-    now = timezone.now()
-    account, reward = _debit(
-        user_id=user_id,
-        points=item.points_cost,
-        kind=item.kind,
-        description=description,
-        app=app,
-        now=now,
-        must_cover=True,
-        # A donation is delivered at once; a coupon stays active until it is used.
-        is_active=item.kind == CatalogKind.COUPON,
-    )
-    redeemed_item = RedeemedItem.objects.create(
-        reward=reward,
-        catalog_item=item,
-        kind=item.kind,
-        item_code=_item_code_generate(),
-        item_description=item.description,
-        amount=item.amount,
-        created_at=now,
-    )
-    posting = Posting(reward=reward, balance=Balance.of(account), redeemed_item=redeemed_item)
-    return _with_event(posting, app=app, now=now, extra={"item": redeemed_item_fields(redeemed_item)})
+    return Posting(reward=reward, balance=Balance.of(answer.account), redeemed_item=redeemed_item)
 
 
 def coupon_redeem(*, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:

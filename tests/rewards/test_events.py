@@ -137,3 +137,38 @@ def test_an_event_says_exactly_what_the_http_answer_says(shop, settings):
     assert shown == {key: event.data["balance"][key] for key in shown}
     available = datetime.fromtimestamp(completed_at, tz=UTC) + timedelta(days=14)
     assert answer["next_available_at"] == available.isoformat().replace("+00:00", "Z")
+
+
+def test_every_posting_event_carries_exactly_the_row_balance_and_item_of_its_http_answer(shop, settings):
+    """The ledger functions write the event; the API shapes the answer from what they return.
+    For each kind of posting through HTTP, the two agree field for field."""
+    from rewards.selectors import account_balance
+    from rewards.shapes import balance_fields
+
+    settings.POINTS_VALIDITY_DAYS = 20  # inside the notice window at once: every balance part is set
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    posts = [
+        ("/rewards-api/earn-points/", {"user_id": USER, "points_earned": 120, "reward_description": "w\u00e9lcome"}),
+        ("/rewards-api/purchase/", {"user_id": USER, "amount": "12.34", "reward_description": "p"}),
+        ("/rewards-api/submit-feedback/", {"user_id": USER, "reward_description": "f"}),
+        (
+            "/rewards-api/redeem-coupon/",
+            {"user_id": USER, "points_redeemed": 50, "coupon_amount": "5.00", "reward_description": "c"},
+        ),
+        (
+            "/rewards-api/redeem-donation/",
+            {"user_id": USER, "points_redeemed": 50, "donation_amount": "5.00", "reward_description": "d"},
+        ),
+    ]
+    for path, body in posts:
+        answer = shop.post(path, body, format="json")
+        assert answer.status_code == 201, (path, answer.json())
+        answer = answer.json()
+        event = Event.objects.get(reward_id=answer["id"])
+        row = {key: answer[key] for key in event.data["reward"]}
+        assert event.data["reward"] == row, path
+        balance_keys = balance_fields(account_balance(user_id=USER)).keys()
+        assert event.data["balance"] == {key: answer[key] for key in balance_keys}, path
+        if "redeemed_item" in answer:
+            assert event.data["item"] == answer["redeemed_item"], path
+        assert answer["next_expiry_at"] is not None and answer["expiring_points"] > 0

@@ -22,6 +22,11 @@ USER = 5150
 DAY = timedelta(days=1)
 
 
+def lot_of(posting: services.Posting) -> PointLot:
+    """The lot a credit opened."""
+    return PointLot.objects.get(credit_id=posting.reward.pk)
+
+
 def parts(user_id: int = USER) -> dict:
     balance = account_balance(user_id=user_id)
     return {
@@ -164,12 +169,12 @@ def test_a_return_after_the_points_became_available_takes_them_back(shop_app, re
 def test_debits_take_the_soonest_expiring_lots_first_never_expiring_last(shop_app, validity, settings):
     now = timezone.now()
     settings.POINTS_VALIDITY_DAYS = None
-    never = services.points_earn(user_id=USER, points=100, description="never", app=shop_app).lot
+    never = lot_of(services.points_earn(user_id=USER, points=100, description="never", app=shop_app))
     settings.POINTS_VALIDITY_DAYS = 365
-    late = services.points_earn(user_id=USER, points=40, description="late", app=shop_app).lot
+    late = lot_of(services.points_earn(user_id=USER, points=40, description="late", app=shop_app))
     settings.POINTS_VALIDITY_DAYS = 20
-    soon = services.points_earn(user_id=USER, points=30, description="soon", app=shop_app).lot
-    soon_too = services.points_earn(user_id=USER, points=10, description="soon too", app=shop_app).lot
+    soon = lot_of(services.points_earn(user_id=USER, points=30, description="soon", app=shop_app))
+    soon_too = lot_of(services.points_earn(user_id=USER, points=10, description="soon too", app=shop_app))
 
     assert parts()["available"] == 180
     assert parts()["expiring"] == 40  # the two lots expiring within 30 days
@@ -188,7 +193,7 @@ def test_debits_take_the_soonest_expiring_lots_first_never_expiring_last(shop_ap
 
 
 def test_a_half_spent_lot_expires_only_its_remainder(shop_app, validity, settings):
-    lot = services.points_earn(user_id=USER, points=100, description="welcome", app=shop_app).lot
+    lot = lot_of(services.points_earn(user_id=USER, points=100, description="welcome", app=shop_app))
     services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=shop_app)
     settings.POINTS_VALIDITY_DAYS = None
     services.points_earn(user_id=USER, points=1, description="later", app=shop_app)  # never expires
@@ -205,7 +210,7 @@ def test_a_half_spent_lot_expires_only_its_remainder(shop_app, validity, setting
 
 
 def test_lots_entering_the_notice_window_count_as_expiring(shop_app, validity):
-    lot = services.points_earn(user_id=USER, points=70, description="x", app=shop_app).lot
+    lot = lot_of(services.points_earn(user_id=USER, points=70, description="x", app=shop_app))
     assert parts()["expiring"] == 0
 
     report = run_lifecycle(now=lot.expires_at - 29 * DAY)

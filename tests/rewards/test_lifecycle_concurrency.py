@@ -20,6 +20,11 @@ USER = 8080
 DAY = timedelta(days=1)
 
 
+def lot_of(posting: services.Posting) -> PointLot:
+    """The lot a credit opened."""
+    return PointLot.objects.get(credit_id=posting.reward.pk)
+
+
 @pytest.fixture
 def app(committed_shop_app):
     return committed_shop_app
@@ -32,7 +37,7 @@ def test_32_redemptions_racing_lifecycle_passes_and_returns_never_overdraw(app, 
     # 600 available points in lots of 100, two of which expire in the coming pass...
     for i in range(6):
         settings.POINTS_VALIDITY_DAYS = 1 if i < 2 else 60
-        lot = services.points_earn(user_id=USER, points=100, description=f"lot {i}", app=app).lot
+        lot = lot_of(services.points_earn(user_id=USER, points=100, description=f"lot {i}", app=app))
         if i < 2:
             PointLot.objects.filter(pk=lot.pk).update(expires_at=now - timedelta(minutes=1))
     # Back-dated behind the services' back: the account must say so too, as they would.
@@ -92,46 +97,32 @@ def test_two_lifecycle_runs_at_once_do_each_due_lot_once(app, settings):
     assert ledger_drift() == []
 
 
-def test_a_redemption_planned_on_a_stale_snapshot_writes_nothing_and_the_locked_path_decides(app):
-    """The one-statement redemption reads lots from its snapshot. If it had to wait for the
-    account row lock, another transaction may have changed those lots meanwhile: the
-    version check then makes it write nothing, and the general path redeems correctly."""
+def test_a_redemption_that_waited_for_the_account_lock_consumes_the_lots_as_committed(app):
+    """The ledger function reads the lots only once it holds the account row lock: a
+    redemption that waited for another transaction's debit consumes what that debit left,
+    not what it would have seen before waiting."""
     import threading
     import time
 
     import psycopg2
 
-    from rewards.models import CatalogItem
-    from rewards.services import postgres
+    from rewards.models import LotConsumption
     from tests.live import live_database_url
 
     services.points_earn(user_id=USER, points=60, description="a", app=app)
     services.points_earn(user_id=USER, points=60, description="b", app=app)
-    first_lot = PointLot.objects.order_by("id").first()
-    item = CatalogItem.objects.get(kind="coupon", points_cost=50)
+    first, second = PointLot.objects.order_by("id")
     other = psycopg2.connect(live_database_url())
     cursor = other.cursor()
     # Another transaction spends 40 of the first lot and holds the account row lock.
-    cursor.execute(
-        "UPDATE rewards_account SET version = version + 1, total_points_redeemed = 40 WHERE user_id = %s", [USER]
-    )
-    cursor.execute("UPDATE rewards_pointlot SET remaining = 20 WHERE id = %s", [first_lot.pk])
+    cursor.execute("UPDATE rewards_account SET total_points_redeemed = 40 WHERE user_id = %s", [USER])
+    cursor.execute("UPDATE rewards_pointlot SET remaining = 20 WHERE id = %s", [first.pk])
     results = []
 
     def redeem() -> None:
         try:
             results.append(
-                postgres.redemption_in_one_statement(
-                    user_id=USER,
-                    item=item,
-                    code="STALESNAPSHOT001",
-                    description="x",
-                    app=app,
-                    is_active=True,
-                    now=timezone.now(),
-                    event_type="points.redeemed",
-                    event_data="{}",
-                )
+                services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5.00"), description="x", app=app)
             )
         finally:
             from django.db import connection
@@ -140,14 +131,17 @@ def test_a_redemption_planned_on_a_stale_snapshot_writes_nothing_and_the_locked_
 
     thread = threading.Thread(target=redeem)
     thread.start()
-    time.sleep(0.5)  # the statement has its snapshot and now waits for the row lock
-    assert thread.is_alive()
+    time.sleep(0.5)
+    assert thread.is_alive()  # waiting for the row lock
     other.commit()
     other.close()
     thread.join(10)
 
-    assert results == [None]
-    assert not Reward.objects.filter(kind=RewardKind.COUPON).exists()
+    [posting] = results
+    assert posting.balance.total_points == 120 - 40 - 50
+    taken = dict(LotConsumption.objects.filter(debit=posting.reward).values_list("lot_id", "points"))
+    assert taken == {first.pk: 20, second.pk: 30}
+    assert list(PointLot.objects.order_by("id").values_list("remaining", flat=True)) == [0, 30]
 
 
 def test_polling_stops_before_an_event_whose_transaction_is_still_running(app):

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import override_settings
 
 from rewards import services
-from rewards.models import Account, RedeemedItem, Reward, RewardKind
+from rewards.models import Account, Event, RedeemedItem, Reward, RewardKind
 from rewards.selectors import account_balance, ledger_drift
 
 pytestmark = pytest.mark.django_db
@@ -237,22 +237,28 @@ def test_item_code_collision_is_drawn_again_and_writes_once(shop_app, monkeypatc
     assert ledger_drift() == []
 
 
-def test_a_refused_redemption_is_decided_by_its_one_statement(shop_app):
-    """The balance the statement saw does not cover it: refused there, with no second,
-    locked try (BEGIN, a guarded UPDATE, ROLLBACK) behind it."""
+def test_a_refused_redemption_is_one_call_of_the_ledger_and_writes_nothing(shop_app):
+    """The balance does not cover it: the ledger function refuses on the locked account row,
+    in the same one round trip a redemption that succeeds takes."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     services.points_earn(user_id=8080, points=10, description="seed", app=shop_app)
+    rows, events = Reward.objects.count(), Event.objects.count()
     with CaptureQueriesContext(connection) as queries, pytest.raises(services.InsufficientPoints):
         services.coupon_redeem(user_id=8080, points=50, amount=Decimal("5.00"), description="c", app=shop_app)
 
-    locked_debit = "SET total_points_redeemed = total_points_redeemed +"
-    assert not [q["sql"] for q in queries.captured_queries if locked_debit in q["sql"]]
+    # (The test runs inside a transaction, so the redemption adds its savepoint around the call.)
+    savepoint = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+    writes = [
+        q["sql"] for q in queries.captured_queries if "catalogitem" not in q["sql"] and not q["sql"].startswith(savepoint)
+    ]
+    assert len(writes) == 1 and "ledger_debit" in writes[0]
+    assert (Reward.objects.count(), Event.objects.count()) == (rows, events)
     assert account_balance(user_id=8080).total_points == 10
 
 
-def test_a_redemption_in_one_statement_answers_its_item_with_the_row_it_belongs_to(shop_app):
+def test_a_redemption_answers_its_item_with_the_row_it_belongs_to(shop_app):
     services.points_earn(user_id=8081, points=60, description="seed", app=shop_app)
     posting = services.coupon_redeem(user_id=8081, points=50, amount=Decimal("5.00"), description="c", app=shop_app)
     assert posting.redeemed_item.reward_id == posting.reward.id is not None

@@ -1,0 +1,485 @@
+-- The ledger's rules, each written once. Every posting calls these functions: the API, staff
+-- adjustments, order returns, the lifecycle jobs and the importers. Python decides what to
+-- post (how many points, of which kind, when they become available and expire); these
+-- functions decide how the ledger moves: the ledger row, the lots, what is owed, the expiry
+-- notice, the account row and the event, in one call, so a posting costs one round trip.
+--
+-- Each function first takes the customer's account row lock (ledger_account_lock) and reads
+-- the lots after it, so it sees every committed change and two postings for one customer
+-- never interleave. A function that refuses (not enough points, a total that would pass a
+-- bigint) has written nothing and says so in its outcome.
+--
+-- What holds after each of them is what `manage.py check_ledger` verifies, independently:
+-- the account's totals are the sums of its rows, every credit opened one lot, a lot's
+-- remaining = points - consumed - expired - cancelled, available points = the remaining
+-- points of available lots - points_owed, and the account's expiring_points, next_expiry_at,
+-- pending_points and next_available_at agree with the lots.
+
+-- What every posting function answers: whether it posted, the ledger row it wrote, and the
+-- account after (the columns of rewards.selectors.BALANCE_COLUMNS, then points_owed).
+CREATE TYPE ledger_posting AS (
+    outcome text,  -- 'ok', 'insufficient' (a covered debit the balance does not cover), 'limit' (a total would overflow)
+    reward_id bigint,
+    other_id bigint,  -- the credit's lot, or the redemption's item
+    points_earned bigint,
+    points_redeemed bigint,
+    pending_change bigint,
+    earned_date timestamptz,
+    redeemed_date timestamptz,
+    user_id bigint,
+    total_points_earned bigint,
+    total_points_redeemed bigint,
+    pending_points bigint,
+    expiring_points bigint,
+    next_expiry_at timestamptz,
+    next_available_at timestamptz,
+    points_owed bigint
+);
+
+-- ---- the shapes events carry (the same as the API's: rewards/shapes.py) --------------------
+
+-- A time as the API renders it: UTC, "Z", microseconds only when there are some.
+CREATE FUNCTION ledger_iso(moment timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT to_char(moment AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN date_trunc('second', moment) = moment THEN '' ELSE to_char(moment AT TIME ZONE 'UTC', '.US') END
+        || 'Z'
+$$;
+
+CREATE FUNCTION ledger_balance_json(a rewards_account) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'total_points', a.total_points_earned - a.total_points_redeemed,
+        'total_points_earned', a.total_points_earned,
+        'total_points_redeemed', a.total_points_redeemed,
+        'pending_points', a.pending_points,
+        'next_available_at', ledger_iso(a.next_available_at),
+        'expiring_points', a.expiring_points,
+        'next_expiry_at', ledger_iso(a.next_expiry_at))
+$$;
+
+CREATE FUNCTION ledger_row_json(r rewards_reward) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', r.id,
+        'user_id', r.user_id,
+        'kind', r.kind,
+        'points_earned', r.points_earned,
+        'points_redeemed', r.points_redeemed,
+        'reward_description', r.reward_description,
+        'pending_change', r.pending_change,
+        'earned_date', ledger_iso(r.earned_date),
+        'redeemed_date', ledger_iso(r.redeemed_date),
+        'is_active', r.is_active)
+$$;
+
+CREATE FUNCTION ledger_lot_json(l rewards_pointlot) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'id', l.id,
+        'credit_id', l.credit_id,
+        'points', l.points,
+        'remaining', l.remaining,
+        'available_at', ledger_iso(l.available_at),
+        'expires_at', ledger_iso(l.expires_at))
+$$;
+
+CREATE FUNCTION ledger_item_json(i rewards_redeemeditem) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('item_code', i.item_code, 'item_description', i.item_description, 'amount', i.amount)
+$$;
+
+-- The event of a posting: what the caller adds (an order, an item, a lot), the ledger row and
+-- the balance after. A NULL type writes none (the importers announce per customer instead).
+CREATE FUNCTION ledger_event(
+    p_type text, a rewards_account, p_app uuid, r rewards_reward, p_data jsonb, p_now timestamptz
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_type IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO rewards_event (type, user_id, application_id, reward_id, data, created_at)
+    VALUES (
+        p_type, a.user_id, p_app, r.id,
+        COALESCE(p_data, '{}'::jsonb)
+            || jsonb_build_object('balance', ledger_balance_json(a))
+            || CASE WHEN r.id IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reward', ledger_row_json(r)) END,
+        p_now);
+END $$;
+
+-- ---- the account row ------------------------------------------------------------------------
+
+-- The customer's account, locked until commit; created first when p_create (else all NULL for
+-- a customer never seen).
+CREATE FUNCTION ledger_account_lock(p_user_id bigint, p_now timestamptz, p_create boolean)
+RETURNS rewards_account LANGUAGE plpgsql AS $$
+DECLARE
+    a rewards_account;
+BEGIN
+    SELECT * INTO a FROM rewards_account WHERE user_id = p_user_id FOR UPDATE;
+    IF NOT FOUND AND p_create THEN
+        INSERT INTO rewards_account (user_id, total_points_earned, total_points_redeemed, pending_points, points_owed,
+                                     expiring_points, created_at, updated_at)
+        VALUES (p_user_id, 0, 0, 0, 0, 0, p_now, p_now)
+        ON CONFLICT (user_id) DO NOTHING;
+        SELECT * INTO a FROM rewards_account WHERE user_id = p_user_id FOR UPDATE;
+    END IF;
+    RETURN a;
+END $$;
+
+CREATE FUNCTION ledger_account_save(a rewards_account, p_now timestamptz) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE rewards_account SET
+        total_points_earned = a.total_points_earned,
+        total_points_redeemed = a.total_points_redeemed,
+        pending_points = a.pending_points,
+        points_owed = a.points_owed,
+        expiring_points = a.expiring_points,
+        next_expiry_at = a.next_expiry_at,
+        next_available_at = a.next_available_at,
+        updated_at = p_now
+    WHERE user_id = a.user_id;
+END $$;
+
+CREATE FUNCTION ledger_answer(p_outcome text, r rewards_reward, p_other_id bigint, a rewards_account)
+RETURNS ledger_posting LANGUAGE sql IMMUTABLE AS $$
+    SELECT ROW(p_outcome, r.id, p_other_id, r.points_earned, r.points_redeemed, r.pending_change, r.earned_date, r.redeemed_date, a.user_id, a.total_points_earned,
+               a.total_points_redeemed, a.pending_points, a.expiring_points, a.next_expiry_at, a.next_available_at,
+               a.points_owed)::ledger_posting
+$$;
+
+-- The soonest expiry of the customer's available points (NULL: none expire).
+CREATE FUNCTION ledger_next_expiry(p_user_id bigint) RETURNS timestamptz LANGUAGE sql STABLE AS $$
+    SELECT expires_at FROM rewards_pointlot
+    WHERE user_id = p_user_id AND NOT pending AND remaining > 0
+    ORDER BY expires_at, id LIMIT 1
+$$;
+
+-- When the customer's next pending points become available (NULL: none are pending).
+CREATE FUNCTION ledger_next_available(p_user_id bigint) RETURNS timestamptz LANGUAGE sql STABLE AS $$
+    SELECT min(available_at) FROM rewards_pointlot WHERE user_id = p_user_id AND pending AND remaining > 0
+$$;
+
+-- ---- the rules --------------------------------------------------------------------------------
+
+-- A lot's points just became spendable (the caller has counted them in the earned total): they
+-- pay what the customer owes first; what is left may enter the expiry notice window and may
+-- be the soonest to expire. Writes the lot's changes; returns the account, for the caller to save.
+CREATE FUNCTION ledger_lot_make_available(
+    a rewards_account, lot rewards_pointlot, p_now timestamptz, p_notice_horizon timestamptz
+) RETURNS rewards_account LANGUAGE plpgsql AS $$
+DECLARE
+    paid bigint := LEAST(a.points_owed, lot.remaining);
+    noticed boolean := false;
+BEGIN
+    IF paid > 0 THEN
+        INSERT INTO rewards_lotconsumption (lot_id, debit_id, points, created_at) VALUES (lot.id, NULL, paid, p_now);
+        lot.remaining := lot.remaining - paid;
+        a.points_owed := a.points_owed - paid;
+    END IF;
+    IF lot.remaining > 0 AND lot.expires_at IS NOT NULL THEN
+        IF lot.notice_at IS NULL AND lot.expires_at <= p_notice_horizon THEN
+            noticed := true;
+            a.expiring_points := a.expiring_points + lot.remaining;
+        END IF;
+        a.next_expiry_at := LEAST(a.next_expiry_at, lot.expires_at);
+    END IF;
+    IF paid > 0 OR noticed THEN
+        UPDATE rewards_pointlot
+        SET remaining = lot.remaining, notice_at = CASE WHEN noticed THEN p_now ELSE notice_at END
+        WHERE id = lot.id;
+    END IF;
+    RETURN a;
+END $$;
+
+-- Take p_points from the customer's available lots: soonest-expiring first, never-expiring
+-- last, oldest first among equals, recording each consumption against the debit's row. What
+-- no lot covers is owed. Keeps expiring_points and next_expiry_at; returns the account, for
+-- the caller to save. Reads about as many lots as it consumes.
+CREATE FUNCTION ledger_lots_consume(a rewards_account, p_points bigint, p_debit_id bigint, p_now timestamptz)
+RETURNS rewards_account LANGUAGE plpgsql AS $$
+DECLARE
+    lot record;
+    take bigint;
+    uncovered bigint := p_points;
+BEGIN
+    a.next_expiry_at := NULL;
+    FOR lot IN
+        SELECT id, remaining, expires_at, notice_at FROM rewards_pointlot
+        WHERE user_id = a.user_id AND NOT pending AND remaining > 0
+        ORDER BY expires_at, id
+    LOOP
+        IF uncovered = 0 THEN
+            a.next_expiry_at := lot.expires_at;  -- the soonest lot this debit left alone
+            EXIT;
+        END IF;
+        take := LEAST(lot.remaining, uncovered);
+        UPDATE rewards_pointlot SET remaining = remaining - take WHERE id = lot.id;
+        INSERT INTO rewards_lotconsumption (lot_id, debit_id, points, created_at) VALUES (lot.id, p_debit_id, take, p_now);
+        IF lot.notice_at IS NOT NULL THEN
+            a.expiring_points := a.expiring_points - take;
+        END IF;
+        uncovered := uncovered - take;
+        IF lot.remaining > take THEN
+            a.next_expiry_at := lot.expires_at;
+            EXIT;
+        END IF;
+    END LOOP;
+    a.points_owed := a.points_owed + uncovered;
+    RETURN a;
+END $$;
+
+-- A credit: its ledger row and its lot, pending until p_available_at or available at once;
+-- available points pay what the customer owes first. p_at is the row's time (a source's date
+-- for an import), p_now the posting's.
+CREATE FUNCTION ledger_credit(
+    p_user_id bigint, p_points bigint, p_kind text, p_description text, p_app uuid,
+    p_at timestamptz, p_now timestamptz, p_pending boolean, p_available_at timestamptz, p_expires_at timestamptz,
+    p_notice_horizon timestamptz, p_imported_from text, p_event_type text, p_event_data jsonb
+) RETURNS ledger_posting LANGUAGE plpgsql AS $$
+DECLARE
+    a rewards_account;
+    r rewards_reward;
+    lot rewards_pointlot;
+BEGIN
+    a := ledger_account_lock(p_user_id, p_now, true);
+    IF (p_pending AND a.pending_points > 9223372036854775807 - p_points)
+        OR (NOT p_pending AND a.total_points_earned > 9223372036854775807 - p_points) THEN
+        RETURN ledger_answer('limit', NULL, NULL, a);
+    END IF;
+    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
+                                earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
+    VALUES (p_user_id, p_kind, CASE WHEN p_pending THEN 0 ELSE p_points END, 0, CASE WHEN p_pending THEN p_points ELSE 0 END,
+            p_description, p_at, NULL, true, p_app, p_imported_from, p_at)
+    RETURNING * INTO r;
+    INSERT INTO rewards_pointlot (user_id, credit_id, points, remaining, pending, available_at, expires_at, notice_at,
+                                  expired_points, cancelled_points, created_at)
+    VALUES (p_user_id, r.id, p_points, p_points, p_pending, p_available_at, p_expires_at, NULL, 0, 0, p_now)
+    RETURNING * INTO lot;
+    IF p_pending THEN
+        a.pending_points := a.pending_points + p_points;
+        a.next_available_at := LEAST(a.next_available_at, p_available_at);
+    ELSE
+        a.total_points_earned := a.total_points_earned + p_points;
+        a := ledger_lot_make_available(a, lot, p_now, p_notice_horizon);
+    END IF;
+    PERFORM ledger_account_save(a, p_now);
+    PERFORM ledger_event(p_event_type, a, p_app, r, p_event_data, p_now);
+    RETURN ledger_answer('ok', r, lot.id, a);
+END $$;
+
+-- A debit from the available points: a redemption (p_must_cover: refused unless the balance
+-- covers it, with the item it bought), or a take-back, which may take the balance below zero.
+CREATE FUNCTION ledger_debit(
+    p_user_id bigint, p_points bigint, p_kind text, p_description text, p_app uuid,
+    p_at timestamptz, p_now timestamptz, p_must_cover boolean, p_is_active boolean, p_imported_from text,
+    p_catalog_item_id bigint, p_item_code text, p_item_description text, p_amount numeric,
+    p_event_type text, p_event_data jsonb
+) RETURNS ledger_posting LANGUAGE plpgsql AS $$
+DECLARE
+    a rewards_account;
+    r rewards_reward;
+    item rewards_redeemeditem;
+    owed bigint;
+    data jsonb := p_event_data;
+BEGIN
+    a := ledger_account_lock(p_user_id, p_now, NOT p_must_cover);
+    IF p_must_cover AND (a.user_id IS NULL OR a.total_points_earned - a.total_points_redeemed < p_points) THEN
+        RETURN ledger_answer('insufficient', NULL, NULL, a);
+    END IF;
+    IF a.total_points_redeemed > 9223372036854775807 - p_points THEN
+        RETURN ledger_answer('limit', NULL, NULL, a);
+    END IF;
+    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
+                                earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
+    VALUES (p_user_id, p_kind, 0, p_points, 0, p_description, NULL, p_at, p_is_active, p_app, p_imported_from, p_at)
+    RETURNING * INTO r;
+    IF p_item_code IS NOT NULL THEN
+        INSERT INTO rewards_redeemeditem (reward_id, catalog_item_id, kind, item_code, item_description, amount, created_at)
+        VALUES (r.id, p_catalog_item_id, p_kind, p_item_code, p_item_description, p_amount, p_at)
+        RETURNING * INTO item;
+        data := COALESCE(data, '{}'::jsonb) || jsonb_build_object('item', ledger_item_json(item));
+    END IF;
+    owed := a.points_owed;
+    a.total_points_redeemed := a.total_points_redeemed + p_points;
+    a := ledger_lots_consume(a, p_points, r.id, p_now);
+    IF p_must_cover AND a.points_owed <> owed THEN
+        -- The balance said it covers this, so the lots must: they disagree with the account.
+        RAISE EXCEPTION 'Customer %''s lots do not cover a covered debit of % points', p_user_id, p_points;
+    END IF;
+    PERFORM ledger_account_save(a, p_now);
+    PERFORM ledger_event(p_event_type, a, p_app, r, data, p_now);
+    RETURN ledger_answer('ok', r, item.id, a);
+END $$;
+
+-- Take back points a credit gave (goods returned). While the credit's lot is pending its points
+-- are cancelled there, and the available balance is untouched; once available, they are taken
+-- back like any debit, even below zero. Which of the two is decided under the account row lock.
+CREATE FUNCTION ledger_take_back(
+    p_credit_id bigint, p_points bigint, p_kind text, p_description text, p_app uuid, p_now timestamptz,
+    p_event_type text, p_event_data jsonb
+) RETURNS ledger_posting LANGUAGE plpgsql AS $$
+DECLARE
+    a rewards_account;
+    r rewards_reward;
+    lot rewards_pointlot;
+BEGIN
+    SELECT * INTO STRICT lot FROM rewards_pointlot WHERE credit_id = p_credit_id;
+    a := ledger_account_lock(lot.user_id, p_now, true);
+    SELECT * INTO STRICT lot FROM rewards_pointlot WHERE credit_id = p_credit_id;  -- as of the lock
+    IF NOT lot.pending THEN
+        RETURN ledger_debit(lot.user_id, p_points, p_kind, p_description, p_app, p_now, p_now, false, true, '',
+                            NULL, NULL, NULL, NULL, p_event_type, p_event_data);
+    END IF;
+    IF lot.remaining < p_points THEN
+        RAISE EXCEPTION 'Lot % has % pending points, not %', lot.id, lot.remaining, p_points;
+    END IF;
+    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
+                                earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
+    VALUES (lot.user_id, p_kind, 0, 0, -p_points, p_description, NULL, p_now, true, p_app, '', p_now)
+    RETURNING * INTO r;
+    UPDATE rewards_pointlot
+    SET remaining = remaining - p_points, cancelled_points = cancelled_points + p_points
+    WHERE id = lot.id;
+    a.pending_points := a.pending_points - p_points;
+    IF lot.remaining = p_points AND lot.available_at = a.next_available_at THEN
+        a.next_available_at := ledger_next_available(lot.user_id);
+    END IF;
+    PERFORM ledger_account_save(a, p_now);
+    PERFORM ledger_event(p_event_type, a, p_app, r, p_event_data, p_now);
+    RETURN ledger_answer('ok', r, NULL, a);
+END $$;
+
+-- ---- the lifecycle: time moves lots on. The caller holds the account row lock (taken with
+-- SKIP LOCKED, so a busy customer waits for the next pass); each lot is checked again here,
+-- so a lot another pass or a debit already moved is left alone. Each returns how many lots
+-- it moved.
+
+-- Pending lots whose time has come: a 'release' row moves their points from pending to
+-- available, where they pay what the customer owes first.
+CREATE FUNCTION ledger_release(p_user_id bigint, p_lot_ids bigint[], p_now timestamptz, p_notice_horizon timestamptz)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    a rewards_account := ledger_account_lock(p_user_id, p_now, false);
+    lot rewards_pointlot;
+    r rewards_reward;
+    points bigint;
+    done integer := 0;
+BEGIN
+    FOR lot IN
+        SELECT * FROM rewards_pointlot
+        WHERE id = ANY(p_lot_ids) AND user_id = p_user_id AND pending AND remaining > 0 AND available_at <= p_now
+        ORDER BY available_at, id
+    LOOP
+        points := lot.remaining;
+        IF a.total_points_earned > 9223372036854775807 - points THEN
+            RAISE WARNING 'Lot % not released: customer %''s total would overflow', lot.id, p_user_id;
+            CONTINUE;
+        END IF;
+        INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
+                                    earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
+        SELECT p_user_id, 'release', points, 0, -points, left('Now available: ' || credit.reward_description, 255),
+               p_now, p_now, true, NULL, '', p_now
+        FROM rewards_reward credit WHERE credit.id = lot.credit_id
+        RETURNING * INTO r;
+        UPDATE rewards_pointlot SET pending = false WHERE id = lot.id;
+        lot.pending := false;
+        a.total_points_earned := a.total_points_earned + points;
+        a.pending_points := a.pending_points - points;
+        a := ledger_lot_make_available(a, lot, p_now, p_notice_horizon);
+        a.next_available_at := ledger_next_available(p_user_id);
+        SELECT * INTO lot FROM rewards_pointlot WHERE id = lot.id;
+        PERFORM ledger_account_save(a, p_now);
+        PERFORM ledger_event('points.available', a, NULL, r, jsonb_build_object('lot', ledger_lot_json(lot)), p_now);
+        done := done + 1;
+    END LOOP;
+    RETURN done;
+END $$;
+
+-- Expired lots: what is left of each is debited with an 'expiry' row.
+CREATE FUNCTION ledger_expire(p_user_id bigint, p_lot_ids bigint[], p_now timestamptz)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    a rewards_account := ledger_account_lock(p_user_id, p_now, false);
+    lot rewards_pointlot;
+    r rewards_reward;
+    done integer := 0;
+BEGIN
+    FOR lot IN
+        SELECT * FROM rewards_pointlot
+        WHERE id = ANY(p_lot_ids) AND user_id = p_user_id AND NOT pending AND remaining > 0 AND expires_at <= p_now
+        ORDER BY expires_at, id
+    LOOP
+        INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
+                                    earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
+        SELECT p_user_id, 'expiry', 0, lot.remaining, 0, left('Expired: ' || credit.reward_description, 255),
+               NULL, p_now, true, NULL, '', p_now
+        FROM rewards_reward credit WHERE credit.id = lot.credit_id
+        RETURNING * INTO r;
+        a.total_points_redeemed := a.total_points_redeemed + lot.remaining;
+        IF lot.notice_at IS NOT NULL THEN
+            a.expiring_points := a.expiring_points - lot.remaining;
+        END IF;
+        UPDATE rewards_pointlot SET remaining = 0, expired_points = expired_points + lot.remaining
+        WHERE id = lot.id RETURNING * INTO lot;
+        a.next_expiry_at := ledger_next_expiry(p_user_id);
+        PERFORM ledger_account_save(a, p_now);
+        PERFORM ledger_event('points.expired', a, NULL, r, jsonb_build_object('lot', ledger_lot_json(lot)), p_now);
+        done := done + 1;
+    END LOOP;
+    RETURN done;
+END $$;
+
+-- Lots entering the notice window: their points now count as expiring soon. One notice per
+-- customer and pass, naming the lots that entered the window.
+CREATE FUNCTION ledger_notice(p_user_id bigint, p_lot_ids bigint[], p_now timestamptz, p_notice_horizon timestamptz)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    a rewards_account := ledger_account_lock(p_user_id, p_now, false);
+    points bigint;
+    lots jsonb;
+    done integer;
+BEGIN
+    WITH noticed AS (
+        UPDATE rewards_pointlot SET notice_at = p_now
+        WHERE id = ANY(p_lot_ids) AND user_id = p_user_id AND NOT pending AND remaining > 0 AND notice_at IS NULL
+          AND expires_at <= p_notice_horizon
+        RETURNING *
+    )
+    SELECT COALESCE(sum(remaining), 0), jsonb_agg(ledger_lot_json(noticed::rewards_pointlot) ORDER BY expires_at, id), count(*)
+    INTO points, lots, done
+    FROM noticed;
+    IF done > 0 THEN
+        a.expiring_points := a.expiring_points + points;
+        PERFORM ledger_account_save(a, p_now);
+        PERFORM ledger_event('points.expiring_soon', a, NULL, NULL, jsonb_build_object('lots', lots), p_now);
+    END IF;
+    RETURN done;
+END $$;
+
+-- ---- imports --------------------------------------------------------------------------------
+
+-- A predecessor system's rows, posted in order through the rules above (no events: the
+-- importer announces each customer once). Entries with points > 0 are credits, available at
+-- their own date and expiring at p_expires_at; the others debits, which may take a balance
+-- below zero, with the item a redemption bought. Returns the first customer whose totals
+-- would overflow (the caller then refuses the whole import), or NULL.
+CREATE FUNCTION ledger_import(
+    p_source text, p_now timestamptz, p_expires_at timestamptz, p_notice_horizon timestamptz,
+    p_user_ids bigint[], p_kinds text[], p_points bigint[], p_descriptions text[], p_ats timestamptz[],
+    p_is_active boolean[], p_catalog_item_ids bigint[], p_item_codes text[], p_item_descriptions text[],
+    p_amounts numeric[]
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    posted ledger_posting;
+BEGIN
+    FOR i IN 1 .. COALESCE(array_length(p_user_ids, 1), 0) LOOP
+        IF p_points[i] > 0 THEN
+            posted := ledger_credit(p_user_ids[i], p_points[i], p_kinds[i], p_descriptions[i], NULL, p_ats[i], p_now,
+                                    false, p_ats[i], p_expires_at, p_notice_horizon, p_source, NULL, NULL);
+        ELSE
+            posted := ledger_debit(p_user_ids[i], -p_points[i], p_kinds[i], p_descriptions[i], NULL, p_ats[i], p_now,
+                                   false, p_is_active[i], p_source, p_catalog_item_ids[i], p_item_codes[i],
+                                   p_item_descriptions[i], p_amounts[i], NULL, NULL);
+        END IF;
+        IF posted.outcome <> 'ok' THEN
+            RETURN p_user_ids[i];
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$;
