@@ -26,9 +26,9 @@ SELECT user_id, id, 10, 10, id <= 5000, now() - interval '1 day',
        NULL, 0, 0, now()
 FROM rewards_reward;
 INSERT INTO rewards_account (user_id, total_points_earned, total_points_redeemed, pending_points, points_owed,
-                             expiring_points, next_expiry_at, version, created_at, updated_at)
+                             expiring_points, next_expiry_at, created_at, updated_at)
 SELECT r.user_id, SUM(r.points_earned), 0, SUM(r.pending_change), 0, 0,
-       MIN(l.expires_at) FILTER (WHERE NOT l.pending), 1, now(), now()
+       MIN(l.expires_at) FILTER (WHERE NOT l.pending), now(), now()
 FROM rewards_reward r JOIN rewards_pointlot l ON l.credit_id = r.id GROUP BY r.user_id;
 UPDATE rewards_account a SET next_available_at = now() - interval '1 day'
 WHERE EXISTS (SELECT 1 FROM rewards_pointlot l WHERE l.user_id = a.user_id AND l.pending);

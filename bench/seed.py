@@ -64,8 +64,8 @@ SELECT user_id, id, points_earned, points_earned, false, now(), NULL, NULL, 0, 0
 FROM rewards_reward WHERE points_earned > 0;
 
 INSERT INTO rewards_account (user_id, total_points_earned, total_points_redeemed, pending_points, points_owed,
-                             expiring_points, version, created_at, updated_at)
-SELECT user_id, SUM(points_earned), SUM(points_redeemed), 0, 0, 0, 1, now(), now() FROM rewards_reward GROUP BY user_id;
+                             expiring_points, created_at, updated_at)
+SELECT user_id, SUM(points_earned), SUM(points_redeemed), 0, 0, 0, now(), now() FROM rewards_reward GROUP BY user_id;
 
 ANALYZE;
 """

@@ -2,13 +2,13 @@ import hmac
 from dataclasses import dataclass
 
 from django.db import connections, router
-from django.db.models import DateTimeField, Prefetch
+from django.db.models import Prefetch
 
 from core.limits import MAX_BIGINT
 from loyalty.models import AdjustmentSubmission, Application, Order, OrderCounter
 from loyalty.tokens import token_hash
 from rewards.models import Account, LotConsumption, PointLot, RedeemedItem
-from rewards.selectors import Balance, HistoryPage, as_aware_datetime, reward_history
+from rewards.selectors import Balance, HistoryPage, reward_history
 
 _APPLICATION_FIELDS = Application._meta.concrete_fields
 _APPLICATION_NAMES = [field.attname for field in _APPLICATION_FIELDS]
@@ -35,10 +35,7 @@ def application_by_token(*, token: str) -> Application | None:
         row = cursor.fetchone()
     if row is None or not hmac.compare_digest(row[_TOKEN_HASH], digest):
         return None
-    values = [
-        as_aware_datetime(value) if isinstance(field, DateTimeField) else field.to_python(value)
-        for field, value in zip(_APPLICATION_FIELDS, row, strict=True)
-    ]
+    values = [field.to_python(value) for field, value in zip(_APPLICATION_FIELDS, row, strict=True)]
     return Application.from_db(alias, _APPLICATION_NAMES, values)
 
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection, connections
@@ -77,15 +77,7 @@ def account_find(*, user_id: int) -> Balance | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    return Balance(*row[:5], *(as_aware_datetime(moment) for moment in row[5:]))
-
-
-def as_aware_datetime(moment: datetime | str | None) -> datetime | None:
-    """A timestamp read by plain SQL as the ORM would return it (SQLite gives text)."""
-    if moment is None:
-        return None
-    parsed = moment if isinstance(moment, datetime) else datetime.fromisoformat(moment)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return Balance(*row)
 
 
 def account_balance(*, user_id: int) -> Balance:
