@@ -259,12 +259,28 @@ def codes_taken(codes: Iterable[str]) -> set[str]:
     return set(RedeemedItem.objects.filter(item_code__in=list(codes)).values_list("item_code", flat=True))
 
 
+_IMPORT_TABLES = (ImportedRow, Account, PointLot, RedeemedItem)
+# Below this many lots by the planner's statistics, an import refreshes them after each batch.
+_SMALL_TABLE = 10 * BATCH_ROWS
+
+
 def analyze_for_import() -> None:
     """Refresh the planner's statistics of the tables an import reads by key: a first import
     grows them from nothing, and a rerun must find its keys by index, not by scanning."""
-    tables = ", ".join(model._meta.db_table for model in (ImportedRow, Account, PointLot, RedeemedItem))
+    tables = ", ".join(model._meta.db_table for model in _IMPORT_TABLES)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {tables}")
+
+
+def _analyze_while_small() -> None:
+    """A first import grows the tables from nothing inside one transaction, where autovacuum
+    cannot see them: the ledger functions' cached plans, made while the tables were empty,
+    would scan them whole for every row. Refreshing the statistics in the transaction counts
+    its own rows and makes PostgreSQL plan them again, by index, once they are no longer small."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [PointLot._meta.db_table])
+        if cursor.fetchone()[0] < _SMALL_TABLE:
+            analyze_for_import()
 
 
 def run_import(report: ImportReport, work: Any) -> ImportReport:
@@ -330,6 +346,7 @@ def customers_import(
     )[0]
     if over_limit is not None:
         raise ImportRefused(f"Customer {over_limit}'s point totals would pass what can be stored.")
+    _analyze_while_small()
     # A customer the source knows with nothing to post still gets an account (a zero balance).
     Account.objects.bulk_create(
         [
