@@ -230,7 +230,8 @@ END $$;
 CREATE FUNCTION ledger_credit(
     p_user_id bigint, p_points bigint, p_kind text, p_description text, p_app uuid,
     p_at timestamptz, p_now timestamptz, p_pending boolean, p_available_at timestamptz, p_expires_at timestamptz,
-    p_notice_horizon timestamptz, p_imported_from text, p_event_type text, p_event_data jsonb
+    p_notice_horizon timestamptz, p_imported_from text DEFAULT '', p_event_type text DEFAULT NULL,
+    p_event_data jsonb DEFAULT NULL
 ) RETURNS ledger_posting LANGUAGE plpgsql AS $$
 DECLARE
     a rewards_account;
@@ -267,9 +268,9 @@ END $$;
 -- covers it, with the item it bought), or a take-back, which may take the balance below zero.
 CREATE FUNCTION ledger_debit(
     p_user_id bigint, p_points bigint, p_kind text, p_description text, p_app uuid,
-    p_at timestamptz, p_now timestamptz, p_must_cover boolean, p_is_active boolean, p_imported_from text,
-    p_catalog_item_id bigint, p_item_code text, p_item_description text, p_amount numeric,
-    p_event_type text, p_event_data jsonb
+    p_at timestamptz, p_now timestamptz, p_must_cover boolean, p_is_active boolean, p_imported_from text DEFAULT '',
+    p_catalog_item_id bigint DEFAULT NULL, p_item_code text DEFAULT NULL, p_item_description text DEFAULT NULL,
+    p_amount numeric DEFAULT NULL, p_event_type text DEFAULT NULL, p_event_data jsonb DEFAULT NULL
 ) RETURNS ledger_posting LANGUAGE plpgsql AS $$
 DECLARE
     a rewards_account;
@@ -323,8 +324,8 @@ BEGIN
     a := ledger_account_lock(lot.user_id, p_now, true);
     SELECT * INTO STRICT lot FROM rewards_pointlot WHERE credit_id = p_credit_id;  -- as of the lock
     IF NOT lot.pending THEN
-        RETURN ledger_debit(lot.user_id, p_points, p_kind, p_description, p_app, p_now, p_now, false, true, '',
-                            NULL, NULL, NULL, NULL, p_event_type, p_event_data);
+        RETURN ledger_debit(lot.user_id, p_points, p_kind, p_description, p_app, p_now, p_now, p_must_cover => false,
+                            p_is_active => true, p_event_type => p_event_type, p_event_data => p_event_data);
     END IF;
     IF lot.remaining < p_points THEN
         RAISE EXCEPTION 'Lot % has % pending points, not %', lot.id, lot.remaining, p_points;
@@ -471,11 +472,13 @@ BEGIN
     FOR i IN 1 .. COALESCE(array_length(p_user_ids, 1), 0) LOOP
         IF p_points[i] > 0 THEN
             posted := ledger_credit(p_user_ids[i], p_points[i], p_kinds[i], p_descriptions[i], NULL, p_ats[i], p_now,
-                                    false, p_ats[i], p_expires_at, p_notice_horizon, p_source, NULL, NULL);
+                                    p_pending => false, p_available_at => p_ats[i], p_expires_at => p_expires_at,
+                                    p_notice_horizon => p_notice_horizon, p_imported_from => p_source);
         ELSE
             posted := ledger_debit(p_user_ids[i], -p_points[i], p_kinds[i], p_descriptions[i], NULL, p_ats[i], p_now,
-                                   false, p_is_active[i], p_source, p_catalog_item_ids[i], p_item_codes[i],
-                                   p_item_descriptions[i], p_amounts[i], NULL, NULL);
+                                   p_must_cover => false, p_is_active => p_is_active[i], p_imported_from => p_source,
+                                   p_catalog_item_id => p_catalog_item_ids[i], p_item_code => p_item_codes[i],
+                                   p_item_description => p_item_descriptions[i], p_amount => p_amounts[i]);
         END IF;
         IF posted.outcome <> 'ok' THEN
             RETURN p_user_ids[i];

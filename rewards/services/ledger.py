@@ -172,19 +172,23 @@ class Typed:
     sql_type: str
 
 
-def ledger_call(function: str, *params: object) -> tuple:
-    """One call of a ledger function (``rewards/migrations/0015_ledger_functions.sql``): one
-    statement, so outside a transaction it is its own, and the posting one round trip."""
-    placeholders = ", ".join(f"%s::{p.sql_type}" if isinstance(p, Typed) else "%s" for p in params)
-    values = [p.value if isinstance(p, Typed) else p for p in params]
+def ledger_call(function: str, **params: object) -> tuple:
+    """One call of a ledger function (``rewards/migrations/0015_ledger_functions.sql``), its
+    parameters by name (``user_id`` for ``p_user_id``): one statement, so outside a
+    transaction it is its own, and the posting one round trip."""
+    arguments = ", ".join(
+        f"p_{name} => %s::{value.sql_type}" if isinstance(value, Typed) else f"p_{name} => %s"
+        for name, value in params.items()
+    )
+    values = [value.value if isinstance(value, Typed) else value for value in params.values()]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {function}({placeholders})", values)
+        cursor.execute(f"SELECT * FROM {function}({arguments})", values)
         return cursor.fetchone()
 
 
-def _post(function: str, *params: object) -> _Answer:
+def _post(function: str, **params: object) -> _Answer:
     """Post through a ledger function; raise what it refused."""
-    values = dict(zip(_ANSWER_COLUMNS, ledger_call(function, *params), strict=True))
+    values = dict(zip(_ANSWER_COLUMNS, ledger_call(function, **params), strict=True))
     if values["outcome"] == "insufficient":
         raise InsufficientPoints()
     if values["outcome"] == "limit":
@@ -271,20 +275,19 @@ def points_credit(
     description = description[:DESCRIPTION_MAX_LENGTH]
     answer = _post(
         "ledger_credit",
-        user_id,
-        points,
-        kind,
-        description,
-        app_key(app),
-        now,
-        now,
-        pending,
-        timing.available_at,
-        timing.expires_at,
-        notice_horizon(now),
-        "",
-        event_type_for(kind=kind, credit=True),
-        _event_data(event_extra),
+        user_id=user_id,
+        points=points,
+        kind=kind,
+        description=description,
+        app=app_key(app),
+        at=now,
+        now=now,
+        pending=pending,
+        available_at=timing.available_at,
+        expires_at=timing.expires_at,
+        notice_horizon=notice_horizon(now),
+        event_type=event_type_for(kind=kind, credit=True),
+        event_data=_event_data(event_extra),
     )
     reward = _row(answer, user_id=user_id, kind=kind, description=description, app=app, now=now)
     return Posting(reward=reward, balance=Balance.of(answer.account), available_at=timing.available_at)
@@ -307,22 +310,17 @@ def points_take_back(
     description = description[:DESCRIPTION_MAX_LENGTH]
     answer = _post(
         "ledger_debit",
-        user_id,
-        points,
-        kind,
-        description,
-        app_key(app),
-        now,
-        now,
-        False,
-        True,
-        "",
-        None,
-        None,
-        None,
-        None,
-        event_type_for(kind=kind, credit=False),
-        _event_data(event_extra),
+        user_id=user_id,
+        points=points,
+        kind=kind,
+        description=description,
+        app=app_key(app),
+        at=now,
+        now=now,
+        must_cover=False,
+        is_active=True,
+        event_type=event_type_for(kind=kind, credit=False),
+        event_data=_event_data(event_extra),
     )
     reward = _row(answer, user_id=user_id, kind=kind, description=description, app=app, now=now)
     return Posting(reward=reward, balance=Balance.of(answer.account))
@@ -350,14 +348,14 @@ def credit_take_back(
     description = description[:DESCRIPTION_MAX_LENGTH]
     answer = _post(
         "ledger_take_back",
-        credit_id,
-        points,
-        kind,
-        description,
-        app_key(app),
-        now,
-        event_type_for(kind=kind, credit=False),
-        _event_data(event_extra),
+        credit_id=credit_id,
+        points=points,
+        kind=kind,
+        description=description,
+        app=app_key(app),
+        now=now,
+        event_type=event_type_for(kind=kind, credit=False),
+        event_data=_event_data(event_extra),
     )
     reward = _row(answer, user_id=user_id, kind=kind, description=description, app=app, now=now)
     return Posting(reward=reward, balance=Balance.of(answer.account))
@@ -423,22 +421,20 @@ def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Mode
     is_active = item.kind == CatalogKind.COUPON
     answer = _post(
         "ledger_debit",
-        user_id,
-        item.points_cost,
-        item.kind,
-        description,
-        app_key(app),
-        now,
-        now,
-        True,
-        is_active,
-        "",
-        item.pk,
-        code,
-        item.description,
-        item.amount,
-        EventType.POINTS_REDEEMED,
-        None,
+        user_id=user_id,
+        points=item.points_cost,
+        kind=item.kind,
+        description=description,
+        app=app_key(app),
+        at=now,
+        now=now,
+        must_cover=True,
+        is_active=is_active,
+        catalog_item_id=item.pk,
+        item_code=code,
+        item_description=item.description,
+        amount=item.amount,
+        event_type=EventType.POINTS_REDEEMED,
     )
     reward = _row(answer, user_id=user_id, kind=item.kind, description=description, app=app, now=now)
     reward.is_active = is_active

@@ -96,8 +96,9 @@ def _run_pass(job: _Job, *, now: datetime, batch_size: int) -> PassResult:
             for user_id in sorted(locked.values_list("user_id", flat=True)):
                 # The function checks each lot again under the lock: one another run (or a
                 # debit) already moved is no longer due.
-                extra = (notice_horizon(now),) if job.with_horizon else ()
-                done = ledger_call(job.function, user_id, lots_by_customer.pop(user_id), now, *extra)[0]
+                horizon = {"notice_horizon": notice_horizon(now)} if job.with_horizon else {}
+                lot_ids = lots_by_customer.pop(user_id)
+                done = ledger_call(job.function, user_id=user_id, lot_ids=lot_ids, now=now, **horizon)[0]
                 if done:
                     result.done += done
                     result.customers.add(user_id)
