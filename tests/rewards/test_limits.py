@@ -113,3 +113,25 @@ def test_the_services_cap_every_credit_whoever_calls_them(shop_app):
     with pytest.raises(PointsPerEntryExceeded):
         services.points_earn(user_id=USER, points=MAX_POINTS_PER_ENTRY + 1, description="x", app=shop_app)
     assert not Reward.objects.exists() and not Order.objects.exists()
+
+
+def test_a_release_that_would_pass_the_bigint_range_leaves_the_lot_pending_and_writes_nothing(shop_app, settings):
+    """The lifecycle job cannot answer an error to anyone: the lot waits, pending, and the
+    customer's other due lots still move."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rewards.models import Event, PointLot, RewardKind
+
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    order_record(order_id=1, user_id=USER, total_cost=2000, completed_at=int(timezone.now().timestamp()), app=shop_app)
+    before = near_the_limit(shop_app, earned=MAX_BIGINT - 50, redeemed=MAX_BIGINT - 60)
+    rows, events = Reward.objects.count(), Event.objects.count()
+
+    report = services.points_lifecycle_run(now=timezone.now() + timedelta(days=15))
+
+    assert report.released.done == 0
+    assert PointLot.objects.get(credit__kind=RewardKind.ORDER).pending
+    assert totals() == before
+    assert (Reward.objects.count(), Event.objects.count()) == (rows, events)
