@@ -12,9 +12,9 @@ from django.db import migrations
 FUNCTIONS = (Path(__file__).with_suffix(".sql")).read_text()
 DROP = """
 DROP FUNCTION ledger_import, ledger_notice, ledger_expire, ledger_release, ledger_take_back, ledger_debit,
-    ledger_credit, ledger_lots_consume, ledger_lot_make_available, ledger_next_available, ledger_next_expiry,
-    ledger_answer, ledger_account_save, ledger_account_lock, ledger_event, ledger_item_json, ledger_lot_json,
-    ledger_row_json, ledger_balance_json, ledger_iso;
+    ledger_credit, ledger_lots_consume, ledger_lot_make_available, ledger_next_available, ledger_credit_description,
+    ledger_next_expiry, ledger_posted, ledger_answer, ledger_row, ledger_account_save, ledger_account_lock, ledger_event,
+    ledger_item_json, ledger_lot_json, ledger_row_json, ledger_balance_json, ledger_iso;
 DROP TYPE ledger_posting;
 """
 

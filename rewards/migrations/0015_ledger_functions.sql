@@ -24,8 +24,10 @@ CREATE TYPE ledger_posting AS (
     points_earned bigint,
     points_redeemed bigint,
     pending_change bigint,
+    reward_description text,
     earned_date timestamptz,
     redeemed_date timestamptz,
+    is_active boolean,
     user_id bigint,
     total_points_earned bigint,
     total_points_redeemed bigint,
@@ -138,10 +140,22 @@ END $$;
 
 CREATE FUNCTION ledger_answer(p_outcome text, r rewards_reward, p_other_id bigint, a rewards_account)
 RETURNS ledger_posting LANGUAGE sql IMMUTABLE AS $$
-    SELECT ROW(p_outcome, r.id, p_other_id, r.points_earned, r.points_redeemed, r.pending_change, r.earned_date, r.redeemed_date, a.user_id, a.total_points_earned,
+    SELECT ROW(p_outcome, r.id, p_other_id, r.points_earned, r.points_redeemed, r.pending_change, r.reward_description,
+               r.earned_date, r.redeemed_date, r.is_active, a.user_id, a.total_points_earned,
                a.total_points_redeemed, a.pending_points, a.expiring_points, a.next_expiry_at, a.next_available_at,
                a.points_owed)::ledger_posting
 $$;
+
+-- The end of every posting: the account saved, the event written, the answer.
+CREATE FUNCTION ledger_posted(
+    a rewards_account, r rewards_reward, p_other_id bigint, p_app uuid, p_event_type text, p_event_data jsonb,
+    p_now timestamptz
+) RETURNS ledger_posting LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ledger_account_save(a, p_now);
+    PERFORM ledger_event(p_event_type, a, p_app, r, p_event_data, p_now);
+    RETURN ledger_answer('ok', r, p_other_id, a);
+END $$;
 
 -- The soonest expiry of the customer's available points (NULL: none expire).
 CREATE FUNCTION ledger_next_expiry(p_user_id bigint) RETURNS timestamptz LANGUAGE sql STABLE AS $$
@@ -150,10 +164,32 @@ CREATE FUNCTION ledger_next_expiry(p_user_id bigint) RETURNS timestamptz LANGUAG
     ORDER BY expires_at, id LIMIT 1
 $$;
 
+-- The description of the credit that opened a lot (release and expiry rows name it).
+CREATE FUNCTION ledger_credit_description(lot rewards_pointlot) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT reward_description FROM rewards_reward WHERE id = lot.credit_id
+$$;
+
 -- When the customer's next pending points become available (NULL: none are pending).
 CREATE FUNCTION ledger_next_available(p_user_id bigint) RETURNS timestamptz LANGUAGE sql STABLE AS $$
     SELECT min(available_at) FROM rewards_pointlot WHERE user_id = p_user_id AND pending AND remaining > 0
 $$;
+
+-- A ledger row: the one place rows are written. Descriptions are cut to the column's 255.
+CREATE FUNCTION ledger_row(
+    p_user_id bigint, p_kind text, p_earned bigint, p_redeemed bigint, p_pending bigint, p_description text,
+    p_earned_date timestamptz, p_redeemed_date timestamptz, p_app uuid, p_at timestamptz,
+    p_is_active boolean DEFAULT true, p_imported_from text DEFAULT ''
+) RETURNS rewards_reward LANGUAGE plpgsql AS $$
+DECLARE
+    r rewards_reward;
+BEGIN
+    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
+                                earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
+    VALUES (p_user_id, p_kind, p_earned, p_redeemed, p_pending, left(p_description, 255), p_earned_date,
+            p_redeemed_date, p_is_active, p_app, p_imported_from, p_at)
+    RETURNING * INTO r;
+    RETURN r;
+END $$;
 
 -- ---- the rules --------------------------------------------------------------------------------
 
@@ -243,11 +279,9 @@ BEGIN
         OR (NOT p_pending AND a.total_points_earned > 9223372036854775807 - p_points) THEN
         RETURN ledger_answer('limit', NULL, NULL, a);
     END IF;
-    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
-                                earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
-    VALUES (p_user_id, p_kind, CASE WHEN p_pending THEN 0 ELSE p_points END, 0, CASE WHEN p_pending THEN p_points ELSE 0 END,
-            p_description, p_at, NULL, true, p_app, p_imported_from, p_at)
-    RETURNING * INTO r;
+    r := ledger_row(p_user_id, p_kind, CASE WHEN p_pending THEN 0 ELSE p_points END, 0,
+                    CASE WHEN p_pending THEN p_points ELSE 0 END, p_description, p_at, NULL, p_app, p_at,
+                    p_imported_from => p_imported_from);
     INSERT INTO rewards_pointlot (user_id, credit_id, points, remaining, pending, available_at, expires_at, notice_at,
                                   expired_points, cancelled_points, created_at)
     VALUES (p_user_id, r.id, p_points, p_points, p_pending, p_available_at, p_expires_at, NULL, 0, 0, p_now)
@@ -259,9 +293,7 @@ BEGIN
         a.total_points_earned := a.total_points_earned + p_points;
         a := ledger_lot_make_available(a, lot, p_now, p_notice_horizon);
     END IF;
-    PERFORM ledger_account_save(a, p_now);
-    PERFORM ledger_event(p_event_type, a, p_app, r, p_event_data, p_now);
-    RETURN ledger_answer('ok', r, lot.id, a);
+    RETURN ledger_posted(a, r, lot.id, p_app, p_event_type, p_event_data, p_now);
 END $$;
 
 -- A debit from the available points: a redemption (p_must_cover: refused unless the balance
@@ -286,10 +318,8 @@ BEGIN
     IF a.total_points_redeemed > 9223372036854775807 - p_points THEN
         RETURN ledger_answer('limit', NULL, NULL, a);
     END IF;
-    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
-                                earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
-    VALUES (p_user_id, p_kind, 0, p_points, 0, p_description, NULL, p_at, p_is_active, p_app, p_imported_from, p_at)
-    RETURNING * INTO r;
+    r := ledger_row(p_user_id, p_kind, 0, p_points, 0, p_description, NULL, p_at, p_app, p_at, p_is_active,
+                    p_imported_from);
     IF p_item_code IS NOT NULL THEN
         INSERT INTO rewards_redeemeditem (reward_id, catalog_item_id, kind, item_code, item_description, amount, created_at)
         VALUES (r.id, p_catalog_item_id, p_kind, p_item_code, p_item_description, p_amount, p_at)
@@ -303,9 +333,7 @@ BEGIN
         -- The balance said it covers this, so the lots must: they disagree with the account.
         RAISE EXCEPTION 'Customer %''s lots do not cover a covered debit of % points', p_user_id, p_points;
     END IF;
-    PERFORM ledger_account_save(a, p_now);
-    PERFORM ledger_event(p_event_type, a, p_app, r, data, p_now);
-    RETURN ledger_answer('ok', r, item.id, a);
+    RETURN ledger_posted(a, r, item.id, p_app, p_event_type, data, p_now);
 END $$;
 
 -- Take back points a credit gave (goods returned). While the credit's lot is pending its points
@@ -330,10 +358,7 @@ BEGIN
     IF lot.remaining < p_points THEN
         RAISE EXCEPTION 'Lot % has % pending points, not %', lot.id, lot.remaining, p_points;
     END IF;
-    INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
-                                earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
-    VALUES (lot.user_id, p_kind, 0, 0, -p_points, p_description, NULL, p_now, true, p_app, '', p_now)
-    RETURNING * INTO r;
+    r := ledger_row(lot.user_id, p_kind, 0, 0, -p_points, p_description, NULL, p_now, p_app, p_now);
     UPDATE rewards_pointlot
     SET remaining = remaining - p_points, cancelled_points = cancelled_points + p_points
     WHERE id = lot.id;
@@ -341,9 +366,7 @@ BEGIN
     IF lot.remaining = p_points AND lot.available_at = a.next_available_at THEN
         a.next_available_at := ledger_next_available(lot.user_id);
     END IF;
-    PERFORM ledger_account_save(a, p_now);
-    PERFORM ledger_event(p_event_type, a, p_app, r, p_event_data, p_now);
-    RETURN ledger_answer('ok', r, NULL, a);
+    RETURN ledger_posted(a, r, NULL, p_app, p_event_type, p_event_data, p_now);
 END $$;
 
 -- ---- the lifecycle: time moves lots on. The caller holds the account row lock (taken with
@@ -372,12 +395,8 @@ BEGIN
             RAISE WARNING 'Lot % not released: customer %''s total would overflow', lot.id, p_user_id;
             CONTINUE;
         END IF;
-        INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
-                                    earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
-        SELECT p_user_id, 'release', points, 0, -points, left('Now available: ' || credit.reward_description, 255),
-               p_now, p_now, true, NULL, '', p_now
-        FROM rewards_reward credit WHERE credit.id = lot.credit_id
-        RETURNING * INTO r;
+        r := ledger_row(p_user_id, 'release', points, 0, -points, 'Now available: ' || ledger_credit_description(lot),
+                        p_now, p_now, NULL, p_now);
         UPDATE rewards_pointlot SET pending = false WHERE id = lot.id;
         lot.pending := false;
         a.total_points_earned := a.total_points_earned + points;
@@ -406,12 +425,8 @@ BEGIN
         WHERE id = ANY(p_lot_ids) AND user_id = p_user_id AND NOT pending AND remaining > 0 AND expires_at <= p_now
         ORDER BY expires_at, id
     LOOP
-        INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
-                                    earned_date, redeemed_date, is_active, application_id, imported_from, created_at)
-        SELECT p_user_id, 'expiry', 0, lot.remaining, 0, left('Expired: ' || credit.reward_description, 255),
-               NULL, p_now, true, NULL, '', p_now
-        FROM rewards_reward credit WHERE credit.id = lot.credit_id
-        RETURNING * INTO r;
+        r := ledger_row(p_user_id, 'expiry', 0, lot.remaining, 0, 'Expired: ' || ledger_credit_description(lot),
+                        NULL, p_now, NULL, p_now);
         a.total_points_redeemed := a.total_points_redeemed + lot.remaining;
         IF lot.notice_at IS NOT NULL THEN
             a.expiring_points := a.expiring_points - lot.remaining;

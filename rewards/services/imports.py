@@ -356,15 +356,10 @@ def customers_import(
         ],
         ignore_conflicts=True,
     )
-    accounts = list(Account.objects.filter(user_id__in=user_ids))
     if announce:
         points = {user_id: sum(entry.points for entry in entries_by_customer[user_id]) for user_id in user_ids}
-        Event.objects.bulk_create(
-            [_imported_event(account, points=points[account.user_id], source=source, now=now) for account in accounts],
-            batch_size=_BULK,
-        )
-        announce_committed()
-    return {account.user_id: Balance.of(account) for account in accounts}
+        return customers_imported_announce(points, source=source, now=now)
+    return {account.user_id: Balance.of(account) for account in Account.objects.filter(user_id__in=user_ids)}
 
 
 def _imported_event(account: Account, *, points: int, source: str, now: datetime) -> Event:
@@ -376,9 +371,10 @@ def _imported_event(account: Account, *, points: int, source: str, now: datetime
 def customers_imported_announce(
     points_by_customer: dict[int, int], *, source: str, now: datetime
 ) -> dict[int, Balance]:
-    """For an import whose customers' rows come in any order (a CSV file), posted with
-    ``announce=False`` batch by batch: one ``points.imported`` per customer at the end, with
-    what the whole import moved. Returns each customer's balance after."""
+    """One ``points.imported`` per customer, with what the import moved and the balance after;
+    returns the balances. ``customers_import`` calls it for each batch; an import whose
+    customers' rows come in any order (a CSV file) posts with ``announce=False`` and calls it
+    once at the end, with what the whole import moved."""
     balances: dict[int, Balance] = {}
     user_ids = sorted(points_by_customer)
     for start in range(0, len(user_ids), _BULK):

@@ -37,9 +37,7 @@ from django.utils import timezone
 from core.exceptions import Conflict, DomainError, NotFound
 from core.limits import MAX_POINTS_PER_ENTRY
 from rewards.models import (
-    DESCRIPTION_MAX_LENGTH,
     ITEM_CODE_LENGTH,
-    Account,
     CatalogItem,
     CatalogKind,
     EventType,
@@ -136,32 +134,17 @@ def notice_horizon(now: datetime) -> datetime:
 # ---- the ledger functions ---------------------------------------------------------------
 
 # What a ledger function answers (the columns of its ``ledger_posting``).
-_ANSWER_COLUMNS = (
-    "outcome",
-    "reward_id",
-    "other_id",
+_ROW_COLUMNS = (
     "points_earned",
     "points_redeemed",
     "pending_change",
+    "reward_description",
     "earned_date",
     "redeemed_date",
-    *BALANCE_COLUMNS,
-    "points_owed",
+    "is_active",
 )
+_ANSWER_COLUMNS = ("outcome", "reward_id", "other_id", *_ROW_COLUMNS, *BALANCE_COLUMNS, "points_owed")
 _APP_KEY = Reward._meta.get_field("application").target_field
-
-
-@dataclass(frozen=True)
-class _Answer:
-    outcome: str
-    reward_id: int | None
-    other_id: int | None
-    points_earned: int | None
-    points_redeemed: int | None
-    pending_change: int | None
-    earned_date: datetime | None
-    redeemed_date: datetime | None
-    account: Account
 
 
 @dataclass(frozen=True)
@@ -186,39 +169,58 @@ def ledger_call(function: str, **params: object) -> tuple:
         return cursor.fetchone()
 
 
-def _post(function: str, **params: object) -> _Answer:
-    """Post through a ledger function; raise what it refused."""
-    values = dict(zip(_ANSWER_COLUMNS, ledger_call(function, **params), strict=True))
-    if values["outcome"] == "insufficient":
-        raise InsufficientPoints()
-    if values["outcome"] == "limit":
-        raise BalanceLimitExceeded()
-    account = loaded(
-        Account,
-        **{name: values[name] for name in (*BALANCE_COLUMNS, "points_owed")},
+@dataclass(frozen=True)
+class _Posted:
+    reward: Reward
+    balance: Balance
+    other_id: int | None  # the credit's lot, or the redemption's item
+
+
+def _post(
+    function: str,
+    *,
+    kind: str,
+    app: Model | None,
+    now: datetime,
+    event_type: str,
+    event_extra: dict[str, Any] | None = None,
+    **params: object,
+) -> _Posted:
+    """Post through a ledger function (the row's kind and application, the event it writes, and
+    the function's own parameters); raise what it refused. The row and the balance come back
+    as the function wrote them."""
+    answer = dict(
+        zip(
+            _ANSWER_COLUMNS,
+            ledger_call(
+                function,
+                kind=kind,
+                app=app_key(app),
+                now=now,
+                event_type=event_type,
+                event_data=event_json(event_extra) if event_extra else None,
+                **params,
+            ),
+            strict=True,
+        )
     )
+    if answer["outcome"] == "insufficient":
+        raise InsufficientPoints()
+    if answer["outcome"] == "limit":
+        raise BalanceLimitExceeded()
     announce_committed()
-    return _Answer(**{name: values[name] for name in _ANSWER_COLUMNS[:8]}, account=account)
-
-
-def _row(answer: _Answer, *, user_id: int, kind: str, description: str, app: Model | None, now: datetime) -> Reward:
-    """The ledger row a function wrote, as the ORM would have loaded it."""
-    return loaded(
+    balance = Balance(*(answer[name] for name in BALANCE_COLUMNS))
+    reward = loaded(
         Reward,
-        id=answer.reward_id,
-        user_id=user_id,
+        id=answer["reward_id"],
+        user_id=balance.user_id,
         kind=kind,
-        points_earned=answer.points_earned,
-        points_redeemed=answer.points_redeemed,
-        pending_change=answer.pending_change,
-        reward_description=description,
-        earned_date=answer.earned_date,
-        redeemed_date=answer.redeemed_date,
-        is_active=True,
+        **{name: answer[name] for name in _ROW_COLUMNS},
         application=app,
         imported_from="",
         created_at=now,
     )
+    return _Posted(reward=reward, balance=balance, other_id=answer["other_id"])
 
 
 def loaded(model: type[Model], **values: object) -> Model:
@@ -232,10 +234,6 @@ def loaded(model: type[Model], **values: object) -> Model:
 def app_key(app: Model | None) -> object:
     """The application's key as the database stores it."""
     return _APP_KEY.get_db_prep_value(app.pk, connection) if app is not None else None
-
-
-def _event_data(extra: dict[str, Any] | None) -> str | None:
-    return event_json(extra) if extra else None
 
 
 # ---- credits -------------------------------------------------------------------------------
@@ -272,25 +270,23 @@ def points_credit(
     timing = lot_timing(kind=kind, credited_at=credited_at or now)
     # A zero-point credit (a purchase under one point) has nothing to wait for or to expire.
     pending = points > 0 and timing.available_at > now
-    description = description[:DESCRIPTION_MAX_LENGTH]
-    answer = _post(
+    posted = _post(
         "ledger_credit",
+        kind=kind,
+        app=app,
+        now=now,
+        event_type=event_type_for(kind=kind, credit=True),
+        event_extra=event_extra,
         user_id=user_id,
         points=points,
-        kind=kind,
         description=description,
-        app=app_key(app),
         at=now,
-        now=now,
         pending=pending,
         available_at=timing.available_at,
         expires_at=timing.expires_at,
         notice_horizon=notice_horizon(now),
-        event_type=event_type_for(kind=kind, credit=True),
-        event_data=_event_data(event_extra),
     )
-    reward = _row(answer, user_id=user_id, kind=kind, description=description, app=app, now=now)
-    return Posting(reward=reward, balance=Balance.of(answer.account), available_at=timing.available_at)
+    return Posting(reward=posted.reward, balance=posted.balance, available_at=timing.available_at)
 
 
 # ---- debits ---------------------------------------------------------------------------------
@@ -307,23 +303,21 @@ def points_take_back(
 ) -> Posting:
     """Take available points back even past zero (a returned order, a staff correction)."""
     now = timezone.now()
-    description = description[:DESCRIPTION_MAX_LENGTH]
-    answer = _post(
+    posted = _post(
         "ledger_debit",
+        kind=kind,
+        app=app,
+        now=now,
+        event_type=event_type_for(kind=kind, credit=False),
+        event_extra=event_extra,
         user_id=user_id,
         points=points,
-        kind=kind,
         description=description,
-        app=app_key(app),
         at=now,
-        now=now,
         must_cover=False,
         is_active=True,
-        event_type=event_type_for(kind=kind, credit=False),
-        event_data=_event_data(event_extra),
     )
-    reward = _row(answer, user_id=user_id, kind=kind, description=description, app=app, now=now)
-    return Posting(reward=reward, balance=Balance.of(answer.account))
+    return Posting(reward=posted.reward, balance=posted.balance)
 
 
 def credit_take_back(
@@ -344,21 +338,18 @@ def credit_take_back(
     zero. Which of the two is decided under the account row lock, where the credit's lot is
     read.
     """
-    now = timezone.now()
-    description = description[:DESCRIPTION_MAX_LENGTH]
-    answer = _post(
+    posted = _post(
         "ledger_take_back",
+        kind=kind,
+        app=app,
+        now=timezone.now(),
+        event_type=event_type_for(kind=kind, credit=False),
+        event_extra=event_extra,
         credit_id=credit_id,
         points=points,
-        kind=kind,
         description=description,
-        app=app_key(app),
-        now=now,
-        event_type=event_type_for(kind=kind, credit=False),
-        event_data=_event_data(event_extra),
     )
-    reward = _row(answer, user_id=user_id, kind=kind, description=description, app=app, now=now)
-    return Posting(reward=reward, balance=Balance.of(answer.account))
+    return Posting(reward=posted.reward, balance=posted.balance)
 
 
 # ---- the public credit services ---------------------------------------------------------
@@ -416,32 +407,28 @@ def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Mode
     """The debit, refused unless the balance covers it, and the item it bought."""
     now = timezone.now()
     code = _item_code_generate()
-    description = description[:DESCRIPTION_MAX_LENGTH]
-    # A donation is delivered at once; a coupon stays active until it is used.
-    is_active = item.kind == CatalogKind.COUPON
-    answer = _post(
+    posted = _post(
         "ledger_debit",
+        kind=item.kind,
+        app=app,
+        now=now,
+        event_type=EventType.POINTS_REDEEMED,
         user_id=user_id,
         points=item.points_cost,
-        kind=item.kind,
         description=description,
-        app=app_key(app),
         at=now,
-        now=now,
         must_cover=True,
-        is_active=is_active,
+        # A donation is delivered at once; a coupon stays active until it is used.
+        is_active=item.kind == CatalogKind.COUPON,
         catalog_item_id=item.pk,
         item_code=code,
         item_description=item.description,
         amount=item.amount,
-        event_type=EventType.POINTS_REDEEMED,
     )
-    reward = _row(answer, user_id=user_id, kind=item.kind, description=description, app=app, now=now)
-    reward.is_active = is_active
     redeemed_item = loaded(
         RedeemedItem,
-        id=answer.other_id,
-        reward=reward,
+        id=posted.other_id,
+        reward=posted.reward,
         catalog_item=item,
         kind=item.kind,
         item_code=code,
@@ -449,7 +436,7 @@ def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Mode
         amount=item.amount,
         created_at=now,
     )
-    return Posting(reward=reward, balance=Balance.of(answer.account), redeemed_item=redeemed_item)
+    return Posting(reward=posted.reward, balance=posted.balance, redeemed_item=redeemed_item)
 
 
 def coupon_redeem(*, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:
@@ -493,6 +480,6 @@ def points_adjust(*, user_id: int, points: int, reason: str, staff: str) -> Post
     """
     if points == 0:
         raise DomainError("An adjustment must add or remove at least one point.", fields={"points": ["Not zero."]})
-    description = f"{reason} (adjusted by {staff})"[:DESCRIPTION_MAX_LENGTH]
+    description = f"{reason} (adjusted by {staff})"  # cut to the column by the ledger, like every description
     post = points_credit if points > 0 else points_take_back
     return post(user_id=user_id, points=abs(points), kind=RewardKind.ADJUSTMENT, description=description, app=None)
