@@ -158,3 +158,29 @@ def with_settings_max(field: serializers.Field, maximum: Any) -> None:
     field.validators.append(
         MaxValueValidator(maximum, message=field.error_messages["max_value"].format(max_value=maximum))
     )
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false only; DRF would also read "yes", 1 and "on"."""
+
+    default_error_messages = {"invalid": "true or false is required."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class NoUnknownKeysMixin:
+    """A key the serializer does not have is refused by name: a misspelt ``prority`` must not
+    be dropped quietly, leaving a rule that does something else than its author meant."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                known = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {key: [f"Unknown key {key!r}; the keys are: {known}."] for key in unknown}
+                )
+        return super().to_internal_value(data)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +21,8 @@ from loyalty import services
 from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel, Application, Order
 from loyalty.serializers import (
+    MAX_RULES_LISTED,
+    SIMULATED_EVENT_INPUTS,
     ApplicationChangedOutput,
     ApplicationCreatedOutput,
     ApplicationCreateInput,
@@ -34,6 +37,10 @@ from loyalty.serializers import (
     OrderPartialReturnInput,
     OrderResultOutput,
     OrderReturnOutput,
+    RuleListOutput,
+    RulePatchInput,
+    RuleSimulateInput,
+    RulesQueryInput,
     UserBalanceOutput,
     UserQueryInput,
     WebhookChangeInput,
@@ -44,7 +51,10 @@ from loyalty.serializers import (
     WebhookOutput,
 )
 from loyalty.services.webhooks import webhook_change, webhook_create, webhook_delete
+from rewards import services as rewards_services
+from rewards.models import Rule, RuleTrigger
 from rewards.selectors import Balance, account_find
+from rewards.serializers import AwardsOutput, RuleInput, RuleOutput
 from rewards.shapes import balance_fields, iso
 
 
@@ -57,6 +67,7 @@ def order_fields(order: Order) -> dict[str, Any]:
         "completed_at": int(order.completed_at.timestamp()),
         "coefficient": order.coefficient,
         "points_awarded": order.points_awarded,
+        "breakdown": order.breakdown,
         "returned": order.is_returned,
         "returned_cost": order.returned_cost,
     }
@@ -309,3 +320,137 @@ def _webhook_id(raw: str) -> int:
     if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
         raise NotFound("No webhook has this id.")
     return int(raw)
+
+
+# ---- the program: earning rules (Can_Manage_Program) -----------------------------------------
+
+
+def _rule_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
+        raise rewards_services.RuleNotFound()
+    return int(raw)
+
+
+def _editor(request: Request) -> str:
+    return f"application {request.auth.name}"
+
+
+def rule_fields(rule: Rule) -> dict[str, Any]:
+    return {
+        "id": rule.pk,
+        "version": rule.version,
+        **rewards_services.rule_definition(rule),
+        "updated_at": iso(rule.updated_at),
+        "updated_by": rule.updated_by,
+    }
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[RulesQueryInput],
+        responses={200: RuleListOutput, **errors()},
+        summary="List the earning rules (archived ones with ?status=archived)",
+    ),
+    post=extend_schema(
+        request=RuleInput,
+        responses={201: RuleOutput, **errors()},
+        summary="Create an earning rule (version 1)",
+    ),
+)
+class RulesApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request) -> Response:
+        query = validated(RulesQueryInput, request.query_params, query=True)
+        rules = Rule.objects.order_by("trigger", "priority", "id")
+        rules = rules.filter(status=query["status"]) if "status" in query else rules.exclude(status="archived")
+        if "trigger" in query:
+            rules = rules.filter(trigger=query["trigger"])
+        return Response({"success": True, "rules": [rule_fields(rule) for rule in rules[:MAX_RULES_LISTED]]})
+
+    def post(self, request: Request) -> Response:
+        rule = rewards_services.rule_create(definition=_object_body(request), by=_editor(request))
+        return Response({"success": True, **rule_fields(rule)}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: RuleOutput, **errors(404)}, summary="Read an earning rule"),
+    patch=extend_schema(
+        request=RulePatchInput,
+        responses={200: RuleOutput, **errors(404)},
+        summary="Edit an earning rule: any of its keys; a change makes a new version",
+    ),
+    delete=extend_schema(
+        responses={200: RuleOutput, **errors(404)},
+        summary="Archive an earning rule: it awards nothing more; its awards and versions stay",
+    ),
+)
+class RuleDetailApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, rule_id: str) -> Response:
+        rule = Rule.objects.filter(pk=_rule_id(rule_id)).first()
+        if rule is None:
+            raise rewards_services.RuleNotFound()
+        return Response({"success": True, **rule_fields(rule)})
+
+    def patch(self, request: Request, rule_id: str) -> Response:
+        rule = rewards_services.rule_edit(rule_id=_rule_id(rule_id), changes=_object_body(request), by=_editor(request))
+        return Response({"success": True, **rule_fields(rule)})
+
+    def delete(self, request: Request, rule_id: str) -> Response:
+        rule = rewards_services.rule_archive(rule_id=_rule_id(rule_id), by=_editor(request))
+        return Response({"success": True, **rule_fields(rule)})
+
+
+def _object_body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise ValidationError({"non_field_errors": ["A JSON object is required."]})
+    return dict(request.data)
+
+
+@extend_schema(
+    request=RuleSimulateInput,
+    responses={200: AwardsOutput, **errors()},
+    summary="What an event would earn now, caps included; writes nothing",
+)
+class RulesSimulateApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def post(self, request: Request) -> Response:
+        data = validated(RuleSimulateInput, request.data)
+        trigger, body = data["trigger"], data["event"]
+        try:
+            event = validated(SIMULATED_EVENT_INPUTS[trigger], body)
+        except ValidationError as error:
+            raise ValidationError({"event": error.detail}) from None
+        if trigger == RuleTrigger.ORDER:
+            awards = services.order_simulate(
+                user_id=event["user_id"],
+                total_cost=event["total_cost"],
+                completed_at=event["completed_at"],
+                items=event.get("items", ()),
+                channel=event.get("channel", ""),
+            )
+        else:
+            awards = rewards_services.event_simulate(_simulated_event(trigger, event))
+        return Response(
+            {
+                "success": True,
+                "points_awarded": sum(award.points for award in awards),
+                "breakdown": rewards_services.breakdown(awards),
+            }
+        )
+
+
+def _simulated_event(trigger: str, event: dict[str, Any]) -> Any:
+    if trigger == RuleTrigger.PURCHASE:
+        return rewards_services.purchase_event(user_id=event["user_id"], amount=event["amount"])
+    if trigger == RuleTrigger.FEEDBACK:
+        return rewards_services.feedback_event(user_id=event["user_id"])
+    return rewards_services.activity_event(
+        user_id=event["user_id"],
+        name=event["name"],
+        occurred_at=event.get("occurred_at"),
+        properties=event["properties"],
+    )

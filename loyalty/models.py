@@ -9,6 +9,7 @@ class AccessLevel(models.TextChoices):
     CAN_READ = "Can_Read", "Can read balances and history"
     CAN_MODIFY_ORDERS = "Can_Modify_Orders", "Can change points (orders, earn, redeem)"
     MASTER_APP = "MasterApp", "Manages applications only"
+    CAN_MANAGE_PROGRAM = "Can_Manage_Program", "Manages the program: rules, tiers, catalog, reports"
 
 
 # What each level may do. Can_Modify_Orders includes Can_Read; MasterApp manages
@@ -17,6 +18,7 @@ GRANTED_ACCESS: dict[str, frozenset[str]] = {
     AccessLevel.CAN_READ: frozenset({AccessLevel.CAN_READ}),
     AccessLevel.CAN_MODIFY_ORDERS: frozenset({AccessLevel.CAN_READ, AccessLevel.CAN_MODIFY_ORDERS}),
     AccessLevel.MASTER_APP: frozenset({AccessLevel.MASTER_APP}),
+    AccessLevel.CAN_MANAGE_PROGRAM: frozenset({AccessLevel.CAN_MANAGE_PROGRAM}),
 }
 
 
@@ -86,10 +88,14 @@ class OrderCounter(models.Model):
 class Order(models.Model):
     """An order posted by a client service, with the points it earned.
 
-    A returned order is kept and marked (``returned_at``, at its first return); its points
-    are taken back by separate ledger rows. Returns may be partial: ``returned_cost`` is how
-    much of ``total_cost`` came back so far, and ``points_taken_back`` is always
-    ``floor(points_awarded * returned_cost / total_cost)``.
+    Its points are the awards of the earning rules it matched (``OrderAward``, a ledger row
+    each); ``points_awarded`` is their sum. A returned order is kept and marked
+    (``returned_at``, at its first return); its points are taken back by separate ledger rows.
+    Returns may be partial: ``returned_cost`` is how much of ``total_cost`` came back so far,
+    and each award's ``points_taken_back`` is always ``floor(award * returned_cost /
+    total_cost)``; the order's is their sum. An order imported from the CLP API has no
+    awards: its points came over in the customer's imported balance, and its returns take
+    back ``floor(points_awarded * returned_cost / total_cost)``.
     """
 
     order_id = models.BigIntegerField(primary_key=True)
@@ -100,9 +106,10 @@ class Order(models.Model):
     coefficient = models.DecimalField(max_digits=7, decimal_places=6)
     points_awarded = models.BigIntegerField()
     balance_after = models.BigIntegerField(help_text="The customer's balance right after this order.")
-    # The ledger row of its points; empty for an order imported from the CLP API, whose points
-    # came over in the customer's imported balance.
-    reward = models.OneToOneField("rewards.Reward", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # What each earning rule awarded, as the order was first answered (a retry answers it again).
+    breakdown = models.JSONField(default=list, blank=True)
+    channel = models.CharField(max_length=50, blank=True, default="")
+    items = models.JSONField(default=list, blank=True)
     application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     imported_from = models.CharField(max_length=10, choices=ImportSource.choices, blank=True, db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -139,6 +146,29 @@ class Order(models.Model):
     @property
     def is_fully_returned(self) -> bool:
         return self.returned_at is not None and self.returned_cost == self.total_cost
+
+
+class OrderAward(models.Model):
+    """One earning rule's award for an order: its ledger row (credited to ``user_id``, the
+    order's customer or, for a referral, another one) and what returns took back of it."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="awards")
+    credit = models.OneToOneField("rewards.Reward", on_delete=models.PROTECT, related_name="+")
+    user_id = models.BigIntegerField()
+    points = models.BigIntegerField()
+    points_taken_back = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(points_taken_back__gte=0, points_taken_back__lte=models.F("points")),
+                name="order_award_taken_back_within_points",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.order_id}: {self.points} points (row {self.credit_id})"
 
 
 class Customer(Account):

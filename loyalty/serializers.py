@@ -1,10 +1,14 @@
 """Input and output shapes of loyalty-api/. Field names are the CLP contract's."""
 
+from typing import Any
+
 from django.conf import settings
 from rest_framework import serializers
 
 from core.fields import (
     MAX_BIGINT,
+    NoUnknownKeysMixin,
+    StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
     StrictUUIDField,
@@ -13,9 +17,18 @@ from core.fields import (
     with_settings_max,
 )
 from loyalty.models import Application, Order, WebhookSubscription
-from loyalty.services import CLIENT_ACCESS_LEVELS, total_cost_max
-from rewards.models import EventType
-from rewards.serializers import BalancePartsOutput
+from loyalty.services import CLIENT_ACCESS_LEVELS
+from rewards.models import EventType, RuleStatus, RuleTrigger
+from rewards.program import EventItem
+from rewards.serializers import (
+    ActivityInput,
+    AwardOutput,
+    BalancePartsOutput,
+    FeedbackInput,
+    PurchaseInput,
+    RuleInput,
+    RuleOutput,
+)
 
 # 9999-12-31T23:59:59Z: the last second a datetime can hold.
 MAX_UNIX_SECONDS = 253_402_300_799
@@ -49,15 +62,31 @@ class UserQueryInput(serializers.Serializer):
     user_id = user_id_field()
 
 
+MAX_ORDER_ITEMS = 200
+
+
+class OrderItemInput(NoUnknownKeysMixin, serializers.Serializer):
+    sku = text_field(max_length=100)
+    category = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
+    quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
+    price = StrictIntegerField(min_value=0, max_value=MAX_BIGINT, help_text="Per unit, in total_cost's unit.")
+
+    def to_internal_value(self, data: Any) -> EventItem:
+        return EventItem(**super().to_internal_value(data))
+
+
 class OrderCreateInput(serializers.Serializer):
     user_id = user_id_field()
     order_id = StrictIntegerField(min_value=1, max_value=MAX_BIGINT)
-    total_cost = StrictIntegerField(min_value=0)
+    total_cost = StrictIntegerField(min_value=0, max_value=MAX_BIGINT)
     completed_at = StrictIntegerField(min_value=0, max_value=MAX_UNIX_SECONDS, help_text="Unix seconds.")
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        with_settings_max(self.fields["total_cost"], total_cost_max())
+    items = OrderItemInput(
+        many=True,
+        required=False,
+        max_length=MAX_ORDER_ITEMS,
+        help_text="What the order held, for rules on items; price x quantity adds up to at most total_cost.",
+    )
+    channel = StrictCharField(max_length=50, required=False, allow_blank=True, help_text="web, app, store...")
 
 
 class OrderPartialReturnInput(serializers.Serializer):
@@ -76,6 +105,7 @@ class OrderDeleteInput(OrderPartialReturnInput):
 class OrderOutput(serializers.ModelSerializer):
     completed_at = serializers.SerializerMethodField()
     coefficient = serializers.DecimalField(max_digits=7, decimal_places=6)
+    breakdown = AwardOutput(many=True, help_text="Each matching order rule's award, as the order was first answered.")
     returned = serializers.BooleanField(source="is_returned")
 
     class Meta:
@@ -87,6 +117,7 @@ class OrderOutput(serializers.ModelSerializer):
             "completed_at",
             "coefficient",
             "points_awarded",
+            "breakdown",
             "returned",
             "returned_cost",
         ]
@@ -248,3 +279,44 @@ class WebhookListOutput(serializers.Serializer):
 class WebhookDeletedOutput(serializers.Serializer):
     success = serializers.BooleanField(default=True)
     message = serializers.CharField()
+
+
+# ---- the program -------------------------------------------------------------------------------
+
+MAX_RULES_LISTED = 1000
+
+
+class RulesQueryInput(serializers.Serializer):
+    status = StrictChoiceField(choices=RuleStatus.choices, required=False)
+    trigger = StrictChoiceField(choices=RuleTrigger.choices, required=False)
+
+
+class RuleListOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    rules = RuleOutput(many=True)
+
+
+class RulePatchInput(RuleInput):
+    """Any of a rule's keys; the rule as it is now gives the others."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+
+# The events simulate takes: each is the body its own endpoint takes.
+SIMULATED_EVENT_INPUTS = {
+    RuleTrigger.ORDER: OrderCreateInput,
+    RuleTrigger.PURCHASE: PurchaseInput,
+    RuleTrigger.FEEDBACK: FeedbackInput,
+    RuleTrigger.ACTIVITY: ActivityInput,
+}
+
+
+class RuleSimulateInput(serializers.Serializer):
+    trigger = StrictChoiceField(choices=list(SIMULATED_EVENT_INPUTS))
+    event = serializers.DictField(
+        help_text="The body the trigger's own endpoint takes (orders: user_id, order_id, "
+        "total_cost, completed_at, items, channel)."
+    )

@@ -17,10 +17,13 @@ from core.db_router import lag_tolerant, replica_reads
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 from rewards import selectors, services
 from rewards.serializers import (
+    ActivityInput,
+    ActivityOutput,
     AllHistoryOutput,
     BalanceOutput,
     CatalogItemOutput,
     CatalogOutput,
+    EarnedOutput,
     EarnPointsInput,
     EventsOutput,
     EventsQueryInput,
@@ -55,6 +58,14 @@ def posting_response(posting: services.Posting, message: str) -> Response:
         body["item_code"] = posting.redeemed_item.item_code
         body["redeemed_item"] = redeemed_item_fields(posting.redeemed_item)
     return Response(body, status=status.HTTP_201_CREATED)
+
+
+def earned_response(earned: services.Earned, message: str) -> Response:
+    """An event's answer: its first ledger row, the balance after its last, and its awards."""
+    first, last = earned.postings[0], earned.postings[-1]
+    response = posting_response(services.Posting(reward=first.reward, balance=last.balance), message)
+    response.data.update(earned.answer_fields())
+    return response
 
 
 IDEMPOTENCY_KEY_FORMAT = re.compile(IDEMPOTENCY_KEY_PATTERN)
@@ -159,21 +170,20 @@ class EarnPointsApi(WriteAPIView):
     tags=["rewards-api"],
     request=PurchaseInput,
     parameters=[IDEMPOTENCY_KEY],
-    responses={201: PostingOutput, **errors(422)},
-    summary="Give points for a purchase: floor(amount x 2)",
+    responses={201: EarnedOutput, **errors(422)},
+    summary="Give points for a purchase, by the purchase rules (base: floor(amount x 2))",
 )
 class PurchaseApi(WriteAPIView):
     def perform(self, request: Request) -> Response:
         data = validated(PurchaseInput, request.data)
-        posting = services.purchase_record(
+        earned = services.purchase_record(
             user_id=data["user_id"],
             amount=data["amount"],
             description=data["reward_description"],
             app=request.auth,
         )
-        return posting_response(
-            posting,
-            f"Earned {points_text(posting.reward.points_earned)} for a purchase of {money_text(data['amount'])}.",
+        return earned_response(
+            earned, f"Earned {points_text(earned.points_awarded)} for a purchase of {money_text(data['amount'])}."
         )
 
 
@@ -181,16 +191,43 @@ class PurchaseApi(WriteAPIView):
     tags=["rewards-api"],
     request=FeedbackInput,
     parameters=[IDEMPOTENCY_KEY],
-    responses={201: PostingOutput, **errors(422)},
-    summary="Give the flat feedback points",
+    responses={201: EarnedOutput, **errors(422)},
+    summary="Give points for feedback, by the feedback rules (base: 10)",
 )
 class SubmitFeedbackApi(WriteAPIView):
     def perform(self, request: Request) -> Response:
         data = validated(FeedbackInput, request.data)
-        posting = services.feedback_submit(
+        earned = services.feedback_submit(
             user_id=data["user_id"], description=data["reward_description"], app=request.auth
         )
-        return posting_response(posting, f"Thank you for your feedback: {points_text(posting.reward.points_earned)}.")
+        return earned_response(earned, f"Thank you for your feedback: {points_text(earned.points_awarded)}.")
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    request=ActivityInput,
+    responses={201: ActivityOutput, 200: ActivityOutput, **errors(409)},
+    summary="Record a custom activity and award what the activity rules give for it",
+    description="Keyed by activity_id per application: the same activity again answers 200 with the first "
+    "answer; the same activity_id with another body answers 409. An activity no rule rewards is recorded "
+    "with 0 points.",
+)
+class ActivitiesApi(APIView):
+    required_access = CAN_MODIFY
+
+    def post(self, request: Request) -> Response:
+        data = validated(ActivityInput, request.data)
+        outcome = services.activity_record(app=request.auth, **data)
+        activity = outcome.activity
+        message = (
+            f"Activity {activity.name} earned {points_text(activity.points_awarded)}."
+            if outcome.created
+            else f"Activity {activity.activity_id} was already recorded; nothing changed."
+        )
+        return Response(
+            {"success": True, "message": message, **activity.answer},
+            status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
+        )
 
 
 @extend_schema(

@@ -31,6 +31,7 @@ class RewardKind(models.TextChoices):
     RELEASE = "release", "Pending points became available"
     EXPIRY = "expiry", "Points expired"
     IMPORT = "import", "Imported balance"
+    ACTIVITY = "activity", "Activity"
 
 
 class ImportSource(models.TextChoices):
@@ -117,6 +118,10 @@ class Reward(models.Model):
     )
     # Empty for rows this service wrote; else the system the row was imported from.
     imported_from = models.CharField(max_length=10, choices=ImportSource.choices, blank=True, db_default="")
+    # The earning rule (and its version) whose award this row is; empty for every other row.
+    # Not indexed: rows are read by customer, and an index here would slow every credit.
+    rule = models.ForeignKey("Rule", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
+    rule_version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -131,6 +136,11 @@ class Reward(models.Model):
             models.CheckConstraint(
                 condition=Q(points_earned=0) | Q(points_redeemed=0),
                 name="reward_one_direction",
+            ),
+            models.CheckConstraint(
+                condition=Q(rule__isnull=True, rule_version__isnull=True)
+                | Q(rule__isnull=False, rule_version__isnull=False),
+                name="reward_rule_with_version",
             ),
         ]
 
@@ -385,3 +395,140 @@ class ImportedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.key}"
+
+
+# ---- the program: earning rules ------------------------------------------------------------
+
+
+class RuleTrigger(models.TextChoices):
+    ORDER = "order", "An order is recorded"
+    PURCHASE = "purchase", "A purchase is recorded"
+    FEEDBACK = "feedback", "Feedback is submitted"
+    ACTIVITY = "activity", "An activity is recorded"
+    BIRTHDAY = "birthday", "The customer's birthday"
+    REFERRAL = "referral", "A referred customer's first order"
+
+
+class RuleStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    ARCHIVED = "archived", "Archived"
+
+
+class CapPeriod(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+    YEAR = "year", "Year"
+    EVER = "ever", "Ever"
+
+
+class Rule(models.Model):
+    """An earning rule as it is now: when it applies (trigger, conditions, dates, status) and
+    what it awards (effect, caps). Every change makes a new ``version`` and a ``RuleVersion``
+    copy of it; an award's ledger row names the rule and the version that made it.
+
+    ``conditions``, ``effect`` and ``caps`` hold what ``rewards.program.rule_definition``
+    validated; nothing writes them without it (``rewards.services.program``).
+    """
+
+    name = models.CharField(max_length=100)
+    trigger = models.CharField(max_length=20, choices=RuleTrigger.choices)
+    activity_name = models.CharField(max_length=100, blank=True, default="")
+    status = models.CharField(max_length=10, choices=RuleStatus.choices, default=RuleStatus.DRAFT)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    priority = models.IntegerField(default=100, help_text="Lower runs first; ties by id.")
+    exclusive = models.BooleanField(default=False, help_text="When it matches, no rule after it applies.")
+    conditions = models.JSONField(default=list, blank=True)
+    effect = models.JSONField()
+    caps = models.JSONField(default=dict, blank=True)
+    pending_days = models.PositiveIntegerField(null=True, blank=True)
+    validity_days = models.PositiveIntegerField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    updated_at = models.DateTimeField(editable=False)
+    updated_by = models.CharField(max_length=150, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["trigger", "priority", "id"]
+        indexes = [
+            # The one read of every earning event: a trigger's active rules in the order they run.
+            models.Index(fields=["trigger", "priority", "id"], condition=Q(status="active"), name="rule_active")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True) | Q(ends_at__isnull=True) | Q(starts_at__lt=models.F("ends_at")),
+                name="rule_starts_before_it_ends",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (v{self.version}, {self.status})"
+
+
+class RuleVersion(models.Model):
+    """Every version a rule has had, as it was saved: the history of what awarded what."""
+
+    rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "version"], name="rule_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} v{self.version}"
+
+
+class RuleCapCount(models.Model):
+    """Points a rule has awarded toward one of its caps: its whole budget (``user_id`` 0,
+    ``period`` "budget") or one customer's count for a period that starts on
+    ``period_start``. Taken under the row lock by ``program_cap_take``, so racing awards never
+    pass a cap. Only awards of versions that had the cap count."""
+
+    BUDGET_USER = 0  # customers' user_ids are positive: 0 is the rule's whole budget
+    BUDGET_PERIOD = "budget"
+
+    rule = models.ForeignKey(Rule, on_delete=models.PROTECT, related_name="+", db_index=False)
+    user_id = models.BigIntegerField()
+    period = models.CharField(max_length=10)
+    period_start = models.DateField()
+    points = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "user_id", "period", "period_start"], name="rule_cap_count_once"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="rule_cap_count_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rule {self.rule_id} {self.period} {self.period_start} of {self.user_id}: {self.points}"
+
+
+class Activity(models.Model):
+    """A custom event an application reported (a photo review, a survey), once per
+    ``activity_id`` of that application, with the answer it got."""
+
+    application = models.ForeignKey(settings.REWARDS_APPLICATION_MODEL, on_delete=models.PROTECT, related_name="+")
+    activity_id = models.CharField(max_length=100)
+    user_id = models.BigIntegerField()
+    name = models.CharField(max_length=100)
+    occurred_at = models.DateTimeField()
+    properties = models.JSONField(default=dict)
+    # The request's body, normalised and hashed: the same activity_id with another body is refused.
+    fingerprint = models.CharField(max_length=64)
+    points_awarded = models.BigIntegerField(default=0)
+    answer = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "activities"
+        constraints = [models.UniqueConstraint(fields=["application", "activity_id"], name="activity_once_per_app")]
+        indexes = [models.Index(fields=["user_id", "-id"], name="activity_user_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.activity_id} ({self.user_id})"

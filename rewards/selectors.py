@@ -18,6 +18,8 @@ from rewards.models import (
     PointLot,
     Reward,
     RewardKind,
+    RuleCapCount,
+    RuleVersion,
 )
 
 HISTORY_DEFAULT_LIMIT = 100
@@ -243,7 +245,47 @@ def ledger_drift() -> list[LedgerProblem]:
                 found, expected = values[2 * index], values[2 * index + 1]
                 if found != expected:
                     problems.append(LedgerProblem(user_id=user_id, check=name, found=found, expected=expected))
-    return problems
+    return problems + _rule_awards_drift()
+
+
+def _rule_awards_drift() -> list[LedgerProblem]:
+    """Earning rules' awards against their caps' counts: a rule's budget count is the points
+    its awards gave while its version had a budget, and a customer's counts for a period kind
+    are the points its awards gave them while its version had that per-customer cap (user 0
+    is a budget). Every award names a version its rule had."""
+    sql = f"""
+        WITH awards AS (
+            SELECT w.rule_id, w.user_id, l.points, v.definition -> 'caps' AS caps, v.id AS version_id
+            FROM {Reward._meta.db_table} w
+            JOIN {PointLot._meta.db_table} l ON l.credit_id = w.id
+            LEFT JOIN {RuleVersion._meta.db_table} v ON v.rule_id = w.rule_id AND v.version = w.rule_version
+            WHERE w.rule_id IS NOT NULL
+        ), counted AS (
+            SELECT rule_id, CASE WHEN period = 'budget' THEN 0 ELSE user_id END AS user_id, period,
+                   SUM(points) AS points
+            FROM {RuleCapCount._meta.db_table} GROUP BY 1, 2, 3
+        ), awarded AS (
+            SELECT rule_id, 0 AS user_id, 'budget' AS period, SUM(points) AS points FROM awards
+            WHERE caps ? 'budget' GROUP BY 1
+            UNION ALL
+            SELECT rule_id, user_id, caps ->> 'period', SUM(points) FROM awards
+            WHERE caps ? 'per_customer' GROUP BY 1, 2, 3
+        )
+        SELECT user_id, 'rule ' || rule_id || ' ' || period || ' count = its awards',
+               COALESCE(c.points, 0), COALESCE(a.points, 0)
+        FROM counted c FULL OUTER JOIN awarded a USING (rule_id, user_id, period)
+        WHERE COALESCE(c.points, 0) <> COALESCE(a.points, 0)
+        UNION ALL
+        SELECT user_id, 'every award names a version its rule had', COUNT(*), 0
+        FROM awards WHERE version_id IS NULL GROUP BY user_id
+        ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [
+            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
+            for user_id, check, found, expected in cursor.fetchall()
+        ]
 
 
 EVENTS_DEFAULT_LIMIT = 100

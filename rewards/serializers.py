@@ -1,37 +1,33 @@
 """Input and output shapes of rewards-api/. Field names are those of the rewards system this service replaces."""
 
-import math
+import re
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from core.fields import (
     MAX_BIGINT,
-    MAX_MONEY,
+    NoUnknownKeysMixin,
+    StrictBooleanField,
     StrictCharField,
+    StrictChoiceField,
+    StrictDecimalField,
     StrictIntegerField,
     money_field,
     points_field,
     text_field,
     user_id_field,
-    with_settings_max,
 )
 from core.limits import MAX_POINTS_PER_ENTRY
-from rewards.models import DESCRIPTION_MAX_LENGTH, RedeemedItem, Reward
+from rewards import program
+from rewards.models import DESCRIPTION_MAX_LENGTH, CapPeriod, RedeemedItem, Reward, RuleStatus, RuleTrigger
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 
 # ---- inputs -------------------------------------------------------------------
 
 CURSOR_PATTERN = r"^[1-9][0-9]{0,18}$"
-
-
-def purchase_amount_max() -> Decimal:
-    """The largest amount (in cents) whose points stay within one entry's cap at today's rate."""
-    cents = math.ceil((MAX_POINTS_PER_ENTRY + 1) / settings.PURCHASE_POINTS_PER_UNIT * 100) - 1
-    return min(MAX_MONEY, Decimal(cents) / 100)
 
 
 class EarnPointsInput(serializers.Serializer):
@@ -45,12 +41,6 @@ class PurchaseInput(serializers.Serializer):
     reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
     amount = money_field(required=False)
     price = money_field(required=False, help_text="Alias of amount.")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # The rate is a setting: the cap on points becomes a cap on the amount.
-        for name in ("amount", "price"):
-            with_settings_max(self.fields[name], purchase_amount_max())
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         amount, price = attrs.pop("amount", None), attrs.pop("price", None)
@@ -256,3 +246,286 @@ class EventsOutput(serializers.Serializer):
     events = EventOutput(many=True)
     has_more = serializers.BooleanField()
     next_after = serializers.IntegerField(help_text="Pass as `after` for the next page.")
+
+
+# ---- earning rules ------------------------------------------------------------------------------
+
+# Rule numbers: exact decimals with at most 6 places and 15 significant digits, so a JSON float
+# holds them exactly (program.json_number).
+RULE_DECIMAL_PLACES = 6
+RULE_NUMBER_DIGITS = 15
+MAX_RATE = Decimal(1_000_000)
+MAX_MULTIPLIER = Decimal(100)
+MAX_RULE_DAYS = 36_500
+MAX_CONDITIONS = 20
+
+
+def _rule_number(value: Any, *, what: str) -> Decimal:
+    number = program.as_number(value)
+    if number is None:
+        raise serializers.ValidationError(f"{what} must be a number.")
+    exponent = number.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > RULE_DECIMAL_PLACES:
+        raise serializers.ValidationError(f"{what} may have at most {RULE_DECIMAL_PLACES} decimal places.")
+    if len(number.normalize().as_tuple().digits) > RULE_NUMBER_DIGITS or abs(number) >= 10**RULE_NUMBER_DIGITS:
+        raise serializers.ValidationError(f"{what} is too large.")
+    return number
+
+
+class RuleDecimalField(StrictDecimalField):
+    """A rate or a multiplier: a decimal string ("0.05") or number, at most 6 places."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=RULE_NUMBER_DIGITS, decimal_places=RULE_DECIMAL_PLACES, **kwargs)
+
+
+class ConditionInput(NoUnknownKeysMixin, serializers.Serializer):
+    field = StrictCharField(
+        max_length=100,
+        help_text="total_cost, amount, channel, item.sku, item.category, "
+        "customer.orders_placed, customer.tier, weekday or properties.<name>.",
+    )
+    op = StrictChoiceField(choices=program.OPS)
+    value = serializers.JSONField(help_text="A number, a text or (for in and not_in) a list of them.")
+
+
+class EffectInput(NoUnknownKeysMixin, serializers.Serializer):
+    type = StrictChoiceField(choices=program.EFFECT_TYPES)
+    value = RuleDecimalField(required=False, help_text="rate: points per unit of money; multiplier: at least 1.")
+    points = StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY, required=False, help_text="fixed only.")
+    scope = StrictChoiceField(
+        choices=[program.RATE_SCOPE_MATCHING_ITEMS],
+        required=False,
+        help_text="rate only: of the matching items' price x quantity instead of the whole total_cost.",
+    )
+    role = StrictChoiceField(choices=program.REFERRAL_ROLES, required=False, help_text="referral rules only.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        kind = attrs["type"]
+        allowed = {"rate": {"value", "scope"}, "fixed": {"points"}, "multiplier": {"value"}}[kind] | {"type", "role"}
+        extra = sorted(set(attrs) - allowed)
+        if extra:
+            raise serializers.ValidationError({key: [f"A {kind} effect does not take {key}."] for key in extra})
+        if kind == "fixed":
+            if "points" not in attrs:
+                raise serializers.ValidationError({"points": ["A fixed effect needs points."]})
+            return attrs
+        if "value" not in attrs:
+            raise serializers.ValidationError({"value": [f"A {kind} effect needs a value."]})
+        value = attrs["value"]
+        if kind == "rate" and not Decimal(0) < value <= MAX_RATE:
+            raise serializers.ValidationError({"value": [f"A rate must be above 0 and at most {MAX_RATE}."]})
+        if kind == "multiplier" and not Decimal(1) <= value <= MAX_MULTIPLIER:
+            raise serializers.ValidationError(
+                {"value": [f"A multiplier must be at least 1 and at most {MAX_MULTIPLIER}."]}
+            )
+        return attrs
+
+
+class CapsInput(NoUnknownKeysMixin, serializers.Serializer):
+    per_event = StrictIntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
+    per_customer = StrictIntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
+    period = StrictChoiceField(choices=CapPeriod.choices, required=False, help_text="Of per_customer; default ever.")
+    budget = StrictIntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "period" in attrs and "per_customer" not in attrs:
+            raise serializers.ValidationError({"period": ["A period is the period of per_customer."]})
+        if "per_customer" in attrs:
+            attrs.setdefault("period", CapPeriod.EVER)
+        return attrs
+
+
+class RuleInput(NoUnknownKeysMixin, serializers.Serializer):
+    """An earning rule, validated whole: by the API (create, and edit merged into the rule as
+    it is) and by the admin form alike."""
+
+    name = text_field(max_length=100)
+    trigger = StrictChoiceField(choices=RuleTrigger.choices)
+    activity_name = StrictCharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The activity's name; activity rules only.",
+    )
+    status = StrictChoiceField(choices=RuleStatus.choices, required=False, default=RuleStatus.DRAFT)
+    starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    priority = StrictIntegerField(min_value=-1_000_000, max_value=1_000_000, required=False, default=100)
+    exclusive = StrictBooleanField(required=False, default=False)
+    conditions = ConditionInput(many=True, required=False, default=list, max_length=MAX_CONDITIONS)
+    effect = EffectInput()
+    caps = CapsInput(required=False, default=dict)
+    pending_days = StrictIntegerField(
+        min_value=0, max_value=MAX_RULE_DAYS, required=False, allow_null=True, default=None
+    )
+    validity_days = StrictIntegerField(
+        min_value=1, max_value=MAX_RULE_DAYS, required=False, allow_null=True, default=None
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        trigger = attrs["trigger"]
+        if trigger == RuleTrigger.ACTIVITY and not attrs["activity_name"].strip():
+            raise serializers.ValidationError({"activity_name": ["An activity rule names its activity."]})
+        if trigger != RuleTrigger.ACTIVITY and attrs["activity_name"]:
+            raise serializers.ValidationError({"activity_name": ["Only activity rules name an activity."]})
+        if attrs["starts_at"] and attrs["ends_at"] and attrs["starts_at"] >= attrs["ends_at"]:
+            raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
+        attrs["effect"] = self._effect(attrs["effect"], trigger)
+        errors = {}
+        for index, condition in enumerate(attrs["conditions"]):
+            try:
+                condition["value"] = self._condition_value(condition, trigger)
+            except serializers.ValidationError as error:
+                errors[str(index)] = error.detail
+        if errors:
+            raise serializers.ValidationError({"conditions": errors})
+        return attrs
+
+    @staticmethod
+    def _effect(effect: dict[str, Any], trigger: str) -> dict[str, Any]:
+        kind = effect["type"]
+        if kind in ("rate", "multiplier") and trigger not in program.RATE_TRIGGERS:
+            raise serializers.ValidationError(
+                {"effect": {"type": [f"A {kind} needs money: {trigger} events have none; use fixed."]}}
+            )
+        if "scope" in effect and trigger not in (RuleTrigger.ORDER, RuleTrigger.REFERRAL):
+            raise serializers.ValidationError({"effect": {"scope": ["Only order rules have items to match."]}})
+        if (trigger == RuleTrigger.REFERRAL) != ("role" in effect):
+            message = (
+                "A referral rule says whose award it is."
+                if trigger == RuleTrigger.REFERRAL
+                else ("Only referral rules have a role.")
+            )
+            raise serializers.ValidationError({"effect": {"role": [message]}})
+        if "value" in effect:  # stored as text, the exact decimal sent
+            effect = {**effect, "value": str(effect["value"].normalize())}
+            if "E" in effect["value"]:
+                effect["value"] = str(int(Decimal(effect["value"])))
+        return effect
+
+    @staticmethod
+    def _condition_value(condition: dict[str, Any], trigger: str) -> Any:
+        name, op, value = condition["field"], condition["op"], condition["value"]
+        spec = program.field_spec(name)
+        if spec is None:
+            known = ", ".join([*program.FIELDS, "properties.<name>"])
+            raise serializers.ValidationError({"field": [f"Unknown field {name!r}; the fields are: {known}."]})
+        if trigger not in spec.triggers:
+            raise serializers.ValidationError(
+                {
+                    "field": [
+                        f"{name} is not a field of {trigger} events (it is of: {', '.join(sorted(spec.triggers))})."
+                    ]
+                }
+            )
+        if op in program.ORDERING_OPS and spec.kind == program.TEXT:
+            raise serializers.ValidationError({"op": [f"{op} compares numbers; {name} is text."]})
+        if op in program.LIST_OPS:
+            if not isinstance(value, list) or not 1 <= len(value) <= program.MAX_LIST_VALUES:
+                raise serializers.ValidationError(
+                    {"value": [f"{op} takes a list of 1 to {program.MAX_LIST_VALUES} values."]}
+                )
+            return [RuleInput._scalar(item, spec, name, op) for item in value]
+        return RuleInput._scalar(value, spec, name, op)
+
+    @staticmethod
+    def _scalar(value: Any, spec: "program.FieldSpec", name: str, op: str) -> Any:
+        try:
+            if spec.kind == program.NUMBER or (op in program.ORDERING_OPS):
+                number = _rule_number(value, what=f"The value of {name}")
+                if name == "weekday" and number not in range(1, 8):
+                    raise serializers.ValidationError("A weekday is 1 (Monday) to 7 (Sunday).")
+                return program.json_number(number)
+            if spec.kind == program.TEXT:
+                if not isinstance(value, str) or len(value) > 255:
+                    raise serializers.ValidationError(f"The value of {name} must be a text of at most 255 characters.")
+                return value
+            if isinstance(value, str | bool) and len(str(value)) <= 255:
+                return value
+            return program.json_number(_rule_number(value, what=f"The value of {name}"))
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"value": error.detail}) from None
+
+
+class RuleOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    name = serializers.CharField()
+    trigger = serializers.ChoiceField(choices=RuleTrigger.choices)
+    activity_name = serializers.CharField()
+    status = serializers.ChoiceField(choices=RuleStatus.choices)
+    starts_at = serializers.DateTimeField(allow_null=True)
+    ends_at = serializers.DateTimeField(allow_null=True)
+    priority = serializers.IntegerField()
+    exclusive = serializers.BooleanField()
+    conditions = ConditionInput(many=True)
+    effect = EffectInput()
+    caps = CapsInput()
+    pending_days = serializers.IntegerField(allow_null=True)
+    validity_days = serializers.IntegerField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+    updated_by = serializers.CharField()
+
+
+class AwardOutput(serializers.Serializer):
+    rule_id = serializers.IntegerField()
+    rule_name = serializers.CharField()
+    version = serializers.IntegerField()
+    points = serializers.IntegerField()
+
+
+class AwardsOutput(serializers.Serializer):
+    points_awarded = serializers.IntegerField(help_text="The sum of the breakdown's points.")
+    breakdown = AwardOutput(many=True, help_text="Each matching rule's award, in the order the rules ran.")
+
+
+class EarnedOutput(PostingOutput):
+    """An earning event's answer: its first ledger row, the balance after all of its rows, and
+    what each matching rule awarded."""
+
+    points_awarded = serializers.IntegerField(help_text="The sum of the breakdown's points.")
+    breakdown = AwardOutput(many=True, help_text="Each matching rule's award, in the order the rules ran.")
+
+    class Meta(PostingOutput.Meta):
+        fields = [*PostingOutput.Meta.fields, "points_awarded", "breakdown"]
+
+
+MAX_PROPERTIES = 50
+PROPERTY_NAME = r"^[A-Za-z0-9_.-]{1,50}$"
+
+
+class ActivityInput(serializers.Serializer):
+    user_id = user_id_field()
+    name = text_field(max_length=100, help_text="What happened: the activity rules' activity_name.")
+    activity_id = text_field(max_length=100, help_text="Unique per application: a retry with it is safe.")
+    occurred_at = serializers.DateTimeField(required=False, help_text="When it happened; default now.")
+    properties = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="A flat object of texts, numbers and booleans, which rules may look at (properties.<name>).",
+    )
+
+    def validate_properties(self, properties: dict[str, Any]) -> dict[str, Any]:
+        if len(properties) > MAX_PROPERTIES:
+            raise serializers.ValidationError(f"At most {MAX_PROPERTIES} properties.")
+        cleaned = {}
+        for name, value in properties.items():
+            if not re.fullmatch(PROPERTY_NAME, name):
+                raise serializers.ValidationError(f"{name!r}: names are 1 to 50 letters, digits, _, . or -.")
+            if isinstance(value, str | bool):
+                if isinstance(value, str) and len(value) > 255:
+                    raise serializers.ValidationError(f"{name}: a text of at most 255 characters.")
+                cleaned[name] = value
+            elif program.is_number(value):
+                cleaned[name] = program.json_number(_rule_number(value, what=name))
+            else:
+                raise serializers.ValidationError(f"{name}: a text, a number or a boolean (the object is flat).")
+        return cleaned
+
+
+class ActivityOutput(AwardsOutput, BalancePartsOutput):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    activity = serializers.DictField(help_text="activity_id, name, user_id, occurred_at, properties.")

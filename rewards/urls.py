@@ -16,4 +16,5 @@ urlpatterns = [
     api_path("get-user-info/", apis.GetUserInfoApi.as_view(), "get-user-info"),
     api_path("get-all-history/", apis.GetAllHistoryApi.as_view(), "get-all-history"),
     api_path("events/", apis.EventsApi.as_view(), "events"),
+    api_path("activities/", apis.ActivitiesApi.as_view(), "activities"),
 ]

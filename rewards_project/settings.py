@@ -6,6 +6,7 @@ database: ``make run`` and ``make test`` start an embedded one when there is no 
 
 import os
 import re
+import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 
@@ -259,10 +260,20 @@ SPECTACULAR_SETTINGS = {
 # refers to it only through this setting, so it knows nothing of loyalty.
 REWARDS_APPLICATION_MODEL = "loyalty.Application"
 
-# Points policy (docs/API.md, Points policy).
+# The base points policy (docs/PROGRAM.md). These seed the three base earning rules when the
+# database is first migrated; from then on the rules hold the policy, and staff change them
+# through loyalty-api/rules or admin without a deploy.
 PURCHASE_POINTS_PER_UNIT = Decimal(env.str("PURCHASE_POINTS_PER_UNIT", default="2"))
 FEEDBACK_POINTS = env.int("FEEDBACK_POINTS", default=10)
 ORDER_POINTS_RATE = Decimal(env.str("ORDER_POINTS_RATE", default="0.05"))
+# Where the program's days are counted: rule weekdays and the periods of per-customer caps.
+PROGRAM_TIME_ZONE = env.str("PROGRAM_TIME_ZONE", default="UTC")
+try:
+    zoneinfo.ZoneInfo(PROGRAM_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"PROGRAM_TIME_ZONE must be a time zone such as Europe/Paris, not {PROGRAM_TIME_ZONE!r}."
+    ) from None
 
 # The points lifecycle (docs/API.md, Points policy). With these defaults every credit is
 # available at once and never expires.

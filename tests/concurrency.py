@@ -10,13 +10,19 @@ from django.db import connection
 T = TypeVar("T")
 
 _default_catalog = importlib.import_module("rewards.migrations.0002_default_catalog")
+_base_rules = importlib.import_module("rewards.migrations.0018_base_rules")
 
 
 def default_catalog_restore() -> None:
-    """transaction=True tests flush the database, data migrations included."""
+    """transaction=True tests flush the database, data migrations included: the default
+    catalog and the base earning rules are put back, as the migrations made them."""
     from django.apps import apps
 
+    from rewards.models import Rule
+
     _default_catalog.add_default_catalog(apps, None)
+    if not Rule.objects.exists():
+        _base_rules.seed(apps, None)
 
 
 def run_concurrently(work: Callable[[int], T], count: int, timeout: float = 60) -> list[T | BaseException]:

@@ -15,6 +15,21 @@ def client_for(app: Application | None) -> APIClient:
     return client
 
 
+@pytest.fixture(autouse=True)
+def _data_migrations(request: pytest.FixtureRequest) -> None:
+    """Every test that uses the database starts with what the data migrations put there (the
+    default catalog, the base earning rules), even after a transaction=True test flushed it."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is None and not names & {"db", "transactional_db"}:
+        return
+    transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from tests.concurrency import default_catalog_restore
+
+    default_catalog_restore()
+
+
 @pytest.fixture
 def shop_app(db) -> Application:
     return ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)

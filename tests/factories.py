@@ -1,11 +1,13 @@
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from loyalty.models import AccessLevel, Application
-from loyalty.services import application_create
-from rewards.models import CatalogItem
+from loyalty.services import application_create, order_coefficient
+from rewards.models import CatalogItem, Rule, RuleTrigger
+from rewards.program import ProgramEvent, points_wanted
 
 
 class ApplicationFactory(DjangoModelFactory[Application]):
@@ -38,3 +40,24 @@ class CatalogItemFactory(DjangoModelFactory[CatalogItem]):
     points_cost = factory.Sequence(lambda n: 1000 + n)
     amount = Decimal("25.00")
     description = factory.LazyAttribute(lambda o: f"{o.amount} {o.kind}")
+
+
+def base_order_points(*, total_cost: int, placed: int, returned: int) -> int:
+    """What the seeded base order rule (rate 0.05) asks for an order, by the rules' own
+    arithmetic: floor(total_cost x 0.05 x the penalty coefficient)."""
+    rule = Rule(trigger=RuleTrigger.ORDER, effect={"type": "rate", "value": "0.05"}, caps={}, conditions=[])
+    event = ProgramEvent(
+        trigger=RuleTrigger.ORDER,
+        user_id=1,
+        occurred_at=timezone.now(),
+        money=Decimal(total_cost),
+        coefficient=order_coefficient(placed=placed, returned=returned),
+    )
+    return points_wanted(rule, event, rate_points=0)
+
+
+def base_purchase_points(amount: Decimal) -> int:
+    """What the seeded base purchase rule (rate 2) asks for a purchase."""
+    rule = Rule(trigger=RuleTrigger.PURCHASE, effect={"type": "rate", "value": "2"}, caps={}, conditions=[])
+    event = ProgramEvent(trigger=RuleTrigger.PURCHASE, user_id=1, occurred_at=timezone.now(), money=amount)
+    return points_wanted(rule, event, rate_points=0)

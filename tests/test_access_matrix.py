@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 
 USER = 77
 READ, MODIFY, MASTER = AccessLevel.CAN_READ, AccessLevel.CAN_MODIFY_ORDERS, AccessLevel.MASTER_APP
+PROGRAM = AccessLevel.CAN_MANAGE_PROGRAM
+BONUS = {"name": "Bonus", "trigger": "feedback", "effect": {"type": "fixed", "points": 5}}
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,31 @@ def calls(state: dict) -> list[Call]:
             "put", "/loyalty-api/application", {"app_id": state["target"], "new_access_level": "Can_Read"}, 200, MASTER
         ),
         Call("delete", "/loyalty-api/application", {"app_id": state["target"]}, 200, MASTER),
+        Call(
+            "post",
+            "/rewards-api/activities/",
+            {**user, "name": "photo_review", "activity_id": "a-1"},
+            201,
+            MODIFY,
+        ),
+        Call("get", "/loyalty-api/rules", None, 200, PROGRAM),
+        Call("post", "/loyalty-api/rules", BONUS, 201, PROGRAM),
+        Call("get", f"/loyalty-api/rules/{state['rule']}", None, 200, PROGRAM),
+        Call("patch", f"/loyalty-api/rules/{state['rule']}", {"priority": 5}, 200, PROGRAM),
+        Call("delete", f"/loyalty-api/rules/{state['rule']}", None, 200, PROGRAM),
+        Call(
+            "post",
+            "/loyalty-api/rules/simulate",
+            {"trigger": "feedback", "event": {**user, "reward_description": "x"}},
+            200,
+            PROGRAM,
+        ),
     ]
 
 
-CALL_COUNT = 28
+CALL_COUNT = 35
 CUSTOMER = "customer"
-LEVELS = [None, "bad-token", READ, MODIFY, MASTER, CUSTOMER]
+LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
 
 def expected_status(level: str | None, call: Call) -> int:
@@ -102,7 +123,7 @@ def expected_status(level: str | None, call: Call) -> int:
         return 401
     if level == CUSTOMER:
         return call.success if call.customer else 403
-    granted = {READ: {READ}, MODIFY: {READ, MODIFY}, MASTER: {MASTER}}[level]
+    granted = {READ: {READ}, MODIFY: {READ, MODIFY}, MASTER: {MASTER}, PROGRAM: {PROGRAM}}[level]
     return call.success if call.needs in granted else 403
 
 
@@ -113,7 +134,8 @@ def state(db) -> dict:
     coupon = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=app)
     order_record(order_id=800, user_id=USER, total_cost=100, completed_at=1_700_000_000, app=app)
     target = application_create(name="target", access_level=READ).app
-    return {"coupon": coupon.redeemed_item.item_code, "order_id": 800, "target": str(target.pk)}
+    rule = services.rule_create(definition=BONUS, by="test")
+    return {"coupon": coupon.redeemed_item.item_code, "order_id": 800, "target": str(target.pk), "rule": rule.pk}
 
 
 @pytest.mark.parametrize("index", range(CALL_COUNT))
@@ -153,7 +175,7 @@ def test_matrix_covers_every_api_route_and_method():
     assert covered == every
 
 
-_PLACEHOLDERS = {"coupon": "X", "order_id": 1, "target": "t"}
+_PLACEHOLDERS = {"coupon": "X", "order_id": 1, "target": "t", "rule": 1}
 
 
 def _methods(view_class) -> set[str]:

@@ -15,7 +15,7 @@ from rewards.services.events import event_record
 # last_used_at is for humans ("is this app still calling us?"); writing it on
 # every request would add a write to every read.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-CLIENT_ACCESS_LEVELS = (AccessLevel.CAN_READ, AccessLevel.CAN_MODIFY_ORDERS)
+CLIENT_ACCESS_LEVELS = (AccessLevel.CAN_READ, AccessLevel.CAN_MODIFY_ORDERS, AccessLevel.CAN_MANAGE_PROGRAM)
 
 
 class MasterAppImmutable(DomainError):

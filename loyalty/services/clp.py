@@ -7,11 +7,13 @@ row becomes is decided here; docs/IMPORTS.md lists the decisions.
 """
 
 import itertools
+import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
 from typing import Any
 
 from django.utils import timezone
@@ -19,7 +21,7 @@ from django.utils import timezone
 from core.limits import MAX_BIGINT, MAX_POINTS_PER_ENTRY
 from loyalty.models import Application, Order, OrderCounter
 from loyalty.services.applications import CLIENT_ACCESS_LEVELS, IssuedToken
-from loyalty.services.orders import MAX_ORDER_COUNT, order_points, total_cost_max
+from loyalty.services.orders import MAX_ORDER_COUNT
 from loyalty.tokens import token_generate, token_hash
 from rewards.models import ImportSource, RewardKind
 from rewards.services.imports import (
@@ -49,6 +51,9 @@ _ORDERS_SQL = "SELECT order_id, user_id, total_cost, completed_at FROM orders OR
 # not its binary error), then any fraction is dropped towards zero: never against the customer.
 _SNAP = Decimal("0.000001")
 _IMPORTED_COEFFICIENT = Decimal("1.000000")
+# What an order earned in the CLP API: 5% of total_cost. A return of an imported order takes
+# back its share of that, whatever this service's order rules say today.
+CLP_POINTS_RATE = Fraction(1, 20)
 
 
 @dataclass
@@ -235,8 +240,8 @@ def _order(row: dict, user_id: int, report: ImportReport, *, now: datetime) -> O
     if cost is None or cost < 0:
         report.anomaly("total_cost is empty, negative or not a number", "skipped", row)
         return None
-    if cost > total_cost_max():
-        report.anomaly("total_cost is beyond what the API accepts", f"skipped (at most {total_cost_max():,})", row)
+    if cost > MAX_BIGINT:
+        report.anomaly("total_cost is beyond what the API accepts", f"skipped (at most {MAX_BIGINT:,})", row)
         return None
     total_cost = int(cost.to_integral_value(rounding=ROUND_DOWN))
     if total_cost != cost:
@@ -256,9 +261,8 @@ def _order(row: dict, user_id: int, report: ImportReport, *, now: datetime) -> O
         completed_at=completed_at,
         # What the order could have earned at most: a return never takes back more.
         coefficient=_IMPORTED_COEFFICIENT,
-        points_awarded=order_points(total_cost=total_cost, placed=0, returned=0).points,
+        points_awarded=math.floor(total_cost * CLP_POINTS_RATE),
         balance_after=0,
-        reward=None,
         imported_from=SOURCE,
         created_at=now,
     )

@@ -1,24 +1,25 @@
-"""Orders (the CLP API): points with the penalty coefficient, idempotent recording, returns
-whole or in part."""
+"""Orders (the CLP API): points by the order rules with the penalty coefficient, idempotent
+recording, returns whole or in part across every award."""
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.exceptions import Conflict, NotFound
-from core.limits import MAX_POINTS_PER_ENTRY
-from loyalty.models import Application, Order, OrderCounter
-from rewards.models import EventType, PointLot, RewardKind
+from core.exceptions import Conflict, DomainError, NotFound
+from loyalty.models import Application, Order, OrderAward, OrderCounter
+from rewards.models import EventType, PointLot, RewardKind, RuleTrigger
+from rewards.program import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
-from rewards.services import credit_take_back, points_credit, points_entry_check, points_take_back
+from rewards.services import Award, Posting, breakdown, credit_take_back, event_simulate, points_take_back, rules_active
 from rewards.services.events import event_record
+from rewards.services.program import awards_post, awards_take
 
 PENALTY_BASE = Fraction(6, 5)  # the 1.2 of the CLP formula
 COEFFICIENT_PLACES = Decimal("0.000001")
@@ -43,10 +44,8 @@ class ReturnExceedsOrder(Conflict):
     code = "return_exceeds_order"
 
 
-@dataclass(frozen=True)
-class OrderPoints:
-    points: int
-    coefficient: Fraction
+class ItemsExceedOrder(DomainError):
+    code = "items_exceed_total_cost"
 
 
 @dataclass(frozen=True)
@@ -75,24 +74,8 @@ def order_coefficient(*, placed: int, returned: int) -> Fraction:
     return min(Fraction(1), PENALTY_BASE - Fraction(returned, placed + 1))
 
 
-def total_cost_max() -> int:
-    """The largest total_cost whose points (coefficient at most 1) stay within one entry's cap."""
-    return int(MAX_POINTS_PER_ENTRY / settings.ORDER_POINTS_RATE)
-
-
 # Order counters are integers: no customer places or returns more orders than this.
 MAX_ORDER_COUNT = 1_000_000_000
-
-
-def order_points(*, total_cost: int, placed: int, returned: int) -> OrderPoints:
-    """floor(total_cost * rate * coefficient), in exact rational arithmetic.
-
-    Floats (and decimals of 1/3) round 4.0 down to 3.999..., so no step here is
-    inexact.
-    """
-    coefficient = order_coefficient(placed=placed, returned=returned)
-    exact = Fraction(total_cost) * Fraction(settings.ORDER_POINTS_RATE) * coefficient
-    return OrderPoints(points=math.floor(exact), coefficient=coefficient)
 
 
 def _coefficient_shown(coefficient: Fraction) -> Decimal:
@@ -122,44 +105,117 @@ def _counter_count_returned(*, user_id: int) -> None:
     OrderCounter.objects.filter(user_id=user_id).update(orders_returned=F("orders_returned") + 1)
 
 
-def _same_order(order: Order, *, user_id: int, total_cost: int, completed_at: datetime) -> bool:
-    return (order.user_id, order.total_cost, order.completed_at) == (user_id, total_cost, completed_at)
+def _items_stored(items: Sequence[EventItem]) -> list[dict[str, Any]]:
+    return [{"sku": i.sku, "category": i.category, "quantity": i.quantity, "price": int(i.price)} for i in items]
 
 
-def _existing_order(*, order_id: int, user_id: int, total_cost: int, completed_at: datetime) -> Order | None:
+def _items_check(items: Sequence[EventItem], *, total_cost: int) -> None:
+    items_total = sum(item.price * item.quantity for item in items)
+    if items_total > total_cost:
+        raise ItemsExceedOrder(
+            f"The items add up to {items_total}, more than the order's total_cost {total_cost}.",
+            fields={"items": [f"Their price x quantity adds up to {items_total}; at most total_cost ({total_cost})."]},
+        )
+
+
+def _existing_order(
+    *, order_id: int, user_id: int, total_cost: int, completed_at: datetime, items: list[dict], channel: str
+) -> Order | None:
     """The recorded order when this is a safe retry; OrderConflict when the body differs."""
     order = Order.objects.filter(order_id=order_id).first()
     if order is None:
         return None
-    if not _same_order(order, user_id=user_id, total_cost=total_cost, completed_at=completed_at):
+    sent = (user_id, total_cost, completed_at, items, channel)
+    if (order.user_id, order.total_cost, order.completed_at, order.items, order.channel) != sent:
         raise OrderConflict()
     return order
 
 
+def _order_event(
+    *,
+    user_id: int,
+    total_cost: int,
+    completed_at: datetime,
+    items: Sequence[EventItem],
+    channel: str,
+    placed: int,
+    returned: int,
+) -> ProgramEvent:
+    """What the order rules see of an order; ``placed`` and ``returned`` count the customer's
+    orders before it."""
+    return ProgramEvent(
+        trigger=RuleTrigger.ORDER,
+        user_id=user_id,
+        occurred_at=completed_at,
+        money=Decimal(total_cost),
+        coefficient=order_coefficient(placed=placed, returned=returned),
+        channel=channel or None,
+        items=tuple(items),
+        orders_placed=placed,
+    )
+
+
+def order_simulate(
+    *, user_id: int, total_cost: int, completed_at: int, items: Sequence[EventItem] = (), channel: str = ""
+) -> list[Award]:
+    """What this order would earn if it were recorded now, caps included; writes nothing."""
+    _items_check(items, total_cost=total_cost)
+    counter = OrderCounter.objects.filter(user_id=user_id).first()
+    event = _order_event(
+        user_id=user_id,
+        total_cost=total_cost,
+        completed_at=datetime.fromtimestamp(completed_at, tz=UTC),
+        items=items,
+        channel=channel,
+        placed=counter.orders_placed if counter else 0,
+        returned=counter.orders_returned if counter else 0,
+    )
+    return event_simulate(event)
+
+
 @transaction.atomic
 def _order_create(
-    *, order_id: int, user_id: int, total_cost: int, completed_at: datetime, app: Application | None
+    *,
+    order_id: int,
+    user_id: int,
+    total_cost: int,
+    completed_at: datetime,
+    items: Sequence[EventItem],
+    channel: str,
+    app: Application | None,
 ) -> OrderOutcome:
     # No look-up first: a retry is rare, and the order_id primary key catches it
     # (the caller then answers from the recorded order).
     placed_now, returned = _counter_count_placed(user_id=user_id)
-    policy = order_points(total_cost=total_cost, placed=placed_now - 1, returned=returned)
-    points_entry_check(policy.points, field="total_cost")
-    # The points are pending until the return window after completed_at has passed.
-    posting = points_credit(
+    event = _order_event(
         user_id=user_id,
-        points=policy.points,
+        total_cost=total_cost,
+        completed_at=completed_at,
+        items=items,
+        channel=channel,
+        placed=placed_now - 1,
+        returned=returned,
+    )
+    coefficient = event.coefficient
+    awards = awards_take(event, rules_active(RuleTrigger.ORDER))
+    points = sum(award.points for award in awards)
+    # The points are pending until the return window after completed_at has passed.
+    postings = awards_post(
+        event=event,
+        awards=awards,
         kind=RewardKind.ORDER,
         description=f"Order {order_id}",
         app=app,
+        record_zero=True,
+        entry_field="total_cost",
         credited_at=completed_at,
         event_extra={
             "order": {
                 "order_id": order_id,
                 "total_cost": total_cost,
                 "completed_at": int(completed_at.timestamp()),
-                "coefficient": str(_coefficient_shown(policy.coefficient)),
-                "points_awarded": policy.points,
+                "coefficient": str(_coefficient_shown(coefficient)),
+                "points_awarded": points,
             }
         },
     )
@@ -168,34 +224,71 @@ def _order_create(
         user_id=user_id,
         total_cost=total_cost,
         completed_at=completed_at,
-        coefficient=_coefficient_shown(policy.coefficient),
-        points_awarded=policy.points,
-        balance_after=posting.balance.total_points,
-        reward=posting.reward,
+        coefficient=_coefficient_shown(coefficient),
+        points_awarded=points,
+        breakdown=breakdown(awards),
+        balance_after=postings[-1].balance.total_points,
+        channel=channel,
+        items=_items_stored(items),
         application=app,
     )
-    return OrderOutcome(order=order, created=True, available_at=posting.available_at, balance=posting.balance)
+    OrderAward.objects.bulk_create(
+        OrderAward(
+            order=order,
+            credit=posting.reward,
+            user_id=posting.reward.user_id,
+            points=posting.reward.points_earned + posting.reward.pending_change,
+        )
+        for posting in postings
+    )
+    return OrderOutcome(order=order, created=True, available_at=postings[0].available_at, balance=postings[-1].balance)
 
 
 def order_record(
-    *, order_id: int, user_id: int, total_cost: int, completed_at: int, app: Application | None
+    *,
+    order_id: int,
+    user_id: int,
+    total_cost: int,
+    completed_at: int,
+    app: Application | None,
+    items: Sequence[EventItem] = (),
+    channel: str = "",
 ) -> OrderOutcome:
-    """Record an order and award its points; a retry with the same body writes nothing.
+    """Record an order and award its points by the order rules; a retry with the same body
+    writes nothing.
 
-    ``completed_at`` is in unix seconds. A repeated order_id, sequential or racing,
-    meets the primary key: that transaction rolls back whole, and the request answers
-    from the recorded order (a retry) or with OrderConflict (a different body).
+    ``completed_at`` is in unix seconds. ``items`` (their price x quantity at most
+    ``total_cost``) and ``channel`` are what rules may look at. A repeated order_id,
+    sequential or racing, meets the primary key: that transaction rolls back whole, and the
+    request answers from the recorded order (a retry) or with OrderConflict (a different body).
     """
+    _items_check(items, total_cost=total_cost)
     completed = datetime.fromtimestamp(completed_at, tz=UTC)
     try:
-        return _order_create(order_id=order_id, user_id=user_id, total_cost=total_cost, completed_at=completed, app=app)
+        return _order_create(
+            order_id=order_id,
+            user_id=user_id,
+            total_cost=total_cost,
+            completed_at=completed,
+            items=items,
+            channel=channel,
+            app=app,
+        )
     except IntegrityError:
-        existing = _existing_order(order_id=order_id, user_id=user_id, total_cost=total_cost, completed_at=completed)
+        existing = _existing_order(
+            order_id=order_id,
+            user_id=user_id,
+            total_cost=total_cost,
+            completed_at=completed,
+            items=_items_stored(items),
+            channel=channel,
+        )
         if existing is None:
             raise
-        if existing.reward_id is None:  # imported: its points came with the customer's balance
+        first = existing.awards.first()
+        if first is None:  # imported: its points came with the customer's balance
             return OrderOutcome(order=existing, created=False, available_at=existing.completed_at)
-        lot = PointLot.objects.get(credit_id=existing.reward_id)
+        lot = PointLot.objects.get(credit_id=first.credit_id)
         return OrderOutcome(order=existing, created=False, available_at=lot.available_at)
 
 
@@ -212,12 +305,13 @@ def _return_event(order: Order, take: int) -> dict:
     }
 
 
-def order_points_taken_back(order: Order, *, returned_cost: int) -> int:
-    """floor(points_awarded * returned_cost / total_cost): what returns of ``returned_cost`` in
-    all take back, so partial returns never take back more than a whole one."""
-    if order.total_cost == 0:
+def order_points_taken_back(points: int, *, returned_cost: int, total_cost: int) -> int:
+    """floor(points * returned_cost / total_cost): what returns of ``returned_cost`` in all
+    take back of an award of ``points``, so partial returns never take back more than a whole
+    one, and a whole return takes back every award exactly."""
+    if total_cost == 0:
         return 0
-    return order.points_awarded * returned_cost // order.total_cost
+    return points * returned_cost // total_cost
 
 
 @transaction.atomic
@@ -244,25 +338,31 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
     if not order.is_returned:
         _counter_count_returned(user_id=order.user_id)
         order.returned_at = timezone.now()
-    target = order_points_taken_back(order, returned_cost=order.returned_cost + cost)
-    take = target - order.points_taken_back
     order.returned_cost += cost
-    order.points_taken_back = target
-    if take:
-        posting_details = {
-            "points": take,
-            "kind": RewardKind.ORDER_RETURN,
-            "description": f"Order {order_id} returned" + ("" if order.is_fully_returned else " in part"),
-            "app": app,
-            "event_extra": _return_event(order, take),
-        }
-        if order.reward_id is None:
-            # Imported from the CLP: its points came in the imported balance, available.
-            posting = points_take_back(user_id=order.user_id, **posting_details)
-        else:
-            posting = credit_take_back(user_id=order.user_id, credit_id=order.reward_id, **posting_details)
-        order.return_reward = posting.reward
-        balance = posting.balance
+    awards = list(order.awards.all())
+    # What each award gives back in all: floor(award x returned cost so far / total_cost). An
+    # imported order has no awards: its points came over in the imported balance, available.
+    shares = [(award, award.points) for award in awards] or [(None, order.points_awarded)]
+    takes = []
+    for award, points in shares:
+        target = order_points_taken_back(points, returned_cost=order.returned_cost, total_cost=order.total_cost)
+        taken = award.points_taken_back if award else order.points_taken_back
+        if award:
+            award.points_taken_back = target
+        if target > taken:
+            takes.append((award, target - taken))
+    take = sum(points for _, points in takes)
+    order.points_taken_back += take
+    if awards:
+        OrderAward.objects.bulk_update(awards, ["points_taken_back"])
+    description = f"Order {order_id} returned" + ("" if order.is_fully_returned else " in part")
+    postings = [
+        _take_back(order, award, points, description=description, app=app, first=index == 0)
+        for index, (award, points) in enumerate(takes)
+    ]
+    if postings:
+        order.return_reward = postings[-1].reward
+        balance = postings[-1].balance
     else:
         # Nothing to take back (a small part, a zero-point order): the return is still an event.
         balance = account_balance(user_id=order.user_id)
@@ -276,3 +376,22 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
         )
     order.save(update_fields=["returned_at", "returned_cost", "points_taken_back", "return_reward"])
     return ReturnOutcome(order=order, points_taken_back=take, balance=balance)
+
+
+def _take_back(
+    order: Order, award: OrderAward | None, points: int, *, description: str, app: Application | None, first: bool
+) -> Posting:
+    """One award's share of a return: pending points are cancelled in the award's own lot,
+    available ones taken back. The first row of a return writes ``order.returned``, the others
+    ``points.redeemed``."""
+    details = {
+        "points": points,
+        "kind": RewardKind.ORDER_RETURN,
+        "description": description,
+        "app": app,
+        "event_extra": _return_event(order, points),
+    }
+    if award is None:
+        return points_take_back(user_id=order.user_id, **details)
+    event_type = None if first else EventType.POINTS_REDEEMED
+    return credit_take_back(user_id=award.user_id, credit_id=award.credit_id, event_type=event_type, **details)

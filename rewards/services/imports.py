@@ -23,9 +23,9 @@ from typing import Any
 import psycopg2
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import JSONField, Model
 from django.utils.dateparse import parse_datetime
-from psycopg2.extras import execute_values
+from psycopg2.extras import Json, execute_values
 
 from core.limits import MAX_BIGINT
 from rewards.models import (
@@ -399,7 +399,15 @@ def bulk_insert(objects: list[Model], *, returning: bool = False) -> None:
     fields = [field for field in model._meta.concrete_fields if not (field.primary_key and field.db_returning)]
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     sql = f"INSERT INTO {model._meta.db_table} ({columns}) VALUES %s" + (" RETURNING id" if returning else "")
-    rows = [tuple(getattr(instance, field.attname) for field in fields) for instance in objects]
+    # JSON is the one kind of value the driver would not send as the column wants (a list as an array).
+    prepared = {field.attname for field in fields if isinstance(field, JSONField)}
+    rows = [
+        tuple(
+            Json(getattr(instance, field.attname)) if field.attname in prepared else getattr(instance, field.attname)
+            for field in fields
+        )
+        for instance in objects
+    ]
     with connection.cursor() as cursor:
         ids = execute_values(cursor.cursor, sql, rows, page_size=_BULK, fetch=returning)
     # RETURNING gives the ids in the order of the VALUES (bulk_create relies on it too).

@@ -26,7 +26,7 @@ import string
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -102,15 +102,19 @@ class LotTiming:
     expires_at: datetime | None
 
 
-def lot_timing(*, kind: str, credited_at: datetime) -> LotTiming:
+def lot_timing(
+    *, kind: str, credited_at: datetime, pending_days: int | None = None, validity_days: int | None = None
+) -> LotTiming:
     """``available_at`` = the credit's time + its kind's pending period; ``expires_at`` =
-    ``available_at`` + the validity period (never, by default)."""
-    if kind == RewardKind.ORDER:
-        pending_days = settings.ORDER_POINTS_PENDING_DAYS
-    else:
-        pending_days = settings.CREDIT_PENDING_DAYS.get(kind, 0)
+    ``available_at`` + the validity period (never, by default). An earning rule may set its own
+    ``pending_days`` and ``validity_days`` for its awards."""
+    if pending_days is None:
+        if kind == RewardKind.ORDER:
+            pending_days = settings.ORDER_POINTS_PENDING_DAYS
+        else:
+            pending_days = settings.CREDIT_PENDING_DAYS.get(kind, 0)
     available_at = _days_after(credited_at, pending_days)
-    validity = settings.POINTS_VALIDITY_DAYS
+    validity = settings.POINTS_VALIDITY_DAYS if validity_days is None else validity_days
     return LotTiming(available_at=available_at, expires_at=_days_after(available_at, validity) if validity else None)
 
 
@@ -257,17 +261,24 @@ def points_credit(
     app: Model | None,
     credited_at: datetime | None = None,
     event_extra: dict[str, Any] | None = None,
+    rule: Model | None = None,
+    pending_days: int | None = None,
+    validity_days: int | None = None,
+    event_type: str | None = None,
 ) -> Posting:
     """Give a customer points: a ledger row, its lot, the account change and the event, together.
 
-    The lot is pending until its kind's pending period after ``credited_at`` (default now)
-    has passed; then the lifecycle job makes it available. Available points pay what the
-    customer owes first. ``event_extra`` goes into the event beside the row and the balance
-    (an order's details, say).
+    The lot is pending until its kind's pending period (or ``pending_days``) after
+    ``credited_at`` (default now) has passed; then the lifecycle job makes it available.
+    Available points pay what the customer owes first. ``event_extra`` goes into the event
+    beside the row and the balance (an order's details, say); ``event_type`` replaces the
+    kind's own. An earning rule's award names the ``rule`` and its current version.
     """
     points_entry_check(points, field="points")
     now = timezone.now()
-    timing = lot_timing(kind=kind, credited_at=credited_at or now)
+    timing = lot_timing(
+        kind=kind, credited_at=credited_at or now, pending_days=pending_days, validity_days=validity_days
+    )
     # A zero-point credit (a purchase under one point) has nothing to wait for or to expire.
     pending = points > 0 and timing.available_at > now
     posted = _post(
@@ -275,7 +286,7 @@ def points_credit(
         kind=kind,
         app=app,
         now=now,
-        event_type=event_type_for(kind=kind, credit=True),
+        event_type=event_type or event_type_for(kind=kind, credit=True),
         event_extra=event_extra,
         user_id=user_id,
         points=points,
@@ -285,7 +296,10 @@ def points_credit(
         available_at=timing.available_at,
         expires_at=timing.expires_at,
         notice_horizon=notice_horizon(now),
+        **({"rule_id": rule.pk, "rule_version": rule.version} if rule is not None else {}),
     )
+    if rule is not None:
+        posted.reward.rule, posted.reward.rule_version = rule, rule.version
     return Posting(reward=posted.reward, balance=posted.balance, available_at=timing.available_at)
 
 
@@ -329,6 +343,7 @@ def credit_take_back(
     description: str,
     app: Model | None,
     event_extra: dict[str, Any] | None = None,
+    event_type: str | None = None,
 ) -> Posting:
     """Take back points a credit gave (goods returned).
 
@@ -343,7 +358,7 @@ def credit_take_back(
         kind=kind,
         app=app,
         now=timezone.now(),
-        event_type=event_type_for(kind=kind, credit=False),
+        event_type=event_type or event_type_for(kind=kind, credit=False),
         event_extra=event_extra,
         credit_id=credit_id,
         points=points,
@@ -357,23 +372,6 @@ def credit_take_back(
 
 def points_earn(*, user_id: int, points: int, description: str, app: Model | None) -> Posting:
     return points_credit(user_id=user_id, points=points, kind=RewardKind.EARN, description=description, app=app)
-
-
-def purchase_points(amount: Decimal) -> int:
-    """Points for a purchase: floor(amount * PURCHASE_POINTS_PER_UNIT), exactly."""
-    return int((amount * settings.PURCHASE_POINTS_PER_UNIT).to_integral_value(rounding=ROUND_FLOOR))
-
-
-def purchase_record(*, user_id: int, amount: Decimal, description: str, app: Model | None) -> Posting:
-    points = purchase_points(amount)
-    points_entry_check(points, field="amount")
-    return points_credit(user_id=user_id, points=points, kind=RewardKind.PURCHASE, description=description, app=app)
-
-
-def feedback_submit(*, user_id: int, description: str, app: Model | None) -> Posting:
-    return points_credit(
-        user_id=user_id, points=settings.FEEDBACK_POINTS, kind=RewardKind.FEEDBACK, description=description, app=app
-    )
 
 
 # ---- redemptions and coupons ---------------------------------------------------------------

@@ -36,7 +36,12 @@ def test_order_earns_five_percent_and_stores_coefficient(shop):
     stored = Order.objects.get(order_id=1)
     assert (stored.points_awarded, str(stored.coefficient), stored.returned_at) == (99, "1.000000", None)
     assert int(stored.completed_at.timestamp()) == T0
-    assert stored.reward.points_earned == 99 and stored.reward.kind == "order"
+    [award] = stored.awards.select_related("credit")
+    assert award.credit.points_earned == award.points == 99 and award.credit.kind == "order"
+    assert award.credit.rule.name == "Points for orders" and award.credit.rule_version == 1
+    assert body["breakdown"] == [
+        {"rule_id": award.credit.rule_id, "rule_name": "Points for orders", "version": 1, "points": 99}
+    ]
 
 
 def test_order_points_show_in_rewards_history_and_one_balance(shop):

@@ -101,7 +101,7 @@ def test_a_crafted_clp_database_is_reported_row_by_row(source_database, db, dry_
         )
         cursor.executemany(
             "INSERT INTO orders VALUES (%s, %s, %s, %s)",
-            [(1, 80, 2000, 1_700_000_000), (2, 80, 10**15, 1_700_000_000), (3, 82, 500, int(HUGE[:300]))],
+            [(1, 80, 2000, 1_700_000_000), (2, 80, 10**20, 1_700_000_000), (3, 82, 500, int(HUGE[:300]))],
         )
 
     report = clp_import(url, dry_run=dry_run).report

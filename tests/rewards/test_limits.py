@@ -79,8 +79,8 @@ def test_a_return_past_the_bigint_range_is_409_and_changes_nothing(shop, shop_ap
 
 
 def test_an_order_worth_more_than_one_entry_may_carry_is_400(shop):
-    # 0.05 points per unit: 20,000,000,020 units would earn 1,000,000,001 points; the
-    # schema and the serializer say total_cost <= 20,000,000,000.
+    # At the base rule's 0.05 points per unit, 20,000,000,020 units would earn 1,000,000,001
+    # points: more than one entry may carry.
     response = shop.post(
         "/loyalty-api/orders",
         {"user_id": USER, "order_id": 3, "total_cost": 20_000_000_020, "completed_at": 1_700_000_000},
@@ -93,7 +93,7 @@ def test_an_order_worth_more_than_one_entry_may_carry_is_400(shop):
     )
 
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["code"] == "points_limit_exceeded"
     assert "total_cost" in response.json()["error"]["fields"]
     assert at_the_cap.status_code == 201 and at_the_cap.json()["points_awarded"] == MAX_POINTS_PER_ENTRY
     assert list(Order.objects.values_list("order_id", flat=True)) == [4]

@@ -4,10 +4,9 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 
 from rewards import services
-from rewards.models import Account, Event, RedeemedItem, Reward, RewardKind
+from rewards.models import Account, Event, RedeemedItem, Reward, RewardKind, Rule, RuleTrigger
 from rewards.selectors import account_balance, ledger_drift
 
 pytestmark = pytest.mark.django_db
@@ -54,22 +53,27 @@ def test_second_earn_adds_to_the_same_account(shop_app):
     ],
 )
 def test_purchase_points_are_floor_of_amount_times_two(shop_app, amount, points):
-    posting = services.purchase_record(user_id=USER, amount=amount, description="Shoes", app=shop_app)
+    earned = services.purchase_record(user_id=USER, amount=amount, description="Shoes", app=shop_app)
+    [posting] = earned.postings
 
-    assert posting.reward.points_earned == points
+    assert earned.points_awarded == posting.reward.points_earned == points
     assert posting.reward.kind == RewardKind.PURCHASE
     assert account_balance(user_id=USER).total_points == points
 
 
-@override_settings(PURCHASE_POINTS_PER_UNIT=Decimal("1.5"))
-def test_purchase_rate_comes_from_settings(shop_app):
-    posting = services.purchase_record(user_id=USER, amount=Decimal("3.33"), description="x", app=shop_app)
-    assert posting.reward.points_earned == 4  # floor(4.995)
+def test_purchase_rate_comes_from_the_base_purchase_rule(shop_app):
+    base = Rule.objects.get(trigger=RuleTrigger.PURCHASE)
+    services.rule_edit(rule_id=base.pk, changes={"effect": {"type": "rate", "value": "1.5"}}, by="test")
+
+    earned = services.purchase_record(user_id=USER, amount=Decimal("3.33"), description="x", app=shop_app)
+
+    assert earned.points_awarded == earned.postings[0].reward.points_earned == 4  # floor(4.995)
+    assert earned.postings[0].reward.rule_version == 2
 
 
 def test_feedback_is_a_flat_ten_points(shop_app):
     services.feedback_submit(user_id=USER, description="Great", app=shop_app)
-    posting = services.feedback_submit(user_id=USER, description="Again", app=shop_app)
+    [posting] = services.feedback_submit(user_id=USER, description="Again", app=shop_app).postings
 
     assert posting.reward.points_earned == 10
     assert posting.reward.kind == RewardKind.FEEDBACK

@@ -1,0 +1,35 @@
+"""Earning rules on the ledger (0017_program_functions.sql): an award's row names its rule and
+version, and a rule's caps are taken under row locks by ``program_cap_take``.
+
+Going back restores the two functions as 0015 installed them, read from that migration's file."""
+
+import re
+from pathlib import Path
+
+from django.db import migrations
+
+HERE = Path(__file__).parent
+FUNCTIONS = (HERE / "0017_program_functions.sql").read_text()
+
+
+def landed(name: str) -> str:
+    """A function's definition as 0015_ledger_functions.sql installed it."""
+    text = (HERE / "0015_ledger_functions.sql").read_text()
+    return re.search(rf"^CREATE FUNCTION {name}\(.*?^END \$\$;", text, re.MULTILINE | re.DOTALL).group(0)
+
+
+REVERSE = f"""
+DROP FUNCTION program_cap_take, program_cap_count_lock, ledger_credit, ledger_row;
+{landed("ledger_row")}
+{landed("ledger_credit")}
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("rewards", "0016_program"),
+    ]
+
+    operations = [
+        migrations.RunSQL(FUNCTIONS, REVERSE),
+    ]

@@ -1,0 +1,411 @@
+"""The program at work: earning rules written by staff (each change a new version), and the awards
+an event earns through them, each its own ledger row naming the rule and version that made it.
+
+What an event earns: the active rules of its trigger that apply (``rewards.program``), in the
+order they run; rate and fixed awards first, then multipliers over the rate awards; each award
+floored on its own, then held to its caps. Caps (``per_customer`` per period, ``budget``) are
+taken by the database function ``program_cap_take`` under the cap counts' row locks, so racing
+events never award past them. Purchases and feedback are events like orders and activities.
+"""
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from core.exceptions import Conflict, NotFound
+from rewards import program
+from rewards.models import Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger, RuleVersion
+from rewards.program import ProgramEvent
+from rewards.selectors import account_balance
+from rewards.services.ledger import Posting, points_credit, points_entry_check
+from rewards.shapes import balance_fields, iso
+
+RULE_FIELDS = (
+    "name",
+    "trigger",
+    "activity_name",
+    "status",
+    "starts_at",
+    "ends_at",
+    "priority",
+    "exclusive",
+    "conditions",
+    "effect",
+    "caps",
+    "pending_days",
+    "validity_days",
+)
+
+
+class RuleNotFound(NotFound):
+    code = "rule_not_found"
+    default_message = "No rule has this id."
+
+
+# ---- rules ----------------------------------------------------------------------------------
+
+
+def rule_definition(rule: Rule) -> dict[str, Any]:
+    """A rule's definition as JSON holds it: what a version keeps and an edit starts from."""
+    definition = {name: getattr(rule, name) for name in RULE_FIELDS}
+    definition["starts_at"], definition["ends_at"] = iso(rule.starts_at), iso(rule.ends_at)
+    return definition
+
+
+def _rule_validated(definition: Mapping[str, Any]) -> dict[str, Any]:
+    from rewards.serializers import RuleInput  # the one validator of rules (it imports services)
+
+    serializer = RuleInput(data=dict(definition))
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _version_record(rule: Rule, *, by: str) -> None:
+    RuleVersion.objects.create(
+        rule=rule, version=rule.version, definition=rule_definition(rule), created_at=rule.updated_at, created_by=by
+    )
+
+
+@transaction.atomic
+def rule_create(*, definition: Mapping[str, Any], by: str) -> Rule:
+    """A new rule, version 1, from a definition ``RuleInput`` accepts (else a 400 naming what is wrong)."""
+    now = timezone.now()
+    rule = Rule(**_rule_validated(definition), version=1, created_at=now, updated_at=now, updated_by=by)
+    rule.save()
+    _version_record(rule, by=by)
+    return rule
+
+
+@transaction.atomic
+def rule_edit(*, rule_id: int, changes: Mapping[str, Any], by: str) -> Rule:
+    """Apply ``changes`` (any of a definition's keys) to the rule as it is now, under its row
+    lock, so two racing edits both count. The whole result is validated; a change makes a new
+    version, and an edit that changes nothing makes none."""
+    rule = Rule.objects.select_for_update().filter(pk=rule_id).first()
+    if rule is None:
+        raise RuleNotFound()
+    before = rule_definition(rule)
+    validated = _rule_validated({**before, **changes})
+    for name, value in validated.items():
+        setattr(rule, name, value)
+    if rule_definition(rule) == before:
+        return rule
+    rule.version += 1
+    rule.updated_at = timezone.now()
+    rule.updated_by = by
+    rule.save()
+    _version_record(rule, by=by)
+    return rule
+
+
+def rule_archive(*, rule_id: int, by: str) -> Rule:
+    """Archive: the rule awards nothing more; its awards and versions stay."""
+    return rule_edit(rule_id=rule_id, changes={"status": RuleStatus.ARCHIVED}, by=by)
+
+
+def rules_active(trigger: str) -> list[Rule]:
+    """The trigger's active rules, in the order they run (one indexed read per event)."""
+    return list(Rule.objects.filter(trigger=trigger, status=RuleStatus.ACTIVE).order_by("priority", "id"))
+
+
+# ---- awards -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Award:
+    """What one rule gave for one event (0 when its caps were used up)."""
+
+    rule: Rule
+    points: int
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule.pk,
+            "rule_name": self.rule.name,
+            "version": self.rule.version,
+            "points": self.points,
+        }
+
+
+def breakdown(awards: Sequence[Award]) -> list[dict[str, Any]]:
+    return [award.fields() for award in awards]
+
+
+def _counted_caps(rule: Rule) -> bool:
+    return "per_customer" in rule.caps or "budget" in rule.caps
+
+
+def _caps_take(rule: Rule, event: ProgramEvent, points: int) -> int:
+    """Points the rule's counted caps grant of ``points``, counted against them."""
+    if points <= 0 or not _counted_caps(rule):
+        return max(points, 0)
+    caps = rule.caps
+    period = caps.get("period", "ever")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT program_cap_take(%s, %s, %s, %s, %s, %s, %s)",
+            [
+                rule.pk,
+                event.user_id,
+                period,
+                program.period_start(event.occurred_at, period),
+                caps.get("per_customer"),
+                caps.get("budget"),
+                points,
+            ],
+        )
+        return cursor.fetchone()[0]
+
+
+def awards_take(event: ProgramEvent, rules: Sequence[Rule]) -> list[Award]:
+    """The awards of the rules that apply to ``event``, in the order they ran, caps taken. Rate
+    and fixed effects first, then multipliers, which add to the rate awards as capped."""
+    matched = program.rules_matching(rules, event)
+    granted: dict[int, int] = {}
+    rate_points = 0
+    for rule in [*(r for r in matched if not program.is_multiplier(r)), *filter(program.is_multiplier, matched)]:
+        granted[rule.pk] = _caps_take(rule, event, program.points_wanted(rule, event, rate_points=rate_points))
+        if program.is_rate(rule):
+            rate_points += granted[rule.pk]
+    return [Award(rule=rule, points=granted[rule.pk]) for rule in matched]
+
+
+def _needs_transaction(rules: Sequence[Rule]) -> bool:
+    """Several rows or a cap count must commit together; one plain credit is its own statement
+    (and inside the caller's transaction, no savepoint is needed)."""
+    if connection.in_atomic_block:
+        return False
+    return len(rules) > 1 or any(_counted_caps(rule) for rule in rules)
+
+
+@dataclass(frozen=True)
+class Earned:
+    """An event's awards and the ledger rows they wrote (none for an activity nothing rewarded)."""
+
+    awards: list[Award]
+    postings: list[Posting]
+
+    @property
+    def points_awarded(self) -> int:
+        return sum(award.points for award in self.awards)
+
+    def answer_fields(self) -> dict[str, Any]:
+        return {"points_awarded": self.points_awarded, "breakdown": breakdown(self.awards)}
+
+
+def awards_post(
+    *,
+    event: ProgramEvent,
+    awards: Sequence[Award],
+    kind: str,
+    description: str,
+    app: Model | None,
+    record_zero: bool,
+    entry_field: str,
+    credited_at: datetime | None = None,
+    event_extra: Mapping[str, Any] | None = None,
+) -> list[Posting]:
+    """A ledger row and lot per award of at least one point, naming its rule and version, with
+    the rule's own pending and validity days where it sets them. With ``record_zero``, an event
+    nothing rewarded still gets one zero-point row, so every order, purchase and feedback is on
+    the ledger. The first row writes its kind's event (``order.recorded`` for an order); the
+    others ``points.earned``. Each event names its rule."""
+    for award in awards:
+        points_entry_check(award.points, field=entry_field)
+    postings = []
+    written = [award for award in awards if award.points > 0]
+    if not written and record_zero:
+        written = awards[:1] or [None]
+    for index, award in enumerate(written):
+        rule = award.rule if award else None
+        extra = dict(event_extra or {})
+        if rule is not None:
+            extra["rule"] = {"id": rule.pk, "name": rule.name, "version": rule.version}
+        postings.append(
+            points_credit(
+                user_id=event.user_id,
+                points=award.points if award else 0,
+                kind=kind,
+                description=description,
+                app=app,
+                credited_at=credited_at,
+                event_extra=extra or None,
+                rule=rule,
+                pending_days=rule.pending_days if rule else None,
+                validity_days=rule.validity_days if rule else None,
+                event_type=EventType.POINTS_EARNED if index else None,
+            )
+        )
+    return postings
+
+
+def event_earn(
+    event: ProgramEvent,
+    *,
+    kind: str,
+    description: str,
+    app: Model | None,
+    record_zero: bool,
+    entry_field: str,
+    credited_at: datetime | None = None,
+    event_extra: Mapping[str, Any] | None = None,
+) -> Earned:
+    """What an event earns, posted: the awards of the active rules of its trigger, together."""
+    rules = rules_active(event.trigger)
+    with transaction.atomic() if _needs_transaction(rules) else nullcontext():
+        awards = awards_take(event, rules)
+        postings = awards_post(
+            event=event,
+            awards=awards,
+            kind=kind,
+            description=description,
+            app=app,
+            record_zero=record_zero,
+            entry_field=entry_field,
+            credited_at=credited_at,
+            event_extra=event_extra,
+        )
+    return Earned(awards=awards, postings=postings)
+
+
+class _Simulated(Exception):
+    def __init__(self, awards: list[Award]) -> None:
+        self.awards = awards
+
+
+def event_simulate(event: ProgramEvent) -> list[Award]:
+    """What ``event`` would earn now, caps included, writing nothing: the awards are taken
+    exactly as a real event takes them, then rolled back."""
+    try:
+        with transaction.atomic():
+            raise _Simulated(awards_take(event, rules_active(event.trigger)))
+    except _Simulated as simulated:
+        return simulated.awards
+
+
+# ---- the events of rewards-api ----------------------------------------------------------------
+
+
+def purchase_event(*, user_id: int, amount: Decimal) -> ProgramEvent:
+    return ProgramEvent(trigger=RuleTrigger.PURCHASE, user_id=user_id, occurred_at=timezone.now(), money=amount)
+
+
+def feedback_event(*, user_id: int) -> ProgramEvent:
+    return ProgramEvent(trigger=RuleTrigger.FEEDBACK, user_id=user_id, occurred_at=timezone.now())
+
+
+def activity_event(
+    *, user_id: int, name: str, occurred_at: datetime | None, properties: Mapping[str, Any]
+) -> ProgramEvent:
+    return ProgramEvent(
+        trigger=RuleTrigger.ACTIVITY,
+        user_id=user_id,
+        occurred_at=occurred_at or timezone.now(),
+        activity_name=name,
+        properties=properties,
+    )
+
+
+def purchase_record(*, user_id: int, amount: Decimal, description: str, app: Model | None) -> Earned:
+    return event_earn(
+        purchase_event(user_id=user_id, amount=amount),
+        kind=RewardKind.PURCHASE,
+        description=description,
+        app=app,
+        record_zero=True,
+        entry_field="amount",
+    )
+
+
+def feedback_submit(*, user_id: int, description: str, app: Model | None) -> Earned:
+    return event_earn(
+        feedback_event(user_id=user_id),
+        kind=RewardKind.FEEDBACK,
+        description=description,
+        app=app,
+        record_zero=True,
+        entry_field="points",
+    )
+
+
+class ActivityConflict(Conflict):
+    code = "activity_conflict"
+    default_message = "An activity with this activity_id was already recorded with a different body."
+
+
+@dataclass(frozen=True)
+class ActivityOutcome:
+    activity: Activity
+    created: bool
+
+
+def _activity_fingerprint(**body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def activity_record(
+    *,
+    app: Model,
+    user_id: int,
+    name: str,
+    activity_id: str,
+    properties: Mapping[str, Any],
+    occurred_at: datetime | None = None,
+) -> ActivityOutcome:
+    """Record a custom event (a photo review, a survey) once per ``activity_id`` of the
+    application, and award what the activity rules give for it (nothing is fine: it is still
+    recorded). The same activity again answers as it was first answered; another body under the
+    same activity_id is refused. Racing duplicates meet the unique key: one wins whole."""
+    fingerprint = _activity_fingerprint(user_id=user_id, name=name, occurred_at=occurred_at, properties=properties)
+    try:
+        with transaction.atomic():
+            event = activity_event(user_id=user_id, name=name, occurred_at=occurred_at, properties=properties)
+            earned = event_earn(
+                event,
+                kind=RewardKind.ACTIVITY,
+                description=f"Activity: {name}",
+                app=app,
+                record_zero=False,
+                entry_field="properties",
+            )
+            balance = earned.postings[-1].balance if earned.postings else account_balance(user_id=user_id)
+            answer = {
+                "activity": {
+                    "activity_id": activity_id,
+                    "name": name,
+                    "user_id": user_id,
+                    "occurred_at": iso(event.occurred_at),
+                    "properties": dict(properties),
+                },
+                **earned.answer_fields(),
+                **balance_fields(balance),
+            }
+            activity = Activity.objects.create(
+                application=app,
+                activity_id=activity_id,
+                user_id=user_id,
+                name=name,
+                occurred_at=event.occurred_at,
+                properties=dict(properties),
+                fingerprint=fingerprint,
+                points_awarded=earned.points_awarded,
+                answer=answer,
+                created_at=timezone.now(),
+            )
+        return ActivityOutcome(activity=activity, created=True)
+    except IntegrityError:
+        existing = Activity.objects.filter(application=app, activity_id=activity_id).first()
+        if existing is None:
+            raise
+        if existing.fingerprint != fingerprint:
+            raise ActivityConflict() from None
+        return ActivityOutcome(activity=existing, created=False)
