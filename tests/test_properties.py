@@ -206,3 +206,58 @@ def lifecycle_settings(settings):
     settings.POINTS_VALIDITY_DAYS = 45
     settings.EXPIRY_NOTICE_DAYS = 30
     return settings
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    bonuses=st.lists(st.integers(min_value=1, max_value=10_000), min_size=1, max_size=4),
+    cost=st.integers(min_value=1, max_value=100_000),
+    cuts=st.lists(st.integers(min_value=1, max_value=100_000), max_size=6),
+)
+def test_returns_take_back_each_award_in_proportion_and_a_whole_return_all_of_them(bonuses, cost, cuts):
+    """Several awards on one order, then partial returns: after each, every award has given
+    back exactly floor(award x returned so far / total_cost), and the order's total is their
+    sum; the last return (the rest) gives back every award whole."""
+    from loyalty.models import OrderAward
+
+    app = ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+    rules = [
+        services.rule_create(
+            definition={
+                "name": f"+{points}",
+                "trigger": "order",
+                "status": "active",
+                "effect": {"type": "fixed", "points": points},
+            },
+            by="test",
+        )
+        for points in bonuses
+    ]
+    user, order_id = next(_users), next(_orders)
+    try:
+        recorded = order_record(order_id=order_id, user_id=user, total_cost=cost, completed_at=0, app=app).order
+        awards = {
+            award.credit.rule_id: award.points
+            for award in OrderAward.objects.filter(order=recorded).select_related("credit")
+        }
+        assert [awards[rule.pk] for rule in rules] == bonuses
+        balance = account_balance(user_id=user).total_points
+        returned = 0
+        for cut in [*cuts, None]:
+            left = cost - returned
+            if left == 0:
+                break
+            part = left if cut is None else min(cut, left)
+            outcome = order_return(order_id=order_id, returned_cost=part, app=app)
+            returned += part
+            shares = list(OrderAward.objects.filter(order=recorded).values_list("points", "points_taken_back"))
+            assert all(taken == points * returned // cost for points, taken in shares)
+            assert outcome.order.points_taken_back == sum(taken for _, taken in shares)
+            assert account_balance(user_id=user).total_points == balance - outcome.order.points_taken_back
+        assert returned == cost and all(points == taken for points, taken in shares)
+        assert account_balance(user_id=user).total_points == balance - recorded.points_awarded
+        assert ledger_drift() == []
+    finally:
+        for rule in rules:
+            services.rule_archive(rule_id=rule.pk, by="test")
