@@ -114,14 +114,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return Response(
-            error_body(code, "Invalid input.", _plain(detail)),
+            error_body(code, "Invalid input.", plain_errors(detail)),
             status=exc.status_code,
             headers=headers,
         )
     return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
 
 
-def _plain(detail: dict[str, Any]) -> dict[str, list[str]]:
+def plain_errors(detail: dict[str, Any]) -> dict[str, list[str]]:
     """DRF's error details as ``{field: [message, ...]}``: nested errors (a list's items, a
     nested object's fields) become messages prefixed with where they are."""
     return {str(field): _messages(errors) for field, errors in detail.items()}

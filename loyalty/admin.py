@@ -15,6 +15,7 @@ from loyalty.models import (
     Application,
     Customer,
     Order,
+    OrderAward,
     OrderCounter,
     WebhookAttempt,
     WebhookDelivery,
@@ -108,9 +109,35 @@ class ReturnedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OrderAwardInline(admin.TabularInline):
+    """Each earning rule's award for the order: its ledger row and what returns took back."""
+
+    model = OrderAward
+    fields = ["credit", "rule", "user_id", "points", "points_taken_back"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("credit__rule")
+
+    @admin.display(description="rule")
+    def rule(self, award: OrderAward) -> str:
+        rule = award.credit.rule
+        return f"{rule.name} (v{award.credit.rule_version})" if rule else "—"
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
     """Orders come from client services; staff look them up here. Returns go through the API."""
+
+    inlines = [OrderAwardInline]
 
     list_display = ["order_id", "user_id", "status", "points_awarded", "total_cost", "completed_at", "coefficient"]
     list_filter = [ReturnedFilter, ("completed_at", admin.DateFieldListFilter)]

@@ -13,7 +13,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.urls import path, reverse
 from django.utils import timezone
 
-from rewards.models import CatalogItem, RedeemedItem, Reward
+from rewards import services
+from rewards.forms import CONDITION_ROWS, RuleAdminForm
+from rewards.models import Activity, CatalogItem, RedeemedItem, Reward, Rule, RuleVersion
 from rewards.selectors import rows_by_keyset
 
 # A cell a spreadsheet would read as a formula is exported as text.
@@ -149,16 +151,18 @@ class RewardAdmin(CsvExportMixin, ReadOnlyAdmin):
         ("item_code", lambda row: getattr(getattr(row, "redeemed_item", None), "item_code", None)),
         ("application_id", lambda row: row.application_id),
         ("imported_from", lambda row: row.imported_from),
+        ("rule_id", lambda row: row.rule_id),
+        ("rule_version", lambda row: row.rule_version),
     ]
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).select_related("redeemed_item")
 
-    list_display = ["id", "created_at", "user_id", "kind", "points", "reward_description", "application"]
+    list_display = ["id", "created_at", "user_id", "kind", "points", "reward_description", "rule", "application"]
     list_filter = ["kind", ("created_at", admin.DateFieldListFilter), "is_active", "imported_from"]
     search_fields = ["=user_id", "=redeemed_item__item_code", "reward_description"]
     search_help_text = "A user_id, a coupon code, or words of the description."
-    list_select_related = ["application"]
+    list_select_related = ["application", "rule"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
     show_full_result_count = False
@@ -196,3 +200,114 @@ class CatalogItemAdmin(SafeModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # Redeemed items point at their catalog entry; retire an option instead.
         return False
+
+
+class RuleVersionInline(admin.TabularInline):
+    model = RuleVersion
+    fields = ["version", "created_at", "created_by", "definition"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-version"]
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Rule)
+class RuleAdmin(SafeModelAdmin):
+    """Earning rules, in a form without JSON: the effect, the caps and up to five conditions.
+    Saving goes through the rule services (a new version per change); a rule is archived
+    (status), never deleted: its awards name it."""
+
+    form = RuleAdminForm
+    list_display = ["name", "trigger", "status", "priority", "award", "caps_shown", "version", "updated_at"]
+    list_filter = ["trigger", "status"]
+    search_fields = ["name", "activity_name"]
+    readonly_fields = ["version", "updated_at", "updated_by"]
+    inlines = [RuleVersionInline]
+    fieldsets = [
+        (None, {"fields": ["name", "trigger", "activity_name", "status", ("starts_at", "ends_at")]}),
+        ("Running order", {"fields": ["priority", "exclusive"]}),
+        (
+            "Award",
+            {"fields": ["effect_type", "effect_value", "effect_points", "effect_matching_items", "effect_role"]},
+        ),
+        (
+            "When it applies (all must hold)",
+            {
+                "fields": [
+                    (
+                        f"condition_{row}_field",
+                        f"condition_{row}_property",
+                        f"condition_{row}_op",
+                        f"condition_{row}_value",
+                    )
+                    for row in range(1, CONDITION_ROWS + 1)
+                ]
+            },
+        ),
+        ("Caps", {"fields": ["cap_per_event", ("cap_per_customer", "cap_period"), "cap_budget"]}),
+        ("The awarded points' lots", {"fields": ["pending_days", "validity_days"]}),
+        ("Version", {"fields": ["version", "updated_at", "updated_by"]}),
+    ]
+
+    @admin.display(description="award")
+    def award(self, rule: Rule) -> str:
+        effect = rule.effect
+        if effect["type"] == "fixed":
+            return f"{effect['points']} points"
+        if effect["type"] == "multiplier":
+            return f"x{effect['value']}"
+        scope = " of matching items" if effect.get("scope") else ""
+        return f"{effect['value']} per unit{scope}"
+
+    @admin.display(description="caps")
+    def caps_shown(self, rule: Rule) -> str:
+        caps = rule.caps
+        parts = []
+        if "per_event" in caps:
+            parts.append(f"{caps['per_event']} per event")
+        if "per_customer" in caps:
+            period = "" if caps["period"] == "ever" else f" a {caps['period']}"
+            parts.append(f"{caps['per_customer']} per customer{period}")
+        if "budget" in caps:
+            parts.append(f"budget {caps['budget']}")
+        return ", ".join(parts) or "—"
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def get_fieldsets(self, request: HttpRequest, obj: Rule | None = None):
+        # A rule being added has no version yet.
+        return self.fieldsets if obj is not None else self.fieldsets[:-1]
+
+    def get_inlines(self, request: HttpRequest, obj: Rule | None):
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: Rule, form: RuleAdminForm, change: bool) -> None:
+        by = f"staff {request.user.get_username()}"
+        if change:
+            saved = services.rule_edit(rule_id=obj.pk, changes=form.rule_definition, by=by)
+        else:
+            saved = services.rule_create(definition=form.rule_definition, by=by)
+        obj.pk, obj.version, obj.updated_at, obj.updated_by = (
+            saved.pk,
+            saved.version,
+            saved.updated_at,
+            saved.updated_by,
+        )
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    list_display = ["activity_id", "name", "user_id", "points_awarded", "occurred_at", "application"]
+    list_filter = ["name"]
+    search_fields = ["=user_id", "=activity_id"]
+    search_help_text = "A user_id or an activity_id."
+    list_select_related = ["application"]
+    ordering = ["-id"]
+    show_full_result_count = False

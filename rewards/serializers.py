@@ -4,6 +4,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
@@ -123,6 +124,10 @@ class RewardRowOutput(serializers.ModelSerializer):
 
 
 class RewardHistoryOutput(serializers.ModelSerializer):
+    rule_name = serializers.CharField(
+        source="rule.name", default=None, allow_null=True, help_text="The earning rule whose award this row is."
+    )
+
     class Meta:
         model = Reward
         fields = [
@@ -134,6 +139,7 @@ class RewardHistoryOutput(serializers.ModelSerializer):
             "earned_date",
             "redeemed_date",
             "reward_description",
+            "rule_name",
         ]
 
 
@@ -286,7 +292,9 @@ class ConditionInput(NoUnknownKeysMixin, serializers.Serializer):
         "customer.orders_placed, customer.tier, weekday or properties.<name>.",
     )
     op = StrictChoiceField(choices=program.OPS)
-    value = serializers.JSONField(help_text="A number, a text or (for in and not_in) a list of them.")
+    value = serializers.JSONField(
+        encoder=DjangoJSONEncoder, help_text="A number, a text or (for in and not_in) a list of them."
+    )
 
 
 class EffectInput(NoUnknownKeysMixin, serializers.Serializer):

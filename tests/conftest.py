@@ -1,11 +1,16 @@
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from rest_framework.test import APIClient
 
 from loyalty.models import AccessLevel, Application
 from tests.factories import ApplicationFactory
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 def client_for(app: Application | None) -> APIClient:
@@ -137,3 +142,22 @@ def source_database() -> Iterator[tuple[str, object]]:
         with admin.cursor() as cursor:
             cursor.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.close()
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator["Browser"]:
+    """The system Chromium, headless, for the rewards page and admin tests."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (make test does)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()

@@ -591,3 +591,19 @@ def test_a_rule_made_by_an_application_names_it(program):
     assert bonus["updated_by"] == "application program"
     assert RuleVersion.objects.get(rule_id=bonus["id"]).created_by == "application program"
     assert timezone.now() - datetime.fromisoformat(bonus["updated_at"]) < timedelta(minutes=1)
+
+
+def test_a_decimal_condition_compares_money_exactly(shop, program):
+    rule_post(
+        program,
+        name="Over 12.50",
+        trigger="purchase",
+        conditions=[{"field": "amount", "op": "gte", "value": 12.5}],
+        effect={"type": "fixed", "points": 3},
+    )
+
+    def purchase(amount: str) -> int:
+        body = {"user_id": USER, "amount": amount, "reward_description": "x"}
+        return shop.post("/rewards-api/purchase/", body, format="json").json()["points_awarded"]
+
+    assert (purchase("12.49"), purchase("12.50")) == (24, 28)

@@ -1,0 +1,214 @@
+"""The earning rule form staff fill in in admin: plain fields for the effect, the caps and up to
+five conditions, turned into the rule definition the API takes and checked by the same
+validator (``RuleInput``), so a rule saved here is exactly one the API would accept."""
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+
+from core.errors import plain_errors
+from rewards import program
+from rewards.models import CapPeriod, Rule
+
+CONDITION_ROWS = 5
+PROPERTY = "properties"
+
+OP_LABELS = {
+    "eq": "is",
+    "ne": "is not",
+    "gt": "is more than",
+    "gte": "is at least",
+    "lt": "is less than",
+    "lte": "is at most",
+    "in": "is one of (comma-separated)",
+    "not_in": "is none of (comma-separated)",
+}
+FIELD_LABELS = {
+    "total_cost": "Order total",
+    "amount": "Purchase amount",
+    "channel": "Order channel",
+    "item.sku": "An item's SKU",
+    "item.category": "An item's category",
+    "customer.orders_placed": "Orders the customer placed before",
+    "customer.tier": "Customer's tier",
+    "weekday": "Day of the week (1 = Monday)",
+    PROPERTY: "Activity property (name it)",
+}
+EFFECT_LABELS = {
+    "rate": "Points per unit of money spent",
+    "fixed": "A fixed number of points",
+    "multiplier": "Multiply the event's points-per-money awards",
+}
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_value_text(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _value_parsed(text: str, *, field: str, op: str) -> Any:
+    """What staff typed, as the definition holds it: numbers as numbers (for number fields and
+    properties), true/false for properties, a list for "one of"."""
+    if op in program.LIST_OPS:
+        return [_value_parsed(part.strip(), field=field, op="eq") for part in text.split(",") if part.strip()]
+    spec = program.field_spec(field)
+    if spec is not None and spec.kind != program.TEXT:
+        if spec.kind == program.ANY and text in ("true", "false"):
+            return text == "true"
+        try:
+            return Decimal(text)
+        except InvalidOperation:
+            if spec.kind == program.NUMBER:
+                return text  # the validator says it must be a number
+    return text
+
+
+# The rule's own fields the form edits as they are; effect, caps and conditions are built.
+MODEL_FIELDS = (
+    "name",
+    "trigger",
+    "activity_name",
+    "status",
+    "starts_at",
+    "ends_at",
+    "priority",
+    "exclusive",
+    "pending_days",
+    "validity_days",
+)
+
+
+class RuleAdminForm(forms.ModelForm):
+    effect_type = forms.ChoiceField(label="Kind of award", choices=EFFECT_LABELS.items())
+    effect_value = forms.CharField(
+        label="Rate or multiplier",
+        required=False,
+        help_text="Points per unit of money (0.05 gives 5 points for 100), or the multiplier (2 doubles).",
+    )
+    effect_points = forms.IntegerField(label="Points", required=False, min_value=1, help_text="For a fixed award.")
+    effect_matching_items = forms.BooleanField(
+        label="Only the matching items",
+        required=False,
+        help_text="A rate on orders: of the price x quantity of the items the item conditions match.",
+    )
+    effect_role = forms.ChoiceField(
+        label="Referral role",
+        required=False,
+        choices=[("", "—"), *((role, role) for role in program.REFERRAL_ROLES)],
+        help_text="Referral rules: whose award this is.",
+    )
+    cap_per_event = forms.IntegerField(label="At most per event", required=False, min_value=1)
+    cap_per_customer = forms.IntegerField(label="At most per customer", required=False, min_value=1)
+    cap_period = forms.ChoiceField(
+        label="…per", required=False, choices=[("", "—"), *CapPeriod.choices], help_text="Default: ever."
+    )
+    cap_budget = forms.IntegerField(label="Budget (all customers, ever)", required=False, min_value=1)
+
+    class Meta:
+        model = Rule
+        fields = MODEL_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.update(self._initial_from(self.instance))
+
+    @staticmethod
+    def _initial_from(rule: Rule) -> dict[str, Any]:
+        effect, caps = rule.effect, rule.caps
+        initial = {
+            "effect_type": effect["type"],
+            "effect_value": effect.get("value", ""),
+            "effect_points": effect.get("points"),
+            "effect_matching_items": effect.get("scope") == program.RATE_SCOPE_MATCHING_ITEMS,
+            "effect_role": effect.get("role", ""),
+            **{f"cap_{key}": caps.get(key) for key in program.CAP_KEYS},
+        }
+        for row, condition in enumerate(rule.conditions, start=1):
+            field = condition["field"]
+            is_property = field.startswith(program.PROPERTIES_PREFIX)
+            initial[f"condition_{row}_field"] = PROPERTY if is_property else field
+            initial[f"condition_{row}_property"] = field[len(program.PROPERTIES_PREFIX) :] if is_property else ""
+            initial[f"condition_{row}_op"] = condition["op"]
+            initial[f"condition_{row}_value"] = _value_text(condition["value"])
+        return initial
+
+    def definition(self) -> dict[str, Any]:
+        """The rule as the API takes it, from what staff filled in."""
+        data = self.cleaned_data
+        effect: dict[str, Any] = {"type": data["effect_type"]}
+        if data["effect_type"] == "fixed":
+            effect["points"] = data.get("effect_points")
+        else:
+            effect["value"] = (data.get("effect_value") or "").strip()
+        if data.get("effect_matching_items"):
+            effect["scope"] = program.RATE_SCOPE_MATCHING_ITEMS
+        if data.get("effect_role"):
+            effect["role"] = data["effect_role"]
+        caps = {key: data[f"cap_{key}"] for key in program.CAP_KEYS if data.get(f"cap_{key}") not in (None, "")}
+        conditions = []
+        for row in range(1, CONDITION_ROWS + 1):
+            field = data.get(f"condition_{row}_field")
+            if not field:
+                continue
+            if field == PROPERTY:
+                field = program.PROPERTIES_PREFIX + data.get(f"condition_{row}_property", "").strip()
+            op = data.get(f"condition_{row}_op") or "eq"
+            conditions.append(
+                {"field": field, "op": op, "value": _value_parsed(data[f"condition_{row}_value"], field=field, op=op)}
+            )
+        return {
+            **{name: data.get(name) for name in MODEL_FIELDS},
+            "activity_name": data.get("activity_name") or "",
+            "conditions": conditions,
+            "effect": effect,
+            "caps": caps,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        from rewards.serializers import RuleInput
+
+        definition = self.definition()
+        for name in ("starts_at", "ends_at"):
+            if definition[name] is not None:
+                definition[name] = definition[name].isoformat()
+        self.rule_definition = definition  # what save_model hands to the service
+        serializer = RuleInput(data=definition)
+        if not serializer.is_valid():
+            for key, messages in plain_errors(serializer.errors).items():
+                if key in self.fields:
+                    self.add_error(key, messages)
+                elif key == "conditions":  # "0: field: ..." is the form's condition 1
+                    self.add_error(None, [re.sub(r"^(\d+): ", _condition_row, message) for message in messages])
+                else:
+                    self.add_error(None, [f"{key.capitalize()}: {message}" for message in messages])
+        return cleaned
+
+
+def _condition_fields(row: int) -> dict[str, forms.Field]:
+    return {
+        f"condition_{row}_field": forms.ChoiceField(
+            label=f"Condition {row}", required=False, choices=[("", "—"), *FIELD_LABELS.items()]
+        ),
+        f"condition_{row}_property": forms.CharField(label="property name", required=False, max_length=50),
+        f"condition_{row}_op": forms.ChoiceField(label="", required=False, choices=[("", "—"), *OP_LABELS.items()]),
+        f"condition_{row}_value": forms.CharField(label="", required=False, max_length=1000),
+    }
+
+
+# The condition rows are declared fields like the others (admin's fieldsets name them).
+for _row in range(1, CONDITION_ROWS + 1):
+    for _name, _field in _condition_fields(_row).items():
+        RuleAdminForm.base_fields[_name] = RuleAdminForm.declared_fields[_name] = _field
+
+
+def _condition_row(match: re.Match) -> str:
+    return f"Condition {int(match.group(1)) + 1}: "
