@@ -47,3 +47,7 @@ def test_seed_demo_prints_working_tokens(settings, capsys):
     body = client_for(shop).get("/rewards-api/get-points/?user_id=1001").json()
     assert body["total_points"] == 120 + 129 + 10 - 50
     assert Application.objects.filter(access_level=AccessLevel.MASTER_APP).count() == 1
+    program = Application.objects.get(name="Demo program", access_level=AccessLevel.CAN_MANAGE_PROGRAM)
+    program.token = out.split("(Can_Manage_Program): ")[1].split()[0]
+    rules = client_for(program).get("/loyalty-api/rules").json()["rules"]
+    assert [rule["name"] for rule in rules] == ["Points for feedback", "Points for orders", "Points for purchases"]

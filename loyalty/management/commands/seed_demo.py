@@ -12,12 +12,14 @@ from rewards.selectors import account_balance, account_exists
 
 DEMO_USER_ID = 1001
 DEMO_APP_NAME = "Demo shop"
+DEMO_PROGRAM_APP_NAME = "Demo program"
 
 
 class Command(BaseCommand):
     help = (
         "Development only: demo data (customer 1001 with points and history) and fresh tokens "
-        "for the MasterApp and a 'Demo shop' Can_Modify_Orders app, printed for a first try."
+        "for the MasterApp, a 'Demo shop' Can_Modify_Orders app and a 'Demo program' Can_Manage_Program "
+        "app, printed for a first try."
     )
 
     def add_arguments(self, parser) -> None:
@@ -29,13 +31,8 @@ class Command(BaseCommand):
             raise CommandError("seed_demo rotates tokens and writes demo data; it runs only with DEBUG on.")
         master, _, _ = master_app_ensure(name="MasterApp")
         master_token = application_token_rotate(app=master).token
-        shop = Application.objects.active().filter(name=DEMO_APP_NAME).first()
-        issued = (
-            application_create(name=DEMO_APP_NAME, access_level=AccessLevel.CAN_MODIFY_ORDERS)
-            if shop is None
-            else application_token_rotate(app=shop)
-        )
-        shop, shop_token = issued.app, issued.token
+        shop, shop_token = self._app_with_token(DEMO_APP_NAME, AccessLevel.CAN_MODIFY_ORDERS)
+        _, program_token = self._app_with_token(DEMO_PROGRAM_APP_NAME, AccessLevel.CAN_MANAGE_PROGRAM)
 
         if not account_exists(user_id=DEMO_USER_ID):
             self._demo_history(shop)
@@ -49,6 +46,7 @@ class Command(BaseCommand):
 Demo ready (development tokens, new on every run):
   MasterApp token        : {master_token}
   '{DEMO_APP_NAME}' token (Can_Modify_Orders): {shop_token}
+  '{DEMO_PROGRAM_APP_NAME}' token (Can_Manage_Program): {program_token}
   Demo customer          : user_id {DEMO_USER_ID}, {balance.total_points} points
   Rewards page (valid {settings.CUSTOMER_SESSION_TTL_SECONDS // 60} minutes):
     {page_url}
@@ -58,8 +56,20 @@ Try:
   curl -s {base_url}/rewards-api/earn-points/ -H "Authorization: Bearer {shop_token}" \\
        -H "Content-Type: application/json" \\
        -d '{{"user_id": {DEMO_USER_ID}, "points_earned": 25, "reward_description": "Attended launch event"}}'
+  curl -s {base_url}/loyalty-api/rules -H "Authorization: Bearer {program_token}"
 """
         )
+
+    @staticmethod
+    def _app_with_token(name: str, access_level: str) -> tuple[Application, str]:
+        """The demo application of that name with a fresh token (created the first time)."""
+        app = Application.objects.active().filter(name=name).first()
+        issued = (
+            application_create(name=name, access_level=access_level)
+            if app is None
+            else application_token_rotate(app=app)
+        )
+        return issued.app, issued.token
 
     def _demo_history(self, shop: Application) -> None:
         rewards_services.points_earn(user_id=DEMO_USER_ID, points=120, description="Welcome bonus", app=shop)
