@@ -11,6 +11,7 @@ from django import forms
 from core.errors import plain_errors
 from rewards import program
 from rewards.models import CapPeriod, Rule
+from rewards.serializers import RuleInput
 
 CONDITION_ROWS = 5
 PROPERTY = "properties"
@@ -174,8 +175,6 @@ class RuleAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        from rewards.serializers import RuleInput
-
         definition = self.definition()
         for name in ("starts_at", "ends_at"):
             if definition[name] is not None:

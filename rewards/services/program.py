@@ -26,6 +26,7 @@ from rewards import program
 from rewards.models import Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger, RuleVersion
 from rewards.program import ProgramEvent
 from rewards.selectors import account_balance
+from rewards.serializers import RuleInput
 from rewards.services.ledger import Posting, points_credit, points_entry_check
 from rewards.shapes import balance_fields, iso
 
@@ -62,8 +63,7 @@ def rule_definition(rule: Rule) -> dict[str, Any]:
 
 
 def _rule_validated(definition: Mapping[str, Any]) -> dict[str, Any]:
-    from rewards.serializers import RuleInput  # the one validator of rules (it imports services)
-
+    """The one validator of rules, the API's (a 400 naming what is wrong)."""
     serializer = RuleInput(data=dict(definition))
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
