@@ -47,13 +47,16 @@ WITH orders AS (
     INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
                                 earned_date, is_active, application_id, created_at)
     SELECT user_id, 'order', {ORDER_POINTS}, 0, 0, 'Order ' || order_id, now(), true, %(app)s, now() FROM orders
-    RETURNING id, user_id, reward_description
+    RETURNING id, user_id, substring(reward_description FROM 7)::bigint AS order_id
+), placed AS (
+    INSERT INTO loyalty_order (order_id, user_id, total_cost, completed_at, coefficient, points_awarded,
+                               balance_after, breakdown, channel, items, application_id, created_at, returned_cost,
+                               points_taken_back)
+    SELECT order_id, user_id, {ORDER_POINTS * 20}, now(), 1, {ORDER_POINTS}, 0, '[]', '', '[]', %(app)s, now(), 0, 0
+    FROM rows
 )
-INSERT INTO loyalty_order (order_id, user_id, total_cost, completed_at, coefficient, points_awarded,
-                           balance_after, reward_id, application_id, created_at, returned_cost, points_taken_back)
-SELECT substring(reward_description FROM 7)::bigint, user_id, {ORDER_POINTS * 20}, now(), 1, {ORDER_POINTS},
-       0, id, %(app)s, now(), 0, 0
-FROM rows;
+INSERT INTO loyalty_orderaward (order_id, credit_id, user_id, points)
+SELECT order_id, id, user_id, {ORDER_POINTS} FROM rows;
 
 INSERT INTO loyalty_ordercounter (user_id, orders_placed, orders_returned)
 SELECT u, {ORDERS_PER_CUSTOMER}, 0 FROM generate_series({CUSTOMERS.start}, {CUSTOMERS.stop - 1}) u;

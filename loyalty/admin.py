@@ -113,7 +113,7 @@ class OrderAwardInline(admin.TabularInline):
     """Each earning rule's award for the order: its ledger row and what returns took back."""
 
     model = OrderAward
-    fields = ["credit", "rule", "user_id", "points", "points_taken_back"]
+    fields = ["credit", "rule", "user_id", "points"]
     readonly_fields = fields
     extra = 0
     can_delete = False

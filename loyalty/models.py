@@ -91,9 +91,9 @@ class Order(models.Model):
     Its points are the awards of the earning rules it matched (``OrderAward``, a ledger row
     each); ``points_awarded`` is their sum. A returned order is kept and marked
     (``returned_at``, at its first return); its points are taken back by separate ledger rows.
-    Returns may be partial: ``returned_cost`` is how much of ``total_cost`` came back so far,
-    and each award's ``points_taken_back`` is always ``floor(award * returned_cost /
-    total_cost)``; the order's is their sum. An order imported from the CLP API has no
+    Returns may be partial: ``returned_cost`` is how much of ``total_cost`` came back so far;
+    each award has given back ``floor(award * returned_cost / total_cost)``, and
+    ``points_taken_back`` is their sum. An order imported from the CLP API has no
     awards: its points came over in the customer's imported balance, and its returns take
     back ``floor(points_awarded * returned_cost / total_cost)``.
     """
@@ -149,23 +149,17 @@ class Order(models.Model):
 
 
 class OrderAward(models.Model):
-    """One earning rule's award for an order: its ledger row (credited to ``user_id``, the
-    order's customer or, for a referral, another one) and what returns took back of it."""
+    """One earning rule's award for an order: its ledger row, credited to ``user_id`` (the
+    order's customer or, for a referral, another one). What returns took back of it is always
+    ``floor(points * order.returned_cost / order.total_cost)``, so it is not stored."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="awards")
     credit = models.OneToOneField("rewards.Reward", on_delete=models.PROTECT, related_name="+")
     user_id = models.BigIntegerField()
     points = models.BigIntegerField()
-    points_taken_back = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(points_taken_back__gte=0, points_taken_back__lte=models.F("points")),
-                name="order_award_taken_back_within_points",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"Order {self.order_id}: {self.points} points (row {self.credit_id})"

@@ -6,6 +6,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -216,11 +217,9 @@ def lifecycle_settings(settings):
     cuts=st.lists(st.integers(min_value=1, max_value=100_000), max_size=6),
 )
 def test_returns_take_back_each_award_in_proportion_and_a_whole_return_all_of_them(bonuses, cost, cuts):
-    """Several awards on one order, then partial returns: after each, every award has given
-    back exactly floor(award x returned so far / total_cost), and the order's total is their
-    sum; the last return (the rest) gives back every award whole."""
-    from loyalty.models import OrderAward
-
+    """Several awards on one order, pending, then partial returns: after each, every award's
+    own lot has had exactly floor(award x returned so far / total_cost) cancelled, and the
+    order's total is their sum; the last return (the rest) cancels every award whole."""
     app = ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
     rules = [
         services.rule_create(
@@ -236,13 +235,12 @@ def test_returns_take_back_each_award_in_proportion_and_a_whole_return_all_of_th
     ]
     user, order_id = next(_users), next(_orders)
     try:
-        recorded = order_record(order_id=order_id, user_id=user, total_cost=cost, completed_at=0, app=app).order
-        awards = {
-            award.credit.rule_id: award.points
-            for award in OrderAward.objects.filter(order=recorded).select_related("credit")
-        }
-        assert [awards[rule.pk] for rule in rules] == bonuses
-        balance = account_balance(user_id=user).total_points
+        with override_settings(ORDER_POINTS_PENDING_DAYS=14):
+            now = int(timezone.now().timestamp())
+            recorded = order_record(order_id=order_id, user_id=user, total_cost=cost, completed_at=now, app=app).order
+        bonus_lots = PointLot.objects.filter(user_id=user, credit__rule__in=rules).order_by("credit__rule_id")
+        assert [lot.points for lot in bonus_lots] == bonuses
+        lots = PointLot.objects.filter(user_id=user)  # the base rule's award and the bonuses
         returned = 0
         for cut in [*cuts, None]:
             left = cost - returned
@@ -251,12 +249,14 @@ def test_returns_take_back_each_award_in_proportion_and_a_whole_return_all_of_th
             part = left if cut is None else min(cut, left)
             outcome = order_return(order_id=order_id, returned_cost=part, app=app)
             returned += part
-            shares = list(OrderAward.objects.filter(order=recorded).values_list("points", "points_taken_back"))
-            assert all(taken == points * returned // cost for points, taken in shares)
-            assert outcome.order.points_taken_back == sum(taken for _, taken in shares)
-            assert account_balance(user_id=user).total_points == balance - outcome.order.points_taken_back
-        assert returned == cost and all(points == taken for points, taken in shares)
-        assert account_balance(user_id=user).total_points == balance - recorded.points_awarded
+            assert all(lot.cancelled_points == lot.points * returned // cost for lot in lots.all())
+            assert outcome.order.points_taken_back == sum(lot.cancelled_points for lot in lots.all())
+            assert (
+                account_balance(user_id=user).pending_points
+                == recorded.points_awarded - outcome.order.points_taken_back
+            )
+        assert returned == cost and all(lot.remaining == 0 for lot in lots.all())
+        assert account_balance(user_id=user).pending_points == 0
         assert ledger_drift() == []
     finally:
         for rule in rules:

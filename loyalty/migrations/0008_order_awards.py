@@ -47,7 +47,6 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("user_id", models.BigIntegerField()),
                 ("points", models.BigIntegerField()),
-                ("points_taken_back", models.BigIntegerField(default=0)),
                 (
                     "credit",
                     models.OneToOneField(
@@ -63,20 +62,12 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["id"],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            ("points_taken_back__gte", 0), ("points_taken_back__lte", models.F("points"))
-                        ),
-                        name="order_award_taken_back_within_points",
-                    )
-                ],
             },
         ),
         # Every order recorded so far had one credit: it becomes the order's one award.
         migrations.RunSQL(
-            "INSERT INTO loyalty_orderaward (order_id, credit_id, user_id, points, points_taken_back)"
-            " SELECT order_id, reward_id, user_id, points_awarded, points_taken_back FROM loyalty_order"
+            "INSERT INTO loyalty_orderaward (order_id, credit_id, user_id, points)"
+            " SELECT order_id, reward_id, user_id, points_awarded FROM loyalty_order"
             " WHERE reward_id IS NOT NULL ORDER BY order_id",
             "UPDATE loyalty_order o SET reward_id = a.credit_id FROM loyalty_orderaward a WHERE a.order_id = o.order_id;"
             " DELETE FROM loyalty_orderaward",

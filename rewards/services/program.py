@@ -112,9 +112,16 @@ def rule_archive(*, rule_id: int, by: str) -> Rule:
     return rule_edit(rule_id=rule_id, changes={"status": RuleStatus.ARCHIVED}, by=by)
 
 
+_RULES_ACTIVE = (
+    f"SELECT * FROM {Rule._meta.db_table} WHERE trigger = %s AND status = '{RuleStatus.ACTIVE}' ORDER BY priority, id"
+)
+
+
 def rules_active(trigger: str) -> list[Rule]:
-    """The trigger's active rules, in the order they run (one indexed read per event)."""
-    return list(Rule.objects.filter(trigger=trigger, status=RuleStatus.ACTIVE).order_by("priority", "id"))
+    """The trigger's active rules, in the order they run: one read per event, by the partial
+    index ``rule_active``. Raw SQL: on the write path, the ORM's query compilation would cost
+    several times the read."""
+    return list(Rule.objects.raw(_RULES_ACTIVE, [trigger]))
 
 
 # ---- awards -----------------------------------------------------------------------------------

@@ -90,7 +90,9 @@ def test_a_fixed_bonus_is_its_own_row_and_a_full_return_takes_back_both_awards(s
     returned = order_return(shop, 1).json()
 
     assert returned["points_taken_back"] == 150 and returned["total_points"] == 0
-    assert list(OrderAward.objects.order_by("id").values_list("points", "points_taken_back")) == [(100, 100), (50, 50)]
+    takes = Reward.objects.filter(kind="order_return").order_by("id").values_list("points_redeemed", flat=True)
+    assert list(takes) == [100, 50]
+    assert list(OrderAward.objects.order_by("id").values_list("points", flat=True)) == [100, 50]
     assert ledger_drift() == []
 
 
@@ -103,6 +105,19 @@ def test_a_half_return_takes_back_half_of_every_award(shop, program):
 
     assert (first["points_taken_back"], first["total_points"]) == (75, 75)
     assert (second["points_taken_back"], second["total_points"]) == (75, 0)
+    assert ledger_drift() == []
+
+
+def test_a_return_while_pending_cancels_each_awards_share_in_its_own_lot(shop, program, settings):
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    rule_post(program, **BONUS_50)
+    order(shop, 1, completed_at=int(timezone.now().timestamp()))
+
+    returned = order_return(shop, 1, returned_cost=1000).json()
+
+    lots = PointLot.objects.order_by("id").values_list("points", "cancelled_points", "remaining")
+    assert list(lots) == [(100, 50, 50), (50, 25, 25)]
+    assert (returned["points_taken_back"], returned["pending_points"], returned["total_points"]) == (75, 75, 0)
     assert ledger_drift() == []
 
 
