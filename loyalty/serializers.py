@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import (
@@ -75,15 +76,29 @@ class OrderItemInput(NoUnknownKeysMixin, serializers.Serializer):
         return EventItem(**super().to_internal_value(data))
 
 
+@extend_schema_field(OrderItemInput(many=True, max_length=MAX_ORDER_ITEMS))
+class OrderItemsField(serializers.Field):
+    """An order's items, checked by ``OrderItemInput`` only when the order has some: a nested
+    serializer would be built and copied for every order, items or not (the hot path)."""
+
+    default_error_messages = {"invalid": f"A list of at most {MAX_ORDER_ITEMS} items is required."}
+
+    def to_internal_value(self, data: Any) -> list[EventItem]:
+        if not isinstance(data, list) or len(data) > MAX_ORDER_ITEMS:
+            self.fail("invalid")
+        items = OrderItemInput(data=data, many=True)
+        if not items.is_valid():
+            raise serializers.ValidationError(items.errors)
+        return items.validated_data
+
+
 class OrderCreateInput(serializers.Serializer):
     user_id = user_id_field()
     order_id = StrictIntegerField(min_value=1, max_value=MAX_BIGINT)
     total_cost = StrictIntegerField(min_value=0, max_value=MAX_BIGINT)
     completed_at = StrictIntegerField(min_value=0, max_value=MAX_UNIX_SECONDS, help_text="Unix seconds.")
-    items = OrderItemInput(
-        many=True,
+    items = OrderItemsField(
         required=False,
-        max_length=MAX_ORDER_ITEMS,
         help_text="What the order held, for rules on items; price x quantity adds up to at most total_cost.",
     )
     channel = StrictCharField(max_length=50, required=False, allow_blank=True, help_text="web, app, store...")
