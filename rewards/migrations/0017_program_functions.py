@@ -1,5 +1,6 @@
 """Earning rules on the ledger (0017_program_functions.sql): an award's row names its rule and
-version, and a rule's caps are taken under row locks by ``program_cap_take``.
+version, the active rules are read by ``program_rules_active``, and a rule's caps are taken
+under row locks by ``program_cap_take``.
 
 Going back restores the two functions as 0015 installed them, read from that migration's file."""
 
@@ -19,7 +20,7 @@ def landed(name: str) -> str:
 
 
 REVERSE = f"""
-DROP FUNCTION program_cap_take, program_cap_count_lock, ledger_credit, ledger_row;
+DROP FUNCTION program_cap_take, program_cap_count_lock, program_rules_active, ledger_credit, ledger_row;
 {landed("ledger_row")}
 {landed("ledger_credit")}
 """

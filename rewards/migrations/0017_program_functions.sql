@@ -62,6 +62,13 @@ BEGIN
     RETURN ledger_posted(a, r, lot.id, p_app, p_event_type, p_event_data, p_now);
 END $$;
 
+-- The trigger's active rules, in the order they run: the one read of every earning event. A
+-- function, so its plan is made once per connection rather than at every event.
+CREATE FUNCTION program_rules_active(p_trigger text) RETURNS SETOF rewards_rule LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM rewards_rule WHERE trigger = p_trigger AND status = 'active' ORDER BY priority, id;
+END $$;
+
 -- What one of a rule's cap counts holds, its row locked until commit (created at 0 first).
 CREATE FUNCTION program_cap_count_lock(p_rule_id bigint, p_user_id bigint, p_period text, p_period_start date)
 RETURNS bigint LANGUAGE sql AS $$

@@ -114,17 +114,15 @@ def rule_archive(*, rule_id: int, by: str) -> Rule:
 
 _RULE_FIELDS = Rule._meta.concrete_fields
 _RULE_JSON = {index for index, field in enumerate(_RULE_FIELDS) if isinstance(field, JSONField)}
-_RULES_ACTIVE = (
-    f"SELECT {', '.join(field.column for field in _RULE_FIELDS)} FROM {Rule._meta.db_table}"
-    f" WHERE trigger = %s AND status = '{RuleStatus.ACTIVE}' ORDER BY priority, id"
-)
+_RULES_ACTIVE = f"SELECT {', '.join(field.column for field in _RULE_FIELDS)} FROM program_rules_active(%s)"
 
 
 def rules_active(trigger: str) -> list[Rule]:
-    """The trigger's active rules, in the order they run: one read per event, by the partial
-    index ``rule_active``. Read by hand: on the write path, the ORM's query compilation and
-    row conversion would cost several times the read (the JSON columns are the only ones the
-    driver does not hand over as Python values)."""
+    """The trigger's active rules, in the order they run: one read per event, through the
+    database function ``program_rules_active`` (its plan made once per connection). Read by
+    hand: on the write path, the ORM's query compilation and row conversion would cost several
+    times the read (the JSON columns are the only ones the driver does not hand over as Python
+    values)."""
     with connection.cursor() as cursor:
         cursor.execute(_RULES_ACTIVE, [trigger])
         rows = cursor.fetchall()
