@@ -12,6 +12,7 @@ from core.errors import plain_errors
 from rewards import program
 from rewards.models import CapPeriod, Rule
 from rewards.serializers import RuleInput
+from rewards.services.program import RULE_FIELDS
 
 CONDITION_ROWS = 5
 PROPERTY = "properties"
@@ -70,18 +71,7 @@ def _value_parsed(text: str, *, field: str, op: str) -> Any:
 
 
 # The rule's own fields the form edits as they are; effect, caps and conditions are built.
-MODEL_FIELDS = (
-    "name",
-    "trigger",
-    "activity_name",
-    "status",
-    "starts_at",
-    "ends_at",
-    "priority",
-    "exclusive",
-    "pending_days",
-    "validity_days",
-)
+MODEL_FIELDS = tuple(name for name in RULE_FIELDS if name not in ("conditions", "effect", "caps"))
 
 
 class RuleAdminForm(forms.ModelForm):

@@ -17,9 +17,16 @@ from loyalty.models import Application, Order, OrderAward, OrderCounter
 from rewards.models import EventType, PointLot, RewardKind, RuleTrigger
 from rewards.program import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
-from rewards.services import Award, Posting, breakdown, credit_take_back, event_simulate, points_take_back, rules_active
+from rewards.services import (
+    Award,
+    Posting,
+    breakdown,
+    credit_take_back,
+    event_earn,
+    event_simulate,
+    points_take_back,
+)
 from rewards.services.events import event_record
-from rewards.services.program import awards_post, awards_take
 
 PENALTY_BASE = Fraction(6, 5)  # the 1.2 of the CLP formula
 COEFFICIENT_PLACES = Decimal("0.000001")
@@ -196,37 +203,32 @@ def _order_create(
         placed=placed_now - 1,
         returned=returned,
     )
-    coefficient = event.coefficient
-    awards = awards_take(event, rules_active(RuleTrigger.ORDER))
-    points = sum(award.points for award in awards)
+    shown = _coefficient_shown(event.coefficient)
+
+    def order_details(points: int) -> dict[str, Any]:
+        order = {"order_id": order_id, "total_cost": total_cost, "completed_at": int(completed_at.timestamp())}
+        return {"order": {**order, "coefficient": str(shown), "points_awarded": points}}
+
     # The points are pending until the return window after completed_at has passed.
-    postings = awards_post(
-        event=event,
-        awards=awards,
+    earned = event_earn(
+        event,
         kind=RewardKind.ORDER,
         description=f"Order {order_id}",
         app=app,
         record_zero=True,
         entry_field="total_cost",
         credited_at=completed_at,
-        event_extra={
-            "order": {
-                "order_id": order_id,
-                "total_cost": total_cost,
-                "completed_at": int(completed_at.timestamp()),
-                "coefficient": str(_coefficient_shown(coefficient)),
-                "points_awarded": points,
-            }
-        },
+        event_extra=order_details,
     )
+    postings = earned.postings
     order = Order(
         order_id=order_id,
         user_id=user_id,
         total_cost=total_cost,
         completed_at=completed_at,
-        coefficient=_coefficient_shown(coefficient),
-        points_awarded=points,
-        breakdown=breakdown(awards),
+        coefficient=shown,
+        points_awarded=earned.points_awarded,
+        breakdown=breakdown(earned.awards),
         balance_after=postings[-1].balance.total_points,
         channel=channel,
         items=_items_stored(items),

@@ -10,7 +10,7 @@ events never award past them. Purchases and feedback are events like orders and 
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -219,50 +219,13 @@ class Earned:
         return {"points_awarded": self.points_awarded, "breakdown": breakdown(self.awards)}
 
 
-def awards_post(
-    *,
-    event: ProgramEvent,
-    awards: Sequence[Award],
-    kind: str,
-    description: str,
-    app: Model | None,
-    record_zero: bool,
-    entry_field: str,
-    credited_at: datetime | None = None,
-    event_extra: Mapping[str, Any] | None = None,
-) -> list[Posting]:
-    """A ledger row and lot per award of at least one point, naming its rule and version, with
-    the rule's own pending and validity days where it sets them. With ``record_zero``, an event
-    nothing rewarded still gets one zero-point row, so every order, purchase and feedback is on
-    the ledger. The first row writes its kind's event (``order.recorded`` for an order); the
-    others ``points.earned``. Each event names its rule."""
-    for award in awards:
-        points_entry_check(award.points, field=entry_field)
-    postings = []
-    written = [award for award in awards if award.points > 0]
+def _award_rows(awards: Sequence[Award], *, record_zero: bool) -> list[Award | None]:
+    """The awards that get a ledger row: those of at least one point; with ``record_zero``,
+    an event nothing rewarded still gets one zero-point row (``None``: no rule applied)."""
+    written: list[Award | None] = [award for award in awards if award.points > 0]
     if not written and record_zero:
-        written = awards[:1] or [None]
-    for index, award in enumerate(written):
-        rule = award.rule if award else None
-        extra = dict(event_extra or {})
-        if rule is not None:
-            extra["rule"] = {"id": rule.pk, "name": rule.name, "version": rule.version}
-        postings.append(
-            points_credit(
-                user_id=event.user_id,
-                points=award.points if award else 0,
-                kind=kind,
-                description=description,
-                app=app,
-                credited_at=credited_at,
-                event_extra=extra or None,
-                rule=rule,
-                pending_days=rule.pending_days if rule else None,
-                validity_days=rule.validity_days if rule else None,
-                event_type=EventType.POINTS_EARNED if index else None,
-            )
-        )
-    return postings
+        written = [awards[0]] if awards else [None]
+    return written
 
 
 def event_earn(
@@ -274,23 +237,44 @@ def event_earn(
     record_zero: bool,
     entry_field: str,
     credited_at: datetime | None = None,
-    event_extra: Mapping[str, Any] | None = None,
+    event_extra: Callable[[int], Mapping[str, Any]] | None = None,
 ) -> Earned:
-    """What an event earns, posted: the awards of the active rules of its trigger, together."""
+    """What an event earns, posted: the awards of the active rules of its trigger, together.
+
+    A ledger row and lot per award of at least one point, of ``kind``, naming its rule and
+    version, with the rule's own pending and validity days where it sets them. With
+    ``record_zero``, an event nothing rewarded still writes one zero-point row, so every order,
+    purchase and feedback is on the ledger. The first row writes its kind's event
+    (``order.recorded`` for an order), the others ``points.earned``; each names its rule and
+    carries ``event_extra(points_awarded)``. An award past the per-entry limit refuses the
+    event (on ``entry_field``) before anything is written.
+    """
     rules = rules_active(event.trigger)
     with transaction.atomic() if _needs_transaction(rules) else nullcontext():
         awards = awards_take(event, rules)
-        postings = awards_post(
-            event=event,
-            awards=awards,
-            kind=kind,
-            description=description,
-            app=app,
-            record_zero=record_zero,
-            entry_field=entry_field,
-            credited_at=credited_at,
-            event_extra=event_extra,
-        )
+        for award in awards:
+            points_entry_check(award.points, field=entry_field)
+        extra = dict(event_extra(sum(award.points for award in awards))) if event_extra else {}
+        postings = []
+        for index, award in enumerate(_award_rows(awards, record_zero=record_zero)):
+            rule = award.rule if award else None
+            if rule is not None:
+                extra["rule"] = {"id": rule.pk, "name": rule.name, "version": rule.version}
+            postings.append(
+                points_credit(
+                    user_id=event.user_id,
+                    points=award.points if award else 0,
+                    kind=kind,
+                    description=description,
+                    app=app,
+                    credited_at=credited_at,
+                    event_extra=extra or None,
+                    rule=rule,
+                    pending_days=rule.pending_days if rule else None,
+                    validity_days=rule.validity_days if rule else None,
+                    event_type=EventType.POINTS_EARNED if index else None,
+                )
+            )
     return Earned(awards=awards, postings=postings)
 
 
