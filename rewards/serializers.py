@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import (
@@ -278,6 +279,17 @@ def _rule_number(value: Any, *, what: str) -> Decimal:
     return number
 
 
+RULE_DECIMAL_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,6})?$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": RULE_DECIMAL_PATTERN,
+        "example": "0.05",
+        "description": "A decimal with at most 6 places, as text (a JSON number is accepted too).",
+    }
+)
 class RuleDecimalField(StrictDecimalField):
     """A rate or a multiplier: a decimal string ("0.05") or number, at most 6 places."""
 
@@ -457,6 +469,16 @@ class RuleInput(NoUnknownKeysMixin, serializers.Serializer):
             raise serializers.ValidationError({"value": error.detail}) from None
 
 
+class EffectOutput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=program.EFFECT_TYPES)
+    value = serializers.RegexField(
+        RULE_DECIMAL_PATTERN, required=False, help_text="rate or multiplier: the exact decimal, as text."
+    )
+    points = serializers.IntegerField(required=False, help_text="fixed only.")
+    scope = serializers.ChoiceField(choices=[program.RATE_SCOPE_MATCHING_ITEMS], required=False)
+    role = serializers.ChoiceField(choices=program.REFERRAL_ROLES, required=False)
+
+
 class RuleOutput(serializers.Serializer):
     id = serializers.IntegerField()
     version = serializers.IntegerField()
@@ -469,7 +491,7 @@ class RuleOutput(serializers.Serializer):
     priority = serializers.IntegerField()
     exclusive = serializers.BooleanField()
     conditions = ConditionInput(many=True)
-    effect = EffectInput()
+    effect = EffectOutput()
     caps = CapsInput()
     pending_days = serializers.IntegerField(allow_null=True)
     validity_days = serializers.IntegerField(allow_null=True)

@@ -47,17 +47,24 @@ def keep_test_connection():
 
 @pytest.fixture
 def tokens(db, settings) -> dict[str, str]:
-    """A shop token for the API and a MasterApp token for the application endpoints."""
+    """A shop token for the API, a MasterApp token for the application endpoints and a
+    Can_Manage_Program token for the rules."""
     settings.API_THROTTLE_RATES = {"application": None, "customer": None}
     cache.clear()
     return {
         "shop": ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS).token,
         "master": ApplicationFactory(access_level=AccessLevel.MASTER_APP, name="MasterApp").token,
+        "program": ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program").token,
     }
 
 
 def auth_for(path: str, tokens: dict[str, str]) -> dict[str, str]:
-    token = tokens["master"] if path.startswith("/loyalty-api/application") else tokens["shop"]
+    if path.startswith("/loyalty-api/application"):
+        token = tokens["master"]
+    elif path.startswith("/loyalty-api/rules"):
+        token = tokens["program"]
+    else:
+        token = tokens["shop"]
     return {"Authorization": f"Bearer {token}"}
 
 

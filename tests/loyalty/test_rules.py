@@ -622,3 +622,19 @@ def test_a_decimal_condition_compares_money_exactly(shop, program):
         return shop.post("/rewards-api/purchase/", body, format="json").json()["points_awarded"]
 
     assert (purchase("12.49"), purchase("12.50")) == (24, 28)
+
+
+def test_the_history_names_the_rule_of_each_award(shop, program):
+    rule_post(program, **BONUS_50)
+    order(shop, 1)
+    shop.post(
+        "/rewards-api/earn-points/", {"user_id": USER, "points_earned": 5, "reward_description": "x"}, format="json"
+    )
+
+    history = shop.get(f"/rewards-api/get-user-info/?user_id={USER}").json()["reward_history"]
+
+    assert [(row["kind"], row["points_earned"], row["rule_name"]) for row in history] == [
+        ("earn", 5, None),
+        ("order", 50, BONUS_50["name"]),
+        ("order", 100, "Points for orders"),
+    ]
