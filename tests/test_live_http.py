@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from loyalty.models import Application
-from rewards.models import Account, Reward
+from loyalty.models import AccessLevel, Application
+from rewards.models import Account, Reward, Rule
+from tests.factories import ApplicationFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,3 +120,44 @@ def test_a_request_the_server_cannot_parse_is_400_json(server):
     assert head.startswith("HTTP/1.1 400")
     assert "Content-Type: application/json" in head
     assert json.loads(body)["success"] is False
+
+
+RULES = "/loyalty-api/rules"
+BONUS = {"name": "Bonus", "trigger": "order", "status": "active", "effect": {"type": "fixed", "points": 50}}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("[1, 2]", "non_field_errors"),
+        ('"a rule"', "non_field_errors"),
+        (json.dumps({**BONUS, "conditions": [{"field": "channel", "op": "in", "value": ["w"] * 5000}]}), "conditions"),
+        (json.dumps({**BONUS, "conditions": [{"field": "total_cost", "op": "gt", "value": {"$gt": 1}}]}), "conditions"),
+        ('{"name": "Bonus", "trigger": "order", "effect": {"type": "fixed", "points": 1e400}}', "effect"),
+        (json.dumps({**BONUS, "conditions": [{"field": "weekday", "op": "eq", "value": 1}] * 21}), "conditions"),
+        (json.dumps({**BONUS, "effect": {"type": "rate", "value": "NaN"}}), "effect"),
+        (json.dumps({**BONUS, "name": "x" * 101}), "name"),
+    ],
+)
+def test_a_careless_rule_through_gunicorn_is_a_400_and_writes_nothing(server, committed_shop_app, body, field):
+    program = ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program")
+
+    status, _, payload = call(server, "POST", RULES, body.encode(), auth(program))
+
+    assert status == 400, payload
+    assert field in payload["error"]["fields"], payload
+    assert Rule.objects.count() == 3
+
+
+def test_a_rule_made_through_gunicorn_awards_the_next_order(server, committed_shop_app):
+    program = ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program")
+    created, _, rule = call(server, "POST", RULES, json.dumps(BONUS).encode(), auth(program))
+    order = {"user_id": 78, "order_id": 9, "total_cost": 2000, "completed_at": 1_700_000_000}
+
+    status, _, payload = call(
+        server, "POST", "/loyalty-api/orders", json.dumps(order).encode(), auth(committed_shop_app)
+    )
+
+    assert (created, status) == (201, 201), payload
+    assert [(award["rule_id"], award["points"]) for award in payload["breakdown"]][1:] == [(rule["id"], 50)]
+    assert payload["points_awarded"] == 150
