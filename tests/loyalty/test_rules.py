@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from loyalty.models import AccessLevel, Order, OrderAward
 from rewards.models import Activity, Event, PointLot, Reward, Rule, RuleCapCount, RuleVersion
@@ -638,3 +639,18 @@ def test_the_history_names_the_rule_of_each_award(shop, program):
         ("order", 50, BONUS_50["name"]),
         ("order", 100, "Points for orders"),
     ]
+
+
+def test_the_master_app_creates_a_program_application_whose_token_manages_rules(master):
+    created = master.post(
+        "/loyalty-api/application",
+        {"application_name": "Marketing", "access_level": "Can_Manage_Program"},
+        format="json",
+    ).json()
+    program = APIClient()
+    program.credentials(HTTP_AUTHORIZATION=f"Bearer {created['token']}")
+
+    assert created["access_level"] == "Can_Manage_Program"
+    assert program.get("/loyalty-api/rules").status_code == 200
+    assert program.get(f"/rewards-api/get-points/?user_id={USER}").status_code == 403  # the program, nothing else
+    assert master.get("/loyalty-api/rules").status_code == 403  # applications, nothing else
