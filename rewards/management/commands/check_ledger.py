@@ -1,13 +1,14 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from rewards.models import Account, PointLot
+from rewards.models import Account, PointLot, RuleCapCount
 from rewards.selectors import ledger_drift
 
 
 class Command(BaseCommand):
     help = (
-        "Check every account against its ledger rows and its lots, and every lot against its "
-        "consumptions; report anything that disagrees and exit 1 if there is some."
+        "Check every account against its ledger rows and its lots, every lot against its "
+        "consumptions, and every earning rule's cap counts against its awards; report anything "
+        "that disagrees and exit 1 if there is some."
     )
 
     def handle(self, *args, **options) -> None:
@@ -19,7 +20,7 @@ class Command(BaseCommand):
             raise CommandError(f"Ledger drift: {len(problems)} problem(s) in {customers} account(s).")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Ledger clean: {Account.objects.count()} account(s) and {PointLot.objects.count()} lot(s) "
-                "match their rows."
+                f"Ledger clean: {Account.objects.count()} account(s), {PointLot.objects.count()} lot(s) and "
+                f"{RuleCapCount.objects.count()} rule cap count(s) match their rows."
             )
         )
