@@ -40,24 +40,21 @@ _ORDER_TRIGGERS = frozenset({RuleTrigger.ORDER, RuleTrigger.REFERRAL})
 @dataclass(frozen=True)
 class FieldSpec:
     kind: str  # NUMBER, TEXT or ANY (an activity's properties)
-    triggers: frozenset[str]
-    help: str
+    triggers: frozenset[str]  # the events that have the field
 
 
 FIELDS: dict[str, FieldSpec] = {
-    "total_cost": FieldSpec(NUMBER, _ORDER_TRIGGERS, "The order's total_cost."),
-    "amount": FieldSpec(NUMBER, frozenset({RuleTrigger.PURCHASE}), "The purchase's amount."),
-    "channel": FieldSpec(TEXT, _ORDER_TRIGGERS, "The order's channel (web, app, store...)."),
-    "item.sku": FieldSpec(TEXT, _ORDER_TRIGGERS, "True when any of the order's items has this sku."),
-    "item.category": FieldSpec(TEXT, _ORDER_TRIGGERS, "True when any of the order's items is in this category."),
-    "customer.orders_placed": FieldSpec(
-        NUMBER, _ORDER_TRIGGERS, "How many orders the customer placed before this one (returned ones included)."
-    ),
-    "customer.tier": FieldSpec(TEXT, _ALL_TRIGGERS, "The customer's tier code (none while no ladder is set)."),
-    "weekday": FieldSpec(NUMBER, _ALL_TRIGGERS, "The event's day of the week, 1 = Monday, in the program's time zone."),
+    "total_cost": FieldSpec(NUMBER, _ORDER_TRIGGERS),
+    "amount": FieldSpec(NUMBER, frozenset({RuleTrigger.PURCHASE})),
+    "channel": FieldSpec(TEXT, _ORDER_TRIGGERS),
+    "item.sku": FieldSpec(TEXT, _ORDER_TRIGGERS),  # true when any of the order's items has it
+    "item.category": FieldSpec(TEXT, _ORDER_TRIGGERS),
+    "customer.orders_placed": FieldSpec(NUMBER, _ORDER_TRIGGERS),  # before this order, returned ones included
+    "customer.tier": FieldSpec(TEXT, _ALL_TRIGGERS),  # none while no tier ladder is set
+    "weekday": FieldSpec(NUMBER, _ALL_TRIGGERS),  # 1 = Monday, in the program's time zone
 }
 PROPERTIES_PREFIX = "properties."
-PROPERTIES_SPEC = FieldSpec(ANY, frozenset({RuleTrigger.ACTIVITY}), "A property the activity was posted with.")
+PROPERTIES_SPEC = FieldSpec(ANY, frozenset({RuleTrigger.ACTIVITY}))
 # Which base an effect of type rate multiplies: the event's money.
 RATE_TRIGGERS = frozenset({RuleTrigger.ORDER, RuleTrigger.PURCHASE, RuleTrigger.REFERRAL})
 
@@ -122,13 +119,14 @@ class ProgramEvent:
         """A non-item field's value for this event; None when the event has none."""
         if name.startswith(PROPERTIES_PREFIX):
             return self.properties.get(name[len(PROPERTIES_PREFIX) :])
+        if name == "weekday":
+            return program_time(self.occurred_at).isoweekday()
         return {
             "total_cost": self.money if self.trigger in _ORDER_TRIGGERS else None,
             "amount": self.money if self.trigger == RuleTrigger.PURCHASE else None,
             "channel": self.channel,
             "customer.orders_placed": self.orders_placed,
             "customer.tier": self.tier,
-            "weekday": program_time(self.occurred_at).isoweekday(),
         }[name]
 
 
