@@ -41,6 +41,7 @@ from loyalty.serializers import (
     RulePatchInput,
     RuleSimulateInput,
     RulesQueryInput,
+    RuleVersionInput,
     UserBalanceOutput,
     UserQueryInput,
     WebhookChangeInput,
@@ -395,7 +396,18 @@ class RuleDetailApi(APIView):
         return Response({"success": True, **rule_fields(rule)})
 
     def patch(self, request: Request, rule_id: str) -> Response:
-        rule = rewards_services.rule_edit(rule_id=_rule_id(rule_id), changes=_object_body(request), by=_editor(request))
+        rule_id = _rule_id(rule_id)
+        changes = _object_body(request)
+        # A rule read, changed and sent back whole is an edit: what the answer carries beside the
+        # definition is not the editor's to set; its version, when sent, must still be current.
+        if changes.pop("id", rule_id) != rule_id:
+            raise ValidationError({"id": ["The rule's id is the one in the path."]})
+        for read_only in ("success", "updated_at", "updated_by"):
+            changes.pop(read_only, None)
+        from_version = validated(RuleVersionInput, {"version": changes.pop("version", None)})["version"]
+        rule = rewards_services.rule_edit(
+            rule_id=rule_id, changes=changes, by=_editor(request), from_version=from_version
+        )
         return Response({"success": True, **rule_fields(rule)})
 
     def delete(self, request: Request, rule_id: str) -> Response:

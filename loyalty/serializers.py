@@ -311,8 +311,16 @@ class RuleListOutput(serializers.Serializer):
     rules = RuleOutput(many=True)
 
 
+class RuleVersionInput(serializers.Serializer):
+    version = StrictIntegerField(min_value=1, max_value=2**31 - 1, allow_null=True)
+
+
 class RulePatchInput(RuleInput):
-    """Any of a rule's keys; the rule as it is now gives the others."""
+    """Any of a rule's keys; the rule as it is now gives the others. ``version``, when sent,
+    must be the rule's current one (else 409 ``rule_changed``); a rule sent back whole as it
+    was read (with ``id``, ``updated_at``, ``updated_by``) is accepted."""
+
+    version = StrictIntegerField(min_value=1, required=False, help_text="The version this edit was made from.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -52,6 +52,11 @@ class RuleNotFound(NotFound):
     default_message = "No rule has this id."
 
 
+class RuleChanged(Conflict):
+    code = "rule_changed"
+    default_message = "The rule was changed since the version this edit was made from; read it again."
+
+
 # ---- rules ----------------------------------------------------------------------------------
 
 
@@ -86,13 +91,17 @@ def rule_create(*, definition: Mapping[str, Any], by: str) -> Rule:
 
 
 @transaction.atomic
-def rule_edit(*, rule_id: int, changes: Mapping[str, Any], by: str) -> Rule:
+def rule_edit(*, rule_id: int, changes: Mapping[str, Any], by: str, from_version: int | None = None) -> Rule:
     """Apply ``changes`` (any of a definition's keys) to the rule as it is now, under its row
     lock, so two racing edits both count. The whole result is validated; a change makes a new
-    version, and an edit that changes nothing makes none."""
+    version, and an edit that changes nothing makes none. With ``from_version``, the edit is
+    refused unless the rule is still at that version (an editor's read, changed and sent
+    back, never undoes an edit made meanwhile)."""
     rule = Rule.objects.select_for_update().filter(pk=rule_id).first()
     if rule is None:
         raise RuleNotFound()
+    if from_version is not None and from_version != rule.version:
+        raise RuleChanged(fields={"version": [f"The rule is at version {rule.version}, not {from_version}."]})
     before = rule_definition(rule)
     validated = _rule_validated({**before, **changes})
     for name, value in validated.items():

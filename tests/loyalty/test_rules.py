@@ -654,3 +654,20 @@ def test_the_master_app_creates_a_program_application_whose_token_manages_rules(
     assert program.get("/loyalty-api/rules").status_code == 200
     assert program.get(f"/rewards-api/get-points/?user_id={USER}").status_code == 403  # the program, nothing else
     assert master.get("/loyalty-api/rules").status_code == 403  # applications, nothing else
+
+
+def test_a_rule_read_changed_and_sent_back_whole_is_an_edit_and_a_stale_one_is_refused(program):
+    bonus = rule_post(program, **BONUS_50)
+    read = program.get(f"/loyalty-api/rules/{bonus['id']}").json()
+
+    edited = program.patch(
+        f"/loyalty-api/rules/{bonus['id']}", {**read, "effect": {"type": "fixed", "points": 60}}, format="json"
+    )
+    stale = program.patch(f"/loyalty-api/rules/{bonus['id']}", {**read, "priority": 7}, format="json")
+    elsewhere = program.patch(f"/loyalty-api/rules/{bonus['id']}", {"id": bonus["id"] + 1}, format="json")
+
+    assert edited.status_code == 200 and edited.json()["version"] == 2
+    assert (stale.status_code, stale.json()["error"]["code"]) == (409, "rule_changed")
+    assert (elsewhere.status_code, list(elsewhere.json()["error"]["fields"])) == (400, ["id"])
+    rule = Rule.objects.get(pk=bonus["id"])
+    assert (rule.version, rule.priority, rule.effect["points"]) == (2, 100, 60)
