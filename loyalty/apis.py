@@ -378,7 +378,7 @@ class RulesApi(APIView):
     get=extend_schema(responses={200: RuleOutput, **errors(404)}, summary="Read an earning rule"),
     patch=extend_schema(
         request=RulePatchInput,
-        responses={200: RuleOutput, **errors(404)},
+        responses={200: RuleOutput, **errors(404, 409)},
         summary="Edit an earning rule: any of its keys; a change makes a new version",
     ),
     delete=extend_schema(
