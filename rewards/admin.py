@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from rewards import services
 from rewards.forms import CONDITION_ROWS, RuleAdminForm
-from rewards.models import Activity, CatalogItem, RedeemedItem, Reward, Rule, RuleVersion
+from rewards.models import Activity, Birthday, CatalogItem, RedeemedItem, Reward, Rule, RuleVersion
 from rewards.selectors import rows_by_keyset
 
 # A cell a spreadsheet would read as a formula is exported as text.
@@ -310,4 +310,13 @@ class ActivityAdmin(ReadOnlyAdmin):
     search_help_text = "A user_id or an activity_id."
     list_select_related = ["application"]
     ordering = ["-id"]
+    show_full_result_count = False
+
+
+@admin.register(Birthday)
+class BirthdayAdmin(ReadOnlyAdmin):
+    list_display = ["user_id", "month", "day", "changed_on", "awarded_year"]
+    list_filter = ["month"]
+    search_fields = ["=user_id"]
+    search_help_text = "A user_id."
     show_full_result_count = False

@@ -1,10 +1,12 @@
 """rewards-api/ views: validate, call one service or selector, shape the answer."""
 
+import calendar
 import hashlib
 import json
 import re
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -16,11 +18,14 @@ from core.apis import money_text, points_text, validated
 from core.db_router import lag_tolerant, replica_reads
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 from rewards import selectors, services
+from rewards.program import program_time
 from rewards.serializers import (
     ActivityInput,
     ActivityOutput,
     AllHistoryOutput,
     BalanceOutput,
+    BirthdayInput,
+    BirthdayOutput,
     CatalogItemOutput,
     CatalogOutput,
     EarnedOutput,
@@ -41,6 +46,7 @@ from rewards.serializers import (
     UserInfoOutput,
     UserQueryInput,
 )
+from rewards.services.birthdays import birthday_first_rewarded, birthday_next
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 
 CAN_READ = "Can_Read"
@@ -227,6 +233,33 @@ class ActivitiesApi(APIView):
         return Response(
             {"success": True, "message": message, **activity.answer},
             status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
+        )
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    request=BirthdayInput,
+    responses={200: BirthdayOutput, **errors()},
+    summary="Set a customer's birthday, for the birthday rules (a customer session may set its own)",
+)
+class BirthdayApi(CustomerAPIView):
+    required_access = CAN_MODIFY
+
+    def put(self, request: Request) -> Response:
+        data = validated(BirthdayInput, request.data)
+        acting_app(request, data["user_id"])
+        birthday = services.birthday_set(**data)
+        today = program_time(timezone.now()).date()
+        return Response(
+            {
+                "success": True,
+                "message": f"Birthday saved: {calendar.month_name[birthday.month]} {birthday.day}.",
+                "user_id": birthday.user_id,
+                "month": birthday.month,
+                "day": birthday.day,
+                "next_birthday": birthday_next(month=birthday.month, day=birthday.day, today=today),
+                "first_rewarded": birthday_first_rewarded(birthday),
+            }
         )
 
 

@@ -32,6 +32,7 @@ class RewardKind(models.TextChoices):
     EXPIRY = "expiry", "Points expired"
     IMPORT = "import", "Imported balance"
     ACTIVITY = "activity", "Activity"
+    BIRTHDAY = "birthday", "Birthday"
 
 
 class ImportSource(models.TextChoices):
@@ -532,3 +533,31 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.activity_id} ({self.user_id})"
+
+
+class Birthday(models.Model):
+    """A customer's birthday (month and day), for the ``birthday`` earning rules.
+
+    ``changed_on`` is the day (in the program's time zone) it was set or last changed: a
+    birthday set or changed less than 30 days before it earns nothing that year.
+    ``awarded_year`` is the last year its rules awarded, so the daily job gives them once a year.
+    """
+
+    user_id = models.BigIntegerField(primary_key=True)
+    month = models.PositiveSmallIntegerField()
+    day = models.PositiveSmallIntegerField()
+    changed_on = models.DateField()
+    awarded_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        # What the daily job reads: today's birthdays, nothing else.
+        indexes = [models.Index(fields=["month", "day"], name="birthday_by_date")]
+        constraints = [
+            models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="birthday_month_valid"),
+            models.CheckConstraint(condition=Q(day__gte=1, day__lte=31), name="birthday_day_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.month:02d}-{self.day:02d}"

@@ -559,3 +559,21 @@ class ActivityOutput(AwardsOutput, BalancePartsOutput):
     success = serializers.BooleanField(default=True)
     message = serializers.CharField()
     activity = serializers.DictField(help_text="activity_id, name, user_id, occurred_at, properties.")
+
+
+class BirthdayInput(serializers.Serializer):
+    user_id = user_id_field()
+    month = StrictIntegerField(min_value=1, max_value=12)
+    day = StrictIntegerField(min_value=1, max_value=31, help_text="29 February counts as 28 February in other years.")
+
+
+class BirthdayOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    user_id = serializers.IntegerField()
+    month = serializers.IntegerField()
+    day = serializers.IntegerField()
+    next_birthday = serializers.DateField(help_text="The birthday's next date (today included).")
+    first_rewarded = serializers.DateField(
+        help_text="The first birthday that can earn: at least 30 days after it was set or changed."
+    )

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from rewards.services import idempotency_keys_purge, points_lifecycle_run
+from rewards.services import birthdays_award, idempotency_keys_purge, points_lifecycle_run
 
 
 @shared_task
@@ -10,6 +10,12 @@ def points_lifecycle() -> dict:
     """One pass of the points lifecycle (release, expiry, expiring-soon notices)."""
     report = points_lifecycle_run()
     return {"released": report.released.done, "expired": report.expired.done, "noticed": report.noticed.done}
+
+
+@shared_task
+def birthdays() -> int:
+    """Today's birthdays get the birthday rules' awards (hourly; each customer once a year)."""
+    return birthdays_award().awarded
 
 
 @shared_task

@@ -17,4 +17,5 @@ urlpatterns = [
     api_path("get-all-history/", apis.GetAllHistoryApi.as_view(), "get-all-history"),
     api_path("events/", apis.EventsApi.as_view(), "events"),
     api_path("activities/", apis.ActivitiesApi.as_view(), "activities"),
+    api_path("birthday/", apis.BirthdayApi.as_view(), "birthday"),
 ]

@@ -98,6 +98,7 @@ def calls(state: dict) -> list[Call]:
             201,
             MODIFY,
         ),
+        Call("put", "/rewards-api/birthday/", {**user, "month": 5, "day": 17}, 200, MODIFY, True),
         Call("get", "/loyalty-api/rules", None, 200, PROGRAM),
         Call("post", "/loyalty-api/rules", BONUS, 201, PROGRAM),
         Call("get", f"/loyalty-api/rules/{state['rule']}", None, 200, PROGRAM),
@@ -113,7 +114,7 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 35
+CALL_COUNT = 36
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 

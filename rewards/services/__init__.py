@@ -1,6 +1,7 @@
 """Everything that writes in the rewards app: the ledger and its lots, the lifecycle jobs,
 Idempotency-Key. Each public function is one transaction."""
 
+from rewards.services.birthdays import InvalidBirthday, birthday_set, birthdays_award
 from rewards.services.idempotency import (
     IDEMPOTENCY_KEY_TTL,
     IdempotencyKeyInUse,
@@ -67,6 +68,7 @@ __all__ = [
     "IdempotencyKeyInUse",
     "IdempotencyKeyReused",
     "InsufficientPoints",
+    "InvalidBirthday",
     "KeyedResponse",
     "LifecycleReport",
     "LotTiming",
@@ -77,6 +79,8 @@ __all__ = [
     "RuleNotFound",
     "activity_event",
     "activity_record",
+    "birthday_set",
+    "birthdays_award",
     "breakdown",
     "coupon_redeem",
     "coupon_use",

@@ -1,7 +1,7 @@
 """The lifecycle jobs beside live traffic and beside each other, on real parallel
 PostgreSQL connections: no overdraft, no lot below zero, each due lot done once."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -167,3 +167,24 @@ def test_polling_stops_before_an_event_whose_transaction_is_still_running(app):
 
     assert [e.data["reward"]["points_earned"] for e in held.events] == [1]
     assert [e.data.get("reward", {}).get("points_earned") for e in settled.events] == [None, 3]
+
+
+def test_four_birthday_runs_at_once_reward_each_birthday_once(committed_shop_app):
+    when = datetime(2027, 6, 15, 8, tzinfo=UTC)
+    services.rule_create(
+        definition={
+            "name": "Gift",
+            "trigger": "birthday",
+            "status": "active",
+            "effect": {"type": "fixed", "points": 5},
+        },
+        by="test",
+    )
+    for user_id in range(7000, 7040):
+        services.birthday_set(user_id=user_id, month=6, day=15, now=datetime(2027, 1, 1, tzinfo=UTC))
+
+    reports = run_concurrently(lambda _: services.birthdays_award(now=when, batch_size=7), 4)
+
+    assert sum(report.awarded for report in reports) == 40
+    assert Reward.objects.filter(kind="birthday").count() == 40
+    assert ledger_drift() == []
