@@ -17,6 +17,8 @@ from loyalty.models import (
     Order,
     OrderAward,
     OrderCounter,
+    Referral,
+    ReferralCode,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
@@ -379,3 +381,19 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         for delivery_id in queryset.values_list("id", flat=True):
             webhook_delivery_resend(delivery_id=delivery_id)
         self.message_user(request, f"Queued {queryset.count()} delivery(ies) to be sent again.")
+
+
+@admin.register(ReferralCode)
+class ReferralCodeAdmin(ReadOnlyAdmin):
+    list_display = ["code", "user_id", "created_at"]
+    search_fields = ["=code", "=user_id"]
+    search_help_text = "A referral code or a user_id."
+    show_full_result_count = False
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    list_display = ["referee_user_id", "referrer_user_id", "code", "rewarded_order", "created_at"]
+    search_fields = ["=referee_user_id", "=referrer_user_id", "=code"]
+    search_help_text = "A user_id (either side) or a referral code."
+    show_full_result_count = False

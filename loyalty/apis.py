@@ -37,6 +37,10 @@ from loyalty.serializers import (
     OrderPartialReturnInput,
     OrderResultOutput,
     OrderReturnOutput,
+    ReferralCodeInput,
+    ReferralCodeOutput,
+    ReferralInput,
+    ReferralOutput,
     RuleListOutput,
     RulePatchInput,
     RuleSimulateInput,
@@ -53,6 +57,7 @@ from loyalty.serializers import (
 )
 from loyalty.services.webhooks import webhook_change, webhook_create, webhook_delete
 from rewards import services as rewards_services
+from rewards.apis import acting_app
 from rewards.models import Rule, RuleTrigger
 from rewards.selectors import Balance, account_find
 from rewards.serializers import AwardsOutput, RuleInput, RuleOutput
@@ -466,3 +471,48 @@ def _simulated_event(trigger: str, event: dict[str, Any]) -> Any:
         occurred_at=event.get("occurred_at"),
         properties=event["properties"],
     )
+
+
+# ---- referrals (served under rewards-api/) ---------------------------------------------------
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    request=ReferralCodeInput,
+    responses={200: ReferralCodeOutput, **errors()},
+    summary="A customer's referral code (made once, the same ever after; a customer session may ask for its own)",
+)
+class ReferralCodeApi(APIView):
+    required_access = AccessLevel.CAN_MODIFY_ORDERS
+    customer_access = True
+
+    def post(self, request: Request) -> Response:
+        data = validated(ReferralCodeInput, request.data)
+        acting_app(request, data["user_id"])
+        code = services.referral_code_for(user_id=data["user_id"])
+        return Response({"success": True, "user_id": code.user_id, "code": code.code})
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    request=ReferralInput,
+    responses={201: ReferralOutput, **errors(404, 409)},
+    summary="Record who referred a new customer (their first order then runs the referral rules)",
+)
+class ReferralsApi(APIView):
+    required_access = AccessLevel.CAN_MODIFY_ORDERS
+    customer_access = True
+
+    def post(self, request: Request) -> Response:
+        data = validated(ReferralInput, request.data)
+        app = acting_app(request, data["user_id"])
+        referral = services.referral_record(user_id=data["user_id"], code=data["code"], app=app)
+        return Response(
+            {
+                "success": True,
+                "message": "Referral recorded: the first order will reward both customers.",
+                "user_id": referral.referee_user_id,
+                "code": referral.code,
+            },
+            status=status.HTTP_201_CREATED,
+        )

@@ -165,6 +165,44 @@ class OrderAward(models.Model):
         return f"Order {self.order_id}: {self.points} points (row {self.credit_id})"
 
 
+REFERRAL_CODE_LENGTH = 10
+
+
+class ReferralCode(models.Model):
+    """A customer's own referral code: one, stable, handed to the friends they refer."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    code = models.CharField(max_length=REFERRAL_CODE_LENGTH, unique=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.user_id})"
+
+
+class Referral(models.Model):
+    """Who referred whom: each customer is referred once. When the referred customer's first
+    order is recorded, the referral rules award both sides (``rewarded_order``)."""
+
+    referee_user_id = models.BigIntegerField(primary_key=True)
+    referrer_user_id = models.BigIntegerField(db_index=True)
+    code = models.CharField(max_length=REFERRAL_CODE_LENGTH)
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField()
+    rewarded_order = models.OneToOneField(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="referral"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(referee_user_id=models.F("referrer_user_id")), name="referral_not_self"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_user_id} referred {self.referee_user_id}"
+
+
 class Customer(Account):
     """A customer as staff see them in admin: balance, orders and history on one page."""
 

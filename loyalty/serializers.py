@@ -343,3 +343,28 @@ class RuleSimulateInput(serializers.Serializer):
         help_text="The body the trigger's own endpoint takes (orders: user_id, order_id, "
         "total_cost, completed_at, items, channel)."
     )
+
+
+# ---- referrals -------------------------------------------------------------------------------
+
+
+class ReferralCodeInput(serializers.Serializer):
+    user_id = user_id_field()
+
+
+class ReferralCodeOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    code = serializers.CharField(help_text="The customer's own code, the same every time.")
+
+
+class ReferralInput(serializers.Serializer):
+    user_id = user_id_field(help_text="The new customer, who was referred.")
+    code = text_field(max_length=20, help_text="The referring customer's code.")
+
+
+class ReferralOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    user_id = serializers.IntegerField()
+    code = serializers.CharField()

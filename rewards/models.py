@@ -33,6 +33,7 @@ class RewardKind(models.TextChoices):
     IMPORT = "import", "Imported balance"
     ACTIVITY = "activity", "Activity"
     BIRTHDAY = "birthday", "Birthday"
+    REFERRAL = "referral", "Referral"
 
 
 class ImportSource(models.TextChoices):

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import errors
 from core.urlpatterns import api_path
-from loyalty.apis import CustomerSessionApi
+from loyalty.apis import CustomerSessionApi, ReferralCodeApi, ReferralsApi
 from rewards.views import rewards_page
 
 admin.site.site_header = f"{settings.PROGRAM_NAME} administration"
@@ -20,6 +20,8 @@ urlpatterns = [
     path("loyalty-api/", include("loyalty.urls")),
     # Issued by loyalty (it knows applications), served under the rewards-api/ prefix.
     api_path("rewards-api/customer-session/", CustomerSessionApi.as_view(), "customer-session"),
+    api_path("rewards-api/referral-code/", ReferralCodeApi.as_view(), "referral-code"),
+    api_path("rewards-api/referrals/", ReferralsApi.as_view(), "referrals"),
     # The service has no home page of its own; its API reference is the useful start.
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("admin/", admin.site.urls),

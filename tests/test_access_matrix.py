@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel
-from loyalty.services import application_create, order_record
+from loyalty.services import application_create, order_record, referral_code_for
 from rewards import services
 from tests.conftest import client_for
 from tests.factories import ApplicationFactory
@@ -99,6 +99,9 @@ def calls(state: dict) -> list[Call]:
             MODIFY,
         ),
         Call("put", "/rewards-api/birthday/", {**user, "month": 5, "day": 17}, 200, MODIFY, True),
+        Call("post", "/rewards-api/referral-code/", user, 200, MODIFY, True),
+        # The code's owner referring themselves: a 409 that only a level allowed to ask can reach.
+        Call("post", "/rewards-api/referrals/", {**user, "code": state["code"]}, 409, MODIFY, True),
         Call("get", "/loyalty-api/rules", None, 200, PROGRAM),
         Call("post", "/loyalty-api/rules", BONUS, 201, PROGRAM),
         Call("get", f"/loyalty-api/rules/{state['rule']}", None, 200, PROGRAM),
@@ -114,7 +117,7 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 36
+CALL_COUNT = 38
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
@@ -136,7 +139,14 @@ def state(db) -> dict:
     order_record(order_id=800, user_id=USER, total_cost=100, completed_at=1_700_000_000, app=app)
     target = application_create(name="target", access_level=READ).app
     rule = services.rule_create(definition=BONUS, by="test")
-    return {"coupon": coupon.redeemed_item.item_code, "order_id": 800, "target": str(target.pk), "rule": rule.pk}
+    code = referral_code_for(user_id=USER).code
+    return {
+        "code": code,
+        "coupon": coupon.redeemed_item.item_code,
+        "order_id": 800,
+        "target": str(target.pk),
+        "rule": rule.pk,
+    }
 
 
 @pytest.mark.parametrize("index", range(CALL_COUNT))
@@ -168,15 +178,17 @@ def test_matrix_covers_every_api_route_and_method():
     from rewards.urls import urlpatterns as rewards_routes
     from rewards_project.urls import urlpatterns as project_routes
 
-    session_route = [p for p in project_routes if getattr(p, "name", None) == "customer-session"]
-    routes = [*rewards_routes, *loyalty_routes, *session_route]
+    # Routes loyalty serves under the rewards-api/ prefix.
+    served_by_loyalty = {"customer-session", "referral-code", "referrals"}
+    loyalty_under_rewards = [p for p in project_routes if getattr(p, "name", None) in served_by_loyalty]
+    routes = [*rewards_routes, *loyalty_routes, *loyalty_under_rewards]
     every = {(p.name, m) for p in routes for m in _methods(p.callback.view_class)}
     covered = {(resolve(c.path.split("?")[0]).url_name, c.method) for c in calls(_PLACEHOLDERS)}
     assert len(calls(_PLACEHOLDERS)) == CALL_COUNT
     assert covered == every
 
 
-_PLACEHOLDERS = {"coupon": "X", "order_id": 1, "target": "t", "rule": 1}
+_PLACEHOLDERS = {"coupon": "X", "order_id": 1, "target": "t", "rule": 1, "code": "C"}
 
 
 def _methods(view_class) -> set[str]:

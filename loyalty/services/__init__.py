@@ -28,19 +28,31 @@ from loyalty.services.orders import (
     order_return,
     order_simulate,
 )
+from loyalty.services.referrals import (
+    AlreadyReferred,
+    NotANewCustomer,
+    ReferralCodeNotFound,
+    SelfReferral,
+    referral_code_for,
+    referral_record,
+)
 
 __all__ = [
     "CLIENT_ACCESS_LEVELS",
     "MAX_ORDER_COUNT",
+    "AlreadyReferred",
     "IssuedToken",
     "ItemsExceedOrder",
     "MasterAppImmutable",
+    "NotANewCustomer",
     "OrderAlreadyReturned",
     "OrderConflict",
     "OrderNotFound",
     "OrderOutcome",
+    "ReferralCodeNotFound",
     "ReturnExceedsOrder",
     "ReturnOutcome",
+    "SelfReferral",
     "application_create",
     "application_revoke",
     "application_set_access_level",
@@ -52,4 +64,6 @@ __all__ = [
     "order_record",
     "order_return",
     "order_simulate",
+    "referral_code_for",
+    "referral_record",
 ]

@@ -2,7 +2,7 @@
 recording, returns whole or in part across every award."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -13,18 +13,20 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.exceptions import Conflict, DomainError, NotFound
-from loyalty.models import Application, Order, OrderAward, OrderCounter
+from loyalty.models import Application, Order, OrderAward, OrderCounter, Referral
 from rewards.models import EventType, PointLot, RewardKind, RuleTrigger
 from rewards.program import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
 from rewards.services import (
     Award,
+    Earned,
     Posting,
     breakdown,
     credit_take_back,
     event_earn,
     event_simulate,
     points_take_back,
+    rules_active,
 )
 from rewards.services.events import event_record
 
@@ -220,16 +222,22 @@ def _order_create(
         credited_at=completed_at,
         event_extra=order_details,
     )
+    own = earned.awards
     postings = earned.postings
+    if placed_now == 1:  # the customer's first order: a referral's turn
+        referee, referrer = _referral_awards(event, order_id=order_id, app=app)
+        own = [*own, *referee.awards]
+        postings = [*postings, *referee.postings, *referrer.postings]
+    balance = [posting.balance for posting in postings if posting.reward.user_id == user_id][-1]
     order = Order(
         order_id=order_id,
         user_id=user_id,
         total_cost=total_cost,
         completed_at=completed_at,
         coefficient=shown,
-        points_awarded=earned.points_awarded,
-        breakdown=breakdown(earned.awards),
-        balance_after=postings[-1].balance.total_points,
+        points_awarded=sum(award.points for award in own),
+        breakdown=breakdown(own),
+        balance_after=balance.total_points,
         channel=channel,
         items=_items_stored(items),
         application=app,
@@ -237,7 +245,40 @@ def _order_create(
         created_at=timezone.now(),
     )
     _order_insert(order, postings)
-    return OrderOutcome(order=order, created=True, available_at=postings[0].available_at, balance=postings[-1].balance)
+    if placed_now == 1:
+        Referral.objects.filter(referee_user_id=user_id, rewarded_order__isnull=True).update(rewarded_order=order)
+    return OrderOutcome(order=order, created=True, available_at=postings[0].available_at, balance=balance)
+
+
+_NO_AWARDS = Earned(awards=[], postings=[])
+
+
+def _referral_awards(event: ProgramEvent, *, order_id: int, app: Application | None) -> tuple[Earned, Earned]:
+    """A referred customer's first order: the referral rules' awards to the customer
+    (``referee``) and to whoever referred them (``referrer``), each side's caps counted for its
+    own customer, pending as the order's points are. Nothing when no one referred them."""
+    referral = Referral.objects.filter(referee_user_id=event.user_id, rewarded_order__isnull=True).first()
+    if referral is None:
+        return _NO_AWARDS, _NO_AWARDS
+    rules = rules_active(RuleTrigger.REFERRAL)
+    sides = []
+    for role, user_id in (("referee", referral.referee_user_id), ("referrer", referral.referrer_user_id)):
+        side_rules = [rule for rule in rules if rule.effect["role"] == role]
+        sides.append(
+            event_earn(
+                replace(event, trigger=RuleTrigger.REFERRAL, user_id=user_id),
+                kind=RewardKind.REFERRAL,
+                description=f"Referral: order {order_id}",
+                app=app,
+                record_zero=False,
+                entry_field="total_cost",
+                credited_at=event.occurred_at,
+                rules=side_rules,
+            )
+            if side_rules
+            else _NO_AWARDS
+        )
+    return sides[0], sides[1]
 
 
 _ORDER_FIELDS = Order._meta.concrete_fields
@@ -373,16 +414,17 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
         take = _share(points, order, order.returned_cost) - _share(points, order, returned_before)
         if take:
             takes.append((user_id, credit_id, take))
-    take = sum(points for _, _, points in takes)
+    take = sum(points for user_id, _, points in takes if user_id == order.user_id)
     order.points_taken_back += take
     description = f"Order {order_id} returned" + ("" if order.is_fully_returned else " in part")
     postings = [
         _take_back(order, user_id, credit_id, points, description=description, app=app, first=index == 0)
         for index, (user_id, credit_id, points) in enumerate(takes)
     ]
-    if postings:
-        order.return_reward = postings[-1].reward
-        balance = postings[-1].balance
+    own = [posting for posting in postings if posting.reward.user_id == order.user_id]
+    if own:
+        order.return_reward = own[-1].reward
+        balance = own[-1].balance
     else:
         # Nothing to take back (a small part, a zero-point order): the return is still an event.
         balance = account_balance(user_id=order.user_id)

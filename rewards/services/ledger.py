@@ -109,7 +109,7 @@ def lot_timing(
     ``available_at`` + the validity period (never, by default). An earning rule may set its own
     ``pending_days`` and ``validity_days`` for its awards."""
     if pending_days is None:
-        if kind == RewardKind.ORDER:
+        if kind in (RewardKind.ORDER, RewardKind.REFERRAL):  # a referral's awards wait as its order's do
             pending_days = settings.ORDER_POINTS_PENDING_DAYS
         else:
             pending_days = settings.CREDIT_PENDING_DAYS.get(kind, 0)

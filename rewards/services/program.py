@@ -247,6 +247,7 @@ def event_earn(
     entry_field: str,
     credited_at: datetime | None = None,
     event_extra: Callable[[int], Mapping[str, Any]] | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> Earned:
     """What an event earns, posted: the awards of the active rules of its trigger, together.
 
@@ -256,9 +257,10 @@ def event_earn(
     purchase and feedback is on the ledger. The first row writes its kind's event
     (``order.recorded`` for an order), the others ``points.earned``; each names its rule and
     carries ``event_extra(points_awarded)``. An award past the per-entry limit refuses the
-    event (on ``entry_field``) before anything is written.
+    event (on ``entry_field``) before anything is written. ``rules``: the trigger's active
+    rules when the caller has read them already (a referral runs them once per side).
     """
-    rules = rules_active(event.trigger)
+    rules = rules_active(event.trigger) if rules is None else rules
     with transaction.atomic() if _needs_transaction(rules) else nullcontext():
         awards = awards_take(event, rules)
         for award in awards:
