@@ -230,7 +230,7 @@ class RuleAdmin(SafeModelAdmin):
     readonly_fields = ["version", "updated_at", "updated_by"]
     inlines = [RuleVersionInline]
     fieldsets = [
-        (None, {"fields": ["name", "trigger", "activity_name", "status", ("starts_at", "ends_at")]}),
+        (None, {"fields": ["name", "trigger", "activity_name", "status", ("starts_at", "ends_at"), "from_version"]}),
         ("Running order", {"fields": ["priority", "exclusive"]}),
         (
             "Award",

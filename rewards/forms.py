@@ -99,6 +99,9 @@ class RuleAdminForm(forms.ModelForm):
         label="…per", required=False, choices=[("", "—"), *CapPeriod.choices], help_text="Default: ever."
     )
     cap_budget = forms.IntegerField(label="Budget (all customers, ever)", required=False, min_value=1)
+    # The version the form was opened at: saving over a newer one is refused, so one staff
+    # user never undoes another's edit made meanwhile.
+    from_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = Rule
@@ -107,7 +110,7 @@ class RuleAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial.update(self._initial_from(self.instance))
+            self.initial.update(self._initial_from(self.instance), from_version=self.instance.version)
 
     @staticmethod
     def _initial_from(rule: Rule) -> dict[str, Any]:
@@ -164,6 +167,14 @@ class RuleAdminForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if self.errors:
+            return cleaned
+        opened_at = cleaned.get("from_version")
+        if self.instance.pk and opened_at is not None and opened_at != self.instance.version:
+            self.add_error(
+                None,
+                f"This rule was changed since you opened it (it is now version {self.instance.version}, by "
+                f"{self.instance.updated_by}): open it again and make your change there.",
+            )
             return cleaned
         definition = self.definition()
         for name in ("starts_at", "ends_at"):

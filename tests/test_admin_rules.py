@@ -120,3 +120,20 @@ def test_the_program_lists_render(staff_client, model):
 def test_rules_are_archived_never_deleted(staff_client):
     rule = Rule.objects.get(name="Points for orders")
     assert staff_client.get(reverse("admin:rewards_rule_delete", args=[rule.pk])).status_code == 403
+
+
+def test_saving_over_an_edit_made_since_the_form_was_opened_is_refused(staff_client):
+    staff_client.post(reverse("admin:rewards_rule_add"), form())
+    rule = Rule.objects.get(name="Big order bonus")
+    opened = staff_client.get(reverse("admin:rewards_rule_change", args=[rule.pk]))
+    assert opened.context["adminform"].form.initial["from_version"] == 1
+    staff_client.post(reverse("admin:rewards_rule_change", args=[rule.pk]), form(effect_points="60", from_version="1"))
+
+    stale = staff_client.post(
+        reverse("admin:rewards_rule_change", args=[rule.pk]), form(effect_points="70", from_version="1")
+    )
+
+    assert stale.status_code == 200
+    assert "changed since you opened it" in str(stale.context["adminform"].form.errors)
+    rule.refresh_from_db()
+    assert (rule.version, rule.effect["points"]) == (2, 60)
