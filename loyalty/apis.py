@@ -59,7 +59,7 @@ from loyalty.services.webhooks import webhook_change, webhook_create, webhook_de
 from rewards import services as rewards_services
 from rewards.apis import acting_app
 from rewards.models import Rule, RuleTrigger
-from rewards.selectors import Balance, account_find
+from rewards.selectors import Balance, account_find, rule_find, rules_listed
 from rewards.serializers import AwardsOutput, RuleInput, RuleOutput
 from rewards.shapes import balance_fields, iso
 
@@ -368,11 +368,8 @@ class RulesApi(APIView):
 
     def get(self, request: Request) -> Response:
         query = validated(RulesQueryInput, request.query_params, query=True)
-        rules = Rule.objects.order_by("trigger", "priority", "id")
-        rules = rules.filter(status=query["status"]) if "status" in query else rules.exclude(status="archived")
-        if "trigger" in query:
-            rules = rules.filter(trigger=query["trigger"])
-        return Response({"success": True, "rules": [rule_fields(rule) for rule in rules[:MAX_RULES_LISTED]]})
+        rules = rules_listed(status=query.get("status"), trigger=query.get("trigger"), limit=MAX_RULES_LISTED)
+        return Response({"success": True, "rules": [rule_fields(rule) for rule in rules]})
 
     def post(self, request: Request) -> Response:
         rule = rewards_services.rule_create(definition=_object_body(request), by=_editor(request))
@@ -395,7 +392,7 @@ class RuleDetailApi(APIView):
     required_access = AccessLevel.CAN_MANAGE_PROGRAM
 
     def get(self, request: Request, rule_id: str) -> Response:
-        rule = Rule.objects.filter(pk=_rule_id(rule_id)).first()
+        rule = rule_find(rule_id=_rule_id(rule_id))
         if rule is None:
             raise rewards_services.RuleNotFound()
         return Response({"success": True, **rule_fields(rule)})

@@ -18,7 +18,9 @@ from rewards.models import (
     PointLot,
     Reward,
     RewardKind,
+    Rule,
     RuleCapCount,
+    RuleStatus,
     RuleVersion,
 )
 
@@ -286,6 +288,19 @@ def _rule_awards_drift() -> list[LedgerProblem]:
             LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
             for user_id, check, found, expected in cursor.fetchall()
         ]
+
+
+def rules_listed(*, status: str | None = None, trigger: str | None = None, limit: int) -> list[Rule]:
+    """Rules in the order they run per trigger; archived ones only when asked for by status."""
+    rules = Rule.objects.order_by("trigger", "priority", "id")
+    rules = rules.filter(status=status) if status else rules.exclude(status=RuleStatus.ARCHIVED)
+    if trigger:
+        rules = rules.filter(trigger=trigger)
+    return list(rules[:limit])
+
+
+def rule_find(*, rule_id: int) -> Rule | None:
+    return Rule.objects.filter(pk=rule_id).first()
 
 
 EVENTS_DEFAULT_LIMIT = 100

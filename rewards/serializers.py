@@ -511,12 +511,9 @@ class AwardsOutput(serializers.Serializer):
     breakdown = AwardOutput(many=True, help_text="Each matching rule's award, in the order the rules ran.")
 
 
-class EarnedOutput(PostingOutput):
+class EarnedOutput(PostingOutput, AwardsOutput):
     """An earning event's answer: its first ledger row, the balance after all of its rows, and
     what each matching rule awarded."""
-
-    points_awarded = serializers.IntegerField(help_text="The sum of the breakdown's points.")
-    breakdown = AwardOutput(many=True, help_text="Each matching rule's award, in the order the rules ran.")
 
     class Meta(PostingOutput.Meta):
         fields = [*PostingOutput.Meta.fields, "points_awarded", "breakdown"]

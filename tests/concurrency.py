@@ -13,7 +13,7 @@ _default_catalog = importlib.import_module("rewards.migrations.0002_default_cata
 _base_rules = importlib.import_module("rewards.migrations.0018_base_rules")
 
 
-def default_catalog_restore() -> None:
+def data_migrations_restore() -> None:
     """transaction=True tests flush the database, data migrations included: the default
     catalog and the base earning rules are put back, as the migrations made them."""
     from django.apps import apps

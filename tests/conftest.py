@@ -30,9 +30,9 @@ def _data_migrations(request: pytest.FixtureRequest) -> None:
         return
     transactional = "transactional_db" in names or bool(marker and marker.kwargs.get("transaction"))
     request.getfixturevalue("transactional_db" if transactional else "db")
-    from tests.concurrency import default_catalog_restore
+    from tests.concurrency import data_migrations_restore
 
-    default_catalog_restore()
+    data_migrations_restore()
 
 
 @pytest.fixture
@@ -54,9 +54,9 @@ def master_app(db) -> Application:
 def committed_shop_app(transactional_db) -> Application:
     """A Can_Modify_Orders app for transaction=True tests, which flush the database,
     data migrations included: the default catalog is put back first."""
-    from tests.concurrency import default_catalog_restore
+    from tests.concurrency import data_migrations_restore
 
-    default_catalog_restore()
+    data_migrations_restore()
     return ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
 
 

@@ -224,8 +224,14 @@ def _order_create(
     )
     own = earned.awards
     postings = earned.postings
-    if placed_now == 1:  # the customer's first order: a referral's turn
-        referee, referrer = _referral_awards(event, order_id=order_id, app=app)
+    # The customer's first order is a referral's turn (one read, on first orders only).
+    referral = (
+        Referral.objects.filter(referee_user_id=user_id, rewarded_order__isnull=True).first()
+        if placed_now == 1
+        else None
+    )
+    if referral is not None:
+        referee, referrer = _referral_awards(referral, event, order_id=order_id, app=app)
         own = [*own, *referee.awards]
         postings = [*postings, *referee.postings, *referrer.postings]
     balance = [posting.balance for posting in postings if posting.reward.user_id == user_id][-1]
@@ -245,21 +251,20 @@ def _order_create(
         created_at=timezone.now(),
     )
     _order_insert(order, postings)
-    if placed_now == 1:
-        Referral.objects.filter(referee_user_id=user_id, rewarded_order__isnull=True).update(rewarded_order=order)
+    if referral is not None:
+        Referral.objects.filter(pk=referral.pk).update(rewarded_order=order)
     return OrderOutcome(order=order, created=True, available_at=postings[0].available_at, balance=balance)
 
 
 _NO_AWARDS = Earned(awards=[], postings=[])
 
 
-def _referral_awards(event: ProgramEvent, *, order_id: int, app: Application | None) -> tuple[Earned, Earned]:
+def _referral_awards(
+    referral: Referral, event: ProgramEvent, *, order_id: int, app: Application | None
+) -> tuple[Earned, Earned]:
     """A referred customer's first order: the referral rules' awards to the customer
     (``referee``) and to whoever referred them (``referrer``), each side's caps counted for its
-    own customer, pending as the order's points are. Nothing when no one referred them."""
-    referral = Referral.objects.filter(referee_user_id=event.user_id, rewarded_order__isnull=True).first()
-    if referral is None:
-        return _NO_AWARDS, _NO_AWARDS
+    own customer, pending as the order's points are."""
     rules = rules_active(RuleTrigger.REFERRAL)
     sides = []
     for role, user_id in (("referee", referral.referee_user_id), ("referrer", referral.referrer_user_id)):
