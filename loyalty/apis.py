@@ -60,7 +60,7 @@ from rewards import services as rewards_services
 from rewards.apis import acting_app
 from rewards.models import Rule, RuleTrigger
 from rewards.selectors import Balance, account_find, rule_find, rules_listed
-from rewards.serializers import AwardsOutput, RuleInput, RuleOutput
+from rewards.serializers import AwardsOutput, RuleInput, RuleOutput, TierLadderInput, TierLadderOutput
 from rewards.shapes import balance_fields, iso
 
 
@@ -148,7 +148,14 @@ class UserApi(APIView):
             balance = account_find(user_id=data["user_id"])
         if balance is None:
             raise NotFound("No customer has this user_id.")
-        return Response({"success": True, "user_id": balance.user_id, **customer_balance_fields(balance)})
+        return Response(
+            {
+                "success": True,
+                "user_id": balance.user_id,
+                **customer_balance_fields(balance),
+                **rewards_services.tier_fields(balance.user_id),
+            }
+        )
 
 
 @extend_schema_view(
@@ -415,6 +422,25 @@ class RuleDetailApi(APIView):
     def delete(self, request: Request, rule_id: str) -> Response:
         rule = rewards_services.rule_archive(rule_id=_rule_id(rule_id), by=_editor(request))
         return Response({"success": True, **rule_fields(rule)})
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: TierLadderOutput, **errors()}, summary="The tier ladder"),
+    put=extend_schema(
+        request=TierLadderInput,
+        responses={200: TierLadderOutput, **errors()},
+        summary="Set the tier ladder (replaces it whole; no tiers removes it)",
+    ),
+)
+class TiersApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request) -> Response:
+        return Response({"success": True, **rewards_services.ladder_fields()})
+
+    def put(self, request: Request) -> Response:
+        rewards_services.ladder_set(definition=_object_body(request), by=_editor(request))
+        return Response({"success": True, **rewards_services.ladder_fields()})
 
 
 def _object_body(request: Request) -> dict[str, Any]:

@@ -25,10 +25,12 @@ from rewards.serializers import (
     ActivityInput,
     AwardOutput,
     BalancePartsOutput,
+    CustomerTierOutput,
     FeedbackInput,
     PurchaseInput,
     RuleInput,
     RuleOutput,
+    TierProgressOutput,
 )
 
 # 9999-12-31T23:59:59Z: the last second a datetime can hold.
@@ -184,6 +186,8 @@ class UserBalanceOutput(BalancePartsOutput):
     success = serializers.BooleanField(default=True)
     user_id = serializers.IntegerField()
     current_balance = serializers.IntegerField(help_text="The available points: the same number as total_points.")
+    tier = CustomerTierOutput(allow_null=True, help_text="The customer's tier; null while no ladder is set.")
+    tier_progress = TierProgressOutput(allow_null=True, help_text="Progress to the next tier; null with no ladder.")
 
 
 _PARTS = ["pending_points", "next_available_at", "expiring_points", "next_expiry_at"]

@@ -41,6 +41,7 @@ from rewards.serializers import (
     RedemptionOutput,
     RedemptionsOutput,
     RewardHistoryOutput,
+    TierLadderOutput,
     UseCouponInput,
     UseCouponOutput,
     UserInfoOutput,
@@ -336,6 +337,14 @@ class CatalogApi(CustomerAPIView):
         return Response({"success": True, "catalog": items})
 
 
+@extend_schema(tags=["rewards-api"], responses={200: TierLadderOutput, **errors()}, summary="The tier ladder")
+class TiersApi(CustomerAPIView):
+    required_access = CAN_READ
+
+    def get(self, request: Request) -> Response:
+        return Response({"success": True, **services.ladder_fields()})
+
+
 @extend_schema_view(
     get=extend_schema(
         tags=["rewards-api"],
@@ -353,7 +362,12 @@ class CatalogApi(CustomerAPIView):
 class GetPointsApi(ReadAPIView):
     def read(self, params: dict[str, Any]) -> dict[str, Any]:
         balance = selectors.account_balance(user_id=params["user_id"])
-        return {"success": True, "user_id": balance.user_id, **balance_fields(balance)}
+        return {
+            "success": True,
+            "user_id": balance.user_id,
+            **balance_fields(balance),
+            **services.tier_fields(params["user_id"]),
+        }
 
 
 def page_fields(page: selectors.HistoryPage) -> dict[str, Any]:
@@ -414,6 +428,7 @@ class GetUserInfoApi(ReadAPIView):
             "success": True,
             "user_id": params["user_id"],
             **balance_fields(balance),
+            **services.tier_fields(params["user_id"]),
             "reward_history": RewardHistoryOutput(page.rows, many=True).data,
             **page_fields(page),
         }

@@ -11,6 +11,8 @@ soonest-expiring first. Every change to a customer's lots happens under that cus
 ``Account`` row lock.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -34,6 +36,7 @@ class RewardKind(models.TextChoices):
     ACTIVITY = "activity", "Activity"
     BIRTHDAY = "birthday", "Birthday"
     REFERRAL = "referral", "Referral"
+    TIER = "tier", "Tier award"
 
 
 class ImportSource(models.TextChoices):
@@ -348,6 +351,8 @@ class EventType(models.TextChoices):
     POINTS_EXPIRING_SOON = "points.expiring_soon", "Points expiring soon"
     APPLICATION_REVOKED = "application.revoked", "Application revoked"
     POINTS_IMPORTED = "points.imported", "Points imported from a predecessor system"
+    TIER_UPGRADED = "tier.upgraded", "Tier upgraded"
+    TIER_DOWNGRADED = "tier.downgraded", "Tier downgraded"
 
 
 class Event(models.Model):
@@ -562,3 +567,151 @@ class Birthday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.month:02d}-{self.day:02d}"
+
+
+# ---- the program: tiers -----------------------------------------------------------------------
+
+
+class TierLadder(models.Model):
+    """The one tier ladder's settings (row id 1; no row: no ladder, and every customer's tier
+    is null). Its tiers are ``Tier`` rows, ranked by ``entry_points``."""
+
+    LADDER_ID = 1
+
+    window_days = models.PositiveIntegerField(default=365)
+    # The credit kinds whose points count toward the tiers (the qualifying points).
+    qualifying_kinds = models.JSONField(default=list)
+    updated_at = models.DateTimeField()
+    updated_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="tier_ladder_one"),
+            models.CheckConstraint(condition=Q(window_days__gte=1), name="tier_ladder_window_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Tier ladder ({self.window_days}-day window)"
+
+
+class Tier(models.Model):
+    """A step of the ladder: reached at ``entry_points`` qualifying points, kept at the
+    requalification date with ``retain_points``; its ``multiplier`` adds a tier award to every
+    qualifying credit."""
+
+    code = models.SlugField(max_length=30, unique=True)
+    name = models.CharField(max_length=100)
+    entry_points = models.BigIntegerField(unique=True)
+    retain_points = models.BigIntegerField()
+    multiplier = models.DecimalField(max_digits=7, decimal_places=3, default=Decimal(1))
+    benefits = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["entry_points"]
+        constraints = [
+            models.CheckConstraint(condition=Q(entry_points__gte=0), name="tier_entry_not_negative"),
+            models.CheckConstraint(
+                condition=Q(retain_points__gte=0, retain_points__lte=models.F("entry_points")),
+                name="tier_retain_at_most_entry",
+            ),
+            models.CheckConstraint(condition=Q(multiplier__gte=1), name="tier_multiplier_at_least_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code}, from {self.entry_points})"
+
+
+class TierStanding(models.Model):
+    """A customer's place on the ladder: the tier earned (``tier_code``) since when, the date it
+    is requalified (null at the lowest tier: nothing to lose), and the floor staff set, if any
+    (the customer has at least ``floor_code`` until ``floor_until``). No row: the lowest tier.
+
+    Changed under its row lock, and in a credit's transaction after the account's lock."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    tier_code = models.CharField(max_length=30)
+    since = models.DateTimeField()
+    requalify_at = models.DateTimeField(null=True, blank=True)
+    floor_code = models.CharField(max_length=30, blank=True, default="")
+    floor_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # What the requalification job reads: the customers due, nothing else.
+            models.Index(fields=["requalify_at"], condition=Q(requalify_at__isnull=False), name="tier_requalify_due"),
+            models.Index(fields=["floor_until"], condition=Q(floor_until__isnull=False), name="tier_floor_ends"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.tier_code}"
+
+
+class TierChangeCause(models.TextChoices):
+    UPGRADE = "upgrade", "Upgraded by qualifying points"
+    REQUALIFY = "requalify", "Requalified at the date"
+    FLOOR = "floor", "Tier floor set by staff"
+    FLOOR_END = "floor_end", "Tier floor ended"
+    RECOMPUTE = "recompute", "Placed after a ladder change"
+
+
+class TierChange(models.Model):
+    """Every change of a customer's tier standing, and every floor staff set: the record of
+    who moved, why, and on what figure."""
+
+    user_id = models.BigIntegerField()
+    cause = models.CharField(max_length=10, choices=TierChangeCause.choices)
+    from_code = models.CharField(max_length=30, blank=True)
+    to_code = models.CharField(max_length=30, blank=True)
+    qualifying_points = models.BigIntegerField(null=True, blank=True)
+    floor_until = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    changed_by = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "-id"], name="tier_change_user_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.from_code or '-'} -> {self.to_code or '-'} ({self.cause})"
+
+
+class QualifyingCredit(models.Model):
+    """A credit that counted toward the tiers: its points on the day of its event (in the
+    program's time zone), and what returns took back of them since."""
+
+    credit = models.OneToOneField(Reward, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    points = models.BigIntegerField()
+    taken_back = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(taken_back__gte=0, taken_back__lte=models.F("points")),
+                name="qualifying_taken_back_within_points",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}: {self.points - self.taken_back}"
+
+
+class QualifyingDay(models.Model):
+    """A customer's qualifying points of one day: what their qualifying credits of that day
+    count now. The qualifying points are the sum over the window's days, at most
+    ``window_days`` rows however many events there were."""
+
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    points = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "day"], name="qualifying_day_once"),
+            models.CheckConstraint(condition=Q(points__gte=0), name="qualifying_day_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day}: {self.points}"

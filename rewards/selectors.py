@@ -16,6 +16,8 @@ from rewards.models import (
     Event,
     LotConsumption,
     PointLot,
+    QualifyingCredit,
+    QualifyingDay,
     Reward,
     RewardKind,
     Rule,
@@ -247,7 +249,7 @@ def ledger_drift() -> list[LedgerProblem]:
                 found, expected = values[2 * index], values[2 * index + 1]
                 if found != expected:
                     problems.append(LedgerProblem(user_id=user_id, check=name, found=found, expected=expected))
-    return problems + _rule_awards_drift()
+    return problems + _rule_awards_drift() + _qualifying_drift()
 
 
 def _rule_awards_drift() -> list[LedgerProblem]:
@@ -284,6 +286,36 @@ def _rule_awards_drift() -> list[LedgerProblem]:
     """
     with connection.cursor() as cursor:
         cursor.execute(sql)
+        return [
+            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
+            for user_id, check, found, expected in cursor.fetchall()
+        ]
+
+
+def _qualifying_drift() -> list[LedgerProblem]:
+    """Tiers' qualifying points against the rows: each day bucket is what its qualifying
+    credits count now (their points less what returns took back), and each qualifying credit
+    is a ledger credit of the same customer and points, never a tier award."""
+    credits, days = QualifyingCredit._meta.db_table, QualifyingDay._meta.db_table
+    sql = f"""
+        WITH counted AS (
+            SELECT user_id, day, SUM(points - taken_back) AS points FROM {credits} GROUP BY user_id, day
+        )
+        SELECT COALESCE(d.user_id, c.user_id), 'qualifying points of ' || COALESCE(d.day, c.day) || ' = their credits',
+               COALESCE(d.points, 0), COALESCE(c.points, 0)
+        FROM {days} d FULL OUTER JOIN counted c ON c.user_id = d.user_id AND c.day = d.day
+        WHERE COALESCE(d.points, 0) <> COALESCE(c.points, 0)
+        UNION ALL
+        SELECT q.user_id, 'qualifying credit ' || q.credit_id || ' = its ledger credit', q.points,
+               CASE WHEN w.user_id = q.user_id AND w.kind <> %s THEN l.points END
+        FROM {credits} q
+        JOIN {Reward._meta.db_table} w ON w.id = q.credit_id
+        LEFT JOIN {PointLot._meta.db_table} l ON l.credit_id = q.credit_id
+        WHERE w.user_id <> q.user_id OR w.kind = %s OR l.points IS DISTINCT FROM q.points
+        ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [RewardKind.TIER, RewardKind.TIER])
         return [
             LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
             for user_id, check, found, expected in cursor.fetchall()

@@ -24,6 +24,7 @@ from core.fields import (
 )
 from core.limits import MAX_POINTS_PER_ENTRY
 from rewards import program
+from rewards import tiers as tiers_module
 from rewards.models import DESCRIPTION_MAX_LENGTH, CapPeriod, RedeemedItem, Reward, RuleStatus, RuleTrigger
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 
@@ -175,9 +176,36 @@ class BalancePartsOutput(serializers.Serializer):
 # ---- response documents (OpenAPI) ------------------------------------------------
 
 
+class CustomerTierOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    multiplier = serializers.CharField()
+    benefits = serializers.ListField(child=serializers.CharField())
+    since = serializers.DateTimeField(allow_null=True, help_text="When the customer reached it (null at the lowest).")
+    requalify_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the qualifying points are checked against retain_points (null at the lowest)."
+    )
+    floor_until = serializers.DateTimeField(allow_null=True, help_text="Set by staff: the tier is kept until then.")
+
+
+class NextTierOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    entry_points = serializers.IntegerField()
+
+
+class TierProgressOutput(serializers.Serializer):
+    qualifying_points = serializers.IntegerField()
+    next_tier = NextTierOutput(allow_null=True)
+    points_to_next = serializers.IntegerField(allow_null=True)
+    points_to_retain = serializers.IntegerField()
+
+
 class BalanceOutput(BalancePartsOutput):
     success = serializers.BooleanField(default=True)
     user_id = serializers.IntegerField()
+    tier = CustomerTierOutput(allow_null=True, help_text="The customer's tier; null while no ladder is set.")
+    tier_progress = TierProgressOutput(allow_null=True, help_text="Progress to the next tier; null with no ladder.")
 
 
 class PostingOutput(RewardRowOutput, BalancePartsOutput):
@@ -500,9 +528,10 @@ class RuleOutput(serializers.Serializer):
 
 
 class AwardOutput(serializers.Serializer):
-    rule_id = serializers.IntegerField()
-    rule_name = serializers.CharField()
-    version = serializers.IntegerField()
+    rule_id = serializers.IntegerField(allow_null=True, help_text="Null for the tier award.")
+    rule_name = serializers.CharField(help_text="The rule's name, or the tier's (\"Silver tier\").")
+    version = serializers.IntegerField(allow_null=True)
+    tier = serializers.CharField(required=False, help_text="The tier award only: the tier whose multiplier gave it.")
     points = serializers.IntegerField()
 
 
@@ -574,3 +603,91 @@ class BirthdayOutput(serializers.Serializer):
     first_rewarded = serializers.DateField(
         help_text="The first birthday that can earn: at least 30 days after it was set or changed."
     )
+
+
+# ---- tiers -----------------------------------------------------------------------------------
+
+MAX_TIERS = 20
+MAX_BENEFITS = 20
+TIER_MULTIPLIER_PLACES = 3
+
+
+class TierInput(NoUnknownKeysMixin, serializers.Serializer):
+    code = StrictCharField(
+        max_length=30, validators=[RegexValidator(r"^[a-z0-9_-]+$", "Lowercase letters, digits, _ and - only.")]
+    )
+    name = text_field(max_length=100)
+    entry_points = StrictIntegerField(min_value=0, max_value=MAX_BIGINT, help_text="Qualifying points to reach it.")
+    retain_points = StrictIntegerField(
+        min_value=0, max_value=MAX_BIGINT, help_text="Qualifying points to keep it at requalification."
+    )
+    multiplier = StrictDecimalField(
+        max_digits=7,
+        decimal_places=TIER_MULTIPLIER_PLACES,
+        min_value=Decimal(1),
+        max_value=Decimal(100),
+        default=Decimal(1),
+        help_text="At least 1: a qualifying credit of S points adds a tier award of floor(S x (multiplier - 1)).",
+    )
+    benefits = serializers.ListField(
+        child=text_field(max_length=200),
+        max_length=MAX_BENEFITS,
+        default=list,
+        help_text="What the tier gives, in words.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["retain_points"] > attrs["entry_points"]:
+            raise serializers.ValidationError({"retain_points": ["At most entry_points."]})
+        return attrs
+
+
+class TierLadderInput(NoUnknownKeysMixin, serializers.Serializer):
+    """The whole ladder: it replaces the one there was (no tiers: no ladder)."""
+
+    tiers = TierInput(many=True, max_length=MAX_TIERS, help_text="Ranked by entry_points; the lowest enters at 0.")
+    window_days = StrictIntegerField(
+        min_value=1, max_value=3660, default=365, help_text="The qualifying points count the last this many days."
+    )
+    qualifying_kinds = serializers.ListField(
+        child=StrictChoiceField(choices=[(kind, kind) for kind in tiers_module.QUALIFIABLE_KINDS]),
+        default=list(tiers_module.DEFAULT_QUALIFYING_KINDS),
+        max_length=len(tiers_module.QUALIFIABLE_KINDS),
+        help_text="The credit kinds whose points count toward the tiers.",
+    )
+
+    def validate_tiers(self, tiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not tiers:
+            return tiers
+        codes = [tier["code"] for tier in tiers]
+        if len(set(codes)) != len(codes):
+            raise serializers.ValidationError("Each tier's code must be unique.")
+        entries = [tier["entry_points"] for tier in tiers]
+        if len(set(entries)) != len(entries):
+            raise serializers.ValidationError("Each tier's entry_points must differ: they rank the ladder.")
+        if min(entries) != 0:
+            raise serializers.ValidationError("The lowest tier's entry_points must be 0: every customer has a tier.")
+        return sorted(tiers, key=lambda tier: tier["entry_points"])
+
+    def validate_qualifying_kinds(self, kinds: list[str]) -> list[str]:
+        if len(set(kinds)) != len(kinds):
+            raise serializers.ValidationError("Each kind once.")
+        return kinds
+
+
+class TierOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    entry_points = serializers.IntegerField()
+    retain_points = serializers.IntegerField()
+    multiplier = serializers.CharField(help_text="A decimal, as text.")
+    benefits = serializers.ListField(child=serializers.CharField())
+
+
+class TierLadderOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    tiers = TierOutput(many=True)
+    window_days = serializers.IntegerField(allow_null=True)
+    qualifying_kinds = serializers.ListField(child=serializers.CharField())
+    updated_at = serializers.DateTimeField(allow_null=True)
+    updated_by = serializers.CharField(allow_null=True)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from rewards.services import birthdays_award, idempotency_keys_purge, points_lifecycle_run
+from rewards.services import birthdays_award, idempotency_keys_purge, points_lifecycle_run, tiers_requalify
 
 
 @shared_task
@@ -16,6 +16,12 @@ def points_lifecycle() -> dict:
 def birthdays() -> int:
     """Today's birthdays get the birthday rules' awards (hourly; each customer once a year)."""
     return birthdays_award().awarded
+
+
+@shared_task
+def requalify_tiers() -> int:
+    """Customers whose tier date has come are requalified; staff floors that ended end (hourly)."""
+    return tiers_requalify().checked
 
 
 @shared_task

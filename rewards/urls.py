@@ -18,4 +18,5 @@ urlpatterns = [
     api_path("events/", apis.EventsApi.as_view(), "events"),
     api_path("activities/", apis.ActivitiesApi.as_view(), "activities"),
     api_path("birthday/", apis.BirthdayApi.as_view(), "birthday"),
+    api_path("tiers/", apis.TiersApi.as_view(), "tiers"),
 ]

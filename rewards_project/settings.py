@@ -317,6 +317,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "points-lifecycle": {"task": "rewards.tasks.points_lifecycle", "schedule": 3600.0},
     "birthdays": {"task": "rewards.tasks.birthdays", "schedule": 3600.0},
+    "requalify-tiers": {"task": "rewards.tasks.requalify_tiers", "schedule": 3600.0},
     "purge-idempotency-keys": {"task": "rewards.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "webhook-sweep": {"task": "loyalty.tasks.deliver_webhooks", "schedule": 10.0},
 }

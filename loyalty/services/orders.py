@@ -14,14 +14,13 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, DomainError, NotFound
 from loyalty.models import Application, Order, OrderAward, OrderCounter, Referral
-from rewards.models import EventType, PointLot, RewardKind, RuleTrigger
+from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, RuleTrigger
 from rewards.program import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
 from rewards.services import (
     Award,
     Earned,
     Posting,
-    breakdown,
     credit_take_back,
     event_earn,
     event_simulate,
@@ -29,6 +28,7 @@ from rewards.services import (
     rules_active,
 )
 from rewards.services.events import event_record
+from rewards.services.tiers import qualifying_take_back
 
 PENALTY_BASE = Fraction(6, 5)  # the 1.2 of the CLP formula
 COEFFICIENT_PLACES = Decimal("0.000001")
@@ -222,7 +222,7 @@ def _order_create(
         credited_at=completed_at,
         event_extra=order_details,
     )
-    own = earned.awards
+    own = [earned]
     postings = earned.postings
     # The customer's first order is a referral's turn (one read, on first orders only).
     referral = (
@@ -232,7 +232,7 @@ def _order_create(
     )
     if referral is not None:
         referee, referrer = _referral_awards(referral, event, order_id=order_id, app=app)
-        own = [*own, *referee.awards]
+        own.append(referee)
         postings = [*postings, *referee.postings, *referrer.postings]
     balance = [posting.balance for posting in postings if posting.reward.user_id == user_id][-1]
     order = Order(
@@ -241,8 +241,8 @@ def _order_create(
         total_cost=total_cost,
         completed_at=completed_at,
         coefficient=shown,
-        points_awarded=sum(award.points for award in own),
-        breakdown=breakdown(own),
+        points_awarded=sum(part.points_awarded for part in own),
+        breakdown=[entry for part in own for entry in part.breakdown()],
         balance_after=balance.total_points,
         channel=channel,
         items=_items_stored(items),
@@ -415,10 +415,13 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
     # imported order has no awards: its points came over in the imported balance, available.
     shares = _awards_of(order)
     takes = []
-    for user_id, credit_id, points in shares or [(order.user_id, None, order.points_awarded)]:
+    qualifying_takes = []
+    for user_id, credit_id, points, qualifying in shares or [(order.user_id, None, order.points_awarded, False)]:
         take = _share(points, order, order.returned_cost) - _share(points, order, returned_before)
         if take:
             takes.append((user_id, credit_id, take))
+            if qualifying:
+                qualifying_takes.append((credit_id, take))
     take = sum(points for user_id, _, points in takes if user_id == order.user_id)
     order.points_taken_back += take
     description = f"Order {order_id} returned" + ("" if order.is_fully_returned else " in part")
@@ -426,6 +429,8 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
         _take_back(order, user_id, credit_id, points, description=description, app=app, first=index == 0)
         for index, (user_id, credit_id, points) in enumerate(takes)
     ]
+    # What those awards counted toward the tiers goes down as much (tier awards never counted).
+    qualifying_take_back(qualifying_takes)
     own = [posting for posting in postings if posting.reward.user_id == order.user_id]
     if own:
         order.return_reward = own[-1].reward
@@ -445,14 +450,18 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
     return ReturnOutcome(order=order, points_taken_back=take, balance=balance)
 
 
-def _awards_of(order: Order) -> list[tuple[int, int, int]]:
-    """(user_id, credit_id, points) of each of the order's awards; read by hand, as they are
-    written (the hot path)."""
+_AWARDS_OF = f"""
+    SELECT a.user_id, a.credit_id, a.points, q.credit_id IS NOT NULL
+    FROM {OrderAward._meta.db_table} a LEFT JOIN {QualifyingCredit._meta.db_table} q ON q.credit_id = a.credit_id
+    WHERE a.order_id = %s ORDER BY a.id
+"""
+
+
+def _awards_of(order: Order) -> list[tuple[int, int, int, bool]]:
+    """(user_id, credit_id, points, counted toward the tiers) of each of the order's awards;
+    read by hand, as they are written (the hot path)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT user_id, credit_id, points FROM {OrderAward._meta.db_table} WHERE order_id = %s ORDER BY id",
-            [order.order_id],
-        )
+        cursor.execute(_AWARDS_OF, [order.order_id])
         return cursor.fetchall()
 
 

@@ -54,6 +54,16 @@ from rewards.services.program import (
     rule_edit,
     rules_active,
 )
+from rewards.services.tiers import (
+    RequalifyReport,
+    UnknownTier,
+    ladder_fields,
+    ladder_set,
+    tier_fields,
+    tier_floor_set,
+    tiers_recompute,
+    tiers_requalify,
+)
 
 __all__ = [
     "IDEMPOTENCY_KEY_TTL",
@@ -75,8 +85,10 @@ __all__ = [
     "NoMatchingCatalogItem",
     "PointsPerEntryExceeded",
     "Posting",
+    "RequalifyReport",
     "RuleChanged",
     "RuleNotFound",
+    "UnknownTier",
     "activity_event",
     "activity_record",
     "birthday_set",
@@ -92,6 +104,8 @@ __all__ = [
     "feedback_submit",
     "idempotency_keys_purge",
     "idempotent_call",
+    "ladder_fields",
+    "ladder_set",
     "lot_timing",
     "points_adjust",
     "points_credit",
@@ -106,4 +120,8 @@ __all__ = [
     "rule_definition",
     "rule_edit",
     "rules_active",
+    "tier_fields",
+    "tier_floor_set",
+    "tiers_recompute",
+    "tiers_requalify",
 ]

@@ -25,6 +25,7 @@ _KIND_EVENT = {
     RewardKind.ACTIVITY: EventType.POINTS_EARNED,
     RewardKind.BIRTHDAY: EventType.POINTS_EARNED,
     RewardKind.REFERRAL: EventType.POINTS_EARNED,
+    RewardKind.TIER: EventType.POINTS_EARNED,
     RewardKind.ORDER: EventType.ORDER_RECORDED,
     RewardKind.ORDER_RETURN: EventType.ORDER_RETURNED,
     RewardKind.COUPON: EventType.POINTS_REDEEMED,

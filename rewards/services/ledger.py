@@ -109,13 +109,17 @@ def lot_timing(
     ``available_at`` + the validity period (never, by default). An earning rule may set its own
     ``pending_days`` and ``validity_days`` for its awards."""
     if pending_days is None:
-        if kind in (RewardKind.ORDER, RewardKind.REFERRAL):  # a referral's awards wait as its order's do
-            pending_days = settings.ORDER_POINTS_PENDING_DAYS
-        else:
-            pending_days = settings.CREDIT_PENDING_DAYS.get(kind, 0)
+        pending_days = kind_pending_days(kind)
     available_at = _days_after(credited_at, pending_days)
     validity = settings.POINTS_VALIDITY_DAYS if validity_days is None else validity_days
     return LotTiming(available_at=available_at, expires_at=_days_after(available_at, validity) if validity else None)
+
+
+def kind_pending_days(kind: str) -> int:
+    """How long a credit of this kind waits by default before its points are available."""
+    if kind in (RewardKind.ORDER, RewardKind.REFERRAL):  # a referral's awards wait as its order's do
+        return settings.ORDER_POINTS_PENDING_DAYS
+    return settings.CREDIT_PENDING_DAYS.get(kind, 0)
 
 
 class DateOutOfRange(DomainError):

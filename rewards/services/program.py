@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -27,8 +27,11 @@ from rewards.models import Activity, EventType, RewardKind, Rule, RuleStatus, Ru
 from rewards.program import ProgramEvent
 from rewards.selectors import account_balance
 from rewards.serializers import RuleInput
-from rewards.services.ledger import Posting, points_credit, points_entry_check
+from rewards.services import tiers
+from rewards.services.ledger import Posting, kind_pending_days, points_credit, points_entry_check
+from rewards.services.tiers import ladder_read
 from rewards.shapes import balance_fields, iso
+from rewards.tiers import Ladder, TierDef, tier_award_points
 
 RULE_FIELDS = (
     "name",
@@ -205,27 +208,49 @@ def awards_take(event: ProgramEvent, rules: Sequence[Rule]) -> list[Award]:
     return [Award(rule=rule, points=granted[rule.pk]) for rule in matched]
 
 
-def _needs_transaction(rules: Sequence[Rule]) -> bool:
-    """Several rows or a cap count must commit together; one plain credit is its own statement
-    (and inside the caller's transaction, no savepoint is needed)."""
+def _needs_transaction(rules: Sequence[Rule], ladder: Ladder | None) -> bool:
+    """Several rows, a cap count or a tier's locks and counts must commit together; one plain
+    credit is its own statement (and inside the caller's transaction, no savepoint is needed)."""
     if connection.in_atomic_block:
         return False
-    return len(rules) > 1 or any(_counted_caps(rule) for rule in rules)
+    return ladder is not None or len(rules) > 1 or any(_counted_caps(rule) for rule in rules)
+
+
+@dataclass(frozen=True)
+class TierAward:
+    """What the customer's tier multiplier added to a qualifying event."""
+
+    tier: TierDef
+    points: int
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "rule_id": None,
+            "rule_name": f"{self.tier.name} tier",
+            "version": None,
+            "tier": self.tier.code,
+            "points": self.points,
+        }
 
 
 @dataclass(frozen=True)
 class Earned:
-    """An event's awards and the ledger rows they wrote (none for an activity nothing rewarded)."""
+    """An event's awards and the ledger rows they wrote (none for an activity nothing rewarded),
+    the tier award's row last."""
 
     awards: list[Award]
     postings: list[Posting]
+    tier_award: TierAward | None = None
 
     @property
     def points_awarded(self) -> int:
-        return sum(award.points for award in self.awards)
+        return sum(award.points for award in self.awards) + (self.tier_award.points if self.tier_award else 0)
+
+    def breakdown(self) -> list[dict[str, Any]]:
+        return breakdown(self.awards) + ([self.tier_award.fields()] if self.tier_award else [])
 
     def answer_fields(self) -> dict[str, Any]:
-        return {"points_awarded": self.points_awarded, "breakdown": breakdown(self.awards)}
+        return {"points_awarded": self.points_awarded, "breakdown": self.breakdown()}
 
 
 def _award_rows(awards: Sequence[Award], *, record_zero: bool) -> list[Award | None]:
@@ -261,11 +286,25 @@ def event_earn(
     rules when the caller has read them already (a referral runs them once per side).
     """
     rules = rules_active(event.trigger) if rules is None else rules
-    with transaction.atomic() if _needs_transaction(rules) else nullcontext():
+    ladder = ladder_read()
+    with transaction.atomic() if _needs_transaction(rules, ladder) else nullcontext():
+        now = timezone.now()
+        context = tiers.context_lock(ladder, event.user_id, now=now) if ladder else None
+        if context is not None:
+            event = replace(event, tier=context.tier.code)
         awards = awards_take(event, rules)
         for award in awards:
             points_entry_check(award.points, field=entry_field)
-        extra = dict(event_extra(sum(award.points for award in awards))) if event_extra else {}
+        points = sum(award.points for award in awards)
+        qualifies = context is not None and context.ladder.qualifies(kind) and points > 0
+        tier_award = (
+            TierAward(tier=context.tier, points=tier_award_points(points, context.tier.multiplier))
+            if qualifies and context.tier.multiplier > 1
+            else None
+        )
+        if tier_award is not None:
+            points_entry_check(tier_award.points, field=entry_field)
+        extra = dict(event_extra(points + (tier_award.points if tier_award else 0))) if event_extra else {}
         postings = []
         for index, award in enumerate(_award_rows(awards, record_zero=record_zero)):
             rule = award.rule if award else None
@@ -286,7 +325,68 @@ def event_earn(
                     event_type=EventType.POINTS_EARNED if index else None,
                 )
             )
-    return Earned(awards=awards, postings=postings)
+        if qualifies:
+            if tier_award is not None and tier_award.points > 0:
+                extra.pop("rule", None)
+                postings.append(
+                    _tier_award_post(
+                        tier_award,
+                        postings[0],
+                        kind=kind,
+                        description=description,
+                        app=app,
+                        credited_at=credited_at,
+                        extra=extra,
+                    )
+                )
+            tiers.credit_qualify(
+                context,
+                user_id=event.user_id,
+                occurred_at=event.occurred_at,
+                credits=[
+                    (posting.reward.id, _credited(posting)) for posting in postings if posting.reward.kind == kind
+                ],
+                now=now,
+                app=app,
+            )
+    return Earned(awards=awards, postings=postings, tier_award=tier_award)
+
+
+def _credited(posting: Posting) -> int:
+    return posting.reward.points_earned + posting.reward.pending_change
+
+
+def _tier_award_post(
+    award: TierAward,
+    first: Posting,
+    *,
+    kind: str,
+    description: str,
+    app: Model | None,
+    credited_at: datetime | None,
+    extra: dict[str, Any],
+) -> Posting:
+    """The tier award's own row and lot, waiting as the event's first award does."""
+    rule = first.reward.rule if first.reward.rule_id else None
+    pending_days = rule.pending_days if rule is not None and rule.pending_days is not None else None
+    return points_credit(
+        user_id=first.reward.user_id,
+        points=award.points,
+        kind=RewardKind.TIER,
+        description=f"{award.tier.name} tier x{award.tier.multiplier.normalize()}: {description}",
+        app=app,
+        credited_at=credited_at,
+        event_extra={
+            **extra,
+            "tier": {
+                "code": award.tier.code,
+                "name": award.tier.name,
+                "multiplier": str(award.tier.multiplier.normalize()),
+            },
+        },
+        pending_days=kind_pending_days(kind) if pending_days is None else pending_days,
+        event_type=EventType.POINTS_EARNED,
+    )
 
 
 class _Simulated(Exception):

@@ -7,7 +7,8 @@ from rewards.selectors import ledger_drift
 class Command(BaseCommand):
     help = (
         "Check every account against its ledger rows and its lots, every lot against its "
-        "consumptions, and every earning rule's cap counts against its awards; report anything "
+        "consumptions, every earning rule's cap counts against its awards, and the tiers' qualifying "
+        "points against their credits; report anything "
         "that disagrees and exit 1 if there is some."
     )
 

@@ -1,0 +1,541 @@
+"""Tiers at work: the ladder staff set, the qualifying points a credit records (and an upgrade
+in its transaction), what returns take back of them, the requalification job, staff floors,
+and a customer's tier as the API shows it. The arithmetic is ``rewards.tiers``.
+
+Locks: a qualifying credit takes the customer's account row lock, then their tier standing's
+(``tier_standing_lock``); a staff floor the same; the requalification job takes standings only,
+with ``SKIP LOCKED``. So a credit and a return of one customer are serialised by the account
+lock, and nothing waits in a circle.
+"""
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model, Q
+from django.utils import timezone
+
+from core.exceptions import DomainError
+from rewards.models import (
+    EventType,
+    QualifyingDay,
+    Tier,
+    TierChange,
+    TierChangeCause,
+    TierLadder,
+    TierStanding,
+)
+from rewards.program import program_time
+from rewards.serializers import TierLadderInput
+from rewards.services.events import event_record
+from rewards.shapes import iso
+from rewards.tiers import Ladder, Standing, TierDef, current_tier, earned_tier, held_tier, progress
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+class UnknownTier(DomainError):
+    code = "unknown_tier"
+
+
+# ---- the ladder ---------------------------------------------------------------------------------
+
+_LADDER_READ = f"""
+    SELECT l.window_days, l.qualifying_kinds, json_agg(json_build_object(
+               'code', t.code, 'name', t.name, 'entry_points', t.entry_points, 'retain_points', t.retain_points,
+               'multiplier', t.multiplier::text, 'benefits', t.benefits))
+    FROM {TierLadder._meta.db_table} l CROSS JOIN {Tier._meta.db_table} t
+    GROUP BY l.id
+"""
+
+
+def _ladder_of(window_days: int, qualifying_kinds: Any, tiers: Any) -> Ladder:
+    loads = lambda value: json.loads(value) if isinstance(value, str) else value  # noqa: E731
+    return Ladder.of(tiers=loads(tiers), window_days=window_days, qualifying_kinds=loads(qualifying_kinds))
+
+
+def ladder_read() -> Ladder | None:
+    """The ladder, in one read; None while none is set."""
+    with connection.cursor() as cursor:
+        cursor.execute(_LADDER_READ)
+        row = cursor.fetchone()
+    return _ladder_of(*row) if row else None
+
+
+@dataclass(frozen=True)
+class LadderSet:
+    ladder: Ladder | None
+    updated_at: datetime
+    updated_by: str
+
+
+@transaction.atomic
+def ladder_set(*, definition: Mapping[str, Any], by: str) -> LadderSet:
+    """Replace the ladder with one ``TierLadderInput`` accepts (else a 400 naming what is
+    wrong); no tiers removes it. It applies from now on: credits are multiplied and upgrade by
+    it at once, and customers move down only at their requalification dates
+    (``recompute_tiers`` places those whose tier it no longer has, or who now reach higher)."""
+    serializer = TierLadderInput(data=dict(definition))
+    serializer.is_valid(raise_exception=True)
+    valid = serializer.validated_data
+    now = timezone.now()
+    TierLadder.objects.select_for_update().filter(pk=TierLadder.LADDER_ID).first()  # serialise racing sets
+    Tier.objects.all().delete()
+    if not valid["tiers"]:
+        TierLadder.objects.filter(pk=TierLadder.LADDER_ID).delete()
+        return LadderSet(ladder=None, updated_at=now, updated_by=by)
+    Tier.objects.bulk_create(Tier(**tier) for tier in valid["tiers"])
+    TierLadder.objects.update_or_create(
+        pk=TierLadder.LADDER_ID,
+        defaults={
+            "window_days": valid["window_days"],
+            "qualifying_kinds": list(valid["qualifying_kinds"]),
+            "updated_at": now,
+            "updated_by": by,
+        },
+    )
+    return LadderSet(ladder=ladder_read(), updated_at=now, updated_by=by)
+
+
+def ladder_settings() -> TierLadder | None:
+    return TierLadder.objects.filter(pk=TierLadder.LADDER_ID).first()
+
+
+# ---- a customer's standing --------------------------------------------------------------------
+
+_STANDING_COLUMNS = ("tier_code", "since", "requalify_at", "floor_code", "floor_until")
+
+
+def _standing_of(row: Sequence[Any] | None) -> Standing | None:
+    return Standing(*row) if row and row[0] is not None else None
+
+
+def standing_lock(user_id: int, *, now: datetime) -> Standing | None:
+    """The customer's standing, with their account row and standing row locked until commit."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(_STANDING_COLUMNS)} FROM tier_standing_lock(%s, %s)", [user_id, now])
+        return _standing_of(cursor.fetchone())
+
+
+def qualifying_points(user_id: int, *, ladder: Ladder, on: date) -> int:
+    """The customer's qualifying points in the window that ends on ``on``: at most
+    ``window_days`` day buckets."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(SUM(points), 0) FROM {QualifyingDay._meta.db_table} WHERE user_id = %s AND day > %s",
+            [user_id, ladder.window_before(on)],
+        )
+        return cursor.fetchone()[0]
+
+
+def _standing_save(user_id: int, standing: Standing, *, now: datetime) -> None:
+    """Write the earned tier and its dates, leaving a floor set meanwhile alone."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TierStanding._meta.db_table} AS s"
+            " (user_id, tier_code, since, requalify_at, floor_code, floor_until, updated_at)"
+            " VALUES (%s, %s, %s, %s, '', NULL, %s)"
+            " ON CONFLICT (user_id) DO UPDATE SET tier_code = EXCLUDED.tier_code, since = EXCLUDED.since,"
+            " requalify_at = EXCLUDED.requalify_at, updated_at = EXCLUDED.updated_at",
+            [user_id, standing.tier_code, standing.since, standing.requalify_at, now],
+        )
+
+
+def _tier_event(
+    *, user_id: int, before: TierDef, after: TierDef, qualifying: int | None, now: datetime, app: Model | None
+) -> None:
+    """``tier.upgraded`` or ``tier.downgraded`` when the customer's tier (floor included) moved."""
+    if before == after:
+        return
+    ladder_up = after.entry_points > before.entry_points
+    event_record(
+        type=EventType.TIER_UPGRADED if ladder_up else EventType.TIER_DOWNGRADED,
+        user_id=user_id,
+        now=now,
+        app=app,
+        extra={
+            "tier": {"code": after.code, "name": after.name},
+            "previous_tier": {"code": before.code, "name": before.name},
+            "qualifying_points": qualifying,
+        },
+    )
+
+
+# ---- a qualifying credit ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierContext:
+    """What a customer's credit needs of the ladder, read under their locks: the tier before it."""
+
+    ladder: Ladder
+    standing: Standing | None
+    tier: TierDef
+
+
+def context_lock(ladder: Ladder, user_id: int, *, now: datetime) -> TierContext:
+    """Lock the customer's account and standing and read their tier: the tier an event's rules
+    see (``customer.tier``) and its credit is multiplied at."""
+    standing = standing_lock(user_id, now=now)
+    return TierContext(ladder=ladder, standing=standing, tier=current_tier(ladder, standing, now))
+
+
+def credit_qualify(
+    context: TierContext,
+    *,
+    user_id: int,
+    occurred_at: datetime,
+    credits: Sequence[tuple[int, int]],
+    now: datetime,
+    app: Model | None,
+) -> int:
+    """Count an event's qualifying credits (ledger row id, points) on its day, and upgrade the
+    customer at once if their qualifying points reach a higher tier. Answers the qualifying
+    points after it. In the credit's transaction, under ``context_lock``'s locks."""
+    ladder = context.ladder
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tier_qualify(%s, %s, %s, %s::bigint[], %s::bigint[])",
+            [
+                user_id,
+                program_time(occurred_at).date(),
+                ladder.window_before(program_time(now).date()),
+                [credit_id for credit_id, _ in credits],
+                [points for _, points in credits],
+            ],
+        )
+        qualifying = cursor.fetchone()[0]
+    earned = earned_tier(ladder, context.standing, qualifying=qualifying)
+    reached = ladder.reached(qualifying)
+    if reached.entry_points > earned.entry_points:
+        standing = Standing(
+            tier_code=reached.code,
+            since=now,
+            requalify_at=ladder.requalify_after(now),
+            floor_code=context.standing.floor_code if context.standing else "",
+            floor_until=context.standing.floor_until if context.standing else None,
+        )
+        _standing_save(user_id, standing, now=now)
+        TierChange.objects.create(
+            user_id=user_id,
+            cause=TierChangeCause.UPGRADE,
+            from_code=earned.code,
+            to_code=reached.code,
+            qualifying_points=qualifying,
+            changed_at=now,
+        )
+        _tier_event(
+            user_id=user_id,
+            before=context.tier,
+            after=current_tier(ladder, standing, now),
+            qualifying=qualifying,
+            now=now,
+            app=app,
+        )
+    return qualifying
+
+
+def qualifying_take_back(takes: Iterable[tuple[int, int]]) -> None:
+    """A return took back points of these credits (ledger row id, points): what they count
+    toward the tiers goes down as much. In the return's transaction, after the take-backs
+    (which hold the customers' account locks)."""
+    takes = list(takes)
+    if not takes:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tier_take_back(%s::bigint[], %s::bigint[])",
+            [[credit_id for credit_id, _ in takes], [points for _, points in takes]],
+        )
+
+
+# ---- what a customer sees ------------------------------------------------------------------------
+
+_VIEW_READ = f"""
+    SELECT s.tier_code, s.since, s.requalify_at, s.floor_code, s.floor_until,
+           (SELECT COALESCE(SUM(q.points), 0) FROM {QualifyingDay._meta.db_table} q
+            WHERE q.user_id = %s AND q.day > %s)
+    FROM (SELECT 1) one LEFT JOIN {TierStanding._meta.db_table} s ON s.user_id = %s
+"""
+
+
+@dataclass(frozen=True)
+class TierView:
+    """A customer's tier and their progress, as get-points and the page show them."""
+
+    ladder: Ladder
+    tier: TierDef
+    standing: Standing | None
+    qualifying_points: int
+
+    def tier_fields(self) -> dict[str, Any]:
+        earned = self.standing is not None and self.standing.tier_code == self.tier.code
+        floor = self.standing is not None and self.standing.floor_code == self.tier.code and not earned
+        return {
+            "code": self.tier.code,
+            "name": self.tier.name,
+            "multiplier": str(self.tier.multiplier.normalize()),
+            "benefits": list(self.tier.benefits),
+            "since": iso(self.standing.since) if earned else None,
+            "requalify_at": iso(self.standing.requalify_at) if earned else None,
+            "floor_until": iso(self.standing.floor_until) if floor else None,
+        }
+
+    def progress_fields(self) -> dict[str, Any]:
+        return progress(self.ladder, self.tier, self.qualifying_points).fields()
+
+
+def tier_view(user_id: int, *, now: datetime | None = None, ladder: Ladder | None = None) -> TierView | None:
+    """The customer's tier now and their qualifying points; None while no ladder is set. Two
+    reads: the ladder, then the standing with the window's sum."""
+    now = now or timezone.now()
+    ladder = ladder or ladder_read()
+    if ladder is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_VIEW_READ, [user_id, ladder.window_before(program_time(now).date()), user_id])
+        *standing_row, qualifying = cursor.fetchone()
+    standing = _standing_of(standing_row)
+    tier = current_tier(ladder, standing, now, qualifying=qualifying)
+    return TierView(ladder=ladder, tier=tier, standing=standing, qualifying_points=qualifying)
+
+
+def tier_fields(user_id: int) -> dict[str, Any]:
+    """``tier`` and ``tier_progress`` as the API answers them (both null with no ladder)."""
+    view = tier_view(user_id)
+    if view is None:
+        return {"tier": None, "tier_progress": None}
+    return {"tier": view.tier_fields(), "tier_progress": view.progress_fields()}
+
+
+# ---- staff floors ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def tier_floor_set(*, user_id: int, code: str, until: datetime, reason: str, by: str) -> TierChange:
+    """A staff floor: the customer has at least tier ``code`` until ``until``, for ``reason``;
+    recorded as a change, with ``tier.upgraded`` if it lifts them. A new floor replaces the
+    last one (an empty ``code`` ends it now)."""
+    now = timezone.now()
+    ladder = ladder_read()
+    if ladder is None:
+        raise UnknownTier("No tier ladder is set.", fields={"tier": ["Set the tier ladder first."]})
+    if code and ladder.find(code) is None:
+        raise UnknownTier(f"The ladder has no tier {code!r}.", fields={"tier": [f"Not a tier: {code!r}."]})
+    if code and until <= now:
+        raise DomainError("A floor must end in the future.", fields={"until": ["Must be in the future."]})
+    if not reason.strip():
+        raise DomainError("Say why.", fields={"reason": ["A floor needs a reason."]})
+    standing = standing_lock(user_id, now=now)
+    before = current_tier(ladder, standing, now)
+    if standing is None:
+        standing = Standing(tier_code=ladder.lowest.code, since=now, requalify_at=None)
+        _standing_save(user_id, standing, now=now)
+    standing = replace(standing, floor_code=code, floor_until=until if code else None)
+    TierStanding.objects.filter(user_id=user_id).update(
+        floor_code=standing.floor_code, floor_until=standing.floor_until, updated_at=now
+    )
+    change = TierChange.objects.create(
+        user_id=user_id,
+        cause=TierChangeCause.FLOOR,
+        from_code=before.code,
+        to_code=code,
+        floor_until=standing.floor_until,
+        reason=reason.strip(),
+        changed_by=by,
+        changed_at=now,
+    )
+    _tier_event(
+        user_id=user_id, before=before, after=current_tier(ladder, standing, now), qualifying=None, now=now, app=None
+    )
+    return change
+
+
+# ---- requalification ------------------------------------------------------------------------------
+
+
+@dataclass
+class RequalifyReport:
+    checked: int = 0
+    downgraded: int = 0
+    floors_ended: int = 0
+    moves: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+def _due(now: datetime):
+    return TierStanding.objects.filter(Q(requalify_at__lte=now) | Q(floor_until__lte=now)).order_by("user_id")
+
+
+def tiers_requalify(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> RequalifyReport:
+    """The requalification job: customers whose date has come keep the highest tier, up to
+    their own, whose retain points their qualifying points meet on that date (in the
+    program's time zone), and the date moves on a window; floors whose end has come end.
+    Reads only the customers due, in batches locked with ``SKIP LOCKED``; a customer done has
+    nothing due until their next date, so the job is idempotent and safe beside itself."""
+    now = now or timezone.now()
+    report = RequalifyReport()
+    ladder = ladder_read()
+    if ladder is None:
+        return report
+    while True:
+        with transaction.atomic():
+            batch = list(_due(now).select_for_update(skip_locked=True)[:batch_size])
+            for row in batch:
+                _requalify(ladder, row, now=now, report=report)
+        if len(batch) < batch_size:
+            break
+    return report
+
+
+def _requalify(ladder: Ladder, row: TierStanding, *, now: datetime, report: RequalifyReport) -> None:
+    standing = Standing(*(getattr(row, name) for name in _STANDING_COLUMNS))
+    before = held_tier(ladder, standing)
+    earned = earned_tier(ladder, standing, qualifying=None)
+    since, requalify_at = standing.since, standing.requalify_at
+    qualifying = None
+    while requalify_at is not None and requalify_at <= now:
+        qualifying = qualifying_points(row.user_id, ladder=ladder, on=program_time(requalify_at).date())
+        kept = ladder.kept(qualifying, at_most=earned)
+        if kept != earned:
+            TierChange.objects.create(
+                user_id=row.user_id,
+                cause=TierChangeCause.REQUALIFY,
+                from_code=earned.code,
+                to_code=kept.code,
+                qualifying_points=qualifying,
+                changed_at=now,
+            )
+            earned, since = kept, requalify_at
+        requalify_at = None if earned == ladder.lowest else ladder.requalify_after(requalify_at)
+    floor_ended = standing.floor_until is not None and standing.floor_until <= now
+    if floor_ended:
+        TierChange.objects.create(
+            user_id=row.user_id,
+            cause=TierChangeCause.FLOOR_END,
+            from_code=standing.floor_code,
+            to_code=earned.code,
+            changed_at=now,
+        )
+        report.floors_ended += 1
+    after = Standing(
+        tier_code=earned.code,
+        since=since,
+        requalify_at=requalify_at,
+        floor_code="" if floor_ended else standing.floor_code,
+        floor_until=None if floor_ended else standing.floor_until,
+    )
+    TierStanding.objects.filter(user_id=row.user_id).update(
+        tier_code=after.tier_code,
+        since=after.since,
+        requalify_at=after.requalify_at,
+        floor_code=after.floor_code,
+        floor_until=after.floor_until,
+        updated_at=now,
+    )
+    report.checked += 1
+    moved_to = current_tier(ladder, after, now)
+    if moved_to != before:
+        report.downgraded += 1
+        report.moves.append((row.user_id, before.code, moved_to.code))
+    _tier_event(user_id=row.user_id, before=before, after=moved_to, qualifying=qualifying, now=now, app=None)
+
+
+# ---- a ladder change ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    user_id: int
+    from_code: str
+    to_code: str
+    qualifying_points: int
+
+
+def tiers_recompute(*, dry_run: bool, now: datetime | None = None) -> list[Recomputed]:
+    """After a ladder change: customers whose qualifying points now reach a higher tier move up,
+    and those whose tier the ladder no longer has are placed by their qualifying points.
+    Nobody moves down otherwise: that waits for their requalification date. With ``dry_run``,
+    only who would move."""
+    now = now or timezone.now()
+    ladder = ladder_read()
+    if ladder is None:
+        return []
+    window_before = ladder.window_before(program_time(now).date())
+    user_ids = sorted(
+        set(TierStanding.objects.values_list("user_id", flat=True))
+        | set(QualifyingDay.objects.filter(day__gt=window_before, points__gt=0).values_list("user_id", flat=True))
+    )
+    moves = []
+    for user_id in user_ids:
+        with transaction.atomic():
+            standing = standing_lock(user_id, now=now) if not dry_run else _standing_read(user_id)
+            qualifying = qualifying_points(user_id, ladder=ladder, on=program_time(now).date())
+            reached = ladder.reached(qualifying)
+            known = standing is not None and ladder.find(standing.tier_code) is not None
+            earned = earned_tier(ladder, standing, qualifying=qualifying) if known else None
+            if earned is not None and reached.entry_points <= earned.entry_points:
+                continue
+            if earned is None and standing is None and reached == ladder.lowest:
+                continue
+            moves.append(
+                Recomputed(
+                    user_id=user_id,
+                    from_code=standing.tier_code if standing else ladder.lowest.code,
+                    to_code=reached.code,
+                    qualifying_points=qualifying,
+                )
+            )
+            if not dry_run:
+                _recompute_apply(ladder, user_id, standing, reached, qualifying, now=now)
+    return moves
+
+
+def _standing_read(user_id: int) -> Standing | None:
+    row = TierStanding.objects.filter(user_id=user_id).values_list(*_STANDING_COLUMNS).first()
+    return _standing_of(row)
+
+
+def _recompute_apply(
+    ladder: Ladder, user_id: int, standing: Standing | None, reached: TierDef, qualifying: int, *, now: datetime
+) -> None:
+    before = current_tier(ladder, standing, now, qualifying=qualifying)
+    after = Standing(
+        tier_code=reached.code,
+        since=now,
+        requalify_at=None if reached == ladder.lowest else ladder.requalify_after(now),
+        floor_code=standing.floor_code if standing else "",
+        floor_until=standing.floor_until if standing else None,
+    )
+    _standing_save(user_id, after, now=now)
+    TierChange.objects.create(
+        user_id=user_id,
+        cause=TierChangeCause.RECOMPUTE,
+        from_code=standing.tier_code if standing else "",
+        to_code=reached.code,
+        qualifying_points=qualifying,
+        changed_at=now,
+    )
+    _tier_event(
+        user_id=user_id, before=before, after=current_tier(ladder, after, now), qualifying=qualifying, now=now, app=None
+    )
+
+
+def ladder_fields() -> dict[str, Any]:
+    """The ladder as the API shows it (no ladder: no tiers, and nulls)."""
+    settings_row = ladder_settings()
+    ladder = ladder_read() if settings_row else None
+    if ladder is None:
+        return {"tiers": [], "window_days": None, "qualifying_kinds": [], "updated_at": None, "updated_by": None}
+    return {
+        "tiers": [tier.fields() for tier in ladder.tiers],
+        "window_days": ladder.window_days,
+        "qualifying_kinds": list(ladder.qualifying_kinds),
+        "updated_at": iso(settings_row.updated_at),
+        "updated_by": settings_row.updated_by,
+    }

@@ -1,0 +1,202 @@
+"""The tier ladder's arithmetic, with no database: which tier a figure of qualifying points
+reaches or keeps, what a customer's tier is with a staff floor, the tier award of a credit, and
+the progress a customer sees. ``rewards.services.tiers`` reads and writes what this decides.
+
+- **Qualifying points**: the points credited by the ladder's qualifying kinds whose event day
+  (in the program's time zone) is within the last ``window_days`` days, less what returns took
+  back of them. Redemptions, expiry, staff debits and tier awards never lower or raise them.
+- **Upgrade** at once, when a credit takes them to a higher tier's ``entry_points``; the credit
+  that lifts a customer is multiplied at the tier they had before it.
+- **Requalification** at ``requalify_at`` (``since`` + ``window_days``): the customer keeps the
+  highest tier, up to their own, whose ``retain_points`` the qualifying points meet then.
+- A **floor** set by staff: the customer has at least that tier until its end date.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from rewards.models import RewardKind
+
+DEFAULT_WINDOW_DAYS = 365
+DEFAULT_QUALIFYING_KINDS = (RewardKind.ORDER, RewardKind.PURCHASE)
+# The credits that go through the earning rules: the kinds that may count toward the tiers.
+QUALIFIABLE_KINDS = (
+    RewardKind.ORDER,
+    RewardKind.PURCHASE,
+    RewardKind.FEEDBACK,
+    RewardKind.ACTIVITY,
+    RewardKind.BIRTHDAY,
+    RewardKind.REFERRAL,
+)
+
+
+@dataclass(frozen=True)
+class TierDef:
+    code: str
+    name: str
+    entry_points: int
+    retain_points: int
+    multiplier: Decimal
+    benefits: tuple[str, ...] = ()
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "entry_points": self.entry_points,
+            "retain_points": self.retain_points,
+            "multiplier": str(self.multiplier.normalize()),
+            "benefits": list(self.benefits),
+        }
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The tiers, lowest first (the lowest enters at 0), and the ladder's settings."""
+
+    tiers: tuple[TierDef, ...]
+    window_days: int = DEFAULT_WINDOW_DAYS
+    qualifying_kinds: tuple[str, ...] = DEFAULT_QUALIFYING_KINDS
+
+    @classmethod
+    def of(cls, *, tiers: Sequence[Mapping[str, Any]], window_days: int, qualifying_kinds: Sequence[str]) -> "Ladder":
+        defs = (
+            TierDef(
+                code=tier["code"],
+                name=tier["name"],
+                entry_points=int(tier["entry_points"]),
+                retain_points=int(tier["retain_points"]),
+                multiplier=Decimal(str(tier["multiplier"])),
+                benefits=tuple(tier.get("benefits") or ()),
+            )
+            for tier in tiers
+        )
+        return cls(
+            tiers=tuple(sorted(defs, key=lambda tier: tier.entry_points)),
+            window_days=window_days,
+            qualifying_kinds=tuple(qualifying_kinds),
+        )
+
+    @property
+    def lowest(self) -> TierDef:
+        return self.tiers[0]
+
+    def qualifies(self, kind: str) -> bool:
+        return kind in self.qualifying_kinds
+
+    def rank(self, code: str) -> int | None:
+        for index, tier in enumerate(self.tiers):
+            if tier.code == code:
+                return index
+        return None
+
+    def find(self, code: str) -> TierDef | None:
+        rank = self.rank(code)
+        return None if rank is None else self.tiers[rank]
+
+    def reached(self, qualifying: int) -> TierDef:
+        """The highest tier whose entry the qualifying points meet."""
+        return [tier for tier in self.tiers if tier.entry_points <= qualifying][-1]
+
+    def kept(self, qualifying: int, *, at_most: TierDef) -> TierDef:
+        """At requalification: the highest tier, up to ``at_most``, whose retain points are met
+        (the lowest always is: its retain points are at most its entry, 0)."""
+        top = self.tiers.index(at_most)
+        return [tier for tier in self.tiers[: top + 1] if tier.retain_points <= qualifying][-1]
+
+    def above(self, tier: TierDef) -> TierDef | None:
+        index = self.tiers.index(tier)
+        return self.tiers[index + 1] if index + 1 < len(self.tiers) else None
+
+    def higher(self, a: TierDef, b: TierDef) -> TierDef:
+        return a if self.tiers.index(a) >= self.tiers.index(b) else b
+
+    def window_before(self, today: date) -> date:
+        """The last day before the window that ends ``today``: the days after it count."""
+        return today - timedelta(days=self.window_days)
+
+    def requalify_after(self, moment: datetime) -> datetime:
+        return moment + timedelta(days=self.window_days)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the database holds of a customer's place (``TierStanding``); none: the lowest tier."""
+
+    tier_code: str
+    since: datetime | None
+    requalify_at: datetime | None
+    floor_code: str = ""
+    floor_until: datetime | None = None
+
+
+def earned_tier(ladder: Ladder, standing: Standing | None, *, qualifying: int | None = None) -> TierDef:
+    """The tier the customer earned. A tier the ladder no longer has (a ladder change) reads as
+    the tier the qualifying points reach, until ``recompute_tiers`` places the customer."""
+    if standing is None:
+        return ladder.lowest
+    tier = ladder.find(standing.tier_code)
+    if tier is None:
+        return ladder.reached(qualifying or 0) if qualifying is not None else ladder.lowest
+    return tier
+
+
+def floor_tier(ladder: Ladder, standing: Standing | None, now: datetime) -> TierDef | None:
+    if standing is None or not standing.floor_code or standing.floor_until is None or standing.floor_until <= now:
+        return None
+    return ladder.find(standing.floor_code)
+
+
+def current_tier(ladder: Ladder, standing: Standing | None, now: datetime, *, qualifying: int | None = None) -> TierDef:
+    """The customer's tier now: the one they earned, or the staff floor while it lasts if higher."""
+    earned = earned_tier(ladder, standing, qualifying=qualifying)
+    floor = floor_tier(ladder, standing, now)
+    return ladder.higher(floor, earned) if floor else earned
+
+
+def held_tier(ladder: Ladder, standing: Standing | None) -> TierDef:
+    """The tier the customer held with the floor they had, whether or not it has ended since:
+    what the requalification job moves them from."""
+    earned = earned_tier(ladder, standing)
+    floor = ladder.find(standing.floor_code) if standing is not None and standing.floor_code else None
+    return ladder.higher(floor, earned) if floor else earned
+
+
+def tier_award_points(points: int, multiplier: Decimal) -> int:
+    """A qualifying credit's tier award: floor(S x (multiplier - 1)), exactly."""
+    return math.floor(points * (multiplier - 1))
+
+
+@dataclass(frozen=True)
+class Progress:
+    qualifying_points: int
+    next_tier: TierDef | None
+    points_to_next: int | None
+    points_to_retain: int
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "qualifying_points": self.qualifying_points,
+            "next_tier": (
+                {"code": self.next_tier.code, "name": self.next_tier.name, "entry_points": self.next_tier.entry_points}
+                if self.next_tier
+                else None
+            ),
+            "points_to_next": self.points_to_next,
+            "points_to_retain": self.points_to_retain,
+        }
+
+
+def progress(ladder: Ladder, tier: TierDef, qualifying: int) -> Progress:
+    """What the customer sees: how far to the next tier, and what keeping this one takes."""
+    following = ladder.above(tier)
+    return Progress(
+        qualifying_points=qualifying,
+        next_tier=following,
+        points_to_next=max(following.entry_points - qualifying, 0) if following else None,
+        points_to_retain=max(tier.retain_points - qualifying, 0),
+    )
