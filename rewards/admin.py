@@ -14,8 +14,20 @@ from django.urls import path, reverse
 from django.utils import timezone
 
 from rewards import services
-from rewards.forms import CONDITION_ROWS, RuleAdminForm
-from rewards.models import Activity, Birthday, CatalogItem, RedeemedItem, Reward, Rule, RuleVersion
+from rewards.forms import CONDITION_ROWS, RuleAdminForm, TierAdminForm, TierFloorForm, TierFormSet, TierLadderAdminForm
+from rewards.models import (
+    Activity,
+    Birthday,
+    CatalogItem,
+    RedeemedItem,
+    Reward,
+    Rule,
+    RuleVersion,
+    Tier,
+    TierChange,
+    TierLadder,
+    TierStanding,
+)
 from rewards.selectors import rows_by_keyset
 
 # A cell a spreadsheet would read as a formula is exported as text.
@@ -320,3 +332,97 @@ class BirthdayAdmin(ReadOnlyAdmin):
     search_fields = ["=user_id"]
     search_help_text = "A user_id."
     show_full_result_count = False
+
+
+class TierInline(admin.TabularInline):
+    model = Tier
+    form = TierAdminForm
+    formset = TierFormSet
+    fields = ["code", "name", "entry_points", "retain_points", "multiplier", "benefits_text"]
+    ordering = ["entry_points"]
+    extra = 1
+
+
+@admin.register(TierLadder)
+class TierLadderAdmin(SafeModelAdmin):
+    """The one tier ladder: its settings and its tiers, saved whole through the tier services
+    (the API's validator), as ``PUT loyalty-api/tiers`` does."""
+
+    form = TierLadderAdminForm
+    inlines = [TierInline]
+    list_display = ["__str__", "tiers_shown", "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    @admin.display(description="tiers")
+    def tiers_shown(self, ladder: TierLadder) -> str:
+        return ", ".join(f"{tier.name} from {tier.entry_points:,}" for tier in ladder.tiers.order_by("entry_points"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and not TierLadder.objects.exists()
+
+    def save_model(self, request: HttpRequest, obj: TierLadder, form, change: bool) -> None:
+        obj.pk = TierLadder.LADDER_ID  # written with its tiers, below
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        services.ladder_set(definition=formset.ladder_definition, by=f"staff {request.user.get_username()}")
+
+    def delete_model(self, request: HttpRequest, obj: TierLadder) -> None:
+        services.ladder_set(definition={"tiers": []}, by=f"staff {request.user.get_username()}")
+
+
+@admin.register(TierStanding)
+class TierStandingAdmin(ReadOnlyAdmin):
+    list_display = ["user_id", "tier_code", "since", "requalify_at", "floor_code", "floor_until"]
+    list_filter = ["tier_code"]
+    search_fields = ["=user_id"]
+    search_help_text = "A user_id."
+    show_full_result_count = False
+
+
+@admin.register(TierChange)
+class TierChangeAdmin(SafeModelAdmin):
+    """Every tier change, and where staff set a floor: "add" sets a customer's floor (a tier
+    they keep at least until a date, with a reason), through the tier services."""
+
+    list_display = [
+        "user_id",
+        "cause",
+        "from_code",
+        "to_code",
+        "qualifying_points",
+        "floor_until",
+        "changed_at",
+        "changed_by",
+        "reason",
+    ]
+    list_filter = ["cause"]
+    search_fields = ["=user_id"]
+    search_help_text = "A user_id."
+    ordering = ["-id"]
+    show_full_result_count = False
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs: Any):
+        if obj is None:
+            kwargs["form"] = TierFloorForm
+            kwargs["fields"] = ["user_id", "tier", "until", "reason"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [field.name for field in TierChange._meta.fields] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: TierChange, form, change: bool) -> None:
+        data = form.cleaned_data
+        saved = services.tier_floor_set(
+            user_id=data["user_id"],
+            code=data["tier"],
+            until=data["until"],
+            reason=data["reason"],
+            by=f"staff {request.user.get_username()}",
+        )
+        obj.pk = saved.pk
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

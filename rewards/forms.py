@@ -3,16 +3,19 @@ five conditions, turned into the rule definition the API takes and checked by th
 validator (``RuleInput``), so a rule saved here is exactly one the API would accept."""
 
 import re
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from core.errors import plain_errors
 from rewards import program
-from rewards.models import CapPeriod, Rule
-from rewards.serializers import RuleInput
+from rewards.models import CapPeriod, RewardKind, Rule, Tier, TierChange, TierLadder
+from rewards.serializers import RuleInput, TierLadderInput
 from rewards.services.program import RULE_FIELDS
+from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
 
 CONDITION_ROWS = 5
 PROPERTY = "properties"
@@ -212,3 +215,101 @@ for _row in range(1, CONDITION_ROWS + 1):
 
 def _condition_row(match: re.Match) -> str:
     return f"Condition {int(match.group(1)) + 1}: "
+
+
+# ---- tiers ----------------------------------------------------------------------------------------
+
+
+class TierAdminForm(forms.ModelForm):
+    """One tier of the ladder, its benefits one per line."""
+
+    benefits_text = forms.CharField(
+        label="Benefits (one per line)", required=False, widget=forms.Textarea(attrs={"rows": 2, "cols": 30})
+    )
+
+    class Meta:
+        model = Tier
+        fields = ["code", "name", "entry_points", "retain_points", "multiplier"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["benefits_text"].initial = "\n".join(self.instance.benefits or [])
+
+    def tier_definition(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        benefits = [line.strip() for line in data.get("benefits_text", "").splitlines() if line.strip()]
+        return {
+            "code": data.get("code"),
+            "name": data.get("name"),
+            "entry_points": data.get("entry_points"),
+            "retain_points": data.get("retain_points"),
+            "multiplier": str(data.get("multiplier") or 1),
+            "benefits": benefits,
+        }
+
+    def validate_unique(self) -> None:
+        # The ladder is replaced whole: codes and entries are checked across it, by TierLadderInput.
+        pass
+
+
+class TierFormSet(forms.BaseInlineFormSet):
+    """The ladder's tiers, checked whole by the API's validator (``TierLadderInput``) with the
+    ladder's settings from the form above them."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        tiers = [
+            form.tier_definition() for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        definition = {
+            "tiers": tiers,
+            "window_days": self.instance.window_days,
+            "qualifying_kinds": list(self.instance.qualifying_kinds or []),
+        }
+        serializer = TierLadderInput(data=definition)
+        if not serializer.is_valid():
+            raise forms.ValidationError(
+                [message for messages in plain_errors(serializer.errors).values() for message in messages]
+            )
+        if not tiers:
+            raise forms.ValidationError("A ladder has at least one tier, entered at 0 points.")
+        self.ladder_definition = definition
+
+
+class TierLadderAdminForm(forms.ModelForm):
+    qualifying_kinds = forms.MultipleChoiceField(
+        choices=[(kind, RewardKind(kind).label) for kind in QUALIFIABLE_KINDS],
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(DEFAULT_QUALIFYING_KINDS),
+        help_text="The credits whose points count toward the tiers.",
+    )
+
+    class Meta:
+        model = TierLadder
+        fields = ["window_days", "qualifying_kinds"]
+        help_texts = {"window_days": "The qualifying points count the credits of the last this many days."}
+
+
+class TierFloorForm(forms.ModelForm):
+    """A staff floor: the customer has at least this tier until this date, for this reason."""
+
+    tier = forms.ChoiceField(choices=())
+    until = forms.DateTimeField(help_text="The customer keeps at least this tier until then.")
+
+    class Meta:
+        model = TierChange
+        fields = ["user_id", "reason"]
+        help_texts = {"reason": "Why: it is recorded with the change."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tier"].choices = [(tier.code, tier.name) for tier in Tier.objects.order_by("entry_points")]
+        self.fields["reason"].required = True
+
+    def clean_until(self) -> datetime:
+        until = self.cleaned_data["until"]
+        if until <= timezone.now():
+            raise forms.ValidationError("A floor ends in the future.")
+        return until

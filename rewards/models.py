@@ -599,11 +599,12 @@ class Tier(models.Model):
     requalification date with ``retain_points``; its ``multiplier`` adds a tier award to every
     qualifying credit."""
 
+    ladder = models.ForeignKey(TierLadder, on_delete=models.CASCADE, related_name="tiers")
     code = models.SlugField(max_length=30, unique=True)
     name = models.CharField(max_length=100)
     entry_points = models.BigIntegerField(unique=True)
     retain_points = models.BigIntegerField()
-    multiplier = models.DecimalField(max_digits=7, decimal_places=3, default=Decimal(1))
+    multiplier = models.DecimalField(max_digits=15, decimal_places=6, default=Decimal(1))
     benefits = models.JSONField(default=list, blank=True)
 
     class Meta:

@@ -79,6 +79,11 @@ def as_number(value: Any) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+def decimal_text(value: Decimal) -> str:
+    """An exact decimal as plain text, no trailing zeros and no exponent: "1.5", "100"."""
+    return format(value.normalize(), "f")
+
+
 def json_number(value: Decimal) -> int | float:
     """A validated number as JSON stores it: an int when whole, else a float whose repr is
     the decimal sent (validated numbers have at most 15 significant digits)."""

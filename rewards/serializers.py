@@ -448,9 +448,7 @@ class RuleInput(NoUnknownKeysMixin, serializers.Serializer):
             )
             raise serializers.ValidationError({"effect": {"role": [message]}})
         if "value" in effect:  # stored as text, the exact decimal sent
-            effect = {**effect, "value": str(effect["value"].normalize())}
-            if "E" in effect["value"]:
-                effect["value"] = str(int(Decimal(effect["value"])))
+            effect = {**effect, "value": program.decimal_text(effect["value"])}
         return effect
 
     @staticmethod
@@ -609,7 +607,7 @@ class BirthdayOutput(serializers.Serializer):
 
 MAX_TIERS = 20
 MAX_BENEFITS = 20
-TIER_MULTIPLIER_PLACES = 3
+MAX_TIER_MULTIPLIER = 100
 
 
 class TierInput(NoUnknownKeysMixin, serializers.Serializer):
@@ -621,13 +619,10 @@ class TierInput(NoUnknownKeysMixin, serializers.Serializer):
     retain_points = StrictIntegerField(
         min_value=0, max_value=MAX_BIGINT, help_text="Qualifying points to keep it at requalification."
     )
-    multiplier = StrictDecimalField(
-        max_digits=7,
-        decimal_places=TIER_MULTIPLIER_PLACES,
-        min_value=Decimal(1),
-        max_value=Decimal(100),
-        default=Decimal(1),
-        help_text="At least 1: a qualifying credit of S points adds a tier award of floor(S x (multiplier - 1)).",
+    multiplier = RuleDecimalField(
+        required=False,
+        help_text="At least 1 (default 1): a qualifying credit of S points adds a tier award of "
+        "floor(S x (multiplier - 1)).",
     )
     benefits = serializers.ListField(
         child=text_field(max_length=200),
@@ -636,9 +631,15 @@ class TierInput(NoUnknownKeysMixin, serializers.Serializer):
         help_text="What the tier gives, in words.",
     )
 
+    def validate_multiplier(self, multiplier: Decimal) -> Decimal:
+        if not 1 <= multiplier <= MAX_TIER_MULTIPLIER:
+            raise serializers.ValidationError(f"At least 1 and at most {MAX_TIER_MULTIPLIER}.")
+        return multiplier
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["retain_points"] > attrs["entry_points"]:
             raise serializers.ValidationError({"retain_points": ["At most entry_points."]})
+        attrs.setdefault("multiplier", Decimal(1))
         return attrs
 
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from rewards.models import RewardKind
+from rewards.program import decimal_text
 
 DEFAULT_WINDOW_DAYS = 365
 DEFAULT_QUALIFYING_KINDS = (RewardKind.ORDER, RewardKind.PURCHASE)
@@ -49,7 +50,7 @@ class TierDef:
             "name": self.name,
             "entry_points": self.entry_points,
             "retain_points": self.retain_points,
-            "multiplier": str(self.multiplier.normalize()),
+            "multiplier": decimal_text(self.multiplier),
             "benefits": list(self.benefits),
         }
 

@@ -114,10 +114,19 @@ def calls(state: dict) -> list[Call]:
             200,
             PROGRAM,
         ),
+        Call("get", "/rewards-api/tiers/", None, 200, READ, True),
+        Call("get", "/loyalty-api/tiers", None, 200, PROGRAM),
+        Call(
+            "put",
+            "/loyalty-api/tiers",
+            {"tiers": [{"code": "member", "name": "Member", "entry_points": 0, "retain_points": 0}]},
+            200,
+            PROGRAM,
+        ),
     ]
 
 
-CALL_COUNT = 38
+CALL_COUNT = 41
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from core.exceptions import Conflict, NotFound
 from rewards import program
 from rewards.models import Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger, RuleVersion
-from rewards.program import ProgramEvent
+from rewards.program import ProgramEvent, decimal_text
 from rewards.selectors import account_balance
 from rewards.serializers import RuleInput
 from rewards.services import tiers
@@ -373,7 +373,7 @@ def _tier_award_post(
         user_id=first.reward.user_id,
         points=award.points,
         kind=RewardKind.TIER,
-        description=f"{award.tier.name} tier x{award.tier.multiplier.normalize()}: {description}",
+        description=f"{award.tier.name} tier x{decimal_text(award.tier.multiplier)}: {description}",
         app=app,
         credited_at=credited_at,
         event_extra={
@@ -381,7 +381,7 @@ def _tier_award_post(
             "tier": {
                 "code": award.tier.code,
                 "name": award.tier.name,
-                "multiplier": str(award.tier.multiplier.normalize()),
+                "multiplier": decimal_text(award.tier.multiplier),
             },
         },
         pending_days=kind_pending_days(kind) if pending_days is None else pending_days,

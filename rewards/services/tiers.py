@@ -29,7 +29,7 @@ from rewards.models import (
     TierLadder,
     TierStanding,
 )
-from rewards.program import program_time
+from rewards.program import decimal_text, program_time
 from rewards.serializers import TierLadderInput
 from rewards.services.events import event_record
 from rewards.shapes import iso
@@ -90,8 +90,7 @@ def ladder_set(*, definition: Mapping[str, Any], by: str) -> LadderSet:
     if not valid["tiers"]:
         TierLadder.objects.filter(pk=TierLadder.LADDER_ID).delete()
         return LadderSet(ladder=None, updated_at=now, updated_by=by)
-    Tier.objects.bulk_create(Tier(**tier) for tier in valid["tiers"])
-    TierLadder.objects.update_or_create(
+    ladder, _ = TierLadder.objects.update_or_create(
         pk=TierLadder.LADDER_ID,
         defaults={
             "window_days": valid["window_days"],
@@ -100,6 +99,7 @@ def ladder_set(*, definition: Mapping[str, Any], by: str) -> LadderSet:
             "updated_by": by,
         },
     )
+    Tier.objects.bulk_create(Tier(ladder=ladder, **tier) for tier in valid["tiers"])
     return LadderSet(ladder=ladder_read(), updated_at=now, updated_by=by)
 
 
@@ -280,7 +280,7 @@ class TierView:
         return {
             "code": self.tier.code,
             "name": self.tier.name,
-            "multiplier": str(self.tier.multiplier.normalize()),
+            "multiplier": decimal_text(self.tier.multiplier),
             "benefits": list(self.tier.benefits),
             "since": iso(self.standing.since) if earned else None,
             "requalify_at": iso(self.standing.requalify_at) if earned else None,

@@ -156,6 +156,9 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     webhook_settings.ORDER_POINTS_PENDING_DAYS = 14
     webhook_settings.POINTS_VALIDITY_DAYS = 40
     now = timezone.now()
+    bronze = {"code": "bronze", "name": "Bronze", "entry_points": 0, "retain_points": 0}
+    silver = {"code": "silver", "name": "Silver", "entry_points": 10, "retain_points": 10}
+    services.ladder_set(definition={"tiers": [bronze, silver]}, by="test")
     services.points_earn(user_id=USER, points=100, description="welcome", app=app)
     coupon = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=app)
     services.coupon_use(item_code=coupon.redeemed_item.item_code, app=app)
@@ -165,6 +168,7 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     services.points_lifecycle_run(now=now + timezone.timedelta(days=15))
     services.points_lifecycle_run(now=now + timezone.timedelta(days=30))
     services.points_lifecycle_run(now=now + timezone.timedelta(days=60))
+    services.tiers_requalify(now=now + timezone.timedelta(days=400))  # the first order lifted them to silver
     application_revoke(app_id=application_create(name="gone", access_level="Can_Read").app.pk)
     (tmp_path / "balances.csv").write_text(f"{USER},5\n")
     balances_csv_import(tmp_path / "balances.csv")
