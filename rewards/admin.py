@@ -365,6 +365,8 @@ class TierLadderAdmin(SafeModelAdmin):
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         services.ladder_set(definition=formset.ladder_definition, by=f"staff {request.user.get_username()}")
+        # What admin's change message reads of a formset the ORM would have saved.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def delete_model(self, request: HttpRequest, obj: TierLadder) -> None:
         services.ladder_set(definition={"tiers": []}, by=f"staff {request.user.get_username()}")

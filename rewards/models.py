@@ -610,12 +610,21 @@ class Tier(models.Model):
     class Meta:
         ordering = ["entry_points"]
         constraints = [
-            models.CheckConstraint(condition=Q(entry_points__gte=0), name="tier_entry_not_negative"),
+            models.CheckConstraint(
+                condition=Q(entry_points__gte=0),
+                name="tier_entry_not_negative",
+                violation_error_message="entry_points: at least 0.",
+            ),
             models.CheckConstraint(
                 condition=Q(retain_points__gte=0, retain_points__lte=models.F("entry_points")),
                 name="tier_retain_at_most_entry",
+                violation_error_message="retain_points: at least 0 and at most entry_points.",
             ),
-            models.CheckConstraint(condition=Q(multiplier__gte=1), name="tier_multiplier_at_least_one"),
+            models.CheckConstraint(
+                condition=Q(multiplier__gte=1),
+                name="tier_multiplier_at_least_one",
+                violation_error_message="multiplier: at least 1.",
+            ),
         ]
 
     def __str__(self) -> str:
