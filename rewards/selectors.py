@@ -106,7 +106,8 @@ def _page(queryset: QuerySet[Reward], *, limit: int, before_id: int | None) -> H
 
 
 def reward_history(*, user_id: int, limit: int = HISTORY_DEFAULT_LIMIT, before_id: int | None = None) -> HistoryPage:
-    return _page(Reward.objects.filter(user_id=user_id).select_related("rule"), limit=limit, before_id=before_id)
+    rows = Reward.objects.filter(user_id=user_id).select_related("rule", "lot")
+    return _page(rows, limit=limit, before_id=before_id)
 
 
 def user_info(

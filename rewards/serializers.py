@@ -27,6 +27,7 @@ from rewards import program
 from rewards import tiers as tiers_module
 from rewards.models import DESCRIPTION_MAX_LENGTH, CapPeriod, RedeemedItem, Reward, RuleStatus, RuleTrigger
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
+from rewards.shapes import iso
 
 # ---- inputs -------------------------------------------------------------------
 
@@ -129,6 +130,14 @@ class RewardHistoryOutput(serializers.ModelSerializer):
     rule_name = serializers.CharField(
         source="rule.name", default=None, allow_null=True, help_text="The earning rule whose award this row is."
     )
+    available_at = serializers.SerializerMethodField(
+        help_text="A credit whose points are still pending: when they become available (else null)."
+    )
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_available_at(self, row: Reward) -> str | None:
+        lot = getattr(row, "lot", None) if row.pending_change > 0 else None
+        return iso(lot.available_at) if lot is not None and lot.pending and lot.remaining > 0 else None
 
     class Meta:
         model = Reward
@@ -142,6 +151,7 @@ class RewardHistoryOutput(serializers.ModelSerializer):
             "redeemed_date",
             "reward_description",
             "rule_name",
+            "available_at",
         ]
 
 

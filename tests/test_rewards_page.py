@@ -45,6 +45,13 @@ def page_url(live_server, token: str, user_id: int = USER) -> str:
     return f"{live_server.url}/rewards-page/#{urlencode({'token': token, 'user_id': user_id})}"
 
 
+def spend(page: Page, tile: str) -> None:
+    """Tap a catalog tile and say yes when the page asks."""
+    page.get_by_role("button", name=tile).click()
+    expect(page.get_by_test_id("confirm")).to_be_visible()
+    page.get_by_role("button", name="Yes, spend them").click()
+
+
 def customer_with_points(app, points: int) -> str:
     services.points_earn(user_id=USER, points=points, description="Welcome bonus", app=app)
     return customer_session_issue(user_id=USER, app=app).token
@@ -66,7 +73,7 @@ def test_redeem_coupon_shows_code_balance_and_history(live_server, page, shop_ap
     page.goto(page_url(live_server, token))
     expect(page.get_by_test_id("total-points")).to_have_text("130")
 
-    page.get_by_role("button", name="Redeem $10 coupon for 100 points").click()
+    spend(page, "Redeem $10 coupon for 100 points")
 
     expect(page.get_by_test_id("coupon-code")).to_have_text(_re_code())
     code = page.get_by_test_id("coupon-code").inner_text()
@@ -116,16 +123,16 @@ def test_options_out_of_reach_say_how_many_points_are_missing(live_server, page,
 def test_a_failed_redemption_clears_the_previous_coupon_code(live_server, page, shop_app):
     token = customer_with_points(shop_app, 100)
     page.goto(page_url(live_server, token))
-    page.get_by_role("button", name="Redeem $5 coupon for 50 points").click()
+    spend(page, "Redeem $5 coupon for 50 points")
     expect(page.get_by_test_id("coupon-panel")).to_be_visible()
     expect(page.get_by_test_id("total-points")).to_have_text("50")
     expect(page.locator("#app")).to_have_attribute("aria-busy", "false")
     # Spent elsewhere meanwhile: the page still offers the $5 coupon.
     services.donation_redeem(user_id=USER, points=50, amount=Decimal("5"), description="elsewhere", app=shop_app)
 
-    page.get_by_role("button", name="Redeem $5 coupon for 50 points").click()
+    spend(page, "Redeem $5 coupon for 50 points")
 
-    expect(page.get_by_test_id("status")).to_have_text("You do not have enough points to redeem this reward.")
+    expect(page.get_by_test_id("status")).to_have_text("You don't have enough points for this yet.")
     expect(page.get_by_test_id("coupon-panel")).to_be_hidden()
     expect(page.get_by_test_id("total-points")).to_have_text("0")
 
@@ -157,15 +164,15 @@ def test_a_healthy_page_has_the_program_name_and_no_console_errors(live_server, 
     assert errors == []
 
 
-def test_not_enough_points_shows_the_api_message(live_server, page, shop_app):
+def test_not_enough_points_is_said_in_a_customers_words(live_server, page, shop_app):
     token = customer_with_points(shop_app, 100)
     page.goto(page_url(live_server, token))
     expect(page.get_by_test_id("total-points")).to_have_text("100")
     services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="elsewhere", app=shop_app)
 
-    page.get_by_role("button", name="Redeem $10 charity donation for 100 points").click()
+    spend(page, "Redeem $10 charity donation for 100 points")
 
-    expect(page.get_by_test_id("status")).to_have_text("You do not have enough points to redeem this reward.")
+    expect(page.get_by_test_id("status")).to_have_text("You don't have enough points for this yet.")
     expect(page.get_by_test_id("total-points")).to_have_text("50")
     assert not Reward.objects.filter(kind="donation").exists()
 
@@ -193,9 +200,16 @@ def test_keyboard_only_redemption_and_phone_width(live_server, browser, shop_app
     page.keyboard.press("Tab")  # the first catalog button: "$5 coupon"
     expect(page.get_by_role("button", name="Redeem $5 coupon for 50 points")).to_be_focused()
     page.keyboard.press("Enter")
+    expect(page.get_by_test_id("confirm-text")).to_have_text("Spend 50 points on a $5.00 coupon?")
+    expect(page.get_by_role("button", name="Yes, spend them")).to_be_focused()
+    page.keyboard.press("Enter")
 
     expect(page.get_by_test_id("total-points")).to_have_text("25")
     expect(page.get_by_test_id("coupon-code")).to_have_text(_re_code())
+    # Focus is on the new code's heading, not on the tile: a second Enter spends nothing.
+    expect(page.get_by_role("heading", name="Your new coupon code")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("confirm")).to_be_hidden()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     context.close()
 
@@ -227,7 +241,7 @@ def test_save_screenshots_for_the_readme(live_server, browser, shop_app):
         page = context.new_page()
         page.goto(page_url(live_server, token))
         expect(page.get_by_test_id("history-row").first).to_be_visible()
-        page.get_by_role("button", name="Redeem $5 coupon for 50 points").click()
+        spend(page, "Redeem $5 coupon for 50 points")
         expect(page.get_by_test_id("coupon-code")).to_have_text(_re_code())
         expect(page.locator("#app")).to_have_attribute("aria-busy", "false")
         page.screenshot(path=SCREENSHOT_DIR / f"rewards-page-{name}.png", full_page=True)
@@ -289,3 +303,122 @@ def test_pending_points_and_the_next_expiry_are_shown(live_server, page, shop_ap
     expect(page.get_by_test_id("total-points")).to_have_text("120")
     expect(page.get_by_test_id("pending-note")).to_contain_text("50 points on their way, available on")
     expect(page.get_by_test_id("expiry-note")).to_contain_text("120 points expire soon, the first on")
+
+
+LADDER = {
+    "tiers": [
+        {"code": "bronze", "name": "Bronze", "entry_points": 0, "retain_points": 0},
+        {
+            "code": "silver",
+            "name": "Silver",
+            "entry_points": 500,
+            "retain_points": 400,
+            "multiplier": "1.5",
+            "benefits": ["Free shipping"],
+        },
+    ]
+}
+
+
+def _explained_history(app, settings) -> None:
+    """An expiry, a release, a redemption, an order on its way and a returned one."""
+    from django.utils import timezone
+
+    from loyalty.services import order_record, order_return
+
+    now = timezone.now()
+    settings.POINTS_VALIDITY_DAYS = 30
+    services.points_earn(user_id=USER, points=60, description="Welcome bonus", app=app)
+    settings.POINTS_VALIDITY_DAYS = 0
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    order_record(order_id=1, user_id=USER, total_cost=4000, completed_at=int(now.timestamp()) - 86400, app=app)
+    services.points_lifecycle_run(now=now + timezone.timedelta(days=40))  # the order's 200 arrive, the 60 expire
+    services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="$5 coupon", app=app)
+    order_record(order_id=2, user_id=USER, total_cost=2000, completed_at=int(now.timestamp()), app=app)
+    order_record(order_id=3, user_id=USER, total_cost=1000, completed_at=int(now.timestamp()), app=app)
+    order_return(order_id=3, app=app)
+
+
+def test_the_activity_explains_every_change_of_the_balance(live_server, page, shop_app, settings):
+    services.ladder_set(definition=LADDER, by="test")
+    _explained_history(shop_app, settings)
+    page.goto(page_url(live_server, customer_session_issue(user_id=USER, app=shop_app).token))
+
+    expect(page.get_by_test_id("total-points")).to_have_text("150")
+    rows = page.get_by_test_id("activity-row")
+    expect(rows).to_have_count(8)
+    texts = [" | ".join(rows.nth(i).inner_text().split("\n")) for i in range(8)]
+    returned, on_way_cancelled, on_way, coupon, expired, arrived, order, welcome = texts
+    assert returned.startswith("Order 3 returned") and "Points on the way for these goods were cancelled" in returned
+    assert "−50 on the way" in returned
+    assert on_way_cancelled.startswith("Order 3") and "+50 on the way" in on_way_cancelled
+    assert on_way.startswith("Order 2") and "From: Points for orders" in on_way and "arrives on" in on_way
+    assert coupon.startswith("$5 coupon") and "Spent on a coupon" in coupon and "−50" in coupon
+    assert expired.startswith("Points expired") and "−60" in expired
+    assert arrived.startswith("Points now available") and "+200" in arrived and "From: Order 1" in arrived
+    assert order.startswith("Order 1") and "arrived later" in order
+    assert welcome.startswith("Welcome bonus") and "+60" in welcome
+    expect(page.get_by_test_id("pending-note")).to_contain_text("100 points on their way")
+
+
+def test_a_negative_balance_is_explained(live_server, page, shop_app):
+    from loyalty.services import order_record, order_return
+
+    order_record(order_id=7, user_id=USER, total_cost=2000, completed_at=int(time.time()), app=shop_app)
+    services.coupon_redeem(user_id=USER, points=100, amount=Decimal("10"), description="$10 coupon", app=shop_app)
+    order_return(order_id=7, app=shop_app)
+
+    page.goto(page_url(live_server, customer_session_issue(user_id=USER, app=shop_app).token))
+
+    expect(page.get_by_test_id("total-points")).to_have_text("-100")
+    expect(page.get_by_test_id("owed-note")).to_have_text(
+        "You owe 100 points: a return took back points you had already spent. The points you earn next pay this first."
+    )
+
+
+def test_spending_asks_first_and_cancelling_spends_nothing(live_server, page, shop_app):
+    page.goto(page_url(live_server, customer_with_points(shop_app, 100)))
+    tile = page.get_by_role("button", name="Redeem $10 charity donation for 100 points")
+
+    tile.click()
+    expect(page.get_by_test_id("confirm-text")).to_have_text("Spend 100 points to donate $10.00?")
+    page.get_by_role("button", name="Cancel").click()
+
+    expect(page.get_by_test_id("confirm")).to_be_hidden()
+    expect(tile).to_be_focused()
+    expect(page.get_by_test_id("total-points")).to_have_text("100")
+    assert not Reward.objects.filter(kind="donation").exists()
+
+
+def test_the_tier_its_progress_and_the_referral_code_are_shown(live_server, page, shop_app):
+    from loyalty.services import order_record
+
+    services.ladder_set(definition=LADDER, by="test")
+    order_record(order_id=9, user_id=USER, total_cost=6000, completed_at=int(time.time()), app=shop_app)  # 300
+
+    page.goto(page_url(live_server, customer_session_issue(user_id=USER, app=shop_app).token))
+
+    expect(page.get_by_test_id("tier-name")).to_have_text("Bronze member")
+    bar = page.get_by_role("progressbar")
+    expect(bar).to_have_attribute("aria-valuenow", "300")
+    expect(bar).to_have_attribute("aria-valuemax", "500")
+    expect(page.get_by_test_id("tier-next")).to_have_text("200 more points to Silver (300 of 500)")
+    code = page.get_by_test_id("referral-code")
+    expect(code).to_have_text(_re_referral())
+    expect(page.get_by_role("button", name="Copy your referral code")).to_be_visible()
+
+
+def test_a_link_for_another_customer_is_explained_in_plain_words(live_server, page, shop_app):
+    token = customer_with_points(shop_app, 10)
+
+    page.goto(page_url(live_server, token, user_id=USER + 1))
+
+    expect(page.get_by_test_id("status")).to_have_text(
+        "This rewards link belongs to another account. Please open the rewards page again from your own account."
+    )
+
+
+def _re_referral():
+    import re
+
+    return re.compile(r"^[A-Z2-9]{10}$")

@@ -1,4 +1,5 @@
-// The rewards page: total points, the catalog and the customer's coupons and donations.
+// The rewards page: the points and the tier, the catalog (spending asks first), the customer's
+// coupons and donations, every change of the balance explained, and a referral code to share.
 // Opened as /rewards-page/#token=<customer token>&user_id=<id>; the fragment never reaches a server.
 (function () {
   "use strict";
@@ -11,6 +12,8 @@
   let balance = 0;
   let catalog = [];
   let loadCount = 0;
+  let activityCursor = null;
+  const ACTIVITY_PAGE = 20;
 
   function setStatus(text, kind) {
     const status = el("status");
@@ -51,11 +54,24 @@
     return data;
   }
 
+  // What a customer reads when something fails: never the API's developer wording.
+  const CUSTOMER_WORDS = {
+    insufficient_points: "You don't have enough points for this yet.",
+    no_matching_catalog_item: "This reward is no longer offered. The list has been refreshed.",
+    throttled: "Too many tries in a short time. Please wait a moment and try again.",
+  };
+
   function explain(error) {
+    if (error.status === 0) return error.message;
     if (error.status === 401) {
       return "Your rewards session has expired or is not valid. Please open the rewards page again from your account.";
     }
-    return error.message;
+    if (error.status === 403) {
+      return "This rewards link belongs to another account. Please open the rewards page again from your own account.";
+    }
+    if (CUSTOMER_WORDS[error.code]) return CUSTOMER_WORDS[error.code];
+    if (error.status === 429) return CUSTOMER_WORDS.throttled;
+    return "Something went wrong on our side, and nothing was spent. Please try again in a moment.";
   }
 
   const plural = (n, one, many) => n.toLocaleString() + " " + (n === 1 ? one : many);
@@ -73,7 +89,7 @@
     const button = node("button", "copy", "Copy");
     button.type = "button";
     button.setAttribute("aria-label", "Copy " + label);
-    button.addEventListener("click", () => copy(code, button));
+    button.addEventListener("click", () => copy(code, button, label));
     return button;
   }
 
@@ -89,6 +105,13 @@
     balance = parts.total_points;
     el("total-points").textContent = balance.toLocaleString();
     note(
+      "owed-note",
+      balance < 0
+        ? "You owe " + plural(-balance, "point", "points") + ": a return took back points you had already spent. " +
+            "The points you earn next pay this first."
+        : "",
+    );
+    note(
       "pending-note",
       parts.pending_points > 0
         ? plural(parts.pending_points, "point", "points") + " on their way" +
@@ -101,7 +124,135 @@
         ? plural(parts.expiring_points, "point expires", "points expire") + " soon, the first on " + formatDay(parts.next_expiry_at)
         : "",
     );
+    if ("tier" in parts) renderTier(parts.tier, parts.tier_progress);
     renderCatalog();
+  }
+
+  function renderTier(tier, progress) {
+    el("tier").hidden = !tier;
+    if (!tier) return;
+    el("tier-name").textContent = tier.name + " member";
+    el("tier-benefits").textContent = tier.benefits.join(" · ");
+    const next = progress.next_tier;
+    const bar = el("tier-progress");
+    if (next) {
+      const done = Math.min(progress.qualifying_points, next.entry_points);
+      bar.setAttribute("aria-valuemax", String(next.entry_points));
+      bar.setAttribute("aria-valuenow", String(done));
+      bar.setAttribute("aria-valuetext", done.toLocaleString() + " of " + next.entry_points.toLocaleString() + " points");
+      el("tier-progress-fill").style.width = (100 * done / Math.max(next.entry_points, 1)) + "%";
+      el("tier-next").textContent = progress.points_to_next > 0
+        ? plural(progress.points_to_next, "more point", "more points") + " to " + next.name +
+            " (" + progress.qualifying_points.toLocaleString() + " of " + next.entry_points.toLocaleString() + ")"
+        : "You have reached " + next.name + ": it shows here shortly.";
+    } else {
+      bar.setAttribute("aria-valuemax", "1");
+      bar.setAttribute("aria-valuenow", "1");
+      bar.setAttribute("aria-valuetext", "Top tier");
+      el("tier-progress-fill").style.width = "100%";
+      el("tier-next").textContent = "You are in our top tier.";
+    }
+    let keep = "";
+    if (tier.floor_until) {
+      keep = tier.name + " is yours until " + formatDay(tier.floor_until) + ".";
+    } else if (tier.requalify_at) {
+      keep = progress.points_to_retain > 0
+        ? "Earn " + plural(progress.points_to_retain, "more point", "more points") + " by " + formatDay(tier.requalify_at) +
+            " to keep " + tier.name + "."
+        : "You have earned enough to keep " + tier.name + " after " + formatDay(tier.requalify_at) + ".";
+    }
+    el("tier-keep").textContent = keep;
+    el("tier-keep").hidden = !keep;
+  }
+
+  // ---- every change of the balance, in words ----
+
+  const EARNED_FROM = {
+    earn: "Bonus points",
+    purchase: "Points for a purchase",
+    feedback: "Points for your feedback",
+    order: "Points for an order",
+    activity: "Points for an activity",
+    birthday: "Birthday points",
+    referral: "Points for a referral",
+    import: "Points brought over from our previous program",
+  };
+
+  function describe(row) {
+    const spendable = row.points_earned - row.points_redeemed;
+    const pending = row.pending_change;
+    let what = row.reward_description;
+    let why = "";
+    switch (row.kind) {
+      case "coupon":
+        why = "Spent on a coupon";
+        break;
+      case "donation":
+        why = "Donated";
+        break;
+      case "order_return":
+        why = pending < 0 ? "Points on the way for these goods were cancelled" : "Points taken back for the returned goods";
+        break;
+      case "expiry":
+        what = "Points expired";
+        why = row.reward_description;
+        break;
+      case "release":
+        what = "Points now available";
+        why = row.reward_description.replace(/^Now available: /, "From: ");
+        break;
+      case "adjustment":
+        what = "Adjusted by our team";
+        why = row.reward_description;
+        break;
+      case "tier":
+        what = row.reward_description.split(":")[0] + " bonus";
+        why = "Your tier's extra points for " + row.reward_description.split(": ").slice(1).join(": ");
+        break;
+      default:
+        why = row.rule_name ? "From: " + row.rule_name : EARNED_FROM[row.kind] || "";
+    }
+    // What moved the points to spend; else what moved the points on their way (a release
+    // moves both: it shows what it added to spend).
+    let change;
+    if (spendable > 0 || (spendable === 0 && pending === 0)) {
+      change = { text: "+" + spendable.toLocaleString(), tone: "plus" };
+    } else if (spendable < 0) {
+      change = { text: "−" + (-spendable).toLocaleString(), tone: "minus" };
+    } else if (pending > 0) {
+      change = { text: "+" + pending.toLocaleString() + " on the way", tone: "later" };
+      why += (why ? " · " : "") + (row.available_at ? "arrives on " + formatDay(row.available_at) : "arrived later");
+    } else {
+      change = { text: "−" + (-pending).toLocaleString() + " on the way", tone: "later" };
+    }
+    return { what, why, change, when: row.earned_date || row.redeemed_date };
+  }
+
+  function renderActivity(rows, append) {
+    const list = el("activity");
+    if (!append) list.replaceChildren();
+    for (const row of rows) {
+      const shown = describe(row);
+      const item = node("li");
+      item.dataset.testid = "activity-row";
+      item.dataset.kind = row.kind;
+      const change = node("span", "change " + shown.change.tone, shown.change.text);
+      change.setAttribute("aria-label", shown.change.text.replace("−", "minus ").replace("+", "plus ") + " points");
+      item.append(node("span", "what", shown.what), change);
+      if (shown.why) item.append(node("span", "why", shown.why));
+      item.append(node("span", "when", formatDate(shown.when)));
+      list.append(item);
+    }
+    el("activity-empty").hidden = list.children.length > 0;
+  }
+
+  async function loadActivity(append) {
+    const cursor = append && activityCursor ? "&cursor=" + activityCursor : "";
+    const page = await api("get-user-info/?user_id=" + session.userId + "&limit=" + ACTIVITY_PAGE + cursor);
+    renderActivity(page.reward_history, append);
+    activityCursor = page.next_cursor;
+    el("activity-more").hidden = !page.has_more;
+    return page;
   }
 
   function statusOf(row) {
@@ -168,7 +319,7 @@
 
   async function refresh() {
     const [totals, redemptions] = await Promise.all([
-      api("get-points/?user_id=" + session.userId),
+      loadActivity(false),
       api("get-redemptions/?user_id=" + session.userId + "&limit=50"),
     ]);
     showBalance(totals);
@@ -180,7 +331,25 @@
     for (const button of el("catalog").querySelectorAll("button:not(.locked)")) button.disabled = busy;
   }
 
+  function confirmSpend(option) {
+    const dialog = el("confirm");
+    const points = plural(option.points_cost, "point", "points");
+    el("confirm-text").textContent = option.kind === "coupon"
+      ? "Spend " + points + " on a " + formatAmount(option.amount) + " coupon?"
+      : "Spend " + points + " to donate " + formatAmount(option.amount) + "?";
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
+      dialog.returnValue = "cancel";
+      dialog.showModal();
+      el("confirm-yes").focus();
+    });
+  }
+
   async function redeem(option, button) {
+    if (!(await confirmSpend(option))) {
+      button.focus();
+      return;
+    }
     setBusy(true);
     el("coupon-panel").hidden = true; // a failure must never sit beside an earlier success's code
     setStatus("Redeeming " + option.description + "…");
@@ -206,15 +375,17 @@
       refresh().catch(() => {});
     } finally {
       setBusy(false);
-      const again = [...el("catalog").querySelectorAll("button")].find((b) => b.textContent === button.textContent);
-      if (again && !again.disabled) again.focus();
+      // Focus goes to what happened (the new code, or the message), never back onto the tile:
+      // a second Enter must not spend again.
+      const panel = el("coupon-panel");
+      (panel.hidden ? el("status") : el("coupon-title")).focus();
     }
   }
 
-  async function copy(code, button) {
+  async function copy(code, button, label) {
     try {
       await navigator.clipboard.writeText(code);
-      setStatus("Coupon code copied.", "success");
+      setStatus((label && label.startsWith("your referral") ? "Referral code" : "Coupon code") + " copied.", "success");
     } catch (error) {
       const target = button.previousElementSibling;
       const range = document.createRange();
@@ -242,6 +413,7 @@
       if (thisLoad !== loadCount) return; // a newer link was pasted meanwhile
       catalog = options.catalog;
       renderCatalog();
+      showReferral();
       el("content").hidden = false;
       setStatus("");
     } catch (error) {
@@ -251,8 +423,29 @@
     }
   }
 
+  // A referral code is a nice-to-have: if it cannot be had, the section stays hidden.
+  async function showReferral() {
+    try {
+      const answer = await api("referral-code/", { user_id: session.userId });
+      const row = el("referral-code").parentElement;
+      el("referral-code").textContent = answer.code;
+      row.querySelector("button.copy")?.remove();
+      row.append(copyButton(answer.code, "your referral code"));
+      el("referral").hidden = false;
+    } catch (error) {
+      el("referral").hidden = true;
+    }
+  }
+
   el("coupon-panel").querySelector("button.copy").addEventListener("click", (event) => {
-    copy(el("coupon-code").textContent, event.currentTarget);
+    copy(el("coupon-code").textContent, event.currentTarget, "the coupon code");
+  });
+  el("activity-more").addEventListener("click", async () => {
+    try {
+      await loadActivity(true);
+    } catch (error) {
+      setStatus(explain(error), "error");
+    }
   });
   // Pasting a fresh link into the tab changes only the fragment: load it.
   window.addEventListener("hashchange", load);
