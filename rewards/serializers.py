@@ -130,14 +130,30 @@ class RewardHistoryOutput(serializers.ModelSerializer):
     rule_name = serializers.CharField(
         source="rule.name", default=None, allow_null=True, help_text="The earning rule whose award this row is."
     )
-    available_at = serializers.SerializerMethodField(
-        help_text="A credit whose points are still pending: when they become available (else null)."
+    pending_status = serializers.SerializerMethodField(
+        help_text="A credit that was pending: `on_the_way` (its points still are), `arrived` (they became "
+        "available), or `cancelled` (a return took them all back first); null for every other row."
     )
+    available_at = serializers.SerializerMethodField(
+        help_text="A credit whose points are still on the way: when they become available (else null)."
+    )
+
+    @staticmethod
+    def _pending_lot(row: Reward) -> Any:
+        return getattr(row, "lot", None) if row.pending_change > 0 else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=["on_the_way", "arrived", "cancelled"], allow_null=True))
+    def get_pending_status(self, row: Reward) -> str | None:
+        lot = self._pending_lot(row)
+        if lot is None:
+            return None
+        if not lot.pending:
+            return "arrived"
+        return "on_the_way" if lot.remaining > 0 else "cancelled"
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_available_at(self, row: Reward) -> str | None:
-        lot = getattr(row, "lot", None) if row.pending_change > 0 else None
-        return iso(lot.available_at) if lot is not None and lot.pending and lot.remaining > 0 else None
+        return iso(self._pending_lot(row).available_at) if self.get_pending_status(row) == "on_the_way" else None
 
     class Meta:
         model = Reward
@@ -151,6 +167,7 @@ class RewardHistoryOutput(serializers.ModelSerializer):
             "redeemed_date",
             "reward_description",
             "rule_name",
+            "pending_status",
             "available_at",
         ]
 

@@ -229,22 +229,24 @@ def test_page_from_another_origin_calls_the_api_through_cors(live_server, page, 
 
 
 @pytest.mark.screenshots
-def test_save_screenshots_for_the_readme(live_server, browser, shop_app):
-    services.points_earn(user_id=USER, points=260, description="Welcome bonus", app=shop_app)
-    services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="$5 coupon", app=shop_app)
-    item = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="$5 coupon", app=shop_app)
-    services.coupon_use(item_code=item.redeemed_item.item_code)
-    services.donation_redeem(user_id=USER, points=50, amount=Decimal("5"), description="Donation", app=shop_app)
+def test_save_screenshots_for_the_readme(live_server, browser, shop_app, settings):
+    services.ladder_set(definition=LADDER, by="test")
+    _explained_history(shop_app, settings)
+    services.points_earn(user_id=USER, points=160, description="Welcome back bonus", app=shop_app)
     token = customer_session_issue(user_id=USER, app=shop_app).token
-    for name, viewport in (("desktop", {"width": 1100, "height": 760}), ("phone", {"width": 390, "height": 844})):
+    for name, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
         context = browser.new_context(viewport=viewport, device_scale_factor=1)
         page = context.new_page()
         page.goto(page_url(live_server, token))
-        expect(page.get_by_test_id("history-row").first).to_be_visible()
+        expect(page.get_by_test_id("activity-row").first).to_be_visible()
         spend(page, "Redeem $5 coupon for 50 points")
         expect(page.get_by_test_id("coupon-code")).to_have_text(_re_code())
         expect(page.locator("#app")).to_have_attribute("aria-busy", "false")
+        expect(page.get_by_test_id("referral-code")).to_be_visible()
         page.screenshot(path=SCREENSHOT_DIR / f"rewards-page-{name}.png", full_page=True)
+        if name == "phone":
+            page.get_by_role("button", name="Redeem $5 coupon for 50 points").click()
+            page.screenshot(path=SCREENSHOT_DIR / "rewards-page-confirm-phone.png")
         context.close()
 
 
@@ -352,11 +354,12 @@ def test_the_activity_explains_every_change_of_the_balance(live_server, page, sh
     assert returned.startswith("Order 3 returned") and "Points on the way for these goods were cancelled" in returned
     assert "−50 on the way" in returned
     assert on_way_cancelled.startswith("Order 3") and "+50 on the way" in on_way_cancelled
+    assert "cancelled by a return before it arrived" in on_way_cancelled
     assert on_way.startswith("Order 2") and "From: Points for orders" in on_way and "arrives on" in on_way
     assert coupon.startswith("$5 coupon") and "Spent on a coupon" in coupon and "−50" in coupon
     assert expired.startswith("Points expired") and "−60" in expired
     assert arrived.startswith("Points now available") and "+200" in arrived and "From: Order 1" in arrived
-    assert order.startswith("Order 1") and "arrived later" in order
+    assert order.startswith("Order 1") and "since arrived" in order
     assert welcome.startswith("Welcome bonus") and "+60" in welcome
     expect(page.get_by_test_id("pending-note")).to_contain_text("100 points on their way")
 

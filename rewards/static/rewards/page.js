@@ -221,7 +221,12 @@
       change = { text: "−" + (-spendable).toLocaleString(), tone: "minus" };
     } else if (pending > 0) {
       change = { text: "+" + pending.toLocaleString() + " on the way", tone: "later" };
-      why += (why ? " · " : "") + (row.available_at ? "arrives on " + formatDay(row.available_at) : "arrived later");
+      const arrival = {
+        on_the_way: row.available_at ? "arrives on " + formatDay(row.available_at) : "on the way",
+        arrived: "since arrived",
+        cancelled: "cancelled by a return before it arrived",
+      }[row.pending_status];
+      if (arrival) why += (why ? " · " : "") + arrival;
     } else {
       change = { text: "−" + (-pending).toLocaleString() + " on the way", tone: "later" };
     }
