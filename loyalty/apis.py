@@ -465,7 +465,7 @@ class RulesSimulateApi(APIView):
         except ValidationError as error:
             raise ValidationError({"event": error.detail}) from None
         if trigger == RuleTrigger.ORDER:
-            awards = services.order_simulate(
+            earned = services.order_simulate(
                 user_id=event["user_id"],
                 total_cost=event["total_cost"],
                 completed_at=event["completed_at"],
@@ -473,14 +473,8 @@ class RulesSimulateApi(APIView):
                 channel=event.get("channel", ""),
             )
         else:
-            awards = rewards_services.event_simulate(_simulated_event(trigger, event))
-        return Response(
-            {
-                "success": True,
-                "points_awarded": sum(award.points for award in awards),
-                "breakdown": rewards_services.breakdown(awards),
-            }
-        )
+            earned = rewards_services.event_simulate(_simulated_event(trigger, event))
+        return Response({"success": True, **earned.answer_fields()})
 
 
 def _simulated_event(trigger: str, event: dict[str, Any]) -> Any:

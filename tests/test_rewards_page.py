@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 # database calls there are ordinary synchronous code, so Django's guard is lifted.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+MINUS = "\u2212"  # the page writes a real minus sign
 SCREENSHOT_DIR = Path(__file__).resolve().parent.parent / "docs"
 USER = 2024
 
@@ -352,12 +353,12 @@ def test_the_activity_explains_every_change_of_the_balance(live_server, page, sh
     texts = [" | ".join(rows.nth(i).inner_text().split("\n")) for i in range(8)]
     returned, on_way_cancelled, on_way, coupon, expired, arrived, order, welcome = texts
     assert returned.startswith("Order 3 returned") and "Points on the way for these goods were cancelled" in returned
-    assert "−50 on the way" in returned
+    assert f"{MINUS}50 on the way" in returned
     assert on_way_cancelled.startswith("Order 3") and "+50 on the way" in on_way_cancelled
     assert "cancelled by a return before it arrived" in on_way_cancelled
     assert on_way.startswith("Order 2") and "From: Points for orders" in on_way and "arrives on" in on_way
-    assert coupon.startswith("$5 coupon") and "Spent on a coupon" in coupon and "−50" in coupon
-    assert expired.startswith("Points expired") and "−60" in expired
+    assert coupon.startswith("$5 coupon") and "Spent on a coupon" in coupon and f"{MINUS}50" in coupon
+    assert expired.startswith("Points expired") and f"{MINUS}60" in expired
     assert arrived.startswith("Points now available") and "+200" in arrived and "From: Order 1" in arrived
     assert order.startswith("Order 1") and "since arrived" in order
     assert welcome.startswith("Welcome bonus") and "+60" in welcome

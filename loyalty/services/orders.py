@@ -18,7 +18,6 @@ from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, Ru
 from rewards.program import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
 from rewards.services import (
-    Award,
     Earned,
     Posting,
     credit_take_back,
@@ -166,8 +165,8 @@ def _order_event(
 
 def order_simulate(
     *, user_id: int, total_cost: int, completed_at: int, items: Sequence[EventItem] = (), channel: str = ""
-) -> list[Award]:
-    """What this order would earn if it were recorded now, caps included; writes nothing."""
+) -> Earned:
+    """What this order would earn if it were recorded now, caps and tier included; writes nothing."""
     _items_check(items, total_cost=total_cost)
     counter = OrderCounter.objects.filter(user_id=user_id).first()
     event = _order_event(

@@ -297,11 +297,7 @@ def event_earn(
             points_entry_check(award.points, field=entry_field)
         points = sum(award.points for award in awards)
         qualifies = context is not None and context.ladder.qualifies(kind) and points > 0
-        tier_award = (
-            TierAward(tier=context.tier, points=tier_award_points(points, context.tier.multiplier))
-            if qualifies and context.tier.multiplier > 1
-            else None
-        )
+        tier_award = _tier_award(context, kind=kind, points=points)
         if tier_award is not None:
             points_entry_check(tier_award.points, field=entry_field)
         extra = dict(event_extra(points + (tier_award.points if tier_award else 0))) if event_extra else {}
@@ -352,6 +348,14 @@ def event_earn(
     return Earned(awards=awards, postings=postings, tier_award=tier_award)
 
 
+def _tier_award(context: tiers.TierContext | None, *, kind: str, points: int) -> TierAward | None:
+    """What the customer's tier multiplier adds to an event of ``kind`` that earned ``points``:
+    only to a qualifying kind, at the tier the customer has before the event."""
+    if context is None or points <= 0 or not context.ladder.qualifies(kind) or context.tier.multiplier <= 1:
+        return None
+    return TierAward(tier=context.tier, points=tier_award_points(points, context.tier.multiplier))
+
+
 def _credited(posting: Posting) -> int:
     return posting.reward.points_earned + posting.reward.pending_change
 
@@ -394,14 +398,24 @@ class _Simulated(Exception):
         self.awards = awards
 
 
-def event_simulate(event: ProgramEvent) -> list[Award]:
-    """What ``event`` would earn now, caps included, writing nothing: the awards are taken
-    exactly as a real event takes them, then rolled back."""
+def event_simulate(event: ProgramEvent) -> Earned:
+    """What ``event`` would earn now, caps and the customer's tier included, writing nothing:
+    the awards are taken exactly as a real event takes them, then rolled back. (The kind of
+    an event's credits is its trigger's name.)"""
+    ladder = ladder_read()
+    context = tiers.context_read(ladder, event.user_id, now=timezone.now()) if ladder else None
+    if context is not None:
+        event = replace(event, tier=context.tier.code)
     try:
         with transaction.atomic():
             raise _Simulated(awards_take(event, rules_active(event.trigger)))
     except _Simulated as simulated:
-        return simulated.awards
+        points = sum(award.points for award in simulated.awards)
+        return Earned(
+            awards=simulated.awards,
+            postings=[],
+            tier_award=_tier_award(context, kind=event.trigger, points=points),
+        )
 
 
 # ---- the events of rewards-api ----------------------------------------------------------------

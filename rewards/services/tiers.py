@@ -186,6 +186,12 @@ def context_lock(ladder: Ladder, user_id: int, *, now: datetime) -> TierContext:
     return TierContext(ladder=ladder, standing=standing, tier=current_tier(ladder, standing, now))
 
 
+def context_read(ladder: Ladder, user_id: int, *, now: datetime) -> TierContext:
+    """The customer's tier as a credit now would see it, locking nothing (a simulation)."""
+    standing = _standing_read(user_id)
+    return TierContext(ladder=ladder, standing=standing, tier=current_tier(ladder, standing, now))
+
+
 def credit_qualify(
     context: TierContext,
     *,

@@ -413,3 +413,21 @@ def test_check_ledger_finds_qualifying_points_that_disagree_with_their_credits(s
 
     assert (["qualifying", "points"], 310, 299) in problems
     assert (["qualifying", "credit"], 299, 300) in problems
+
+
+def test_a_simulation_shows_the_tier_award_and_writes_nothing(shop, program, ladder):
+    order(shop, 1, 500)  # silver
+    before = (Reward.objects.count(), qualifying())
+    event = {"user_id": CUSTOMER, "order_id": 99, "total_cost": 2000, "completed_at": T0}
+
+    simulated = program.post("/loyalty-api/rules/simulate", {"trigger": "order", "event": event}, format="json").json()
+
+    assert simulated["points_awarded"] == 150
+    assert simulated["breakdown"][-1] == {
+        "rule_id": None,
+        "rule_name": "Silver tier",
+        "version": None,
+        "tier": "silver",
+        "points": 50,
+    }
+    assert (Reward.objects.count(), qualifying()) == before
