@@ -13,13 +13,34 @@ from rewards.selectors import account_balance, account_exists
 DEMO_USER_ID = 1001
 DEMO_APP_NAME = "Demo shop"
 DEMO_PROGRAM_APP_NAME = "Demo program"
+DEMO_LADDER = {
+    "tiers": [
+        {"code": "bronze", "name": "Bronze", "entry_points": 0, "retain_points": 0},
+        {
+            "code": "silver",
+            "name": "Silver",
+            "entry_points": 500,
+            "retain_points": 400,
+            "multiplier": "1.5",
+            "benefits": ["1.5x points"],
+        },
+        {
+            "code": "gold",
+            "name": "Gold",
+            "entry_points": 1000,
+            "retain_points": 800,
+            "multiplier": "2",
+            "benefits": ["2x points", "Free shipping"],
+        },
+    ]
+}
 
 
 class Command(BaseCommand):
     help = (
         "Development only: demo data (customer 1001 with points and history) and fresh tokens "
         "for the MasterApp, a 'Demo shop' Can_Modify_Orders app and a 'Demo program' Can_Manage_Program "
-        "app, printed for a first try."
+        "app, printed for a first try; a demo tier ladder when none is set."
     )
 
     def add_arguments(self, parser) -> None:
@@ -34,6 +55,8 @@ class Command(BaseCommand):
         shop, shop_token = self._app_with_token(DEMO_APP_NAME, AccessLevel.CAN_MODIFY_ORDERS)
         _, program_token = self._app_with_token(DEMO_PROGRAM_APP_NAME, AccessLevel.CAN_MANAGE_PROGRAM)
 
+        if not rewards_services.ladder_fields()["tiers"]:
+            rewards_services.ladder_set(definition=DEMO_LADDER, by="the demo (seed_demo)")
         if not account_exists(user_id=DEMO_USER_ID):
             self._demo_history(shop)
         balance = account_balance(user_id=DEMO_USER_ID)
@@ -57,6 +80,7 @@ Try:
        -H "Content-Type: application/json" \\
        -d '{{"user_id": {DEMO_USER_ID}, "points_earned": 25, "reward_description": "Attended launch event"}}'
   curl -s {base_url}/loyalty-api/rules -H "Authorization: Bearer {program_token}"
+  curl -s {base_url}/loyalty-api/tiers -H "Authorization: Bearer {program_token}"
 """
         )
 
