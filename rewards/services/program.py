@@ -296,8 +296,8 @@ def event_earn(
         for award in awards:
             points_entry_check(award.points, field=entry_field)
         points = sum(award.points for award in awards)
-        qualifies = context is not None and context.ladder.qualifies(kind) and points > 0
-        tier_award = _tier_award(context, kind=kind, points=points)
+        qualifies = _qualifies(context, kind=kind, points=points)
+        tier_award = _tier_award(context, points=points) if qualifies else None
         if tier_award is not None:
             points_entry_check(tier_award.points, field=entry_field)
         extra = dict(event_extra(points + (tier_award.points if tier_award else 0))) if event_extra else {}
@@ -322,16 +322,20 @@ def event_earn(
                 )
             )
         if qualifies:
-            if tier_award is not None and tier_award.points > 0:
+            if tier_award is not None:
                 extra.pop("rule", None)
+                first_rule = next(award.rule for award in awards if award.points > 0)
                 postings.append(
                     _tier_award_post(
                         tier_award,
-                        postings[0],
-                        kind=kind,
+                        user_id=event.user_id,
                         description=description,
                         app=app,
                         credited_at=credited_at,
+                        # The award waits as the event's first award does.
+                        pending_days=kind_pending_days(kind)
+                        if first_rule.pending_days is None
+                        else first_rule.pending_days,
                         extra=extra,
                     )
                 )
@@ -348,12 +352,17 @@ def event_earn(
     return Earned(awards=awards, postings=postings, tier_award=tier_award)
 
 
-def _tier_award(context: tiers.TierContext | None, *, kind: str, points: int) -> TierAward | None:
-    """What the customer's tier multiplier adds to an event of ``kind`` that earned ``points``:
-    only to a qualifying kind, at the tier the customer has before the event."""
-    if context is None or points <= 0 or not context.ladder.qualifies(kind) or context.tier.multiplier <= 1:
-        return None
-    return TierAward(tier=context.tier, points=tier_award_points(points, context.tier.multiplier))
+def _qualifies(context: tiers.TierContext | None, *, kind: str, points: int) -> bool:
+    """An event whose credits count toward the tiers: a ladder is set, its kind qualifies, and
+    it earned something."""
+    return context is not None and context.ladder.qualifies(kind) and points > 0
+
+
+def _tier_award(context: tiers.TierContext, *, points: int) -> TierAward | None:
+    """What the customer's tier multiplier adds to a qualifying event that earned ``points``, at
+    the tier they have before it (none under one point)."""
+    award = tier_award_points(points, context.tier.multiplier)
+    return TierAward(tier=context.tier, points=award) if award > 0 else None
 
 
 def _credited(posting: Posting) -> int:
@@ -362,19 +371,17 @@ def _credited(posting: Posting) -> int:
 
 def _tier_award_post(
     award: TierAward,
-    first: Posting,
     *,
-    kind: str,
+    user_id: int,
     description: str,
     app: Model | None,
     credited_at: datetime | None,
+    pending_days: int,
     extra: dict[str, Any],
 ) -> Posting:
-    """The tier award's own row and lot, waiting as the event's first award does."""
-    rule = first.reward.rule if first.reward.rule_id else None
-    pending_days = rule.pending_days if rule is not None and rule.pending_days is not None else None
+    """The tier award's own row and lot (kind ``tier``, its event ``points.earned``)."""
     return points_credit(
-        user_id=first.reward.user_id,
+        user_id=user_id,
         points=award.points,
         kind=RewardKind.TIER,
         description=f"{award.tier.name} tier x{decimal_text(award.tier.multiplier)}: {description}",
@@ -388,7 +395,7 @@ def _tier_award_post(
                 "multiplier": decimal_text(award.tier.multiplier),
             },
         },
-        pending_days=kind_pending_days(kind) if pending_days is None else pending_days,
+        pending_days=pending_days,
         event_type=EventType.POINTS_EARNED,
     )
 
@@ -411,10 +418,9 @@ def event_simulate(event: ProgramEvent) -> Earned:
             raise _Simulated(awards_take(event, rules_active(event.trigger)))
     except _Simulated as simulated:
         points = sum(award.points for award in simulated.awards)
+        qualifies = _qualifies(context, kind=event.trigger, points=points)
         return Earned(
-            awards=simulated.awards,
-            postings=[],
-            tier_award=_tier_award(context, kind=event.trigger, points=points),
+            awards=simulated.awards, postings=[], tier_award=_tier_award(context, points=points) if qualifies else None
         )
 
 

@@ -85,7 +85,9 @@ def ladder_set(*, definition: Mapping[str, Any], by: str) -> LadderSet:
     serializer.is_valid(raise_exception=True)
     valid = serializer.validated_data
     now = timezone.now()
-    TierLadder.objects.select_for_update().filter(pk=TierLadder.LADDER_ID).first()  # serialise racing sets
+    with connection.cursor() as cursor:
+        # Racing sets (the first one included) one after the other; reads of the ladder go on.
+        cursor.execute(f"LOCK TABLE {TierLadder._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
     Tier.objects.all().delete()
     if not valid["tiers"]:
         TierLadder.objects.filter(pk=TierLadder.LADDER_ID).delete()
@@ -402,7 +404,10 @@ def tiers_requalify(*, now: datetime | None = None, batch_size: int = BATCH_SIZE
 def _requalify(ladder: Ladder, row: TierStanding, *, now: datetime, report: RequalifyReport) -> None:
     standing = Standing(*(getattr(row, name) for name in _STANDING_COLUMNS))
     before = held_tier(ladder, standing)
-    earned = earned_tier(ladder, standing, qualifying=None)
+    if ladder.find(standing.tier_code) is None:  # a tier a ladder change removed: where the points are now
+        earned = ladder.reached(qualifying_points(row.user_id, ladder=ladder, on=program_time(now).date()))
+    else:
+        earned = earned_tier(ladder, standing)
     since, requalify_at = standing.since, standing.requalify_at
     qualifying = None
     while requalify_at is not None and requalify_at <= now:
