@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from loyalty.customers import customer_session_issue
+from loyalty.management.commands.seed_demo import DEMO_LADDER
 from loyalty.tokens import customer_token_sign
 from rewards import services
 from rewards.models import Reward
@@ -308,19 +309,7 @@ def test_pending_points_and_the_next_expiry_are_shown(live_server, page, shop_ap
     expect(page.get_by_test_id("expiry-note")).to_contain_text("120 points expire soon, the first on")
 
 
-LADDER = {
-    "tiers": [
-        {"code": "bronze", "name": "Bronze", "entry_points": 0, "retain_points": 0},
-        {
-            "code": "silver",
-            "name": "Silver",
-            "entry_points": 500,
-            "retain_points": 400,
-            "multiplier": "1.5",
-            "benefits": ["Free shipping"],
-        },
-    ]
-}
+LADDER = DEMO_LADDER  # bronze, silver from 500 (x1.5), gold from 1000 (x2)
 
 
 def _explained_history(app, settings) -> None:
