@@ -58,9 +58,20 @@ from loyalty.serializers import (
 from loyalty.services.webhooks import webhook_change, webhook_create, webhook_delete
 from rewards import services as rewards_services
 from rewards.apis import acting_app
-from rewards.models import Rule, RuleTrigger
-from rewards.selectors import Balance, account_find, rule_find, rules_listed
-from rewards.serializers import AwardsOutput, RuleInput, RuleOutput, TierLadderInput, TierLadderOutput
+from rewards.models import CatalogItem, Rule, RuleTrigger
+from rewards.selectors import Balance, account_find, catalog_item_find, catalog_items_all, rule_find, rules_listed
+from rewards.serializers import (
+    AwardsOutput,
+    CatalogInput,
+    CatalogItemOutput,
+    CatalogItemSavedOutput,
+    CatalogOutput,
+    RuleInput,
+    RuleOutput,
+    TierLadderInput,
+    TierLadderOutput,
+)
+from rewards.services.catalog import CatalogItemNotFound, catalog_item_create, catalog_item_edit
 from rewards.shapes import balance_fields, iso
 
 
@@ -441,6 +452,62 @@ class TiersApi(APIView):
     def put(self, request: Request) -> Response:
         rewards_services.ladder_set(definition=_object_body(request), by=_editor(request))
         return Response({"success": True, **rewards_services.ladder_fields()})
+
+
+def _catalog_item_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
+        raise CatalogItemNotFound()
+    return int(raw)
+
+
+def _catalog_fields(item: CatalogItem) -> dict[str, Any]:
+    return {"success": True, **CatalogItemOutput(item).data}
+
+
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: CatalogOutput, **errors()}, summary="Every catalog item, active or not, with its stock left"
+    ),
+    post=extend_schema(
+        request=CatalogInput,
+        responses={201: CatalogItemSavedOutput, **errors(409)},
+        summary="Create a catalog item (stock, a per-customer limit, dates, tiers, the coupons' validity)",
+    ),
+)
+class CatalogManageApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request) -> Response:
+        return Response({"success": True, "catalog": CatalogItemOutput(catalog_items_all(), many=True).data})
+
+    def post(self, request: Request) -> Response:
+        item = catalog_item_create(definition=_object_body(request))
+        return Response(_catalog_fields(item), status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: CatalogItemSavedOutput, **errors(404)}, summary="A catalog item"),
+    patch=extend_schema(
+        request=CatalogInput(partial=True),
+        responses={200: CatalogItemSavedOutput, **errors(404, 409)},
+        summary="Edit a catalog item: any of its keys (coupons already issued keep theirs)",
+    ),
+)
+class CatalogItemApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, item_id: str) -> Response:
+        item = catalog_item_find(item_id=_catalog_item_id(item_id))
+        if item is None:
+            raise CatalogItemNotFound()
+        return Response(_catalog_fields(item))
+
+    def patch(self, request: Request, item_id: str) -> Response:
+        changes = _object_body(request)
+        for read_only in ("success", "id", "stock_left"):
+            changes.pop(read_only, None)
+        item = catalog_item_edit(item_id=_catalog_item_id(item_id), changes=changes)
+        return Response(_catalog_fields(item))
 
 
 def _object_body(request: Request) -> dict[str, Any]:

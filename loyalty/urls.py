@@ -10,6 +10,8 @@ urlpatterns = [
     api_path(r"orders/(?P<order_id>[^/]+)", apis.OrderDetailApi.as_view(), "order"),
     api_path("webhooks", apis.WebhooksApi.as_view(), "webhooks"),
     api_path("tiers", apis.TiersApi.as_view(), "tiers"),
+    api_path("catalog", apis.CatalogManageApi.as_view(), "catalog"),
+    api_path(r"catalog/(?P<item_id>[^/]+)", apis.CatalogItemApi.as_view(), "catalog-item"),
     api_path("rules", apis.RulesApi.as_view(), "rules"),
     api_path("rules/simulate", apis.RulesSimulateApi.as_view(), "rules-simulate"),
     api_path(r"rules/(?P<rule_id>[^/]+)", apis.RuleDetailApi.as_view(), "rule"),

@@ -46,8 +46,11 @@ from rewards.serializers import (
     UseCouponOutput,
     UserInfoOutput,
     UserQueryInput,
+    VoidCouponInput,
+    VoidCouponOutput,
 )
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
+from rewards.services.catalog import catalog_shown
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 
 CAN_READ = "Can_Read"
@@ -327,14 +330,49 @@ class UseCouponApi(WriteAPIView):
         )
 
 
-@extend_schema(tags=["rewards-api"], responses={200: CatalogOutput, **errors()}, summary="The active catalog")
+@extend_schema(
+    tags=["rewards-api"],
+    responses={200: CatalogOutput, **errors()},
+    summary="The active catalog (to a customer session: what its tier and today allow, with limit_left)",
+)
 class CatalogApi(CustomerAPIView):
     required_access = CAN_READ
 
     def get(self, request: Request) -> Response:
+        customer = getattr(request.user, "customer_user_id", None)
         with replica_reads():
-            items = CatalogItemOutput(selectors.catalog_items_active(), many=True).data
+            shown = catalog_shown(customer_user_id=customer)
+        items = [
+            {**CatalogItemOutput(entry.item).data, **({"limit_left": entry.limit_left} if customer else {})}
+            for entry in shown
+        ]
         return Response({"success": True, "catalog": items})
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    request=VoidCouponInput,
+    parameters=[IDEMPOTENCY_KEY],
+    responses={200: VoidCouponOutput, **errors(404, 409)},
+    summary="Void an unused coupon: its points go back to the lots they came from, its unit to the stock",
+)
+class VoidCouponApi(WriteAPIView):
+    def perform(self, request: Request) -> Response:
+        data = validated(VoidCouponInput, request.data)
+        refunded = services.coupon_void(item_code=data["item_code"], reason=data["reason"], app=request.auth)
+        item = refunded.item
+        return Response(
+            {
+                "success": True,
+                "message": f"Coupon {item.item_code} voided; {points_text(refunded.points_refunded)} given back.",
+                "user_id": item.reward.user_id,
+                "points_refunded": refunded.points_refunded,
+                "points_expired": refunded.points_expired,
+                **redeemed_item_fields(item),
+                **balance_fields(refunded.posting.balance),
+                "reward": reward_row_fields(refunded.posting.reward),
+            }
+        )
 
 
 @extend_schema(tags=["rewards-api"], responses={200: TierLadderOutput, **errors()}, summary="The tier ladder")

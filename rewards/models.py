@@ -37,6 +37,7 @@ class RewardKind(models.TextChoices):
     BIRTHDAY = "birthday", "Birthday"
     REFERRAL = "referral", "Referral"
     TIER = "tier", "Tier award"
+    REFUND = "refund", "Points given back (a coupon voided or expired)"
 
 
 class ImportSource(models.TextChoices):
@@ -170,6 +171,21 @@ class CatalogItemQuerySet(models.QuerySet["CatalogItem"]):
         return self.filter(is_active=True)
 
 
+class CapPeriod(models.TextChoices):
+    DAY = "day", "Day"
+    WEEK = "week", "Week"
+    MONTH = "month", "Month"
+    YEAR = "year", "Year"
+    EVER = "ever", "Ever"
+
+
+class RedeemedItemState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    USED = "used", "Used"
+    VOIDED = "voided", "Voided"
+    EXPIRED = "expired", "Expired"
+
+
 class CatalogItem(models.Model):
     """A redeemable option; staff set the exchange rate here, never a client."""
 
@@ -178,6 +194,19 @@ class CatalogItem(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH)
     is_active = models.BooleanField(default=True)
+    # How many units there are in all (null: no limit); units_out counts those redeemed and not
+    # given back (a void, a refunded expiry), changed under this row's lock.
+    stock = models.PositiveIntegerField(null=True, blank=True)
+    units_out = models.PositiveIntegerField(default=0, db_default=0, editable=False)
+    # At most this many redemptions per customer per limit_period (null: no limit).
+    per_customer_limit = models.PositiveIntegerField(null=True, blank=True)
+    limit_period = models.CharField(max_length=10, choices=CapPeriod.choices, default=CapPeriod.EVER, db_default="ever")
+    available_from = models.DateTimeField(null=True, blank=True)
+    available_until = models.DateTimeField(null=True, blank=True)
+    # The tiers whose customers may redeem it (empty: every customer).
+    tier_codes = models.JSONField(default=list, db_default=[], blank=True)
+    # A coupon redeemed from it is valid this many days (null: it never expires).
+    coupon_valid_days = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CatalogItemQuerySet.as_manager()
@@ -192,10 +221,21 @@ class CatalogItem(models.Model):
                 condition=Q(is_active=True),
                 name="catalog_one_active_option_per_price",
             ),
+            models.CheckConstraint(
+                condition=Q(available_from__isnull=True)
+                | Q(available_until__isnull=True)
+                | Q(available_from__lt=models.F("available_until")),
+                name="catalog_available_from_before_until",
+                violation_error_message="available_from must be before available_until.",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.description} ({self.points_cost} points)"
+
+    @property
+    def stock_left(self) -> int | None:
+        return None if self.stock is None else max(self.stock - self.units_out, 0)
 
 
 class RedeemedItem(models.Model):
@@ -209,9 +249,51 @@ class RedeemedItem(models.Model):
     item_description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     created_at = models.DateTimeField()
+    # A coupon: active until used, voided or expired; usable until valid_until (null: no end).
+    state = models.CharField(
+        max_length=10, choices=RedeemedItemState.choices, default=RedeemedItemState.ACTIVE, db_default="active"
+    )
+    valid_until = models.DateTimeField(null=True, blank=True)
+    # What the redemption counted, so a void gives back exactly that: a unit of the catalog
+    # item's stock, and one of the customer's redemptions in the limit period that starts then.
+    stock_counted = models.BooleanField(default=False, db_default=False)
+    limit_period = models.CharField(max_length=10, blank=True, default="", db_default="")
+    limit_period_start = models.DateField(null=True, blank=True)
+    # The ledger row that gave the points back (a void, or an expiry refunded).
+    refund = models.OneToOneField(Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="refunded_item")
+    refund_reason = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="", db_default="")
+
+    class Meta:
+        indexes = [
+            # What the coupon expiry job reads: active coupons past their date, nothing else.
+            models.Index(
+                fields=["valid_until"], condition=Q(state="active", valid_until__isnull=False), name="coupon_expiry_due"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.item_code}"
+
+
+class CatalogRedemptionCount(models.Model):
+    """How many of a catalog item a customer redeemed in the limit period that starts on
+    ``period_start`` (not counting those given back), taken under the row lock."""
+
+    catalog_item = models.ForeignKey(CatalogItem, on_delete=models.PROTECT, related_name="+", db_index=False)
+    user_id = models.BigIntegerField()
+    period = models.CharField(max_length=10)
+    period_start = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["catalog_item", "user_id", "period", "period_start"], name="catalog_redemption_count_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.catalog_item_id} {self.period} {self.period_start} of {self.user_id}: {self.count}"
 
 
 # Kept here so every reader of the ledger agrees on what a redemption is.
@@ -285,7 +367,8 @@ class PointLot(models.Model):
 
 class LotConsumption(models.Model):
     """Points a debit took from a lot. ``debit`` is empty when the lot paid an earlier deficit
-    (points owed) as it became available."""
+    (points owed) as it became available; a refund's row gives back (negative points) what its
+    redemption took."""
 
     lot = models.ForeignKey(PointLot, on_delete=models.PROTECT, related_name="consumptions")
     # Not indexed: consumptions are read by lot; an index per debit would only slow every debit.
@@ -296,7 +379,8 @@ class LotConsumption(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(points__gt=0), name="consumption_points_positive")]
+        # A refund gives a lot back what a redemption took from it: minus that, against the refund row.
+        constraints = [models.CheckConstraint(condition=~Q(points=0), name="consumption_points_not_zero")]
 
     def __str__(self) -> str:
         return f"{self.points} from lot {self.lot_id}"
@@ -353,6 +437,8 @@ class EventType(models.TextChoices):
     POINTS_IMPORTED = "points.imported", "Points imported from a predecessor system"
     TIER_UPGRADED = "tier.upgraded", "Tier upgraded"
     TIER_DOWNGRADED = "tier.downgraded", "Tier downgraded"
+    COUPON_VOIDED = "coupon.voided", "Coupon voided (its points given back)"
+    COUPON_EXPIRED = "coupon.expired", "Coupon expired"
 
 
 class Event(models.Model):
@@ -421,14 +507,6 @@ class RuleStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     PAUSED = "paused", "Paused"
     ARCHIVED = "archived", "Archived"
-
-
-class CapPeriod(models.TextChoices):
-    DAY = "day", "Day"
-    WEEK = "week", "Week"
-    MONTH = "month", "Month"
-    YEAR = "year", "Year"
-    EVER = "ever", "Ever"
 
 
 class Rule(models.Model):

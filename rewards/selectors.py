@@ -13,11 +13,13 @@ from rewards.models import (
     REDEMPTION_KINDS,
     Account,
     CatalogItem,
+    CatalogRedemptionCount,
     Event,
     LotConsumption,
     PointLot,
     QualifyingCredit,
     QualifyingDay,
+    RedeemedItem,
     Reward,
     RewardKind,
     Rule,
@@ -137,8 +139,13 @@ def rows_by_keyset(queryset: QuerySet, *, page: int = 2000) -> Iterator:
         last = rows[-1].pk
 
 
-def catalog_items_active() -> QuerySet[CatalogItem]:
-    return CatalogItem.objects.active()
+def catalog_items_all() -> QuerySet[CatalogItem]:
+    """Every catalog item, active or not, as staff manage them."""
+    return CatalogItem.objects.order_by("kind", "points_cost", "id")
+
+
+def catalog_item_find(*, item_id: int) -> CatalogItem | None:
+    return CatalogItem.objects.filter(pk=item_id).first()
 
 
 def catalog_item_for_redemption(*, kind: str, points: int, amount: Decimal) -> CatalogItem | None:
@@ -230,7 +237,7 @@ def ledger_drift() -> list[LedgerProblem]:
             FROM {lots} l LEFT JOIN c ON c.lot_id = l.id GROUP BY l.user_id
         ), m AS (
             SELECT w.user_id, COUNT(*) AS missing FROM {rewards} w
-            WHERE w.kind <> %s AND (w.points_earned > 0 OR w.pending_change > 0)
+            WHERE w.kind NOT IN (%s, %s) AND (w.points_earned > 0 OR w.pending_change > 0)
               AND NOT EXISTS (SELECT 1 FROM {lots} x WHERE x.credit_id = w.id)
             GROUP BY w.user_id
         )
@@ -244,13 +251,14 @@ def ledger_drift() -> list[LedgerProblem]:
     """
     problems = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [RewardKind.RELEASE])
+        # A release moves a lot's points; a refund gives points back to the lots they came from.
+        cursor.execute(sql, [RewardKind.RELEASE, RewardKind.REFUND])
         for user_id, *values in cursor.fetchall():
             for index, (name, _, _) in enumerate(_CHECKS):
                 found, expected = values[2 * index], values[2 * index + 1]
                 if found != expected:
                     problems.append(LedgerProblem(user_id=user_id, check=name, found=found, expected=expected))
-    return problems + _rule_awards_drift() + _qualifying_drift()
+    return problems + _rule_awards_drift() + _qualifying_drift() + _catalog_drift()
 
 
 def _rule_awards_drift() -> list[LedgerProblem]:
@@ -317,6 +325,62 @@ def _qualifying_drift() -> list[LedgerProblem]:
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [RewardKind.TIER, RewardKind.TIER])
+        return [
+            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
+            for user_id, check, found, expected in cursor.fetchall()
+        ]
+
+
+def _catalog_drift() -> list[LedgerProblem]:
+    """Rewards with stock and limits against their redemptions, and refunds against what they
+    gave back: an item's units out are its coupons and donations that took a unit and were not
+    given back; a customer's count for a limit period is theirs that counted there; a refund
+    gave back to each lot exactly what its redemption took from it; no lot's consumptions add
+    up below zero. (user 0: a catalog item's own figure.)"""
+    items, catalog = RedeemedItem._meta.db_table, CatalogItem._meta.db_table
+    counts, consumptions = CatalogRedemptionCount._meta.db_table, LotConsumption._meta.db_table
+    sql = f"""
+        WITH held AS (
+            SELECT catalog_item_id, COUNT(*) AS units FROM {items}
+            WHERE stock_counted AND refund_id IS NULL GROUP BY catalog_item_id
+        ), counted AS (
+            SELECT i.catalog_item_id, w.user_id, i.limit_period, i.limit_period_start, COUNT(*) AS n
+            FROM {items} i JOIN {Reward._meta.db_table} w ON w.id = i.reward_id
+            WHERE i.limit_period_start IS NOT NULL AND i.refund_id IS NULL
+            GROUP BY 1, 2, 3, 4
+        ), mirrored AS (
+            SELECT i.refund_id, c.lot_id,
+                   SUM(CASE WHEN c.debit_id = i.refund_id THEN c.points ELSE 0 END) AS given,
+                   SUM(CASE WHEN c.debit_id = i.reward_id THEN c.points ELSE 0 END) AS taken
+            FROM {items} i JOIN {consumptions} c ON c.debit_id IN (i.reward_id, i.refund_id)
+            WHERE i.refund_id IS NOT NULL GROUP BY 1, 2
+        )
+        SELECT 0, 'catalog item ' || c.id || ' units out = its redemptions holding a unit',
+               c.units_out, COALESCE(h.units, 0)
+        FROM {catalog} c LEFT JOIN held h ON h.catalog_item_id = c.id
+        WHERE c.units_out <> COALESCE(h.units, 0)
+        UNION ALL
+        SELECT COALESCE(n.user_id, k.user_id),
+               'catalog item ' || COALESCE(n.catalog_item_id, k.catalog_item_id) || ' redemptions in '
+               || COALESCE(n.period, k.limit_period) || ' from ' || COALESCE(n.period_start, k.limit_period_start),
+               COALESCE(n.count, 0), COALESCE(k.n, 0)
+        FROM {counts} n FULL OUTER JOIN counted k
+          ON k.catalog_item_id = n.catalog_item_id AND k.user_id = n.user_id AND k.limit_period = n.period
+         AND k.limit_period_start = n.period_start
+        WHERE COALESCE(n.count, 0) <> COALESCE(k.n, 0)
+        UNION ALL
+        SELECT l.user_id, 'refund ' || m.refund_id || ' gave lot ' || m.lot_id || ' back what its redemption took',
+               -m.given, m.taken
+        FROM mirrored m JOIN {PointLot._meta.db_table} l ON l.id = m.lot_id
+        WHERE -m.given <> m.taken
+        UNION ALL
+        SELECT l.user_id, 'lot ' || l.id || ' consumptions add up to at least 0', SUM(c.points), 0
+        FROM {consumptions} c JOIN {PointLot._meta.db_table} l ON l.id = c.lot_id
+        GROUP BY l.user_id, l.id HAVING SUM(c.points) < 0
+        ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
         return [
             LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
             for user_id, check, found, expected in cursor.fetchall()

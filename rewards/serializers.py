@@ -25,7 +25,15 @@ from core.fields import (
 from core.limits import MAX_POINTS_PER_ENTRY
 from rewards import program
 from rewards import tiers as tiers_module
-from rewards.models import DESCRIPTION_MAX_LENGTH, CapPeriod, RedeemedItem, Reward, RuleStatus, RuleTrigger
+from rewards.models import (
+    DESCRIPTION_MAX_LENGTH,
+    CapPeriod,
+    CatalogKind,
+    RedeemedItem,
+    Reward,
+    RuleStatus,
+    RuleTrigger,
+)
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 from rewards.shapes import iso
 
@@ -79,6 +87,14 @@ class UseCouponInput(serializers.Serializer):
     item_code = text_field(max_length=64)
 
 
+class VoidCouponInput(serializers.Serializer):
+    item_code = text_field(max_length=64)
+    reason = text_field(max_length=200, help_text="Why: it is on the refund's ledger row and event.")
+
+
+MAX_CATALOG_COUNT = 1_000_000_000
+
+
 class UserQueryInput(serializers.Serializer):
     user_id = user_id_field()
 
@@ -102,9 +118,13 @@ class HistoryQueryInput(UserQueryInput):
 
 
 class RedeemedItemOutput(serializers.ModelSerializer):
+    valid_until = serializers.DateTimeField(
+        allow_null=True, help_text="A coupon: usable until then (null: it never expires)."
+    )
+
     class Meta:
         model = RedeemedItem
-        fields = ["item_code", "item_description", "amount"]
+        fields = ["item_code", "item_description", "amount", "state", "valid_until"]
 
 
 class RewardRowOutput(serializers.ModelSerializer):
@@ -186,6 +206,44 @@ class CatalogItemOutput(serializers.Serializer):
     points_cost = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     description = serializers.CharField()
+    active = serializers.BooleanField(source="is_active")
+    stock = serializers.IntegerField(allow_null=True, help_text="Units in all (null: no limit).")
+    stock_left = serializers.IntegerField(allow_null=True, help_text="Units left to redeem (null: no limit).")
+    per_customer_limit = serializers.IntegerField(allow_null=True)
+    limit_period = serializers.CharField()
+    available_from = serializers.DateTimeField(allow_null=True)
+    available_until = serializers.DateTimeField(allow_null=True)
+    tier_codes = serializers.ListField(child=serializers.CharField(), help_text="Empty: every tier.")
+    coupon_valid_days = serializers.IntegerField(allow_null=True, help_text="Null: its coupons never expire.")
+
+
+class CatalogInput(NoUnknownKeysMixin, serializers.Serializer):
+    """A catalog item as staff set it (``loyalty-api/catalog``; admin uses the same checks)."""
+
+    kind = StrictChoiceField(choices=CatalogKind.choices)
+    points_cost = StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY)
+    amount = money_field()
+    description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
+    active = StrictBooleanField(default=True)
+    stock = StrictIntegerField(min_value=0, max_value=MAX_CATALOG_COUNT, allow_null=True, default=None)
+    per_customer_limit = StrictIntegerField(min_value=1, max_value=MAX_CATALOG_COUNT, allow_null=True, default=None)
+    limit_period = StrictChoiceField(choices=CapPeriod.choices, default=CapPeriod.EVER)
+    available_from = serializers.DateTimeField(allow_null=True, default=None)
+    available_until = serializers.DateTimeField(allow_null=True, default=None)
+    tier_codes = serializers.ListField(
+        child=StrictCharField(max_length=30), max_length=20, default=list, help_text="Empty: every tier."
+    )
+    coupon_valid_days = StrictIntegerField(min_value=1, max_value=36_500, allow_null=True, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("available_from"), attrs.get("available_until")
+        if start and end and start >= end:
+            raise serializers.ValidationError({"available_until": ["Must be after available_from."]})
+        if attrs.get("coupon_valid_days") and attrs["kind"] != CatalogKind.COUPON:
+            raise serializers.ValidationError({"coupon_valid_days": ["Only a coupon has a validity."]})
+        if len(set(attrs.get("tier_codes", []))) != len(attrs.get("tier_codes", [])):
+            raise serializers.ValidationError({"tier_codes": ["Each tier once."]})
+        return attrs
 
 
 class BalancePartsOutput(serializers.Serializer):
@@ -254,6 +312,33 @@ class PostingOutput(RewardRowOutput, BalancePartsOutput):
         ]
 
 
+class VoidCouponOutput(RedeemedItemOutput, BalancePartsOutput):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    user_id = serializers.IntegerField()
+    points_refunded = serializers.IntegerField(help_text="The coupon's points, given back to the lots they came from.")
+    points_expired = serializers.IntegerField(
+        help_text="Of those, the points whose lots had expired meanwhile: they expired again at once."
+    )
+    reward = RewardRowOutput(help_text="The refund's ledger row.")
+
+    class Meta(RedeemedItemOutput.Meta):
+        fields = [
+            "success",
+            "message",
+            "user_id",
+            "points_refunded",
+            "points_expired",
+            *RedeemedItemOutput.Meta.fields,
+            *BalancePartsOutput().fields,
+            "reward",
+        ]
+
+
+class CatalogItemSavedOutput(CatalogItemOutput):
+    success = serializers.BooleanField(default=True)
+
+
 class UseCouponOutput(RedeemedItemOutput):
     success = serializers.BooleanField(default=True)
     message = serializers.CharField()
@@ -264,9 +349,15 @@ class UseCouponOutput(RedeemedItemOutput):
         fields = ["success", "message", "user_id", "is_active", *RedeemedItemOutput.Meta.fields]
 
 
+class ShownCatalogItemOutput(CatalogItemOutput):
+    limit_left = serializers.IntegerField(
+        allow_null=True, required=False, help_text="To a customer session: redemptions left in the limit period."
+    )
+
+
 class CatalogOutput(serializers.Serializer):
     success = serializers.BooleanField(default=True)
-    catalog = CatalogItemOutput(many=True)
+    catalog = ShownCatalogItemOutput(many=True)
 
 
 class PageOutput(serializers.Serializer):

@@ -44,7 +44,13 @@ def reward_row_fields(reward: Reward) -> dict[str, Any]:
 
 def redeemed_item_fields(item: RedeemedItem) -> dict[str, Any]:
     """As ``RedeemedItemOutput``."""
-    return {"item_code": item.item_code, "item_description": item.item_description, "amount": item.amount}
+    return {
+        "item_code": item.item_code,
+        "item_description": item.item_description,
+        "amount": item.amount,
+        "state": item.state,
+        "valid_until": iso(item.valid_until),
+    }
 
 
 def event_fields(event: Event) -> dict[str, Any]:

@@ -2,7 +2,13 @@
 
 from celery import shared_task
 
-from rewards.services import birthdays_award, idempotency_keys_purge, points_lifecycle_run, tiers_requalify
+from rewards.services import (
+    birthdays_award,
+    coupons_expire,
+    idempotency_keys_purge,
+    points_lifecycle_run,
+    tiers_requalify,
+)
 
 
 @shared_task
@@ -22,6 +28,12 @@ def birthdays() -> int:
 def requalify_tiers() -> int:
     """Customers whose tier date has come are requalified; staff floors that ended end (hourly)."""
     return tiers_requalify().checked
+
+
+@shared_task
+def expire_coupons() -> int:
+    """Coupons past their valid_until are marked expired (refunded with COUPON_EXPIRY_REFUND; hourly)."""
+    return coupons_expire().expired
 
 
 @shared_task

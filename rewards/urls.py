@@ -10,6 +10,7 @@ urlpatterns = [
     api_path("redeem-coupon/", apis.RedeemCouponApi.as_view(), "redeem-coupon"),
     api_path("redeem-donation/", apis.RedeemDonationApi.as_view(), "redeem-donation"),
     api_path("use-coupon/", apis.UseCouponApi.as_view(), "use-coupon"),
+    api_path("void-coupon/", apis.VoidCouponApi.as_view(), "void-coupon"),
     api_path("catalog/", apis.CatalogApi.as_view(), "catalog"),
     api_path("get-points/", apis.GetPointsApi.as_view(), "get-points"),
     api_path("get-redemptions/", apis.GetRedemptionsApi.as_view(), "get-redemptions"),

@@ -287,6 +287,8 @@ if set(CREDIT_PENDING_DAYS) - {"earn", "purchase", "feedback"}:
     )
 # Days points stay spendable once available; empty: they never expire.
 POINTS_VALIDITY_DAYS = env.int("POINTS_VALIDITY_DAYS", default=None)
+# When a coupon's validity ends unused, give its points back (as a void does) or not.
+COUPON_EXPIRY_REFUND = env.bool("COUPON_EXPIRY_REFUND", default=False)
 # Points expiring within this many days count as expiring_points.
 EXPIRY_NOTICE_DAYS = env.int("EXPIRY_NOTICE_DAYS", default=30)
 # A period of days is at most a century: every date the service computes stays in range.
@@ -318,6 +320,7 @@ CELERY_BEAT_SCHEDULE = {
     "points-lifecycle": {"task": "rewards.tasks.points_lifecycle", "schedule": 3600.0},
     "birthdays": {"task": "rewards.tasks.birthdays", "schedule": 3600.0},
     "requalify-tiers": {"task": "rewards.tasks.requalify_tiers", "schedule": 3600.0},
+    "expire-coupons": {"task": "rewards.tasks.expire_coupons", "schedule": 3600.0},
     "purge-idempotency-keys": {"task": "rewards.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "webhook-sweep": {"task": "loyalty.tasks.deliver_webhooks", "schedule": 10.0},
 }

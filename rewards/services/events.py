@@ -26,6 +26,7 @@ _KIND_EVENT = {
     RewardKind.BIRTHDAY: EventType.POINTS_EARNED,
     RewardKind.REFERRAL: EventType.POINTS_EARNED,
     RewardKind.TIER: EventType.POINTS_EARNED,
+    RewardKind.REFUND: EventType.COUPON_VOIDED,
     RewardKind.ORDER: EventType.ORDER_RECORDED,
     RewardKind.ORDER_RETURN: EventType.ORDER_RETURNED,
     RewardKind.COUPON: EventType.POINTS_REDEEMED,

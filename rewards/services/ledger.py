@@ -25,7 +25,7 @@ import secrets
 import string
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,16 +37,20 @@ from django.utils import timezone
 from core.exceptions import Conflict, DomainError, NotFound
 from core.limits import MAX_POINTS_PER_ENTRY
 from rewards.models import (
+    DESCRIPTION_MAX_LENGTH,
     ITEM_CODE_LENGTH,
     CatalogItem,
     CatalogKind,
     EventType,
     RedeemedItem,
+    RedeemedItemState,
     Reward,
     RewardKind,
 )
+from rewards.program import period_start
 from rewards.selectors import BALANCE_COLUMNS, Balance, catalog_item_for_redemption
 from rewards.services.events import announce_committed, event_json, event_record, event_type_for
+from rewards.services.tiers import tier_view
 from rewards.shapes import redeemed_item_fields
 
 INSUFFICIENT_POINTS_MESSAGE = "You do not have enough points to redeem this reward."
@@ -80,6 +84,46 @@ class CouponNotFound(NotFound):
 class CouponAlreadyUsed(Conflict):
     code = "coupon_already_used"
     default_message = "This coupon has already been used."
+
+
+class CouponExpired(Conflict):
+    code = "coupon_expired"
+    default_message = "This coupon has expired."
+
+
+class CouponUsed(Conflict):
+    code = "coupon_used"
+    default_message = "This coupon has been used: it cannot be voided."
+
+
+class CouponNotActive(Conflict):
+    code = "coupon_not_active"
+    default_message = "This coupon is no longer active: it was voided or it expired."
+
+
+class NotVoidable(Conflict):
+    code = "not_voidable"
+    default_message = "A donation is delivered at once: it cannot be voided."
+
+
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+    default_message = "This reward is out of stock."
+
+
+class RedemptionLimitReached(Conflict):
+    code = "redemption_limit_reached"
+    default_message = "This customer has redeemed this reward as many times as its limit allows."
+
+
+class NotAvailable(Conflict):
+    code = "not_available"
+    default_message = "This reward cannot be redeemed at this date."
+
+
+class TierRequired(Conflict):
+    code = "tier_required"
+    default_message = "This reward is for customers of other tiers."
 
 
 @dataclass(frozen=True)
@@ -385,6 +429,23 @@ def _item_code_generate() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(ITEM_CODE_LENGTH))
 
 
+def catalog_item_check(item: CatalogItem, *, user_id: int, now: datetime) -> None:
+    """Refuse a redemption the item's dates or tiers do not allow (409, nothing written)."""
+    if (item.available_from and now < item.available_from) or (item.available_until and now >= item.available_until):
+        raise NotAvailable()
+    if item.tier_codes:
+        view = tier_view(user_id, now=now)
+        if view is None or view.tier.code not in item.tier_codes:
+            raise TierRequired(
+                f"This reward is for customers of the tiers {', '.join(item.tier_codes)}.",
+                fields={"points_redeemed": ["The customer's tier may not redeem it."]},
+            )
+
+
+def _counted(item: CatalogItem) -> bool:
+    return item.stock is not None or item.per_customer_limit is not None
+
+
 def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:
     item = catalog_item_for_redemption(kind=kind, points=points, amount=amount)
     if item is None:
@@ -392,10 +453,12 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
             f"No active catalog {kind} costs {points} points for an amount of {amount}.",
             fields={"points_redeemed": [f"Must match an active catalog {kind}; see catalog/."]},
         )
+    catalog_item_check(item, user_id=user_id, now=timezone.now())
     for attempt in range(_CODE_ATTEMPTS):
         try:
-            # Inside someone else's transaction, a code collision must not abort it: a savepoint.
-            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            # The stock, the customer's count and the points move together, or not at all; and
+            # inside someone else's transaction, a code collision must not abort it: a savepoint.
+            with transaction.atomic() if connection.in_atomic_block or _counted(item) else nullcontext():
                 return _redeem_once(item=item, user_id=user_id, description=description, app=app)
         except IntegrityError:
             # An item code collision (36^16 codes: all but impossible): the whole posting
@@ -405,10 +468,48 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
     raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class _Taken:
+    """What a redemption took of its catalog item, for a void to give back."""
+
+    stock_counted: bool = False
+    limit_period: str = ""
+    limit_period_start: date | None = None
+
+
+def _catalog_take(item: CatalogItem, *, user_id: int, now: datetime) -> _Taken:
+    """A unit of the item's stock and one of the customer's redemptions in its limit period,
+    under their row locks (``catalog_take``), in the redemption's transaction."""
+    if not _counted(item):
+        return _Taken()
+    period = item.limit_period
+    start = period_start(now, period) if item.per_customer_limit is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT catalog_take(%s, %s, %s, %s, %s, %s)",
+            [item.pk, user_id, item.stock is not None, item.per_customer_limit, period, start],
+        )
+        outcome = cursor.fetchone()[0]
+    if outcome == "out_of_stock":
+        raise OutOfStock()
+    if outcome == "limit_reached":
+        every = "in all" if period == "ever" else f"a {period}"
+        raise RedemptionLimitReached(f"This reward can be redeemed {item.per_customer_limit} time(s) {every}.")
+    return _Taken(
+        stock_counted=item.stock is not None,
+        limit_period=period if start is not None else "",
+        limit_period_start=start,
+    )
+
+
 def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Model | None) -> Posting:
-    """The debit, refused unless the balance covers it, and the item it bought."""
+    """The unit and count it takes, the debit (refused unless the balance covers it), and the
+    item it bought: a coupon valid for the catalog item's coupon_valid_days."""
     now = timezone.now()
     code = _item_code_generate()
+    taken = _catalog_take(item, user_id=user_id, now=now)
+    coupon = item.kind == CatalogKind.COUPON
+    valid_until = _days_after(now, item.coupon_valid_days) if coupon and item.coupon_valid_days else None
     posted = _post(
         "ledger_debit",
         kind=item.kind,
@@ -421,11 +522,15 @@ def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Mode
         at=now,
         must_cover=True,
         # A donation is delivered at once; a coupon stays active until it is used.
-        is_active=item.kind == CatalogKind.COUPON,
+        is_active=coupon,
         catalog_item_id=item.pk,
         item_code=code,
         item_description=item.description,
         amount=item.amount,
+        valid_until=valid_until,
+        stock_counted=taken.stock_counted,
+        limit_period=taken.limit_period,
+        limit_period_start=taken.limit_period_start,
     )
     redeemed_item = loaded(
         RedeemedItem,
@@ -437,6 +542,11 @@ def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Mode
         item_description=item.description,
         amount=item.amount,
         created_at=now,
+        state=RedeemedItemState.ACTIVE if coupon else RedeemedItemState.USED,
+        valid_until=valid_until,
+        stock_counted=taken.stock_counted,
+        limit_period=taken.limit_period,
+        limit_period_start=taken.limit_period_start,
     )
     return Posting(reward=posted.reward, balance=posted.balance, redeemed_item=redeemed_item)
 
@@ -453,16 +563,37 @@ def donation_redeem(*, user_id: int, points: int, amount: Decimal, description: 
     )
 
 
-@transaction.atomic
-def coupon_use(*, item_code: str, app: Model | None = None) -> RedeemedItem:
-    """Mark a coupon used. The conditional UPDATE lets exactly one of two racing uses win."""
-    item = RedeemedItem.objects.select_related("reward").filter(item_code=item_code, kind=CatalogKind.COUPON).first()
+def _coupon_locked(item_code: str) -> RedeemedItem:
+    """The coupon, its row locked until commit: a use, a void and the expiry job take it first,
+    so exactly one of them wins."""
+    item = (
+        RedeemedItem.objects.select_for_update(of=("self",))
+        .select_related("reward")
+        .filter(item_code=item_code)
+        .first()
+    )
     if item is None:
         raise CouponNotFound()
-    used = Reward.objects.filter(pk=item.reward_id, is_active=True).update(is_active=False)
-    if not used:
+    return item
+
+
+@transaction.atomic
+def coupon_use(*, item_code: str, app: Model | None = None) -> RedeemedItem:
+    """Mark a coupon used: refused once used, voided or expired (its valid_until passed, even
+    before the expiry job marks it)."""
+    item = _coupon_locked(item_code)
+    if item.kind != CatalogKind.COUPON:
+        raise CouponNotFound()
+    if item.state == RedeemedItemState.USED:
         raise CouponAlreadyUsed()
-    item.reward.is_active = False
+    if item.state != RedeemedItemState.ACTIVE:
+        raise CouponNotActive()
+    now = timezone.now()
+    if item.valid_until is not None and now >= item.valid_until:
+        raise CouponExpired(f"This coupon expired on {item.valid_until:%Y-%m-%d %H:%M} UTC.")
+    Reward.objects.filter(pk=item.reward_id).update(is_active=False)
+    RedeemedItem.objects.filter(pk=item.pk).update(state=RedeemedItemState.USED)
+    item.reward.is_active, item.state = False, RedeemedItemState.USED
     event_record(
         type=EventType.COUPON_USED,
         user_id=item.reward.user_id,
@@ -472,6 +603,61 @@ def coupon_use(*, item_code: str, app: Model | None = None) -> RedeemedItem:
         extra={"item": redeemed_item_fields(item)},
     )
     return item
+
+
+@dataclass(frozen=True)
+class Refunded:
+    """A coupon voided (or expired and refunded): the refund row, the balance after, and the
+    points that came back already expired."""
+
+    item: RedeemedItem
+    posting: Posting
+    points_expired: int
+
+    @property
+    def points_refunded(self) -> int:
+        return self.posting.reward.points_earned
+
+
+def coupon_refund(item: RedeemedItem, *, state: str, reason: str, event_type: str, app: Model | None) -> Refunded:
+    """Give a coupon's points back to the lots they came from (``ledger_refund``); the caller
+    holds the coupon's row lock and has checked it is active."""
+    verb = "voided" if state == RedeemedItemState.VOIDED else "expired"
+    posted = _post(
+        "ledger_refund",
+        kind=RewardKind.REFUND,
+        app=app,
+        now=timezone.now(),
+        event_type=event_type,
+        event_extra={"reason": reason},
+        item_id=item.pk,
+        state=state,
+        reason=reason,
+        description=f"Coupon {item.item_code} {verb}: {reason}",
+    )
+    item.state, item.refund, item.refund_reason = state, posted.reward, reason[:DESCRIPTION_MAX_LENGTH]
+    item.reward.is_active = False
+    return Refunded(
+        item=item, posting=Posting(reward=posted.reward, balance=posted.balance), points_expired=posted.other_id
+    )
+
+
+@transaction.atomic
+def coupon_void(*, item_code: str, reason: str, app: Model | None) -> Refunded:
+    """Cancel an unused coupon: its points go back to the very lots they came from, with those
+    lots' own expiry dates (a part whose lot expired meanwhile expires at once), and the unit
+    and the customer's count go back to its catalog item. A used coupon, one already voided or
+    expired, and a donation are refused; two racing voids give back once (the coupon's lock)."""
+    item = _coupon_locked(item_code)
+    if item.kind != CatalogKind.COUPON:
+        raise NotVoidable()
+    if item.state == RedeemedItemState.USED:
+        raise CouponUsed()
+    if item.state != RedeemedItemState.ACTIVE:
+        raise CouponNotActive()
+    return coupon_refund(
+        item, state=RedeemedItemState.VOIDED, reason=reason, event_type=EventType.COUPON_VOIDED, app=app
+    )
 
 
 def points_adjust(*, user_id: int, points: int, reason: str, staff: str) -> Posting:
