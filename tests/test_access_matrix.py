@@ -123,10 +123,21 @@ def calls(state: dict) -> list[Call]:
             200,
             PROGRAM,
         ),
+        Call("post", "/rewards-api/void-coupon/", {"item_code": state["coupon"], "reason": "asked"}, 200, MODIFY),
+        Call("get", "/loyalty-api/catalog", None, 200, PROGRAM),
+        Call(
+            "post",
+            "/loyalty-api/catalog",
+            {"kind": "coupon", "points_cost": 70, "amount": "7", "description": "$7 coupon", "stock": 5},
+            201,
+            PROGRAM,
+        ),
+        Call("get", f"/loyalty-api/catalog/{state['item']}", None, 200, PROGRAM),
+        Call("patch", f"/loyalty-api/catalog/{state['item']}", {"stock": 9}, 200, PROGRAM),
     ]
 
 
-CALL_COUNT = 41
+CALL_COUNT = 46
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
@@ -155,6 +166,7 @@ def state(db) -> dict:
         "order_id": 800,
         "target": str(target.pk),
         "rule": rule.pk,
+        "item": coupon.redeemed_item.catalog_item.pk,
     }
 
 
@@ -197,7 +209,7 @@ def test_matrix_covers_every_api_route_and_method():
     assert covered == every
 
 
-_PLACEHOLDERS = {"coupon": "X", "order_id": 1, "target": "t", "rule": 1, "code": "C"}
+_PLACEHOLDERS = {"coupon": "X", "order_id": 1, "target": "t", "rule": 1, "code": "C", "item": 1}
 
 
 def _methods(view_class) -> set[str]:

@@ -178,3 +178,9 @@ END $$;
 -- Redemptions already made: a donation was delivered, a coupon no longer active was used.
 UPDATE rewards_redeemeditem i SET state = 'used'
 FROM rewards_reward r WHERE r.id = i.reward_id AND (i.kind = 'donation' OR NOT r.is_active);
+
+-- An item in an event is as the API shows it: its state and valid_until too.
+CREATE OR REPLACE FUNCTION ledger_item_json(i rewards_redeemeditem) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('item_code', i.item_code, 'item_description', i.item_description, 'amount', i.amount,
+                              'state', i.state, 'valid_until', ledger_iso(i.valid_until))
+$$;

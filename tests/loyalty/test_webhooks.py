@@ -18,7 +18,7 @@ from loyalty.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, Webh
 from loyalty.services import application_create, application_revoke, order_record, order_return
 from loyalty.services.webhooks import webhook_create, webhooks_deliver_all
 from rewards import services
-from rewards.models import EventType
+from rewards.models import EventType, RedeemedItem
 from rewards.services.balances_csv import balances_csv_import
 from tests.conftest import client_for
 
@@ -162,6 +162,11 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     services.points_earn(user_id=USER, points=100, description="welcome", app=app)
     coupon = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=app)
     services.coupon_use(item_code=coupon.redeemed_item.item_code, app=app)
+    to_void = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="v", app=app)
+    services.coupon_void(item_code=to_void.redeemed_item.item_code, reason="asked", app=app)
+    to_expire = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="e", app=app)
+    RedeemedItem.objects.filter(pk=to_expire.redeemed_item.pk).update(valid_until=now)
+    services.coupons_expire(now=now)
     order_record(order_id=1, user_id=USER, total_cost=1000, completed_at=int(now.timestamp()), app=app)
     order_record(order_id=2, user_id=USER, total_cost=1000, completed_at=int(now.timestamp()), app=app)
     order_return(order_id=2, app=app)

@@ -80,7 +80,13 @@ def test_redeem_coupon_returns_code_in_message_and_body(post_json):
     assert code in body["message"]
     assert body["total_points"] == 20
     assert (body["points_redeemed"], body["is_active"], body["kind"]) == (100, True, "coupon")
-    assert body["redeemed_item"] == {"item_code": code, "item_description": "$10 coupon", "amount": 10.0}
+    assert body["redeemed_item"] == {
+        "item_code": code,
+        "item_description": "$10 coupon",
+        "amount": 10.0,
+        "state": "active",
+        "valid_until": None,
+    }
 
 
 def test_redeem_donation_is_inactive(post_json):
@@ -199,6 +205,8 @@ def test_get_redemptions_newest_first_with_item_and_status(shop, post_json):
         "item_code": coupon["item_code"],
         "item_description": "$5 coupon",
         "amount": 5.0,
+        "state": "active",
+        "valid_until": None,
     }
 
 
