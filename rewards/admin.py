@@ -2,7 +2,9 @@ import csv
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ERROR_FLAG
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -13,8 +15,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.urls import path, reverse
 from django.utils import timezone
 
+from core.exceptions import DomainError
 from rewards import services
-from rewards.forms import CONDITION_ROWS, RuleAdminForm, TierAdminForm, TierFloorForm, TierFormSet, TierLadderAdminForm
+from rewards.forms import (
+    CONDITION_ROWS,
+    CatalogItemAdminForm,
+    RuleAdminForm,
+    TierAdminForm,
+    TierFloorForm,
+    TierFormSet,
+    TierLadderAdminForm,
+)
 from rewards.models import (
     Activity,
     Birthday,
@@ -29,6 +40,7 @@ from rewards.models import (
     TierStanding,
 )
 from rewards.selectors import rows_by_keyset
+from rewards.services.catalog import catalog_item_create, catalog_item_edit
 
 # A cell a spreadsheet would read as a formula is exported as text.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -186,28 +198,91 @@ class RewardAdmin(CsvExportMixin, ReadOnlyAdmin):
         return f"-{obj.points_redeemed}" if obj.points_redeemed else "0"
 
 
+class VoidActionForm(ActionForm):
+    reason = forms.CharField(
+        required=False, max_length=200, label="Reason (to void)", help_text="Why the coupons are voided: recorded."
+    )
+
+
 @admin.register(RedeemedItem)
 class RedeemedItemAdmin(ReadOnlyAdmin):
-    list_display = ["item_code", "is_active", "kind", "item_description", "amount", "user_id", "created_at"]
-    list_filter = ["kind", "reward__is_active"]
+    """Coupons and donations as redeemed; staff who may change them can void unused coupons
+    (with a reason), through the same service as ``void-coupon/``."""
+
+    list_display = [
+        "item_code",
+        "state",
+        "kind",
+        "item_description",
+        "amount",
+        "valid_until",
+        "user_id",
+        "created_at",
+    ]
+    list_filter = ["kind", "state"]
     search_fields = ["=item_code", "=reward__user_id"]
     search_help_text = "A coupon code or a user_id."
     list_select_related = ["reward"]
+    action_form = VoidActionForm
+    actions = ["void_coupons"]
+
+    def has_void_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("rewards.change_redeemeditem")
+
+    @admin.action(permissions=["void"], description="Void the selected coupons (their points go back)")
+    def void_coupons(self, request: HttpRequest, queryset) -> None:
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            self.message_user(request, "Say why in the reason field: nothing was voided.", level=messages.ERROR)
+            return
+        by = f"{reason} (staff {request.user.get_username()})"
+        voided, refused = [], []
+        for item in queryset.order_by("id"):
+            try:
+                refunded = services.coupon_void(item_code=item.item_code, reason=by, app=None)
+            except DomainError as error:
+                refused.append(f"{item.item_code}: {error.message}")
+                continue
+            voided.append(f"{item.item_code} ({refunded.points_refunded} points back)")
+        if voided:
+            self.message_user(request, f"Voided: {', '.join(voided)}.", level=messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Not voided: {'; '.join(refused)}", level=messages.WARNING)
 
     @admin.display(description="user id")
     def user_id(self, obj: RedeemedItem) -> int:
         return obj.reward.user_id
 
-    @admin.display(boolean=True, description="active")
-    def is_active(self, obj: RedeemedItem) -> bool:
-        return obj.reward.is_active
-
 
 @admin.register(CatalogItem)
 class CatalogItemAdmin(SafeModelAdmin):
-    list_display = ["description", "kind", "points_cost", "amount", "is_active"]
+    """Rewards to redeem, saved through the catalog services with the API's validator."""
+
+    form = CatalogItemAdminForm
+    list_display = ["description", "kind", "points_cost", "amount", "is_active", "stock", "units_out", "limit_shown"]
     list_filter = ["kind", "is_active"]
-    list_editable = ["is_active"]
+    readonly_fields = ["units_out"]
+    fieldsets = [
+        (None, {"fields": ["kind", "description", ("points_cost", "amount"), "is_active"]}),
+        ("Stock and limits", {"fields": [("stock", "units_out"), ("per_customer_limit", "limit_period")]}),
+        ("Who and when", {"fields": [("available_from", "available_until"), "tier_codes_text"]}),
+        ("Coupons", {"fields": ["coupon_valid_days"]}),
+    ]
+
+    @admin.display(description="limit")
+    def limit_shown(self, item: CatalogItem) -> str:
+        if item.per_customer_limit is None:
+            return "—"
+        return f"{item.per_customer_limit} per customer" + (
+            "" if item.limit_period == "ever" else f" a {item.limit_period}"
+        )
+
+    def save_model(self, request: HttpRequest, obj: CatalogItem, form, change: bool) -> None:
+        if change:
+            saved = catalog_item_edit(item_id=obj.pk, changes=form.catalog_definition)
+        else:
+            saved = catalog_item_create(definition=form.catalog_definition)
+        obj.pk, obj.units_out = saved.pk, saved.units_out
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         # Redeemed items point at their catalog entry; retire an option instead.

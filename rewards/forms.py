@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from core.errors import plain_errors
 from rewards import program
-from rewards.models import CapPeriod, RewardKind, Rule, Tier, TierChange, TierLadder
-from rewards.serializers import RuleInput, TierLadderInput
+from rewards.models import CapPeriod, CatalogItem, RewardKind, Rule, Tier, TierChange, TierLadder
+from rewards.serializers import CatalogInput, RuleInput, TierLadderInput
 from rewards.services.program import RULE_FIELDS
 from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
 
@@ -313,3 +313,60 @@ class TierFloorForm(forms.ModelForm):
         if until <= timezone.now():
             raise forms.ValidationError("A floor ends in the future.")
         return until
+
+
+# ---- catalog items ----------------------------------------------------------------------------------
+
+
+class CatalogItemAdminForm(forms.ModelForm):
+    """A catalog item, checked by the API's validator (``CatalogInput``); its tiers as text."""
+
+    tier_codes_text = forms.CharField(
+        label="Only for the tiers", required=False, help_text="Tier codes, comma-separated; empty: every customer."
+    )
+
+    class Meta:
+        model = CatalogItem
+        fields = [
+            "kind",
+            "description",
+            "points_cost",
+            "amount",
+            "is_active",
+            "stock",
+            "per_customer_limit",
+            "limit_period",
+            "available_from",
+            "available_until",
+            "coupon_valid_days",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tier_codes_text"].initial = ", ".join(self.instance.tier_codes or [])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        definition = {
+            "kind": data["kind"],
+            "points_cost": data["points_cost"],
+            "amount": str(data["amount"]),
+            "description": data["description"],
+            "active": data["is_active"],
+            "stock": data.get("stock"),
+            "per_customer_limit": data.get("per_customer_limit"),
+            "limit_period": data["limit_period"],
+            "available_from": data["available_from"].isoformat() if data.get("available_from") else None,
+            "available_until": data["available_until"].isoformat() if data.get("available_until") else None,
+            "tier_codes": [code.strip() for code in data.get("tier_codes_text", "").split(",") if code.strip()],
+            "coupon_valid_days": data.get("coupon_valid_days"),
+        }
+        serializer = CatalogInput(data=definition)
+        if not serializer.is_valid():
+            for field, messages in plain_errors(serializer.errors).items():
+                self.add_error(field if field in self.fields else None, messages)
+            return data
+        self.catalog_definition = definition
+        return data
