@@ -415,3 +415,24 @@ def _re_referral():
     import re
 
     return re.compile(r"^[A-Z2-9]{10}$")
+
+
+def test_stock_validity_and_a_voided_coupon_are_shown(live_server, page, shop_app):
+    from rewards.models import CatalogItem
+
+    CatalogItem.objects.filter(points_cost=50, kind="coupon").update(stock=1, coupon_valid_days=30)
+    services.points_earn(user_id=USER, points=300, description="Welcome bonus", app=shop_app)
+    voided = services.coupon_redeem(user_id=USER, points=100, amount=Decimal("10"), description="$10", app=shop_app)
+    services.coupon_void(item_code=voided.redeemed_item.item_code, reason="Changed my mind", app=shop_app)
+    token = customer_session_issue(user_id=USER, app=shop_app).token
+    page.goto(page_url(live_server, token))
+    expect(page.get_by_role("button", name="Redeem $5 coupon for 50 points")).to_contain_text("1 left")
+
+    spend(page, "Redeem $5 coupon for 50 points")
+
+    expect(page.get_by_test_id("total-points")).to_have_text("250")
+    expect(page.get_by_role("button", name="$5 coupon: out of stock")).to_be_disabled()
+    rows = page.get_by_test_id("history-row")
+    expect(rows.first).to_contain_text("Use by")
+    expect(rows.nth(1)).to_contain_text("Cancelled, points back")
+    expect(page.get_by_test_id("activity-row").nth(1)).to_contain_text("Points given back")

@@ -57,6 +57,10 @@
   // What a customer reads when something fails: never the API's developer wording.
   const CUSTOMER_WORDS = {
     insufficient_points: "You don't have enough points for this yet.",
+    out_of_stock: "Sorry, this reward has just run out.",
+    redemption_limit_reached: "You have already redeemed this reward as many times as it allows for now.",
+    not_available: "This reward can't be redeemed today.",
+    tier_required: "This reward is for members of another tier.",
     no_matching_catalog_item: "This reward is no longer offered. The list has been refreshed.",
     throttled: "Too many tries in a short time. Please wait a moment and try again.",
   };
@@ -205,6 +209,10 @@
         what = "Adjusted by our team";
         why = row.reward_description;
         break;
+      case "refund":
+        what = "Points given back";
+        why = row.reward_description;
+        break;
       case "tier":
         what = row.reward_description.split(":")[0] + " bonus";
         why = "Your tier's extra points for " + row.reward_description.split(": ").slice(1).join(": ");
@@ -262,7 +270,11 @@
 
   function statusOf(row) {
     if (row.kind === "donation") return { text: "Donated", used: true };
-    return row.is_active ? { text: "Ready to use", used: false } : { text: "Used", used: true };
+    const item = row.redeemed_item || {};
+    if (item.state === "voided") return { text: "Cancelled, points back", used: true };
+    if (item.state === "expired") return { text: "Expired", used: true };
+    if (!row.is_active) return { text: "Used", used: true };
+    return { text: item.valid_until ? "Use by " + formatDay(item.valid_until) : "Ready to use", used: false };
   }
 
   function renderHistory(rows) {
@@ -305,7 +317,17 @@
       const title = node("span", "title", option.description);
       const cost = node("span", "cost", plural(option.points_cost, "point", "points"));
       button.append(kind, title, cost);
-      if (short > 0) {
+      const left = option.stock_left === null || option.stock_left === undefined ? null : option.stock_left;
+      const mine = option.limit_left === null || option.limit_left === undefined ? null : option.limit_left;
+      if (left !== null && left > 0 && left <= 20) button.append(node("span", "left", left + " left"));
+      if (left === 0 || mine === 0) {
+        // Nothing to redeem: said so, and not offered as a button that would only fail.
+        const why = left === 0 ? "Out of stock" : "Limit reached for now";
+        button.disabled = true;
+        button.classList.add("locked");
+        button.append(node("span", "more", why));
+        button.setAttribute("aria-label", option.description + ": " + why.toLowerCase());
+      } else if (short > 0) {
         // Not reachable yet: shown as such, and not offered as a button that would only fail.
         button.disabled = true;
         button.classList.add("locked");
@@ -322,11 +344,14 @@
     }
   }
 
+  // Everything a redemption can change: the balance and tier, the history, the catalog's stock.
   async function refresh() {
-    const [totals, redemptions] = await Promise.all([
+    const [totals, redemptions, options] = await Promise.all([
       loadActivity(false),
       api("get-redemptions/?user_id=" + session.userId + "&limit=50"),
+      api("catalog/"),
     ]);
+    catalog = options.catalog;
     showBalance(totals);
     renderHistory(redemptions.redemption_history);
   }
@@ -414,10 +439,8 @@
     }
     setStatus("Loading your rewards…");
     try {
-      const [options] = await Promise.all([api("catalog/"), refresh()]);
+      await refresh();
       if (thisLoad !== loadCount) return; // a newer link was pasted meanwhile
-      catalog = options.catalog;
-      renderCatalog();
       showReferral();
       el("content").hidden = false;
       setStatus("");
