@@ -42,6 +42,8 @@ from rewards.models import (
     CatalogItem,
     CatalogKind,
     EventType,
+    LotConsumption,
+    PointLot,
     RedeemedItem,
     RedeemedItemState,
     Reward,
@@ -642,6 +644,17 @@ def coupon_refund(item: RedeemedItem, *, state: str, reason: str, event_type: st
     )
 
 
+def _lots_gave(debit: Reward) -> int:
+    """What the customer's lots gave a debit (an imported one may have been partly owed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COALESCE(SUM(c.points), 0) FROM {LotConsumption._meta.db_table} c"
+            f" JOIN {PointLot._meta.db_table} l ON l.id = c.lot_id WHERE l.user_id = %s AND c.debit_id = %s",
+            [debit.user_id, debit.pk],
+        )
+        return cursor.fetchone()[0]
+
+
 @transaction.atomic
 def coupon_void(*, item_code: str, reason: str, app: Model | None) -> Refunded:
     """Cancel an unused coupon: its points go back to the very lots they came from, with those
@@ -651,6 +664,11 @@ def coupon_void(*, item_code: str, reason: str, app: Model | None) -> Refunded:
     item = _coupon_locked(item_code)
     if item.kind != CatalogKind.COUPON:
         raise NotVoidable()
+    if item.reward.imported_from and _lots_gave(item.reward) != item.reward.points_redeemed:
+        raise NotVoidable(
+            "This imported coupon's points were not all taken from lots, so they cannot go back to them; "
+            "adjust the customer's points instead."
+        )
     if item.state == RedeemedItemState.USED:
         raise CouponUsed()
     if item.state != RedeemedItemState.ACTIVE:

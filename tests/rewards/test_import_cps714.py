@@ -321,3 +321,20 @@ def test_imported_points_expire_counted_from_the_import(tmp_path, db, settings):
     assert (balance.total_points, balance.expiring_points) == (70, 70)
     assert before + timedelta(days=20) <= balance.next_expiry_at <= timezone.now() + timedelta(days=20)
     assert ledger_drift() == []
+
+
+def test_an_imported_coupon_is_voided_back_to_its_lots_unless_lots_never_paid_it(realistic, post_json):
+    from rewards.models import RedeemedItem
+
+    path, _ = realistic
+    cps714_import(str(path))
+    covered = "OLDCODE000000001"  # 101's unused $5 coupon, paid from 101's lots
+    owed = RedeemedItem.objects.get(reward__user_id=102).item_code  # 35 points, only 20 of them from lots
+
+    voided = post_json("/rewards-api/void-coupon/", {"item_code": covered, "reason": "Migrated in error"})
+    refused = post_json("/rewards-api/void-coupon/", {"item_code": owed, "reason": "Migrated in error"})
+
+    assert (voided.status_code, voided.json()["points_refunded"], voided.json()["total_points"]) == (200, 50, 80)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "not_voidable")
+    assert RedeemedItem.objects.get(item_code=owed).state == "active"
+    assert ledger_drift() == []
