@@ -1,5 +1,6 @@
 """Reads of the ledger. A balance is one row; history is keyset-paged, newest first."""
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -148,14 +149,27 @@ def catalog_item_find(*, item_id: int) -> CatalogItem | None:
     return CatalogItem.objects.filter(pk=item_id).first()
 
 
+_CATALOG_FIELDS = CatalogItem._meta.concrete_fields
+_CATALOG_READ = (
+    f"SELECT {', '.join(field.column for field in _CATALOG_FIELDS)} FROM {CatalogItem._meta.db_table}"
+    " WHERE is_active AND kind = %s AND points_cost = %s AND amount = %s"
+)
+_CATALOG_JSON = {index for index, field in enumerate(_CATALOG_FIELDS) if field.get_internal_type() == "JSONField"}
+
+
 def catalog_item_for_redemption(*, kind: str, points: int, amount: Decimal) -> CatalogItem | None:
-    """The active option with exactly these points and amount (at most one, by constraint)."""
-    found = CatalogItem.objects.raw(
-        f"SELECT * FROM {CatalogItem._meta.db_table}"
-        " WHERE is_active AND kind = %s AND points_cost = %s AND amount = %s",
-        [kind, points, amount],
-    )
-    return next(iter(found), None)
+    """The active option with exactly these points and amount (at most one, by constraint).
+    Read by hand: on the write path, a raw queryset's per-column conversion costs more than the
+    read (the JSON column is the only one the driver does not hand over as a Python value)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CATALOG_READ, [kind, points, amount])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [
+        json.loads(value) if i in _CATALOG_JSON and isinstance(value, str) else value for i, value in enumerate(row)
+    ]
+    return CatalogItem.from_db(connection.alias, None, values)
 
 
 @dataclass(frozen=True)
