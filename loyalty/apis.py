@@ -10,6 +10,7 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.apis import points_text, validated
@@ -17,6 +18,7 @@ from core.db_router import replica_reads
 from core.exceptions import NotFound
 from core.limits import MAX_BIGINT
 from core.openapi import errors
+from core.renderers import CSVRenderer
 from loyalty import services
 from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel, Application, Order
@@ -30,17 +32,23 @@ from loyalty.serializers import (
     ApplicationDeleteInput,
     ApplicationOutput,
     ApplicationUpdateInput,
+    BreakageOutput,
     CustomerSessionInput,
     CustomerSessionOutput,
+    LiabilityOutput,
+    LiabilityQueryInput,
     OrderCreateInput,
     OrderDeleteInput,
     OrderPartialReturnInput,
     OrderResultOutput,
     OrderReturnOutput,
+    PersonalDataErasedOutput,
     ReferralCodeInput,
     ReferralCodeOutput,
     ReferralInput,
     ReferralOutput,
+    RollforwardOutput,
+    RollforwardQueryInput,
     RuleListOutput,
     RulePatchInput,
     RuleSimulateInput,
@@ -55,7 +63,9 @@ from loyalty.serializers import (
     WebhookListOutput,
     WebhookOutput,
 )
+from loyalty.services.personal_data import CustomerNotFound, customer_export, personal_data_erase
 from loyalty.services.webhooks import webhook_change, webhook_create, webhook_delete
+from rewards import reports
 from rewards import services as rewards_services
 from rewards.apis import acting_app
 from rewards.models import CatalogItem, Rule, RuleTrigger
@@ -508,6 +518,82 @@ class CatalogItemApi(APIView):
             changes.pop(read_only, None)
         item = catalog_item_edit(item_id=_catalog_item_id(item_id), changes=changes)
         return Response(_catalog_fields(item))
+
+
+class ReportApi(APIView):
+    """A report: JSON, or its table as CSV with ``?format=csv`` (or ``Accept: text/csv``)."""
+
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+
+    def answer(self, request: Request, fields: dict[str, Any], table: list[list[Any]]) -> Response:
+        if request.accepted_renderer.format == CSVRenderer.format:
+            return Response({"csv": table})
+        return Response({"success": True, **fields})
+
+
+@extend_schema(
+    parameters=[LiabilityQueryInput],
+    responses={200: LiabilityOutput, **errors()},
+    summary="What the points are worth: available, pending and owed points as of a day, by expiry",
+)
+class LiabilityReportApi(ReportApi):
+    def get(self, request: Request) -> Response:
+        query = validated(LiabilityQueryInput, request.query_params, query=True)
+        report = reports.liability(as_of=query["as_of"])
+        return self.answer(request, report.fields(), report.table())
+
+
+@extend_schema(
+    parameters=[RollforwardQueryInput],
+    responses={200: RollforwardOutput, **errors()},
+    summary="Opening, the movement of each ledger kind, closing: the available points over days",
+)
+class RollforwardReportApi(ReportApi):
+    def get(self, request: Request) -> Response:
+        query = validated(RollforwardQueryInput, request.query_params, query=True)
+        report = reports.rollforward(start=query["from"], end=query["to"])
+        return self.answer(request, report.fields(), report.table())
+
+
+@extend_schema(
+    responses={200: BreakageOutput, **errors()},
+    summary="Breakage: the lots credited each month, and what became of their points",
+)
+class BreakageReportApi(ReportApi):
+    def get(self, request: Request) -> Response:
+        months = reports.breakage()
+        return self.answer(request, {"months": [month.fields() for month in months]}, reports.breakage_table(months))
+
+
+def _user_id(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
+        raise CustomerNotFound()
+    return int(raw)
+
+
+@extend_schema(
+    responses={200: OpenApiResponse(description="Everything kept about the customer"), **errors(404)},
+    summary="A customer's own data: ledger, lots, orders, coupons, tier, referral, birthday",
+)
+class CustomerExportApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, user_id: str) -> Response:
+        return Response({"success": True, **customer_export(user_id=_user_id(user_id))})
+
+
+@extend_schema(
+    responses={200: PersonalDataErasedOutput, **errors(404)},
+    summary="Erase a customer's personal data (birthday, referral links, free text); balances stay",
+)
+class CustomerPersonalDataApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def delete(self, request: Request, user_id: str) -> Response:
+        erasure = personal_data_erase(user_id=_user_id(user_id), by=_editor(request))
+        message = "Personal data erased." if erasure.changed else "Nothing personal was left to erase."
+        return Response({"success": True, "message": message, "user_id": erasure.user_id, "erased": erasure.erased})
 
 
 def _object_body(request: Request) -> dict[str, Any]:

@@ -307,3 +307,16 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attempted_at}: {self.status_code or self.error}"
+
+
+class PersonalDataErasure(models.Model):
+    """A customer's personal data erased: who asked, when, and what was erased. The ledger's
+    amounts, dates and balances stay; its free-text descriptions read ``[erased]``."""
+
+    user_id = models.BigIntegerField(db_index=True)
+    erased_by = models.CharField(max_length=150)
+    erased_at = models.DateTimeField()
+    erased = models.JSONField(help_text="How many of each thing were erased.")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} erased by {self.erased_by} at {self.erased_at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,10 @@
 """Input and output shapes of loyalty-api/. Field names are the CLP contract's."""
 
+from datetime import UTC, date
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -372,3 +374,100 @@ class ReferralOutput(serializers.Serializer):
     message = serializers.CharField()
     user_id = serializers.IntegerField()
     code = serializers.CharField()
+
+
+# ---- reports ---------------------------------------------------------------------------------------
+
+
+def _not_future(day: date) -> date:
+    if day > _today():
+        raise serializers.ValidationError("Not after today (UTC).")
+    return day
+
+
+def _today() -> date:
+    return timezone.now().astimezone(UTC).date()
+
+
+class LiabilityQueryInput(serializers.Serializer):
+    as_of = serializers.DateField(
+        required=False, validators=[_not_future], help_text="YYYY-MM-DD (UTC); default today. Counts to the end of it."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("as_of", _today())
+        return attrs
+
+
+class RollforwardQueryInput(serializers.Serializer):
+    """``from`` and ``to`` (a Python keyword, so declared in ``get_fields``)."""
+
+    to = serializers.DateField(required=False, validators=[_not_future], help_text="YYYY-MM-DD (UTC); default today.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False, help_text="YYYY-MM-DD (UTC); default: the day of `to`.")
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("to", _today())
+        attrs.setdefault("from", attrs["to"])
+        if attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"from": ["Not after `to`."]})
+        return attrs
+
+
+class LiabilityOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    as_of = serializers.DateField()
+    available_points = serializers.IntegerField(help_text="Points customers can spend (customers owing count 0).")
+    pending_points = serializers.IntegerField(help_text="Credited, not yet available.")
+    owed_points = serializers.IntegerField(help_text="What customers below zero owe.")
+    expiring = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="The available points by when they expire: within_30_days, within_90_days, within_365_days, "
+        "later, never. They add up to available_points.",
+    )
+    point_value = serializers.CharField(help_text="POINT_VALUE: money per point.")
+    value = serializers.CharField(help_text="available_points x point_value, to the cent.")
+    catalog_point_value = serializers.CharField(
+        allow_null=True, help_text="The cheapest money per point among active coupons."
+    )
+    catalog_value = serializers.CharField(allow_null=True, help_text="available_points x catalog_point_value.")
+
+
+class RollforwardOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    opening = serializers.IntegerField(help_text="Available points at the start of `from`.")
+    movements = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Each ledger kind's signed change of the available points."
+    )
+    closing = serializers.IntegerField(help_text="Available points at the end of `to`: opening + the movements.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"], fields["to"] = serializers.DateField(), serializers.DateField()
+        return fields
+
+
+class BreakageMonthOutput(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM (UTC) of the lots' credit.")
+    issued = serializers.IntegerField()
+    redeemed = serializers.IntegerField(help_text="Spent or taken back.")
+    expired = serializers.IntegerField()
+    open = serializers.IntegerField(help_text="Still available or pending.")
+    breakage_rate = serializers.CharField(allow_null=True, help_text="expired / issued, once nothing is open.")
+
+
+class BreakageOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    months = BreakageMonthOutput(many=True)
+
+
+class PersonalDataErasedOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    message = serializers.CharField()
+    user_id = serializers.IntegerField()
+    erased = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How many of each were erased now (all 0 on a second call)."
+    )

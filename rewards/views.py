@@ -1,9 +1,20 @@
-"""The rewards page (docs/API.md): one HTML page; its data comes from rewards-api/ with a customer token."""
+"""The rewards page (docs/API.md): one HTML page; its data comes from rewards-api/ with a customer
+token. And the reports dashboard staff see in admin."""
+
+import csv
+from datetime import UTC, date, datetime
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
+
+from rewards import charts as charts_svg
+from rewards import reports
 
 
 @require_GET
@@ -19,4 +30,86 @@ def rewards_page(request: HttpRequest) -> HttpResponse:
     response = render(request, "rewards/page.html", context)
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"
+    return response
+
+
+# ---- the reports dashboard in admin ------------------------------------------------------------
+
+
+REPORT_PERMISSION = "rewards.view_reward"  # who may read the ledger may read what it adds up to
+
+
+def _report_reader(request: HttpRequest) -> None:
+    if not request.user.has_perm(REPORT_PERMISSION):
+        raise PermissionDenied("Reading the reports needs the permission to view ledger entries.")
+
+
+@require_GET
+def reports_dashboard(request: HttpRequest) -> HttpResponse:
+    """Staff's view of what the program costs: headline figures, four charts drawn on the
+    server, and the reports as CSV. Served through ``admin.site.admin_view`` (login first)."""
+    _report_reader(request)
+    today = datetime.now(UTC).date()
+    now = reports.liability(as_of=today)
+    series = reports.daily(days=DASHBOARD_DAYS)
+    resolved = [month for month in reports.breakage() if month.breakage_rate is not None]
+    charts = [
+        (
+            "Points issued, redeemed and expired per day",
+            charts_svg.line_chart(
+                "Points issued, redeemed and expired per day, last 90 days",
+                series.days,
+                {"Issued": series.issued, "Redeemed": series.redeemed, "Expired": series.expired},
+            ),
+            ["Issued", "Redeemed", "Expired"],
+        ),
+        (
+            "Liability (points to spend, net of what is owed)",
+            charts_svg.line_chart(
+                "Liability at the end of each day, last 90 days", series.days, {"Liability": series.liability}
+            ),
+            ["Liability"],
+        ),
+        ("Customers by tier", charts_svg.bar_chart("Customers by tier", reports.customers_by_tier()), []),
+        (
+            "Points by earning rule, last 90 days",
+            charts_svg.bar_chart("Points by earning rule, last 90 days", reports.points_by_rule(days=DASHBOARD_DAYS)),
+            [],
+        ),
+    ]
+    context = {
+        **admin.site.each_context(request),
+        "title": "Reports: what the program costs",
+        "liability": now,
+        "latest_breakage": resolved[-1] if resolved else None,
+        "charts": [
+            {
+                "title": title,
+                "svg": mark_safe(svg),
+                "legend": [(name, charts_svg.COLOURS[i]) for i, name in enumerate(legend)],
+            }
+            for title, svg, legend in charts
+        ],
+        "csv_links": [(name, reverse("admin-report-csv", args=[name])) for name in REPORT_TABLES],
+    }
+    return render(request, "admin/reports.html", context)
+
+
+REPORT_TABLES = {
+    "liability": lambda: reports.liability(as_of=datetime.now(UTC).date()).table(),
+    "rollforward": lambda: reports.rollforward(start=date(2000, 1, 1), end=datetime.now(UTC).date()).table(),
+    "breakage": lambda: reports.breakage_table(reports.breakage()),
+}
+DASHBOARD_DAYS = 90
+
+
+@require_GET
+def report_csv(request: HttpRequest, name: str) -> HttpResponse:
+    """A report's table as a CSV download, for staff (the API's ``?format=csv`` is for applications)."""
+    _report_reader(request)
+    if name not in REPORT_TABLES:
+        raise Http404("No such report.")
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{datetime.now(UTC):%Y-%m-%d}.csv"'
+    csv.writer(response, lineterminator="\n").writerows(REPORT_TABLES[name]())
     return response

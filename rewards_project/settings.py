@@ -30,6 +30,7 @@ CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
+    "django.contrib.humanize",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -287,6 +288,10 @@ if set(CREDIT_PENDING_DAYS) - {"earn", "purchase", "feedback"}:
     )
 # Days points stay spendable once available; empty: they never expire.
 POINTS_VALIDITY_DAYS = env.int("POINTS_VALIDITY_DAYS", default=None)
+# What a point is worth in money, for the liability report (money per point).
+POINT_VALUE = Decimal(env.str("POINT_VALUE", default="0.01"))
+if not POINT_VALUE >= 0:
+    raise ImproperlyConfigured("POINT_VALUE is money per point: 0 or more.")
 # When a coupon's validity ends unused, give its points back (as a void does) or not.
 COUPON_EXPIRY_REFUND = env.bool("COUPON_EXPIRY_REFUND", default=False)
 # Points expiring within this many days count as expiring_points.

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import errors
 from core.urlpatterns import api_path
 from loyalty.apis import CustomerSessionApi, ReferralCodeApi, ReferralsApi
-from rewards.views import rewards_page
+from rewards.views import report_csv, reports_dashboard, rewards_page
 
 admin.site.site_header = f"{settings.PROGRAM_NAME} administration"
 admin.site.site_title = settings.PROGRAM_NAME
@@ -24,6 +24,8 @@ urlpatterns = [
     api_path("rewards-api/referrals/", ReferralsApi.as_view(), "referrals"),
     # The service has no home page of its own; its API reference is the useful start.
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    path("admin/reports/", admin.site.admin_view(reports_dashboard), name="admin-reports"),
+    path("admin/reports/<slug:name>.csv", admin.site.admin_view(report_csv), name="admin-report-csv"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

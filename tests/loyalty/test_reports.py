@@ -1,0 +1,250 @@
+"""Reports from the ledger and the lots: liability with expiry buckets that add up, a
+rollforward that ties out (also over a random mix of every kind of write), breakage by month;
+JSON and CSV; only for the program level. And a customer's own data: export and erasure."""
+
+import csv
+import io
+import itertools
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from loyalty.models import AccessLevel, PersonalDataErasure
+from loyalty.services import order_record, order_return
+from rewards import services
+from rewards.models import Account, Event, Reward
+from rewards.selectors import account_balance, ledger_drift
+from tests.conftest import client_for
+from tests.factories import ApplicationFactory
+
+pytestmark = pytest.mark.django_db
+
+USER = 8800
+
+
+@pytest.fixture
+def program(db):
+    return client_for(ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program"))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.now or datetime.now(UTC)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    frozen = Clock()
+    monkeypatch.setattr(timezone, "now", frozen)
+    return frozen
+
+
+@pytest.fixture
+def known(settings, clock):
+    """Every balance known: 100 credited in January 2026 and expired 11 days later; 500
+    available that expire in 60 days; an order's 100 on their way."""
+    settings.POINTS_VALIDITY_DAYS = 10
+    clock.now = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    services.points_earn(user_id=USER, points=100, description="January bonus", app=None)
+    clock.now = datetime(2026, 1, 16, 12, tzinfo=UTC)
+    services.points_lifecycle_run()
+    clock.now = None
+    settings.POINTS_VALIDITY_DAYS = 60
+    services.points_earn(user_id=USER, points=500, description="Welcome bonus", app=None)
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    order_record(order_id=1, user_id=USER, total_cost=2000, completed_at=int(datetime.now(UTC).timestamp()), app=None)
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def test_liability_of_a_known_ledger(program, known):
+    answer = program.get("/loyalty-api/reports/liability").json()
+
+    assert (answer["available_points"], answer["pending_points"], answer["owed_points"]) == (500, 100, 0)
+    assert answer["expiring"] == {
+        "within_30_days": 0,
+        "within_90_days": 500,
+        "within_365_days": 0,
+        "later": 0,
+        "never": 0,
+    }
+    assert sum(answer["expiring"].values()) == answer["available_points"]
+    assert (answer["point_value"], answer["value"]) == ("0.01", "5.00")
+    assert answer["catalog_point_value"] == "0.100000"  # $5 for 50 points
+    before = program.get("/loyalty-api/reports/liability", {"as_of": "2026-01-10"}).json()
+    assert (before["available_points"], before["expiring"]["within_30_days"]) == (100, 100)
+
+
+def test_rollforward_ties_out_over_all_time_and_today_alone(program, known):
+    every = program.get("/loyalty-api/reports/rollforward", {"from": "2000-01-01", "to": today()}).json()
+    alone = program.get("/loyalty-api/reports/rollforward", {"from": today(), "to": today()}).json()
+
+    assert (every["opening"], every["closing"]) == (0, 500)
+    assert every["movements"] == {"earn": 600, "expiry": -100, "order": 0}
+    assert every["opening"] + sum(every["movements"].values()) == every["closing"]
+    assert (alone["opening"], alone["movements"], alone["closing"]) == (0, {"earn": 500, "order": 0}, 500)
+    assert (
+        alone["closing"]
+        == Account.objects.aggregate(total=Sum(F("total_points_earned") - F("total_points_redeemed")))["total"]
+    )
+
+
+def test_breakage_shows_the_expired_month(program, known):
+    months = {month["month"]: month for month in program.get("/loyalty-api/reports/breakage").json()["months"]}
+
+    assert months["2026-01"] == {
+        "month": "2026-01",
+        "issued": 100,
+        "redeemed": 0,
+        "expired": 100,
+        "open": 0,
+        "breakage_rate": "1.0000",
+    }
+    this_month = months[datetime.now(UTC).strftime("%Y-%m")]
+    assert (this_month["issued"], this_month["open"], this_month["breakage_rate"]) == (600, 600, None)
+
+
+def test_each_report_comes_as_csv(program, known):
+    tables = {
+        name: program.get(f"/loyalty-api/reports/{name}", {"format": "csv"})
+        for name in ("liability", "rollforward", "breakage")
+    }
+
+    for response in tables.values():
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = {name: list(csv.reader(io.StringIO(r.content.decode()))) for name, r in tables.items()}
+    assert ["available_points", "500"] in rows["liability"] and ["value", "5.00"] in rows["liability"]
+    assert rows["rollforward"][0] == ["line", "points"] and rows["rollforward"][-1] == ["closing", "500"]
+    assert ["2026-01", "100", "0", "100", "0", "1.0000"] in rows["breakage"]
+
+
+def test_reports_are_for_the_program_level_and_refuse_bad_dates(shop, program):
+    assert shop.get("/loyalty-api/reports/liability").status_code == 403
+    assert shop.get("/loyalty-api/reports/breakage", {"format": "csv"}).status_code == 403
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    bad = [
+        program.get("/loyalty-api/reports/liability", {"as_of": tomorrow}),
+        program.get("/loyalty-api/reports/liability", {"as_of": "2026-02-30"}),
+        program.get("/loyalty-api/reports/rollforward", {"from": "2026-03-02", "to": "2026-03-01"}),
+        program.get("/loyalty-api/reports/rollforward", {"from": "yesterday", "format": "csv"}),
+    ]
+    assert [r.status_code for r in bad] == [400] * 4
+    assert bad[3]["Content-Type"].startswith("application/json") and bad[3].json()["error"]["fields"]["from"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_rollforward_ties_out_over_a_random_mix_of_every_kind_of_write(program, settings, clock, tmp_path, seed):
+    """Earnings, purchases, feedback, orders and their returns, redemptions, voids, staff
+    adjustments both ways, an import, releases and expiry, in a random order over 60 days."""
+    from rewards.services.balances_csv import balances_csv_import
+
+    rng = random.Random(seed)
+    users = [9100 + i for i in range(4)]
+    start = datetime(2026, 2, 1, 9, tzinfo=UTC)
+    settings.POINTS_VALIDITY_DAYS = 20
+    settings.ORDER_POINTS_PENDING_DAYS = 5
+    coupons: list[str] = []
+    orders: list[int] = []
+    for step in range(60):
+        clock.now = start + timedelta(days=step, hours=rng.randrange(24))
+        user = rng.choice(users)
+        action = rng.randrange(9)
+        if action == 0:
+            services.points_earn(user_id=user, points=rng.randrange(1, 300), description="Bonus", app=None)
+        elif action == 1:
+            services.purchase_record(user_id=user, amount=Decimal(rng.randrange(1, 90)), description="P", app=None)
+        elif action == 2:
+            services.feedback_submit(user_id=user, description="F", app=None)
+        elif action == 3:
+            orders.append(order_id := 1000 + step)
+            order_record(
+                order_id=order_id,
+                user_id=user,
+                total_cost=rng.randrange(100, 5000),
+                completed_at=int(clock.now.timestamp()),
+                app=None,
+            )
+        elif action == 4 and orders:
+            order_return(order_id=orders.pop(rng.randrange(len(orders))), app=None)
+        elif action == 5 and account_balance(user_id=user).total_points >= 50:
+            coupons.append(
+                services.coupon_redeem(
+                    user_id=user, points=50, amount=Decimal("5"), description="c", app=None
+                ).redeemed_item.item_code
+            )
+        elif action == 6 and coupons:
+            services.coupon_void(item_code=coupons.pop(rng.randrange(len(coupons))), reason="mix", app=None)
+        elif action == 7:
+            services.points_adjust(user_id=user, points=rng.choice([-40, 25]), reason="mix", staff="ops")
+        else:
+            services.points_lifecycle_run()
+        if step == 30:
+            (tmp_path / "balances.csv").write_text(f"{9200 + seed},{rng.randrange(1, 500)}\n")
+            balances_csv_import(tmp_path / "balances.csv")
+    clock.now = None
+    services.points_lifecycle_run(now=start + timedelta(days=90))
+
+    first = start.date() - timedelta(days=1)
+    cuts = sorted({first, start.date() + timedelta(days=rng.randrange(60)), datetime.now(UTC).date()})
+    for day_from, day_to in itertools.pairwise(cuts):
+        report = program.get("/loyalty-api/reports/rollforward", {"from": day_from, "to": day_to}).json()
+        assert report["opening"] + sum(report["movements"].values()) == report["closing"]
+    whole = program.get("/loyalty-api/reports/rollforward", {"from": first, "to": today()}).json()
+    balances = Account.objects.aggregate(total=Sum(F("total_points_earned") - F("total_points_redeemed")))["total"]
+    assert whole["opening"] == 0 and whole["closing"] == balances
+    liability = program.get("/loyalty-api/reports/liability").json()
+    assert liability["available_points"] - liability["owed_points"] == balances
+    assert sum(liability["expiring"].values()) == liability["available_points"]
+    assert ledger_drift() == []
+
+
+# ---- a customer's own data -------------------------------------------------------------------------
+
+
+def test_export_then_erase_twice_keeps_every_balance(program, shop):
+    services.birthday_set(user_id=USER, month=4, day=9)
+    services.points_earn(user_id=USER, points=300, description="Apology for the late parcel to 12 Elm St", app=None)
+    order_record(order_id=5, user_id=USER, total_cost=2000, completed_at=1_700_000_000, app=None)
+    services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="$5 coupon", app=None)
+    friend = shop.post("/rewards-api/referral-code/", {"user_id": USER}, format="json").json()["code"]
+    shop.post("/rewards-api/referrals/", {"user_id": USER + 1, "code": friend}, format="json")
+    before = account_balance(user_id=USER)
+
+    exported = program.get(f"/loyalty-api/customers/{USER}/export").json()
+    first = program.delete(f"/loyalty-api/customers/{USER}/personal-data").json()
+    second = program.delete(f"/loyalty-api/customers/{USER}/personal-data").json()
+
+    assert exported["birthday"] == {"month": 4, "day": 9}
+    assert exported["referral"] == {"code": friend, "referred_by_user_id": None, "referred_user_ids": [USER + 1]}
+    assert {row["reward_description"] for row in exported["ledger"]} >= {"Apology for the late parcel to 12 Elm St"}
+    assert [o["order_id"] for o in exported["orders"]] == [5] and len(exported["coupons"]) == 1
+    assert len(exported["lots"]) == 2
+    assert first["erased"]["birthday"] == 1 and first["erased"]["referral_links"] == 1
+    assert first["erased"]["ledger_descriptions"] == 3
+    assert not any(second["erased"].values()) and second["message"] == "Nothing personal was left to erase."
+    assert set(Reward.objects.filter(user_id=USER).values_list("reward_description", flat=True)) == {"[erased]"}
+    assert not Event.objects.filter(user_id=USER, data__reward__reward_description__contains="Elm").exists()
+    assert account_balance(user_id=USER) == before
+    assert PersonalDataErasure.objects.get().erased_by == "application program"
+    after = program.get(f"/loyalty-api/customers/{USER}/export").json()
+    assert (after["birthday"], after["referral"]["code"], len(after["erasures"])) == (None, None, 1)
+    assert ledger_drift() == []
+
+
+def test_customer_data_is_for_the_program_level_and_unknown_customers_are_404(shop, program):
+    services.points_earn(user_id=USER, points=10, description="x", app=None)
+
+    assert shop.get(f"/loyalty-api/customers/{USER}/export").status_code == 403
+    assert shop.delete(f"/loyalty-api/customers/{USER}/personal-data").status_code == 403
+    unknown = program.get("/loyalty-api/customers/424242/export")
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "customer_not_found")
+    assert program.get("/loyalty-api/customers/abc/export").status_code == 404
