@@ -4,6 +4,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
@@ -33,6 +34,7 @@ from loyalty.serializers import (
     ApplicationOutput,
     ApplicationUpdateInput,
     BreakageOutput,
+    CustomerExportOutput,
     CustomerSessionInput,
     CustomerSessionOutput,
     LiabilityOutput,
@@ -526,6 +528,16 @@ class ReportApi(APIView):
     required_access = AccessLevel.CAN_MANAGE_PROGRAM
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
 
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # DRF's answer to an unknown ?format=: a 400 that says what is known
+            self.renderer_classes = api_settings.DEFAULT_RENDERER_CLASSES
+            request.accepted_renderer, request.accepted_media_type = super().perform_content_negotiation(
+                request, force=True
+            )
+            raise ValidationError({"format": ["json or csv."]}) from None
+
     def answer(self, request: Request, fields: dict[str, Any], table: list[list[Any]]) -> Response:
         if request.accepted_renderer.format == CSVRenderer.format:
             return Response({"csv": table})
@@ -573,7 +585,7 @@ def _user_id(raw: str) -> int:
 
 
 @extend_schema(
-    responses={200: OpenApiResponse(description="Everything kept about the customer"), **errors(404)},
+    responses={200: CustomerExportOutput, **errors(404)},
     summary="A customer's own data: ledger, lots, orders, coupons, tier, referral, birthday",
 )
 class CustomerExportApi(APIView):

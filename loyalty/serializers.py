@@ -30,6 +30,7 @@ from rewards.serializers import (
     CustomerTierOutput,
     FeedbackInput,
     PurchaseInput,
+    RewardHistoryOutput,
     RuleInput,
     RuleOutput,
     TierProgressOutput,
@@ -471,3 +472,20 @@ class PersonalDataErasedOutput(serializers.Serializer):
     erased = serializers.DictField(
         child=serializers.IntegerField(), help_text="How many of each were erased now (all 0 on a second call)."
     )
+
+
+class CustomerExportOutput(serializers.Serializer):
+    """Everything kept about one customer."""
+
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    ledger = RewardHistoryOutput(many=True, help_text="Every ledger row, oldest first, with its description.")
+    lots = serializers.ListField(child=serializers.DictField(), help_text="Every lot: points, remaining, dates.")
+    orders = serializers.ListField(child=serializers.DictField())
+    coupons = serializers.ListField(child=serializers.DictField(), help_text="Coupons and donations redeemed.")
+    activities = serializers.ListField(child=serializers.DictField())
+    tier = CustomerTierOutput(allow_null=True)
+    tier_progress = TierProgressOutput(allow_null=True)
+    referral = serializers.DictField(help_text="code, referred_by_user_id, referred_user_ids.")
+    birthday = serializers.DictField(allow_null=True, help_text="month and day.")
+    erasures = serializers.ListField(child=serializers.DictField(), help_text="Erasures already made: who, when, what.")

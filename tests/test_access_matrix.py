@@ -134,10 +134,15 @@ def calls(state: dict) -> list[Call]:
         ),
         Call("get", f"/loyalty-api/catalog/{state['item']}", None, 200, PROGRAM),
         Call("patch", f"/loyalty-api/catalog/{state['item']}", {"stock": 9}, 200, PROGRAM),
+        Call("get", "/loyalty-api/reports/liability", None, 200, PROGRAM),
+        Call("get", "/loyalty-api/reports/rollforward?from=2026-01-01", None, 200, PROGRAM),
+        Call("get", "/loyalty-api/reports/breakage", None, 200, PROGRAM),
+        Call("get", f"/loyalty-api/customers/{USER}/export", None, 200, PROGRAM),
+        Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
     ]
 
 
-CALL_COUNT = 46
+CALL_COUNT = 51
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 

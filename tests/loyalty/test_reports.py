@@ -136,8 +136,10 @@ def test_reports_are_for_the_program_level_and_refuse_bad_dates(shop, program):
         program.get("/loyalty-api/reports/liability", {"as_of": "2026-02-30"}),
         program.get("/loyalty-api/reports/rollforward", {"from": "2026-03-02", "to": "2026-03-01"}),
         program.get("/loyalty-api/reports/rollforward", {"from": "yesterday", "format": "csv"}),
+        program.get("/loyalty-api/reports/breakage", {"format": "xml"}),
     ]
-    assert [r.status_code for r in bad] == [400] * 4
+    assert [r.status_code for r in bad] == [400] * 5
+    assert bad[4].json()["error"]["fields"] == {"format": ["json or csv."]}
     assert bad[3]["Content-Type"].startswith("application/json") and bad[3].json()["error"]["fields"]["from"]
 
 
