@@ -1,10 +1,12 @@
+import json
 import secrets
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -17,6 +19,7 @@ from loyalty.models import (
     Order,
     OrderAward,
     OrderCounter,
+    PersonalDataErasure,
     Referral,
     ReferralCode,
     WebhookAttempt,
@@ -31,6 +34,7 @@ from loyalty.services import (
     application_set_access_level,
 )
 from loyalty.services.adjustments import AdjustmentAlreadyPosted, staff_adjustment_post
+from loyalty.services.personal_data import customer_export, personal_data_erase
 from loyalty.services.webhooks import webhook_delivery_resend
 from rewards.admin import CsvExportMixin, ReadOnlyAdmin, SafeModelAdmin
 from rewards.selectors import account_balance
@@ -227,6 +231,31 @@ class CustomerAdmin(CsvExportMixin, ReadOnlyAdmin):
     search_fields = ["=user_id"]
     search_help_text = "A user_id, an order_id or a coupon code: the customer it belongs to."
     show_full_result_count = False
+    actions = ["export_data", "erase_personal_data"]
+
+    def has_personal_data_permission(self, request: HttpRequest) -> bool:
+        # Who may change customers' records may hand them their data or erase it.
+        return request.user.has_perm("rewards.change_account")
+
+    @admin.action(permissions=["personal_data"], description="Export the selected customers' data (JSON)")
+    def export_data(self, request: HttpRequest, queryset) -> HttpResponse:
+        exported = [customer_export(user_id=customer.user_id) for customer in queryset.order_by("user_id")]
+        response = HttpResponse(json.dumps(exported, cls=DjangoJSONEncoder, indent=2), content_type="application/json")
+        response["Content-Disposition"] = 'attachment; filename="customers-export.json"'
+        return response
+
+    @admin.action(
+        permissions=["personal_data"], description="Erase the selected customers' personal data (balances stay)"
+    )
+    def erase_personal_data(self, request: HttpRequest, queryset) -> None:
+        by = f"staff {request.user.get_username()}"
+        erasures = [personal_data_erase(user_id=customer.user_id, by=by) for customer in queryset.order_by("user_id")]
+        done = [str(erasure.user_id) for erasure in erasures if erasure.changed]
+        left = [str(erasure.user_id) for erasure in erasures if not erasure.changed]
+        if done:
+            self.message_user(request, f"Personal data erased: {', '.join(done)}.", level=messages.SUCCESS)
+        if left:
+            self.message_user(request, f"Nothing personal was left to erase: {', '.join(left)}.", level=messages.INFO)
 
     def get_search_results(self, request: HttpRequest, queryset, search_term: str):
         """A user_id, or the customer behind an order_id or a coupon code."""
@@ -397,3 +426,13 @@ class ReferralAdmin(ReadOnlyAdmin):
     search_fields = ["=referee_user_id", "=referrer_user_id", "=code"]
     search_help_text = "A user_id (either side) or a referral code."
     show_full_result_count = False
+
+
+@admin.register(PersonalDataErasure)
+class PersonalDataErasureAdmin(ReadOnlyAdmin):
+    """Every erasure of a customer's personal data: who, when and what."""
+
+    list_display = ["user_id", "erased_by", "erased_at", "erased"]
+    search_fields = ["=user_id"]
+    search_help_text = "A user_id."
+    ordering = ["-id"]

@@ -94,3 +94,21 @@ def test_staff_void_a_coupon_with_a_reason_in_the_browser(browser, live_server, 
     assert (item.state, item.refund_reason) == ("voided", "Issued in error (staff maria)")
     assert account_balance(user_id=USER).total_points == 120
     context.close()
+
+
+@pytest.mark.django_db
+def test_staff_export_and_erase_a_customers_data_as_admin_actions(staff_client):
+    from loyalty.models import PersonalDataErasure
+
+    services.birthday_set(user_id=USER, month=5, day=1)
+    services.points_earn(user_id=USER, points=40, description="Called about order 77", app=None)
+    url = reverse("admin:loyalty_customer_changelist")
+
+    exported = staff_client.post(url, {"action": "export_data", "_selected_action": [USER]})
+    erased = staff_client.post(url, {"action": "erase_personal_data", "_selected_action": [USER]}, follow=True)
+
+    assert exported["Content-Type"] == "application/json"
+    assert '"Called about order 77"' in exported.content.decode()
+    assert "Personal data erased: 6060." in erased.content.decode()
+    assert PersonalDataErasure.objects.get().erased_by == "staff maria"
+    assert account_balance(user_id=USER).total_points == 40
