@@ -81,12 +81,8 @@ def test_staff_void_a_coupon_with_a_reason_in_the_browser(browser, live_server, 
         user_id=USER, points=100, amount=Decimal("10"), description="$10 coupon", app=None
     ).redeemed_item.item_code
     context, page = signed_in_page(browser, live_server)
-    page.goto(f"{live_server.url}/admin/rewards/redeemeditem/")
 
-    page.get_by_role("row", name=code).get_by_role("checkbox").check()
-    page.get_by_label("Action:").select_option("void_coupons")
-    page.locator("input[name=reason]").fill("Issued in error")
-    page.screenshot(path=SCREENSHOT_DIR / "admin-void-coupon.png")
+    _void_selected(page, live_server, code, reason="Issued in error")
     page.get_by_role("button", name="Go").click()
 
     expect(page.get_by_text(f"Voided: {code} (100 points back).")).to_be_visible()
@@ -112,3 +108,25 @@ def test_staff_export_and_erase_a_customers_data_as_admin_actions(staff_client):
     assert "Personal data erased: 6060." in erased.content.decode()
     assert PersonalDataErasure.objects.get().erased_by == "staff maria"
     assert account_balance(user_id=USER).total_points == 40
+
+
+def _void_selected(page, live_server, code: str, *, reason: str) -> None:
+    """The coupon's row selected, the void action chosen and the reason typed, not yet sent."""
+    page.goto(f"{live_server.url}/admin/rewards/redeemeditem/")
+    page.get_by_role("row", name=code).get_by_role("checkbox").check()
+    page.get_by_label("Action:").select_option("void_coupons")
+    page.locator("input[name=reason]").fill(reason)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.screenshots
+def test_save_the_void_action_screenshot(browser, live_server, django_user_model):
+    django_user_model.objects.create_superuser("maria", "maria@example.com", "a-long-password")
+    services.points_earn(user_id=USER, points=120, description="Bonus", app=None)
+    code = services.coupon_redeem(
+        user_id=USER, points=100, amount=Decimal("10"), description="$10 coupon", app=None
+    ).redeemed_item.item_code
+    context, page = signed_in_page(browser, live_server)
+    _void_selected(page, live_server, code, reason="Issued in error")
+    page.screenshot(path=SCREENSHOT_DIR / "admin-void-coupon.png")
+    context.close()

@@ -50,10 +50,8 @@ def test_the_dashboard_draws_four_charts_from_this_site_only(browser, live_serve
         expect(charts.nth(index).locator("svg path, svg rect").first).to_be_attached()
     expect(page.get_by_test_id("figures")).to_contain_text("Points to spend")
     expect(page.get_by_test_id("figures")).to_contain_text("1,240")  # 2 x (20 + 40 + ... + 120) + 500 - 100
-    page.screenshot(path=SCREENSHOT_DIR / "admin-reports-desktop.png", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.querySelector('.report-charts').scrollWidth") <= 390
-    page.screenshot(path=SCREENSHOT_DIR / "admin-reports-phone.png", full_page=True)
     with page.expect_download() as download:
         page.get_by_role("link", name="liability").click()
     assert "available_points,1240" in download.value.path().read_text()
@@ -80,3 +78,13 @@ def test_anonymous_users_are_sent_to_login_and_staff_without_the_permission_are_
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="403 Forbidden")).to_be_visible()
     context.close()
+
+
+@pytest.mark.screenshots
+def test_save_dashboard_screenshots(browser, live_server, activity):
+    for name, width in (("desktop", 1280), ("phone", 390)):
+        context, page = signed_in_page(browser, live_server, width=width)
+        page.goto(f"{live_server.url}/admin/reports/")
+        expect(page.get_by_test_id("chart")).to_have_count(4)
+        page.screenshot(path=SCREENSHOT_DIR / f"admin-reports-{name}.png", full_page=True)
+        context.close()
