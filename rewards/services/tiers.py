@@ -130,7 +130,8 @@ def qualifying_points(user_id: int, *, ladder: Ladder, on: date) -> int:
     ``window_days`` day buckets."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT COALESCE(SUM(points), 0) FROM {QualifyingDay._meta.db_table} WHERE user_id = %s AND day > %s",
+            f"SELECT COALESCE(SUM(points), 0)::bigint FROM {QualifyingDay._meta.db_table}"
+            " WHERE user_id = %s AND day > %s",
             [user_id, ladder.window_before(on)],
         )
         return cursor.fetchone()[0]
@@ -267,7 +268,7 @@ def qualifying_take_back(takes: Iterable[tuple[int, int]]) -> None:
 
 _VIEW_READ = f"""
     SELECT s.tier_code, s.since, s.requalify_at, s.floor_code, s.floor_until,
-           (SELECT COALESCE(SUM(q.points), 0) FROM {QualifyingDay._meta.db_table} q
+           (SELECT COALESCE(SUM(q.points), 0)::bigint FROM {QualifyingDay._meta.db_table} q
             WHERE q.user_id = %s AND q.day > %s)
     FROM (SELECT 1) one LEFT JOIN {TierStanding._meta.db_table} s ON s.user_id = %s
 """

@@ -137,6 +137,7 @@ def test_upgrade_multiplier_redemption_and_return_as_a_person_would_count_them(s
     start = points(shop)
     assert first["points_awarded"] == 300
     assert start["tier"]["code"] == "bronze"
+    assert type(start["tier_progress"]["qualifying_points"]) is int  # a whole number, never 300.0
     assert start["tier_progress"] == {
         "qualifying_points": 300,
         "next_tier": {"code": "silver", "name": "Silver", "entry_points": 500},
