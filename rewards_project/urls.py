@@ -13,6 +13,7 @@ admin.site.site_header = f"{settings.PROGRAM_NAME} administration"
 admin.site.site_title = settings.PROGRAM_NAME
 admin.site.index_title = "Customers, applications, orders and the ledger"
 admin.site.site_url = "/api/docs/"
+admin.site.index_template = "admin/index_with_reports.html"  # admin's index, with the reports dashboard's link
 
 urlpatterns = [
     # The API first: Django tries the patterns in order on every request.

@@ -130,3 +130,11 @@ def test_save_the_void_action_screenshot(browser, live_server, django_user_model
     _void_selected(page, live_server, code, reason="Issued in error")
     page.screenshot(path=SCREENSHOT_DIR / "admin-void-coupon.png")
     context.close()
+
+
+@pytest.mark.django_db
+def test_admin_index_links_the_reports_for_staff_who_may_read_them(staff_client, client, django_user_model):
+    assert b'href="/admin/reports/"' in staff_client.get(reverse("admin:index")).content
+    clerk = django_user_model.objects.create_user("clerk", "c@example.com", "pw", is_staff=True)
+    client.force_login(clerk)
+    assert b'href="/admin/reports/"' not in client.get(reverse("admin:index")).content
