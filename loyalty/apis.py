@@ -352,19 +352,22 @@ class WebhookDetailApi(APIView):
         return Response({"success": True, "message": "Webhook deleted."})
 
 
-def _webhook_id(raw: str) -> int:
+def _path_id(raw: str, not_found: NotFound) -> int:
+    """An id from the path: a positive bigint, else ``not_found`` (there is nothing by that id)."""
     if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
-        raise NotFound("No webhook has this id.")
+        raise not_found
     return int(raw)
+
+
+def _webhook_id(raw: str) -> int:
+    return _path_id(raw, NotFound("No webhook has this id."))
 
 
 # ---- the program: earning rules (Can_Manage_Program) -----------------------------------------
 
 
 def _rule_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
-        raise rewards_services.RuleNotFound()
-    return int(raw)
+    return _path_id(raw, rewards_services.RuleNotFound())
 
 
 def _editor(request: Request) -> str:
@@ -467,9 +470,7 @@ class TiersApi(APIView):
 
 
 def _catalog_item_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
-        raise CatalogItemNotFound()
-    return int(raw)
+    return _path_id(raw, CatalogItemNotFound())
 
 
 def _catalog_fields(item: CatalogItem) -> dict[str, Any]:
@@ -579,9 +580,7 @@ class BreakageReportApi(ReportApi):
 
 
 def _user_id(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
-        raise CustomerNotFound()
-    return int(raw)
+    return _path_id(raw, CustomerNotFound())
 
 
 @extend_schema(

@@ -74,12 +74,8 @@ def test_a_bad_catalog_item_in_admin_says_why_and_saves_nothing(staff_client):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.browser
-def test_staff_void_a_coupon_with_a_reason_in_the_browser(browser, live_server, django_user_model):
-    django_user_model.objects.create_superuser("maria", "maria@example.com", "a-long-password")
-    services.points_earn(user_id=USER, points=120, description="Bonus", app=None)
-    code = services.coupon_redeem(
-        user_id=USER, points=100, amount=Decimal("10"), description="$10 coupon", app=None
-    ).redeemed_item.item_code
+def test_staff_void_a_coupon_with_a_reason_in_the_browser(browser, live_server, issued_coupon):
+    code = issued_coupon
     context, page = signed_in_page(browser, live_server)
 
     _void_selected(page, live_server, code, reason="Issued in error")
@@ -110,6 +106,16 @@ def test_staff_export_and_erase_a_customers_data_as_admin_actions(staff_client):
     assert account_balance(user_id=USER).total_points == 40
 
 
+@pytest.fixture
+def issued_coupon(django_user_model) -> str:
+    """Staff user maria, and a customer's unused $10 coupon (100 of their 120 points): its code."""
+    django_user_model.objects.create_superuser("maria", "maria@example.com", "a-long-password")
+    services.points_earn(user_id=USER, points=120, description="Bonus", app=None)
+    return services.coupon_redeem(
+        user_id=USER, points=100, amount=Decimal("10"), description="$10 coupon", app=None
+    ).redeemed_item.item_code
+
+
 def _void_selected(page, live_server, code: str, *, reason: str) -> None:
     """The coupon's row selected, the void action chosen and the reason typed, not yet sent."""
     page.goto(f"{live_server.url}/admin/rewards/redeemeditem/")
@@ -120,12 +126,8 @@ def _void_selected(page, live_server, code: str, *, reason: str) -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.screenshots
-def test_save_the_void_action_screenshot(browser, live_server, django_user_model):
-    django_user_model.objects.create_superuser("maria", "maria@example.com", "a-long-password")
-    services.points_earn(user_id=USER, points=120, description="Bonus", app=None)
-    code = services.coupon_redeem(
-        user_id=USER, points=100, amount=Decimal("10"), description="$10 coupon", app=None
-    ).redeemed_item.item_code
+def test_save_the_void_action_screenshot(browser, live_server, issued_coupon):
+    code = issued_coupon
     context, page = signed_in_page(browser, live_server)
     _void_selected(page, live_server, code, reason="Issued in error")
     page.screenshot(path=SCREENSHOT_DIR / "admin-void-coupon.png")

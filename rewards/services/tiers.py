@@ -68,15 +68,8 @@ def ladder_read() -> Ladder | None:
     return _ladder_of(*row) if row else None
 
 
-@dataclass(frozen=True)
-class LadderSet:
-    ladder: Ladder | None
-    updated_at: datetime
-    updated_by: str
-
-
 @transaction.atomic
-def ladder_set(*, definition: Mapping[str, Any], by: str) -> LadderSet:
+def ladder_set(*, definition: Mapping[str, Any], by: str) -> Ladder | None:
     """Replace the ladder with one ``TierLadderInput`` accepts (else a 400 naming what is
     wrong); no tiers removes it. It applies from now on: credits are multiplied and upgrade by
     it at once, and customers move down only at their requalification dates
@@ -91,7 +84,7 @@ def ladder_set(*, definition: Mapping[str, Any], by: str) -> LadderSet:
     Tier.objects.all().delete()
     if not valid["tiers"]:
         TierLadder.objects.filter(pk=TierLadder.LADDER_ID).delete()
-        return LadderSet(ladder=None, updated_at=now, updated_by=by)
+        return None
     ladder, _ = TierLadder.objects.update_or_create(
         pk=TierLadder.LADDER_ID,
         defaults={
@@ -102,7 +95,7 @@ def ladder_set(*, definition: Mapping[str, Any], by: str) -> LadderSet:
         },
     )
     Tier.objects.bulk_create(Tier(ladder=ladder, **tier) for tier in valid["tiers"])
-    return LadderSet(ladder=ladder_read(), updated_at=now, updated_by=by)
+    return ladder_read()
 
 
 def ladder_settings() -> TierLadder | None:
@@ -127,13 +120,9 @@ def standing_lock(user_id: int, *, now: datetime) -> Standing | None:
 
 def qualifying_points(user_id: int, *, ladder: Ladder, on: date) -> int:
     """The customer's qualifying points in the window that ends on ``on``: at most
-    ``window_days`` day buckets."""
+    ``window_days`` day buckets, summed by ``tier_qualifying_points`` (the one sum of them)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COALESCE(SUM(points), 0)::bigint FROM {QualifyingDay._meta.db_table}"
-            " WHERE user_id = %s AND day > %s",
-            [user_id, ladder.window_before(on)],
-        )
+        cursor.execute("SELECT tier_qualifying_points(%s, %s)", [user_id, ladder.window_before(on)])
         return cursor.fetchone()[0]
 
 
@@ -267,9 +256,7 @@ def qualifying_take_back(takes: Iterable[tuple[int, int]]) -> None:
 # ---- what a customer sees ------------------------------------------------------------------------
 
 _VIEW_READ = f"""
-    SELECT s.tier_code, s.since, s.requalify_at, s.floor_code, s.floor_until,
-           (SELECT COALESCE(SUM(q.points), 0)::bigint FROM {QualifyingDay._meta.db_table} q
-            WHERE q.user_id = %s AND q.day > %s)
+    SELECT s.tier_code, s.since, s.requalify_at, s.floor_code, s.floor_until, tier_qualifying_points(%s, %s)
     FROM (SELECT 1) one LEFT JOIN {TierStanding._meta.db_table} s ON s.user_id = %s
 """
 
