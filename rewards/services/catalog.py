@@ -19,7 +19,7 @@ from core.exceptions import Conflict, NotFound
 from rewards.models import CatalogItem, CatalogRedemptionCount
 from rewards.program import period_start
 from rewards.serializers import CatalogInput
-from rewards.services.tiers import tier_view
+from rewards.services.ledger import catalog_item_refusal, customer_tier_code
 
 # What a catalog item's definition holds, as the API takes it ("active" is the model's is_active).
 CATALOG_FIELDS = (
@@ -106,12 +106,8 @@ def catalog_shown(*, customer_user_id: int | None, now: datetime | None = None) 
     if customer_user_id is None:
         return [Shown(item=item, limit_left=None) for item in items]
     now = now or timezone.now()
-    items = items.filter(Q(available_from__isnull=True) | Q(available_from__lte=now)).filter(
-        Q(available_until__isnull=True) | Q(available_until__gt=now)
-    )
-    view = tier_view(customer_user_id, now=now)
-    tier = view.tier.code if view else None
-    shown = [item for item in items if not item.tier_codes or tier in item.tier_codes]
+    tier = customer_tier_code(customer_user_id, now=now)
+    shown = [item for item in items if catalog_item_refusal(item, tier=tier, now=now) is None]
     used = _redeemed_counts(customer_user_id, [item for item in shown if item.per_customer_limit is not None], now)
     return [
         Shown(

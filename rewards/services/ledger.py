@@ -431,17 +431,31 @@ def _item_code_generate() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(ITEM_CODE_LENGTH))
 
 
-def catalog_item_check(item: CatalogItem, *, user_id: int, now: datetime) -> None:
-    """Refuse a redemption the item's dates or tiers do not allow (409, nothing written)."""
+def catalog_item_refusal(item: CatalogItem, *, tier: str | None, now: datetime) -> Conflict | None:
+    """Why a customer of ``tier`` (None: no ladder) may not redeem ``item`` now, if they may not:
+    its dates or its tiers. The one rule of both a redemption and what a customer is shown."""
     if (item.available_from and now < item.available_from) or (item.available_until and now >= item.available_until):
-        raise NotAvailable()
-    if item.tier_codes:
-        view = tier_view(user_id, now=now)
-        if view is None or view.tier.code not in item.tier_codes:
-            raise TierRequired(
-                f"This reward is for customers of the tiers {', '.join(item.tier_codes)}.",
-                fields={"points_redeemed": ["The customer's tier may not redeem it."]},
-            )
+        return NotAvailable()
+    if item.tier_codes and tier not in item.tier_codes:
+        return TierRequired(
+            f"This reward is for customers of the tiers {', '.join(item.tier_codes)}.",
+            fields={"points_redeemed": ["The customer's tier may not redeem it."]},
+        )
+    return None
+
+
+def customer_tier_code(user_id: int, *, now: datetime) -> str | None:
+    view = tier_view(user_id, now=now)
+    return view.tier.code if view else None
+
+
+def catalog_item_check(item: CatalogItem, *, user_id: int, now: datetime) -> None:
+    """Refuse a redemption the item's dates or tiers do not allow (409, nothing written); the
+    customer's tier is read only for an item that names tiers."""
+    tier = customer_tier_code(user_id, now=now) if item.tier_codes else None
+    refusal = catalog_item_refusal(item, tier=tier, now=now)
+    if refusal is not None:
+        raise refusal
 
 
 def _counted(item: CatalogItem) -> bool:
