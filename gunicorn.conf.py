@@ -29,6 +29,13 @@ errorlog = "-"
 # No query string in the access log line: it is where careless clients put secrets.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's control socket (for gunicornc) defaults to one path per user, ~/.gunicorn/ or
+# $XDG_RUNTIME_DIR, shared by every gunicorn that user runs: it is opened only where asked
+# (GUNICORN_CONTROL_SOCKET; `make serve` puts it in its run folder), else not at all.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 # The longest request line gunicorn allows (default 4094): a long query string is the
 # application's to refuse, with its JSON 400.
 limit_request_line = 8190

@@ -9,21 +9,19 @@ def main() -> None:
         # Commands get no statement timeout and longer lock waits (settings.py); serving does not.
         os.environ.setdefault("LOYALTY_MANAGEMENT_COMMAND", "1")
         os.environ.setdefault("LOYALTY_BACKGROUND", "1")
+    from rewards_project.devenv import database_hint, dev_env_load
+
+    # A second terminal next to `make run` reaches its database without being told.
+    from_dev_env = dev_env_load()
     from django.core.management import execute_from_command_line
     from django.db import OperationalError
 
     try:
         execute_from_command_line(sys.argv)
     except OperationalError as exc:
-        # The usual first-hour mistake: a DATABASE_URL naming a database that does not exist yet.
+        # The usual first-hour mistake: a database that does not exist, or is not where looked.
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        hint = ""
-        if "does not exist" in first_line:
-            hint = (
-                " Create it first (`createdb -h 127.0.0.1 -U postgres <name>`), or unset DATABASE_URL"
-                " and use `make run`, which starts an embedded PostgreSQL."
-            )
-        sys.exit(f"Cannot use the database in DATABASE_URL: {first_line}.{hint}")
+        sys.exit(database_hint(first_line, from_dev_env=from_dev_env, url=os.environ.get("DATABASE_URL")))
 
 
 if __name__ == "__main__":

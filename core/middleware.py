@@ -8,6 +8,8 @@
   (no Content-Length) is read here, within the same limit, so the view sees it.
 - ``HealthCheckMiddleware`` answers ``/healthz`` and ``/readyz`` first, whatever the
   Host header (load balancers and container health checks call by IP).
+- An API request whose Host is not in ``ALLOWED_HOSTS`` is a JSON 400 here, in DEBUG too
+  (where Django would answer its HTML debug page).
 - Sessions, CSRF, the auth user and messages serve the site (admin, the docs); API
   requests authenticate with tokens, never cookies, and skip them (``SiteOnly``).
 """
@@ -24,6 +26,7 @@ from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -96,12 +99,20 @@ def _too_large() -> HttpResponse:
 
 
 class RequestGuardMiddleware:
-    """Refuse what no view should see: an odd charset, an oversized or unreadable body."""
+    """Refuse what no view should see: a Host not allowed (API paths), an odd charset, an
+    oversized or unreadable body."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_request(request):
+            try:
+                request.get_host()
+            except DisallowedHost:
+                # Django's handler400 answers this only with DEBUG off; in DEBUG it shows its
+                # HTML page. API callers get the API's error in every mode.
+                return error_response(400, "bad_request", "The Host header names a host this service does not serve.")
         charset = request.META.get(UNSUPPORTED_CHARSET)
         if charset is None:
             # The test client and other WSGI servers build requests without charset_guard.

@@ -5,7 +5,8 @@
 # or SIGTERM stops both. HAProxy comes from Debian's package (installed when missing, as root).
 #
 #   HOST (127.0.0.1), PORT (8000): where HAProxy listens; HOST=0.0.0.0 for every interface.
-#   SERVE_RUN_DIR (.run/serve-PORT): the socket's folder.  PYTHON (.venv/bin/python).
+#   SERVE_RUN_DIR (.run/serve-PORT): the folder of gunicorn's socket and its control socket
+#   (gunicornc -s SERVE_RUN_DIR/gunicorn.ctl).  PYTHON (.venv/bin/python).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -37,7 +38,7 @@ stop() {
 trap stop EXIT
 trap 'exit 143' INT TERM
 
-GUNICORN_BIND="unix:$socket" "$PY" -m gunicorn -c gunicorn.conf.py rewards_project.wsgi:application &
+GUNICORN_BIND="unix:$socket" GUNICORN_CONTROL_SOCKET="$RUN_DIR/gunicorn.ctl" "$PY" -m gunicorn -c gunicorn.conf.py rewards_project.wsgi:application &
 pids+=($!)
 for _ in $(seq 1 300); do
     [ -S "$socket" ] && break

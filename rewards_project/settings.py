@@ -9,9 +9,12 @@ import re
 import zoneinfo
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from rewards_project.devenv import DEFAULT_DATABASE_URL
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -83,8 +86,9 @@ TEMPLATES = [
 
 DATABASES = {
     # PostgreSQL is the one database. `make run` and `make test` start an embedded one when
-    # there is no other (deploy/embedded_postgres.py) and set DATABASE_URL to it.
-    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/rewards"),
+    # there is no other (deploy/embedded_postgres.py) and set DATABASE_URL to it; manage.py and
+    # the Celery worker in a second terminal find `make run`'s there (rewards_project/devenv.py).
+    "default": env.db_url("DATABASE_URL", default=DEFAULT_DATABASE_URL),
 }
 # Persistent connections: a new PostgreSQL connection per request costs more than
 # most of our requests do.
@@ -317,9 +321,29 @@ WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30)
 WEBHOOK_PAUSE_AFTER_FAILURES = env.int("WEBHOOK_PAUSE_AFTER_FAILURES", default=50)
 
-# Celery, with Redis as broker: delivers webhooks and runs the scheduled jobs. Without a
-# broker (the first-try path) events are still recorded; `manage.py deliver_events` sends them.
+# Celery delivers webhooks and runs the scheduled jobs. The broker: Redis (redis://…), or on
+# one machine with nothing installed, kombu's filesystem transport (filesystem://localhost/a/folder,
+# or filesystem:// for .run/broker/: what `make run` uses when no broker is set), which every
+# process of this machine naming the same folder shares. Without a broker events are still recorded
+# (the beat's sweep, or `manage.py deliver_events`, sends them).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+
+
+def filesystem_broker_options(url: str) -> dict[str, str]:
+    """kombu's filesystem transport in the URL's folder: the queue's messages are files in
+    queue/, the exchanges' bindings in control/ (created here: kombu never creates them)."""
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost") or parts.query:
+        raise ImproperlyConfigured(f"A filesystem broker is filesystem://localhost/an/absolute/folder, not {url!r}.")
+    folder = Path(parts.path) if parts.path not in ("", "/") else BASE_DIR / ".run" / "broker"
+    queue, control = folder / "queue", folder / "control"
+    for path in (queue, control):
+        path.mkdir(parents=True, exist_ok=True)
+    return {"data_folder_in": str(queue), "data_folder_out": str(queue), "control_folder": str(control)}
+
+
+if CELERY_BROKER_URL.startswith("filesystem:"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(CELERY_BROKER_URL)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "points-lifecycle": {"task": "rewards.tasks.points_lifecycle", "schedule": 3600.0},

@@ -120,11 +120,15 @@ def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 30) -> 
 
 
 @contextmanager
-def edge_serving(static_root: Path, *, workers: int = 2, env: dict[str, str] | None = None) -> Iterator[str]:
+def edge_serving(
+    static_root: Path, *, workers: int = 2, env: dict[str, str] | None = None, run_dir: Path | None = None
+) -> Iterator[str]:
     """What `make serve` runs (deploy/serve.sh: gunicorn behind HAProxy) against the test
-    database; yields the edge's base URL and stops both after."""
+    database; yields the edge's base URL and stops both after. ``run_dir``: its SERVE_RUN_DIR
+    (default a temporary folder, removed after)."""
     port = free_port()
-    run_dir = Path(tempfile.mkdtemp(prefix="serve-"))
+    keep_run_dir = run_dir is not None
+    run_dir = run_dir or Path(tempfile.mkdtemp(prefix="serve-"))
     environment = production_environment(
         static_root,
         HOST="127.0.0.1",
@@ -158,7 +162,8 @@ def edge_serving(static_root: Path, *, workers: int = 2, env: dict[str, str] | N
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-        shutil.rmtree(run_dir, ignore_errors=True)
+        if not keep_run_dir:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @contextmanager
