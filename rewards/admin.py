@@ -1,4 +1,3 @@
-import csv
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,11 +10,12 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 
 from core.exceptions import DomainError
+from core.renderers import csv_download
 from rewards import services
 from rewards.forms import (
     CONDITION_ROWS,
@@ -42,24 +42,6 @@ from rewards.models import (
 from rewards.selectors import rows_by_keyset
 from rewards.services.catalog import catalog_item_create, catalog_item_edit
 
-# A cell a spreadsheet would read as a formula is exported as text.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    """csv.writer's file: hands each line back instead of keeping it."""
-
-    def write(self, line: str) -> str:
-        return line
-
 
 class CsvExportMixin:
     """An "Export CSV" button on the list: every row the list holds with its filters and search
@@ -82,16 +64,14 @@ class CsvExportMixin:
             # The list's own answer to a filter it cannot apply: itself, with its error flag.
             changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
             return HttpResponseRedirect(f"{changelist}?{ERROR_FLAG}=1")
-        response = StreamingHttpResponse(self._csv_lines(rows_by_keyset(queryset)), content_type="text/csv")
-        filename = f"{self.csv_name}-{timezone.now():%Y%m%d-%H%M%S}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_download(
+            self._csv_rows(rows_by_keyset(queryset)), f"{self.csv_name}-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        )
 
-    def _csv_lines(self, rows: Iterator[Any]) -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield writer.writerow([name for name, _ in self.csv_columns])
+    def _csv_rows(self, rows: Iterator[Any]) -> Iterator[list[object]]:
+        yield [name for name, _ in self.csv_columns]
         for row in rows:
-            yield writer.writerow([_csv_cell(value(row)) for _, value in self.csv_columns])
+            yield [value(row) for _, value in self.csv_columns]
 
 
 class ListedLookupsOnly:

@@ -343,8 +343,8 @@ def exported(response) -> list[list[str]]:
     import csv
 
     assert response.status_code == 200, response
-    assert response.streaming and response["Content-Type"] == "text/csv"
-    return list(csv.reader(b"".join(response.streaming_content).decode().splitlines()))
+    assert response.streaming and response["Content-Type"] == "text/csv; charset=utf-8"
+    return list(csv.reader(b"".join(response.streaming_content).decode("utf-8-sig").splitlines()))
 
 
 def test_ledger_exports_as_csv_filtered_as_the_list_is(staff_client, ledger, shop_app, monkeypatch):
@@ -446,7 +446,7 @@ def test_a_csv_export_with_a_bad_filter_answers_as_its_list_does(staff_client, l
     # and for what the list shows anyway (with a message) the rows it shows.
     assert (exported.status_code, exported.get("Location")) == (listed.status_code, listed.get("Location"))
     if exported.status_code == 200:
-        assert exported["Content-Type"] == "text/csv"
+        assert exported["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def test_the_ledger_list_says_entries_zero_and_the_time_zone(staff_client, ledger):
