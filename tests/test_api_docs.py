@@ -17,10 +17,12 @@ from pathlib import Path
 
 import gunicorn.util
 import gunicorn.workers.base
+import pytest
 
 from core.errors import _DRF_CODES
 from core.exceptions import DomainError
 from rewards.models import RewardKind
+from rewards.serializers import RewardRowOutput
 
 ROOT = Path(__file__).resolve().parent.parent
 API_MD = (ROOT / "docs" / "API.md").read_text()
@@ -177,3 +179,25 @@ def test_the_ledger_paragraph_names_every_kind_of_row():
     named = re.findall(r"`([a-z_]+)`", kinds.split("A row changes", 1)[0])
 
     assert sorted(named) == sorted(RewardKind.values)
+
+
+@pytest.mark.django_db
+def test_the_void_answer_is_what_the_reference_says(shop):
+    from decimal import Decimal
+
+    from rewards import services
+
+    services.points_earn(user_id=31, points=80, description="seed", app=None)
+    coupon = services.coupon_redeem(user_id=31, points=50, amount=Decimal("5"), description="c", app=None)
+    row = next(line for line in API_MD.splitlines() if line.startswith("| `POST void-coupon/` |"))
+    documented = re.findall(r"`([a-z_]+)`", row.split("| 200: ", 1)[1].split("; 409", 1)[0])
+
+    answer = shop.post(
+        "/rewards-api/void-coupon/", {"item_code": coupon.redeemed_item.item_code, "reason": "x"}, format="json"
+    )
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert sorted(body) == sorted(set(documented) - {"voided"})
+    assert (body["state"], body["points_refunded"], body["total_points"]) == ("voided", 50, 80)
+    assert sorted(body["reward"]) == sorted(RewardRowOutput().fields)
