@@ -13,6 +13,8 @@ from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from core.exceptions import DomainError
 from core.renderers import csv_download
@@ -25,6 +27,9 @@ from rewards.forms import (
     TierFloorForm,
     TierFormSet,
     TierLadderAdminForm,
+    award_text,
+    caps_text,
+    rule_in_words,
 )
 from rewards.models import (
     Activity,
@@ -269,9 +274,15 @@ class CatalogItemAdmin(SafeModelAdmin):
         return False
 
 
+def _lines(lines: list[str]) -> str:
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+
 class RuleVersionInline(admin.TabularInline):
+    """Each version as it was saved, in the form's words: what it awarded, when, and its caps."""
+
     model = RuleVersion
-    fields = ["version", "created_at", "created_by", "definition"]
+    fields = ["version", "created_at", "created_by", "rule_shown", "award", "conditions", "caps", "lots"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -282,6 +293,26 @@ class RuleVersionInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    @admin.display(description="rule")
+    def rule_shown(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["rule"])
+
+    @admin.display(description="award")
+    def award(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["award"])
+
+    @admin.display(description="when it applies (all must hold)")
+    def conditions(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["conditions"])
+
+    @admin.display(description="caps")
+    def caps(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["caps"])
+
+    @admin.display(description="the awarded points' lots")
+    def lots(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["lots"])
 
 
 @admin.register(Rule)
@@ -324,26 +355,11 @@ class RuleAdmin(SafeModelAdmin):
 
     @admin.display(description="award")
     def award(self, rule: Rule) -> str:
-        effect = rule.effect
-        if effect["type"] == "fixed":
-            return f"{effect['points']} points"
-        if effect["type"] == "multiplier":
-            return f"x{effect['value']}"
-        scope = " of matching items" if effect.get("scope") else ""
-        return f"{effect['value']} per unit{scope}"
+        return award_text(rule.effect)
 
     @admin.display(description="caps")
     def caps_shown(self, rule: Rule) -> str:
-        caps = rule.caps
-        parts = []
-        if "per_event" in caps:
-            parts.append(f"{caps['per_event']} per event")
-        if "per_customer" in caps:
-            period = "" if caps["period"] == "ever" else f" a {caps['period']}"
-            parts.append(f"{caps['per_customer']} per customer{period}")
-        if "budget" in caps:
-            parts.append(f"budget {caps['budget']}")
-        return ", ".join(parts) or "—"
+        return caps_text(rule.caps)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
