@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from core.apis import money_text
 from core.renderers import csv_download, csv_filename
 from rewards import charts as charts_svg
 from rewards import reports
@@ -83,6 +84,9 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Reports: what the program costs",
         "liability": now,
+        # Money as the rest of the service shows it: in CURRENCY_SYMBOL; a point's value exactly.
+        "value_text": money_text(now.value),
+        "point_value_text": f"{settings.CURRENCY_SYMBOL}{now.point_value}",
         "latest_breakage": resolved[-1] if resolved else None,
         "charts": [
             {

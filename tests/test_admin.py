@@ -527,3 +527,12 @@ def test_the_customer_page_says_when_there_is_no_ladder(staff_client):
     page = staff_client.get(customer_url(80)).content.decode()
 
     assert '<td id="tier">No tier ladder is set.</td>' in page and 'id="qualifying"' not in page
+
+
+def test_the_dashboard_shows_the_liability_in_the_currency(staff_client, settings):
+    settings.CURRENCY_SYMBOL, settings.POINT_VALUE = "€", Decimal("0.005")
+    services.points_earn(user_id=81, points=123_457, description="seed", app=None)
+
+    page = staff_client.get(reverse("admin-reports")).content.decode()
+
+    assert "<dt>Liability at €0.005 a point</dt><dd>€617.29</dd>" in page  # 123,457 x 0.005, to the cent
