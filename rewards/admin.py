@@ -323,6 +323,10 @@ class RuleAdmin(SafeModelAdmin):
 
     form = RuleAdminForm
     list_display = ["name", "trigger", "status", "priority", "award", "caps_shown", "version", "updated_at"]
+
+    class Media:
+        css = {"all": ["rewards/admin-rule-form.css"]}
+
     list_filter = ["trigger", "status"]
     search_fields = ["name", "activity_name"]
     readonly_fields = ["version", "updated_at", "updated_by"]
@@ -337,6 +341,7 @@ class RuleAdmin(SafeModelAdmin):
         (
             "When it applies (all must hold)",
             {
+                "classes": ["rule-conditions"],
                 "fields": [
                     (
                         f"condition_{row}_field",
@@ -345,7 +350,7 @@ class RuleAdmin(SafeModelAdmin):
                         f"condition_{row}_value",
                     )
                     for row in range(1, CONDITION_ROWS + 1)
-                ]
+                ],
             },
         ),
         ("Caps", {"fields": ["cap_per_event", ("cap_per_customer", "cap_period"), "cap_budget"]}),

@@ -40,16 +40,17 @@ OP_WORDS = {
     "in": "is one of",
     "not_in": "is none of",
 }
-OP_LABELS = {op: f"{words} (comma-separated)" if op in program.LIST_OPS else words for op, words in OP_WORDS.items()}
+# A list is typed with commas between its values, as the label shows.
+OP_LABELS = {op: f"{words} (a, b, …)" if op in program.LIST_OPS else words for op, words in OP_WORDS.items()}
 FIELD_LABELS = {
     "total_cost": "Order total",
     "amount": "Purchase amount",
     "channel": "Order channel",
     "item.sku": "An item's SKU",
     "item.category": "An item's category",
-    "customer.orders_placed": "Orders the customer placed before",
+    "customer.orders_placed": "Customer's earlier orders",
     "customer.tier": "Customer's tier",
-    "weekday": "Day of the week (1 = Monday)",
+    "weekday": "Weekday (1 = Monday)",
     PROPERTY: "Activity property (name it)",
 }
 EFFECT_LABELS = {
@@ -285,9 +286,21 @@ def _condition_fields(row: int) -> dict[str, forms.Field]:
         f"condition_{row}_field": forms.ChoiceField(
             label=f"Condition {row}", required=False, choices=[("", "—"), *FIELD_LABELS.items()]
         ),
-        f"condition_{row}_property": forms.CharField(label="property name", required=False, max_length=50),
-        f"condition_{row}_op": forms.ChoiceField(label="", required=False, choices=[("", "—"), *OP_LABELS.items()]),
-        f"condition_{row}_value": forms.CharField(label="", required=False, max_length=1000),
+        f"condition_{row}_property": forms.CharField(
+            label=f"Condition {row}'s property name",
+            required=False,
+            max_length=50,
+            widget=forms.TextInput(attrs={"placeholder": "property name"}),
+        ),
+        f"condition_{row}_op": forms.ChoiceField(
+            label=f"Condition {row}'s operator", required=False, choices=[("", "—"), *OP_LABELS.items()]
+        ),
+        f"condition_{row}_value": forms.CharField(
+            label=f"Condition {row}'s value",
+            required=False,
+            max_length=1000,
+            widget=forms.TextInput(attrs={"placeholder": "value"}),
+        ),
     }
 
 
