@@ -536,3 +536,18 @@ def test_the_dashboard_shows_the_liability_in_the_currency(staff_client, setting
     page = staff_client.get(reverse("admin-reports")).content.decode()
 
     assert "<dt>Liability at €0.005 a point</dt><dd>€617.29</dd>" in page  # 123,457 x 0.005, to the cent
+
+
+@pytest.mark.parametrize(
+    ("accent", "ink"),
+    [("#0f766e", "#ffffff"), ("#fde047", "#1f2937"), ("#FFF", "#1f2937"), ("#123", "#ffffff")],
+)
+def test_the_admin_header_takes_the_programs_accent_with_text_that_reads_on_it(staff_client, settings, accent, ink):
+    settings.PROGRAM_ACCENT_COLOR = accent
+
+    pages = [staff_client.get(reverse(name)).content.decode() for name in ("admin:index", "admin-reports")]
+    pages.append(staff_client.get(reverse("admin:rewards_rule_add")).content.decode())
+    pages.append(staff_client.get(customer_url(5)).content.decode())
+
+    for page in pages:
+        assert f"--header-bg: {accent};" in page and f"--header-color: {ink};" in page

@@ -110,6 +110,20 @@ def test_each_condition_is_one_line_with_its_boxes_in_the_same_columns(browser, 
     context.close()
 
 
+@pytest.mark.parametrize(("accent", "header", "ink"), [("#fde047", "rgb(253, 224, 71)", "rgb(31, 41, 55)")])
+def test_the_header_wears_the_programs_accent(browser, live_server, staff, settings, accent, header, ink):
+    settings.PROGRAM_ACCENT_COLOR = accent
+    context, page = signed_in_page(browser, live_server)
+    page.goto(f"{live_server.url}/admin/loyalty/customer/5/change/")
+
+    def style(selector: str, name: str) -> str:
+        return page.eval_on_selector(selector, f"node => getComputedStyle(node).{name}")
+
+    assert style("#header", "backgroundColor") == header
+    assert style("#site-name a", "color") == ink and style("#user-tools a", "color") == ink
+    context.close()
+
+
 @pytest.mark.screenshots
 def test_save_the_rule_form_screenshots_for_the_docs(browser, live_server, staff):
     for name, width in (("desktop", 1280), ("phone", 390)):
