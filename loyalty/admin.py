@@ -1,5 +1,6 @@
 import json
 import secrets
+from decimal import Decimal
 
 from django import forms
 from django.conf import settings
@@ -38,6 +39,7 @@ from loyalty.services.personal_data import customer_export, personal_data_erase
 from loyalty.services.webhooks import webhook_delivery_resend
 from rewards.admin import CsvExportMixin, ReadOnlyAdmin, SafeModelAdmin
 from rewards.selectors import account_balance
+from rewards.services.tiers import tier_view
 
 
 class ClientApplicationForm(forms.ModelForm):
@@ -193,6 +195,26 @@ class AdjustPointsForm(forms.Form):
 
 class OpenCustomerForm(forms.Form):
     user_id = forms.IntegerField(min_value=1, max_value=MAX_BIGINT, label="Customer user_id")
+
+
+def tier_shown(user_id: int) -> tuple[str, str | None]:
+    """The customer's tier and their qualifying points in words, as get-points answers them:
+    "Silver, points x1.5, since …", "80 in the last 365 days; 920 more to Gold; …"."""
+    view = tier_view(user_id)
+    if view is None:
+        return "No tier ladder is set.", None
+    tier, progress = view.tier_fields(), view.progress_fields()
+    shown = tier["name"] + ("" if Decimal(tier["multiplier"]) == 1 else f", points x{tier['multiplier']}")
+    if tier["since"]:
+        shown += f", since {tier['since'][:10]}; requalifies on {tier['requalify_at'][:10]}"
+    if tier["floor_until"]:
+        shown += f", held by a staff floor until {tier['floor_until'][:10]}"
+    qualifying = f"{progress['qualifying_points']:,} in the last {view.ladder.window_days} days"
+    if progress["next_tier"]:
+        qualifying += f"; {progress['points_to_next']:,} more to {progress['next_tier']['name']}"
+    if progress["points_to_retain"]:
+        qualifying += f"; {progress['points_to_retain']:,} more by the requalification to keep {tier['name']}"
+    return shown, qualifying
 
 
 def adjustment_confirmation_reasons(*, points: int, balance_before: int) -> list[str]:
@@ -352,6 +374,7 @@ class CustomerAdmin(CsvExportMixin, ReadOnlyAdmin):
             "title": f"Customer {customer.user_id}",
             "customer": customer,
             "overview": customer_overview(user_id=customer.user_id),
+            "tier": tier_shown(customer.user_id),
             "form": form,
             "original": customer,
             "has_view_permission": True,

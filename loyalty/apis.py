@@ -1,5 +1,6 @@
 """loyalty-api/ (the CLP API) views: validate, call one service or selector, shape the answer."""
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ from core.db_router import replica_reads
 from core.exceptions import NotFound
 from core.limits import MAX_BIGINT
 from core.openapi import errors
-from core.renderers import CSVRenderer
+from core.renderers import CSVRenderer, csv_filename
 from loyalty import services
 from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel, Application, Order
@@ -539,9 +540,9 @@ class ReportApi(APIView):
             )
             raise ValidationError({"format": ["json or csv."]}) from None
 
-    def answer(self, request: Request, fields: dict[str, Any], table: list[list[Any]]) -> Response:
+    def answer(self, request: Request, fields: dict[str, Any], table: list[list[Any]], filename: str) -> Response:
         if request.accepted_renderer.format == CSVRenderer.format:
-            return Response({"csv": table})
+            return Response({"csv": table, "filename": filename})
         return Response({"success": True, **fields})
 
 
@@ -554,7 +555,7 @@ class LiabilityReportApi(ReportApi):
     def get(self, request: Request) -> Response:
         query = validated(LiabilityQueryInput, request.query_params, query=True)
         report = reports.liability(as_of=query["as_of"])
-        return self.answer(request, report.fields(), report.table())
+        return self.answer(request, report.fields(), report.table(), csv_filename("liability", report.as_of))
 
 
 @extend_schema(
@@ -566,7 +567,9 @@ class RollforwardReportApi(ReportApi):
     def get(self, request: Request) -> Response:
         query = validated(RollforwardQueryInput, request.query_params, query=True)
         report = reports.rollforward(start=query["from"], end=query["to"])
-        return self.answer(request, report.fields(), report.table())
+        return self.answer(
+            request, report.fields(), report.table(), csv_filename("rollforward", report.start, report.end)
+        )
 
 
 @extend_schema(
@@ -576,7 +579,12 @@ class RollforwardReportApi(ReportApi):
 class BreakageReportApi(ReportApi):
     def get(self, request: Request) -> Response:
         months = reports.breakage()
-        return self.answer(request, {"months": [month.fields() for month in months]}, reports.breakage_table(months))
+        return self.answer(
+            request,
+            {"months": [month.fields() for month in months]},
+            reports.breakage_table(months),
+            csv_filename("breakage", datetime.now(UTC).date()),
+        )
 
 
 def _user_id(raw: str) -> int:

@@ -1,4 +1,3 @@
-import csv
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,11 +10,14 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.db.models.constants import LOOKUP_SEP
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from core.exceptions import DomainError
+from core.renderers import csv_download
 from rewards import services
 from rewards.forms import (
     CONDITION_ROWS,
@@ -25,6 +27,9 @@ from rewards.forms import (
     TierFloorForm,
     TierFormSet,
     TierLadderAdminForm,
+    award_text,
+    caps_text,
+    rule_in_words,
 )
 from rewards.models import (
     Activity,
@@ -41,24 +46,6 @@ from rewards.models import (
 )
 from rewards.selectors import rows_by_keyset
 from rewards.services.catalog import catalog_item_create, catalog_item_edit
-
-# A cell a spreadsheet would read as a formula is exported as text.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-class _Echo:
-    """csv.writer's file: hands each line back instead of keeping it."""
-
-    def write(self, line: str) -> str:
-        return line
 
 
 class CsvExportMixin:
@@ -82,16 +69,14 @@ class CsvExportMixin:
             # The list's own answer to a filter it cannot apply: itself, with its error flag.
             changelist = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist")
             return HttpResponseRedirect(f"{changelist}?{ERROR_FLAG}=1")
-        response = StreamingHttpResponse(self._csv_lines(rows_by_keyset(queryset)), content_type="text/csv")
-        filename = f"{self.csv_name}-{timezone.now():%Y%m%d-%H%M%S}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_download(
+            self._csv_rows(rows_by_keyset(queryset)), f"{self.csv_name}-{timezone.now():%Y%m%d-%H%M%S}.csv"
+        )
 
-    def _csv_lines(self, rows: Iterator[Any]) -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield writer.writerow([name for name, _ in self.csv_columns])
+    def _csv_rows(self, rows: Iterator[Any]) -> Iterator[list[object]]:
+        yield [name for name, _ in self.csv_columns]
         for row in rows:
-            yield writer.writerow([_csv_cell(value(row)) for _, value in self.csv_columns])
+            yield [value(row) for _, value in self.csv_columns]
 
 
 class ListedLookupsOnly:
@@ -289,9 +274,15 @@ class CatalogItemAdmin(SafeModelAdmin):
         return False
 
 
+def _lines(lines: list[str]) -> str:
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+
 class RuleVersionInline(admin.TabularInline):
+    """Each version as it was saved, in the form's words: what it awarded, when, and its caps."""
+
     model = RuleVersion
-    fields = ["version", "created_at", "created_by", "definition"]
+    fields = ["version", "created_at", "created_by", "rule_shown", "award", "conditions", "caps", "lots"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -303,6 +294,26 @@ class RuleVersionInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    @admin.display(description="rule")
+    def rule_shown(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["rule"])
+
+    @admin.display(description="award")
+    def award(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["award"])
+
+    @admin.display(description="when it applies (all must hold)")
+    def conditions(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["conditions"])
+
+    @admin.display(description="caps")
+    def caps(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["caps"])
+
+    @admin.display(description="the awarded points' lots")
+    def lots(self, version: RuleVersion) -> str:
+        return _lines(rule_in_words(version.definition)["lots"])
+
 
 @admin.register(Rule)
 class RuleAdmin(SafeModelAdmin):
@@ -312,6 +323,10 @@ class RuleAdmin(SafeModelAdmin):
 
     form = RuleAdminForm
     list_display = ["name", "trigger", "status", "priority", "award", "caps_shown", "version", "updated_at"]
+
+    class Media:
+        css = {"all": ["rewards/admin-rule-form.css"]}
+
     list_filter = ["trigger", "status"]
     search_fields = ["name", "activity_name"]
     readonly_fields = ["version", "updated_at", "updated_by"]
@@ -326,6 +341,7 @@ class RuleAdmin(SafeModelAdmin):
         (
             "When it applies (all must hold)",
             {
+                "classes": ["rule-conditions"],
                 "fields": [
                     (
                         f"condition_{row}_field",
@@ -334,7 +350,7 @@ class RuleAdmin(SafeModelAdmin):
                         f"condition_{row}_value",
                     )
                     for row in range(1, CONDITION_ROWS + 1)
-                ]
+                ],
             },
         ),
         ("Caps", {"fields": ["cap_per_event", ("cap_per_customer", "cap_period"), "cap_budget"]}),
@@ -344,26 +360,11 @@ class RuleAdmin(SafeModelAdmin):
 
     @admin.display(description="award")
     def award(self, rule: Rule) -> str:
-        effect = rule.effect
-        if effect["type"] == "fixed":
-            return f"{effect['points']} points"
-        if effect["type"] == "multiplier":
-            return f"x{effect['value']}"
-        scope = " of matching items" if effect.get("scope") else ""
-        return f"{effect['value']} per unit{scope}"
+        return award_text(rule.effect)
 
     @admin.display(description="caps")
     def caps_shown(self, rule: Rule) -> str:
-        caps = rule.caps
-        parts = []
-        if "per_event" in caps:
-            parts.append(f"{caps['per_event']} per event")
-        if "per_customer" in caps:
-            period = "" if caps["period"] == "ever" else f" a {caps['period']}"
-            parts.append(f"{caps['per_customer']} per customer{period}")
-        if "budget" in caps:
-            parts.append(f"budget {caps['budget']}")
-        return ", ".join(parts) or "—"
+        return caps_text(rule.caps)
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

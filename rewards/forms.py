@@ -12,7 +12,17 @@ from django.utils import timezone
 
 from core.errors import plain_errors
 from rewards import program
-from rewards.models import CapPeriod, CatalogItem, RewardKind, Rule, Tier, TierChange, TierLadder
+from rewards.models import (
+    CapPeriod,
+    CatalogItem,
+    RewardKind,
+    Rule,
+    RuleStatus,
+    RuleTrigger,
+    Tier,
+    TierChange,
+    TierLadder,
+)
 from rewards.serializers import CatalogInput, RuleInput, TierLadderInput
 from rewards.services.program import RULE_FIELDS
 from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
@@ -20,25 +30,27 @@ from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
 CONDITION_ROWS = 5
 PROPERTY = "properties"
 
-OP_LABELS = {
+OP_WORDS = {
     "eq": "is",
     "ne": "is not",
     "gt": "is more than",
     "gte": "is at least",
     "lt": "is less than",
     "lte": "is at most",
-    "in": "is one of (comma-separated)",
-    "not_in": "is none of (comma-separated)",
+    "in": "is one of",
+    "not_in": "is none of",
 }
+# A list is typed with commas between its values, as the label shows.
+OP_LABELS = {op: f"{words} (a, b, …)" if op in program.LIST_OPS else words for op, words in OP_WORDS.items()}
 FIELD_LABELS = {
     "total_cost": "Order total",
     "amount": "Purchase amount",
     "channel": "Order channel",
     "item.sku": "An item's SKU",
     "item.category": "An item's category",
-    "customer.orders_placed": "Orders the customer placed before",
+    "customer.orders_placed": "Customer's earlier orders",
     "customer.tier": "Customer's tier",
-    "weekday": "Day of the week (1 = Monday)",
+    "weekday": "Weekday (1 = Monday)",
     PROPERTY: "Activity property (name it)",
 }
 EFFECT_LABELS = {
@@ -71,6 +83,79 @@ def _value_parsed(text: str, *, field: str, op: str) -> Any:
             if spec.kind == program.NUMBER:
                 return text  # the validator says it must be a number
     return text
+
+
+# ---- a rule in words: the list's columns and each saved version ---------------------------------
+
+
+def award_text(effect: dict[str, Any]) -> str:
+    """ "50 points", "x2", "0.05 per unit of matching items" (and whose award, for referrals)."""
+    if effect["type"] == "fixed":
+        text = f"{effect['points']} points"
+    elif effect["type"] == "multiplier":
+        text = f"x{effect['value']}"
+    else:
+        text = f"{effect['value']} per unit{' of matching items' if effect.get('scope') else ''}"
+    return f"{text}, to the {effect['role']}" if effect.get("role") else text
+
+
+def caps_text(caps: dict[str, Any]) -> str:
+    """ "100 per customer a month, budget 5000", or "—"."""
+    parts = []
+    if "per_event" in caps:
+        parts.append(f"{caps['per_event']} per event")
+    if "per_customer" in caps:
+        period = caps.get("period", "ever")
+        parts.append(f"{caps['per_customer']} per customer{'' if period == 'ever' else f' a {period}'}")
+    if "budget" in caps:
+        parts.append(f"budget {caps['budget']}")
+    return ", ".join(parts) or "—"
+
+
+def condition_text(condition: dict[str, Any]) -> str:
+    """A condition as the form words it: "Order total is at least 100"."""
+    field = condition["field"]
+    if field.startswith(program.PROPERTIES_PREFIX):
+        subject = f"Property '{field[len(program.PROPERTIES_PREFIX) :]}'"
+    else:
+        subject = FIELD_LABELS.get(field, field)
+    return f"{subject} {OP_WORDS.get(condition['op'], condition['op'])} {_value_text(condition['value'])}"
+
+
+def _moment_text(value: str | None) -> str | None:
+    return f"{datetime.fromisoformat(value):%Y-%m-%d %H:%M} UTC" if value else None
+
+
+def rule_in_words(definition: dict[str, Any]) -> dict[str, list[str]]:
+    """A rule's definition (as a version keeps it) in the form's words, part by part."""
+    trigger = RuleTrigger(definition["trigger"]).label
+    if definition.get("activity_name"):
+        trigger += f" ({definition['activity_name']})"
+    dates = [
+        text
+        for text in (
+            _moment_text(definition.get("starts_at")) and f"from {_moment_text(definition['starts_at'])}",
+            _moment_text(definition.get("ends_at")) and f"until {_moment_text(definition['ends_at'])}",
+        )
+        if text
+    ]
+    running = [
+        f"priority {definition.get('priority', 100)}",
+        *(["exclusive"] if definition.get("exclusive") else []),
+        *dates,
+    ]
+    lots = [
+        f"{label} {definition[key]} days"
+        for key, label in (("pending_days", "pending"), ("validity_days", "valid"))
+        if definition.get(key) is not None
+    ]
+    return {
+        "rule": [definition["name"], f"{trigger}, {RuleStatus(definition['status']).label.lower()}", *running],
+        "award": [award_text(definition["effect"])],
+        "conditions": [condition_text(condition) for condition in definition.get("conditions") or []] or ["always"],
+        "caps": [caps_text(definition.get("caps") or {})],
+        "lots": lots or ["as the settings say"],
+    }
 
 
 # The rule's own fields the form edits as they are; effect, caps and conditions are built.
@@ -201,9 +286,21 @@ def _condition_fields(row: int) -> dict[str, forms.Field]:
         f"condition_{row}_field": forms.ChoiceField(
             label=f"Condition {row}", required=False, choices=[("", "—"), *FIELD_LABELS.items()]
         ),
-        f"condition_{row}_property": forms.CharField(label="property name", required=False, max_length=50),
-        f"condition_{row}_op": forms.ChoiceField(label="", required=False, choices=[("", "—"), *OP_LABELS.items()]),
-        f"condition_{row}_value": forms.CharField(label="", required=False, max_length=1000),
+        f"condition_{row}_property": forms.CharField(
+            label=f"Condition {row}'s property name",
+            required=False,
+            max_length=50,
+            widget=forms.TextInput(attrs={"placeholder": "property name"}),
+        ),
+        f"condition_{row}_op": forms.ChoiceField(
+            label=f"Condition {row}'s operator", required=False, choices=[("", "—"), *OP_LABELS.items()]
+        ),
+        f"condition_{row}_value": forms.CharField(
+            label=f"Condition {row}'s value",
+            required=False,
+            max_length=1000,
+            widget=forms.TextInput(attrs={"placeholder": "value"}),
+        ),
     }
 
 

@@ -183,11 +183,14 @@ class Rollforward:
         }
 
     def table(self) -> list[list[Any]]:
+        # Each line carries the period: a sheet of several periods pasted together still
+        # says which each line is, and the points column holds points only.
+        period = [self.start.isoformat(), self.end.isoformat()]
         return [
-            ["line", "points"],
-            ["opening", self.opening],
-            *([kind, points] for kind, points in self.movements.items()),
-            ["closing", self.closing],
+            ["from", "to", "line", "points"],
+            [*period, "opening", self.opening],
+            *([*period, kind, points] for kind, points in self.movements.items()),
+            [*period, "closing", self.closing],
         ]
 
 

@@ -1,8 +1,9 @@
 """The rewards page (docs/API.md): one HTML page; its data comes from rewards-api/ with a customer
 token. And the reports dashboard staff see in admin."""
 
-import csv
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
@@ -13,6 +14,8 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from core.apis import money_text
+from core.renderers import csv_download, csv_filename
 from rewards import charts as charts_svg
 from rewards import reports
 
@@ -81,6 +84,9 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Reports: what the program costs",
         "liability": now,
+        # Money as the rest of the service shows it: in CURRENCY_SYMBOL; a point's value exactly.
+        "value_text": money_text(now.value),
+        "point_value_text": f"{settings.CURRENCY_SYMBOL}{now.point_value}",
         "latest_breakage": resolved[-1] if resolved else None,
         "charts": [
             {
@@ -95,10 +101,29 @@ def reports_dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "admin/reports.html", context)
 
 
-REPORT_TABLES = {
-    "liability": lambda: reports.liability(as_of=datetime.now(UTC).date()).table(),
-    "rollforward": lambda: reports.rollforward(start=date(2000, 1, 1), end=datetime.now(UTC).date()).table(),
-    "breakage": lambda: reports.breakage_table(reports.breakage()),
+ROLLFORWARD_START = date(2000, 1, 1)  # the dashboard's rollforward: everything, from before any ledger
+
+
+def _liability_table(today: date) -> tuple[list[list[Any]], str]:
+    return reports.liability(as_of=today).table(), csv_filename("liability", today)
+
+
+def _rollforward_table(today: date) -> tuple[list[list[Any]], str]:
+    return (
+        reports.rollforward(start=ROLLFORWARD_START, end=today).table(),
+        csv_filename("rollforward", ROLLFORWARD_START, today),
+    )
+
+
+def _breakage_table(today: date) -> tuple[list[list[Any]], str]:
+    return reports.breakage_table(reports.breakage()), csv_filename("breakage", today)
+
+
+# Each report's table as of today (UTC) and its file name.
+REPORT_TABLES: dict[str, Callable[[date], tuple[list[list[Any]], str]]] = {
+    "liability": _liability_table,
+    "rollforward": _rollforward_table,
+    "breakage": _breakage_table,
 }
 DASHBOARD_DAYS = 90
 
@@ -109,7 +134,5 @@ def report_csv(request: HttpRequest, name: str) -> HttpResponse:
     _report_reader(request)
     if name not in REPORT_TABLES:
         raise Http404("No such report.")
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{datetime.now(UTC):%Y-%m-%d}.csv"'
-    csv.writer(response, lineterminator="\n").writerows(REPORT_TABLES[name]())
-    return response
+    table, filename = REPORT_TABLES[name](datetime.now(UTC).date())
+    return csv_download(table, filename)

@@ -32,6 +32,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 INSTALLED_APPS = [
+    # First, so its admin/base_site.html (the program's accent on admin's header) is the one found.
+    "core",
     "django.contrib.admin",
     "django.contrib.humanize",
     "django.contrib.auth",
@@ -44,7 +46,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "core",
     "rewards",
     "loyalty",
 ]

@@ -161,3 +161,18 @@ def browser() -> Iterator["Browser"]:
         )
         yield browser
         browser.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One test id per API operation for schemathesis's tests.
+
+    schemathesis names each operation's test ``test_x[GET /path/]``, but pytest 9 builds an
+    item's id from its parametrization alone, and schemathesis's items carry none: all 51
+    operations shared the id ``test_x``, so a failure did not say which operation failed.
+    Each gets the id its name says (nothing changes once the two agree again)."""
+    from schemathesis.pytest.plugin import SchemathesisFunction
+
+    for item in items:
+        if isinstance(item, SchemathesisFunction) and item.name != item.originalname and "[" not in item.nodeid:
+            operation = item.name[len(item.originalname) + 1 : -1]
+            item._id = item.parent.id.child(item.originalname).with_params(operation)

@@ -343,8 +343,8 @@ def exported(response) -> list[list[str]]:
     import csv
 
     assert response.status_code == 200, response
-    assert response.streaming and response["Content-Type"] == "text/csv"
-    return list(csv.reader(b"".join(response.streaming_content).decode().splitlines()))
+    assert response.streaming and response["Content-Type"] == "text/csv; charset=utf-8"
+    return list(csv.reader(b"".join(response.streaming_content).decode("utf-8-sig").splitlines()))
 
 
 def test_ledger_exports_as_csv_filtered_as_the_list_is(staff_client, ledger, shop_app, monkeypatch):
@@ -446,7 +446,7 @@ def test_a_csv_export_with_a_bad_filter_answers_as_its_list_does(staff_client, l
     # and for what the list shows anyway (with a message) the rows it shows.
     assert (exported.status_code, exported.get("Location")) == (listed.status_code, listed.get("Location"))
     if exported.status_code == 200:
-        assert exported["Content-Type"] == "text/csv"
+        assert exported["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def test_the_ledger_list_says_entries_zero_and_the_time_zone(staff_client, ledger):
@@ -476,3 +476,78 @@ def test_admin_over_plain_http_with_secure_cookies_says_which_settings_to_set(cl
 
     assert response.status_code == 403
     assert "SESSION_COOKIE_SECURE=0 and CSRF_COOKIE_SECURE=0" in response.content.decode()
+
+
+LADDER = {
+    "tiers": [
+        {"code": "bronze", "name": "Bronze", "entry_points": 0, "retain_points": 0},
+        {"code": "silver", "name": "Silver", "entry_points": 100, "retain_points": 100, "multiplier": "1.5"},
+        {"code": "gold", "name": "Gold", "entry_points": 1000, "retain_points": 800, "multiplier": "2"},
+    ]
+}
+
+
+def test_the_customer_page_shows_the_tier_and_the_way_to_the_next(staff_client):
+    from django.utils import timezone
+
+    from loyalty.services import order_record, order_return
+
+    services.ladder_set(definition=LADDER, by="test")
+    now = timezone.now()
+    # 100 points (2000 x 0.05) lift the customer to Silver; a return of a fifth takes 20 back.
+    order_record(order_id=7701, user_id=77, total_cost=2000, completed_at=int(now.timestamp()), app=None)
+    order_return(order_id=7701, returned_cost=400, app=None)
+    today, in_a_year = now.date(), (now + timezone.timedelta(days=365)).date()
+
+    page = staff_client.get(customer_url(77)).content.decode()
+
+    assert f'<td id="tier">Silver, points x1.5, since {today}; requalifies on {in_a_year}</td>' in page
+    assert (
+        '<td id="qualifying">80 in the last 365 days; 920 more to Gold; 20 more by the requalification to keep'
+        " Silver</td>" in page
+    )
+
+
+def test_the_customer_page_shows_a_staff_floor_and_the_lowest_tier(staff_client):
+    from django.utils import timezone
+
+    services.ladder_set(definition=LADDER, by="test")
+    until = timezone.now() + timezone.timedelta(days=30)
+    services.tier_floor_set(user_id=78, code="gold", until=until, reason="VIP", by="staff")
+
+    floored = staff_client.get(customer_url(78)).content.decode()
+    lowest = staff_client.get(customer_url(79)).content.decode()
+
+    assert f'<td id="tier">Gold, points x2, held by a staff floor until {until.date()}</td>' in floored
+    assert '<td id="tier">Bronze</td>' in lowest
+    assert '<td id="qualifying">0 in the last 365 days; 100 more to Silver</td>' in lowest
+
+
+def test_the_customer_page_says_when_there_is_no_ladder(staff_client):
+    page = staff_client.get(customer_url(80)).content.decode()
+
+    assert '<td id="tier">No tier ladder is set.</td>' in page and 'id="qualifying"' not in page
+
+
+def test_the_dashboard_shows_the_liability_in_the_currency(staff_client, settings):
+    settings.CURRENCY_SYMBOL, settings.POINT_VALUE = "€", Decimal("0.005")
+    services.points_earn(user_id=81, points=123_457, description="seed", app=None)
+
+    page = staff_client.get(reverse("admin-reports")).content.decode()
+
+    assert "<dt>Liability at €0.005 a point</dt><dd>€617.29</dd>" in page  # 123,457 x 0.005, to the cent
+
+
+@pytest.mark.parametrize(
+    ("accent", "ink"),
+    [("#0f766e", "#ffffff"), ("#fde047", "#1f2937"), ("#FFF", "#1f2937"), ("#123", "#ffffff")],
+)
+def test_the_admin_header_takes_the_programs_accent_with_text_that_reads_on_it(staff_client, settings, accent, ink):
+    settings.PROGRAM_ACCENT_COLOR = accent
+
+    pages = [staff_client.get(reverse(name)).content.decode() for name in ("admin:index", "admin-reports")]
+    pages.append(staff_client.get(reverse("admin:rewards_rule_add")).content.decode())
+    pages.append(staff_client.get(customer_url(5)).content.decode())
+
+    for page in pages:
+        assert f"--header-bg: {accent};" in page and f"--header-color: {ink};" in page

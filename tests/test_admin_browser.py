@@ -80,6 +80,50 @@ def test_a_mistake_is_shown_on_the_form_and_nothing_is_saved(browser, live_serve
     context.close()
 
 
+def test_each_condition_is_one_line_with_its_boxes_in_the_same_columns(browser, live_server, staff):
+    context, page = signed_in_page(browser, live_server)
+    page.goto(f"{live_server.url}/admin/rewards/rule/add/")
+    fill_in_weekend_bonus(page)
+    page.locator("#id_condition_3_field").select_option("properties")
+    page.locator("#id_condition_3_property").fill("plan")
+
+    def box(row: int, part: str) -> dict[str, float]:
+        return page.locator(f"#id_condition_{row}_{part}").bounding_box()
+
+    lines = {row: {part: box(row, part) for part in ("field", "property", "op", "value")} for row in range(1, 6)}
+    for row, parts in lines.items():
+        middles = [part["y"] + part["height"] / 2 for part in parts.values()]
+        assert max(middles) - min(middles) <= 4, f"condition {row} is not one line"
+    for part in ("field", "property", "op", "value"):
+        assert len({round(lines[row][part]["x"]) for row in lines}) == 1, f"the {part} boxes are not in one column"
+    # The property name is asked for where the field is an activity property.
+    assert page.locator("#id_condition_3_property").is_visible()
+    assert not page.locator("#id_condition_1_property").is_visible()
+    expect(page.get_by_label("Condition 1's operator")).to_have_value("eq")
+    context.close()
+
+    context, page = signed_in_page(browser, live_server, width=390)
+    page.goto(f"{live_server.url}/admin/rewards/rule/add/")
+    for part in ("field", "op", "value"):
+        phone = page.locator(f"#id_condition_1_{part}").bounding_box()
+        assert phone["x"] >= 0 and phone["x"] + phone["width"] <= 390, part
+    context.close()
+
+
+@pytest.mark.parametrize(("accent", "header", "ink"), [("#fde047", "rgb(253, 224, 71)", "rgb(31, 41, 55)")])
+def test_the_header_wears_the_programs_accent(browser, live_server, staff, settings, accent, header, ink):
+    settings.PROGRAM_ACCENT_COLOR = accent
+    context, page = signed_in_page(browser, live_server)
+    page.goto(f"{live_server.url}/admin/loyalty/customer/5/change/")
+
+    def style(selector: str, name: str) -> str:
+        return page.eval_on_selector(selector, f"node => getComputedStyle(node).{name}")
+
+    assert style("#header", "backgroundColor") == header
+    assert style("#site-name a", "color") == ink and style("#user-tools a", "color") == ink
+    context.close()
+
+
 @pytest.mark.screenshots
 def test_save_the_rule_form_screenshots_for_the_docs(browser, live_server, staff):
     for name, width in (("desktop", 1280), ("phone", 390)):

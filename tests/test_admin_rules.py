@@ -137,3 +137,45 @@ def test_saving_over_an_edit_made_since_the_form_was_opened_is_refused(staff_cli
     assert "changed since you opened it" in str(stale.context["adminform"].form.errors)
     rule.refresh_from_db()
     assert (rule.version, rule.effect["points"]) == (2, 60)
+
+
+def test_a_rules_versions_are_shown_in_words_not_json(staff_client):
+    from rewards import services
+
+    rule = services.rule_create(
+        definition={
+            "name": "Big order bonus",
+            "trigger": "order",
+            "status": "active",
+            "starts_at": "2026-01-01T00:00:00Z",
+            "conditions": [
+                {"field": "total_cost", "op": "gte", "value": 100},
+                {"field": "item.category", "op": "in", "value": ["shoes", "bags"]},
+            ],
+            "effect": {"type": "fixed", "points": 50},
+            "caps": {"per_customer": 100, "period": "month"},
+        },
+        by="staff maria",
+    )
+    services.rule_edit(
+        rule_id=rule.pk,
+        changes={"effect": {"type": "rate", "value": "0.1", "scope": "matching_items"}, "pending_days": 14},
+        by="staff jo",
+    )
+
+    page = staff_client.get(reverse("admin:rewards_rule_change", args=[rule.pk])).content.decode()
+    versions = page.split('id="versions-group"', 1)[1]
+
+    assert '"field"' not in versions and "&quot;field&quot;" not in versions and "total_cost" not in versions
+    for text in (
+        "Order total is at least 100",
+        "An item&#x27;s category is one of shoes, bags",
+        "100 per customer a month",
+        "0.1 per unit of matching items",
+        "50 points",
+        "pending 14 days",
+        "from 2026-01-01 00:00 UTC",
+        "staff jo",
+    ):
+        assert text in versions, text
+    assert versions.index("0.1 per unit of matching items") < versions.index("50 points")  # newest first

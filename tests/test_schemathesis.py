@@ -7,6 +7,10 @@ command-line run against a live server (docs/BENCHMARKS.md has the command): her
 call carries a fixed token, which undoes the header mutations those checks make.
 """
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import schemathesis
 from django.core.cache import cache
@@ -73,6 +77,38 @@ def auth_for(path: str, tokens: dict[str, str]) -> dict[str, str]:
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, tokens):
     case.call_and_validate(headers=auth_for(case.path, tokens), checks=CHECKS)
+
+
+def test_each_operation_is_a_test_of_its_own():
+    """A failure names its operation: every operation of the schema is collected under an id
+    of its own, ``test_api_conforms_to_its_schema[GET /loyalty-api/tiers/]``, and none is left
+    out (pytest's own collection, as a run sees it)."""
+    operations = [result.ok().label for result in schema.get_all_operations()]
+    here = Path(__file__)
+    collected = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"tests/{here.name}::{NAME}",
+        ],
+        cwd=here.parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout.splitlines()
+
+    ids = [line.split("::", 1)[1] for line in collected if f"::{NAME}" in line]
+    assert len(operations) > 40  # every endpoint of both APIs, each of its methods
+    assert ids == [f"{NAME}[{label}]" for label in operations]
+
+
+NAME = test_api_conforms_to_its_schema.__name__
 
 
 @pytest.mark.django_db

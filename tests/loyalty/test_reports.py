@@ -121,9 +121,11 @@ def test_each_report_comes_as_csv(program, known):
 
     for response in tables.values():
         assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
-    rows = {name: list(csv.reader(io.StringIO(r.content.decode()))) for name, r in tables.items()}
+    rows = {name: list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")))) for name, r in tables.items()}
     assert ["available_points", "500"] in rows["liability"] and ["value", "5.00"] in rows["liability"]
-    assert rows["rollforward"][0] == ["line", "points"] and rows["rollforward"][-1] == ["closing", "500"]
+    today = datetime.now(UTC).date().isoformat()
+    assert rows["rollforward"][0] == ["from", "to", "line", "points"]
+    assert rows["rollforward"][-1] == [today, today, "closing", "500"]
     assert ["2026-01", "100", "0", "100", "0", "1.0000"] in rows["breakage"]
 
 
