@@ -217,7 +217,6 @@ def _order_create(
         description=f"Order {order_id}",
         app=app,
         record_zero=True,
-        entry_field="total_cost",
         credited_at=completed_at,
         event_extra=order_details,
     )
@@ -275,7 +274,6 @@ def _referral_awards(
                 description=f"Referral: order {order_id}",
                 app=app,
                 record_zero=False,
-                entry_field="total_cost",
                 credited_at=event.occurred_at,
                 rules=side_rules,
             )
