@@ -23,6 +23,7 @@ on the locked row, never by Python.
 
 import secrets
 import string
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -221,6 +222,17 @@ def ledger_call(function: str, **params: object) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {function}({arguments})", values)
         return cursor.fetchone()
+
+
+def accounts_lock(user_ids: Iterable[int]) -> None:
+    """Lock the accounts of every customer a transaction will post to, in user_id order, before
+    its first posting (each ledger function then finds its row held). One posting that credits
+    two customers (a referred customer's first order, its return) would otherwise lock the
+    second while holding the first, and two of them crossing would deadlock. In a transaction."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for user_id in sorted(set(user_ids)):
+            cursor.execute("SELECT 1 FROM ledger_account_lock(%s, %s, true)", [user_id, now])
 
 
 @dataclass(frozen=True)
