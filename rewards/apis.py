@@ -18,6 +18,7 @@ from core.apis import money_text, points_text, validated
 from core.db_router import lag_tolerant, replica_reads
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
 from rewards import selectors, services
+from rewards.models import RedeemedItemState
 from rewards.program import program_time
 from rewards.serializers import (
     ActivityInput,
@@ -362,10 +363,12 @@ class VoidCouponApi(WriteAPIView):
         data = validated(VoidCouponInput, request.data)
         refunded = services.coupon_void(item_code=data["item_code"], reason=data["reason"], app=request.auth)
         item = refunded.item
+        # A coupon past its valid_until is expired as the expiry job does it, not voided.
+        done = "voided" if item.state == RedeemedItemState.VOIDED else f"expired ({item.refund_reason})"
         return Response(
             {
                 "success": True,
-                "message": f"Coupon {item.item_code} voided; {points_text(refunded.points_refunded)} given back.",
+                "message": f"Coupon {item.item_code} {done}; {points_text(refunded.points_refunded)} given back.",
                 "user_id": item.reward.user_id,
                 "points_refunded": refunded.points_refunded,
                 "points_expired": refunded.points_expired,

@@ -3,8 +3,9 @@ reaches or keeps, what a customer's tier is with a staff floor, the tier award o
 the progress a customer sees. ``rewards.services.tiers`` reads and writes what this decides.
 
 - **Qualifying points**: the points credited by the ladder's qualifying kinds whose event day
-  (in the program's time zone) is within the last ``window_days`` days, less what returns took
-  back of them. Redemptions, expiry, staff debits and tier awards never lower or raise them.
+  (in the program's time zone) is within the last ``window_days`` days up to today (a credit
+  dated ahead counts from its own day), less what returns took back of them. Redemptions,
+  expiry, staff debits and tier awards never lower or raise them.
 - **Upgrade** at once, when a credit takes them to a higher tier's ``entry_points``; the credit
   that lifts a customer is multiplied at the tier they had before it.
 - **Requalification** at ``requalify_at`` (``since`` + ``window_days``): the customer keeps the
@@ -119,6 +120,11 @@ class Ladder:
     def window_before(self, today: date) -> date:
         """The last day before the window that ends ``today``: the days after it count."""
         return today - timedelta(days=self.window_days)
+
+    def window(self, today: date) -> tuple[date, date]:
+        """The window that ends ``today``, as ``tier_qualifying_points`` takes it: the days
+        after its first element, up to ``today`` (a day still ahead never counts)."""
+        return self.window_before(today), today
 
     def requalify_after(self, moment: datetime) -> datetime:
         return moment + timedelta(days=self.window_days)

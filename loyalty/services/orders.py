@@ -15,12 +15,13 @@ from django.utils import timezone
 from core.exceptions import Conflict, DomainError, NotFound
 from loyalty.models import Application, Order, OrderAward, OrderCounter, Referral
 from loyalty.services.personal_data import order_text_erased
-from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, RuleTrigger
+from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, Rule, RuleTrigger
 from rewards.program import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
 from rewards.services import (
     Earned,
     Posting,
+    accounts_lock,
     credit_take_back,
     event_earn,
     event_simulate,
@@ -201,6 +202,16 @@ def _order_create(
     # No look-up first: a retry is rare, and the order_id primary key catches it
     # (the caller then answers from the recorded order).
     placed_now, returned = _counter_count_placed(user_id=user_id)
+    # The customer's first order is a referral's turn (one read, on first orders only).
+    referral = (
+        Referral.objects.filter(referee_user_id=user_id, rewarded_order__isnull=True).first()
+        if placed_now == 1
+        else None
+    )
+    referral_rules = rules_active(RuleTrigger.REFERRAL) if referral is not None else []
+    if any(rule.effect["role"] == "referrer" for rule in referral_rules):
+        # The order credits its referrer too: both accounts are locked in user_id order first.
+        accounts_lock([user_id, referral.referrer_user_id])
     event = _order_event(
         user_id=user_id,
         total_cost=total_cost,
@@ -223,20 +234,13 @@ def _order_create(
         description=f"Order {order_id}",
         app=app,
         record_zero=True,
-        entry_field="total_cost",
         credited_at=completed_at,
         event_extra=order_details,
     )
     own = [earned]
     postings = earned.postings
-    # The customer's first order is a referral's turn (one read, on first orders only).
-    referral = (
-        Referral.objects.filter(referee_user_id=user_id, rewarded_order__isnull=True).first()
-        if placed_now == 1
-        else None
-    )
     if referral is not None:
-        referee, referrer = _referral_awards(referral, event, order_id=order_id, app=app)
+        referee, referrer = _referral_awards(referral, event, referral_rules, order_id=order_id, app=app)
         own.append(referee)
         postings = [*postings, *referee.postings, *referrer.postings]
     balance = [posting.balance for posting in postings if posting.reward.user_id == user_id][-1]
@@ -265,12 +269,11 @@ _NO_AWARDS = Earned(awards=[], postings=[])
 
 
 def _referral_awards(
-    referral: Referral, event: ProgramEvent, *, order_id: int, app: Application | None
+    referral: Referral, event: ProgramEvent, rules: Sequence[Rule], *, order_id: int, app: Application | None
 ) -> tuple[Earned, Earned]:
-    """A referred customer's first order: the referral rules' awards to the customer
+    """A referred customer's first order: the active referral ``rules``' awards to the customer
     (``referee``) and to whoever referred them (``referrer``), each side's caps counted for its
     own customer, pending as the order's points are."""
-    rules = rules_active(RuleTrigger.REFERRAL)
     sides = []
     for role, user_id in (("referee", referral.referee_user_id), ("referrer", referral.referrer_user_id)):
         side_rules = [rule for rule in rules if rule.effect["role"] == role]
@@ -281,7 +284,6 @@ def _referral_awards(
                 description=f"Referral: order {order_id}",
                 app=app,
                 record_zero=False,
-                entry_field="total_cost",
                 credited_at=event.occurred_at,
                 rules=side_rules,
             )
@@ -427,6 +429,10 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
             takes.append((user_id, credit_id, take))
             if qualifying:
                 qualifying_takes.append((credit_id, take))
+    if len({user_id for user_id, _, _ in takes}) > 1:
+        # A referred customer's first order took back from its referrer too: as when it was
+        # recorded, both accounts are locked in user_id order first.
+        accounts_lock(user_id for user_id, _, _ in takes)
     take = sum(points for user_id, _, points in takes if user_id == order.user_id)
     order.points_taken_back += take
     description = f"Order {order_id} returned" + ("" if order.is_fully_returned else " in part")

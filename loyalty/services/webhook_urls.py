@@ -32,12 +32,25 @@ _CANONICAL_IPV4 = re.compile(
 # A last label of digits (or 0x…) is an address in some parser's eyes ("2130706433",
 # "0177.1", "0x7f.1"): only the canonical dotted quad is taken as one.
 _NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
-# Prefixes that carry an IPv4 address inside an IPv6 one (NAT64, 6to4, Teredo, mapped,
-# compatible): a webhook receiver never needs them, and they hide where a request goes.
+# Prefixes that carry an IPv4 address inside an IPv6 one (mapped, translated (SIIT),
+# compatible, NAT64, 6to4, Teredo): a webhook receiver never needs them, and they hide where a
+# request goes, whatever IPv4 address they carry.
 _TRANSLATED = [
     ipaddress.ip_network(prefix)
-    for prefix in ("::ffff:0:0/96", "::/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16", "2001::/32")
+    for prefix in (
+        "::ffff:0:0/96",
+        "::ffff:0:0:0/96",
+        "::/96",
+        "64:ff9b::/96",
+        "64:ff9b:1::/48",
+        "2002::/16",
+        "2001::/32",
+    )
 ]
+# The only IPv6 block allocated for global unicast: an address outside it (the reserved ::/8,
+# where every IPv4-carrying form but 6to4 and Teredo lives, among them) reaches no public host,
+# so a form of an IPv4 address no list names yet is refused too.
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
 class WebhookUrlRefused(DomainError):
@@ -101,7 +114,7 @@ def _parse(url: str) -> tuple[str, str, int, str]:
 def address_is_public(address: str) -> bool:
     """A globally routable unicast address, not one that wraps another (NAT64, 6to4…)."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if ip.version == 6 and any(ip in network for network in _TRANSLATED):
+    if ip.version == 6 and (ip not in _GLOBAL_UNICAST or any(ip in network for network in _TRANSLATED)):
         return False
     return ip.is_global and not ip.is_multicast
 

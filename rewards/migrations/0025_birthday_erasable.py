@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rewards', '0023_coupon_functions'),
+        ('rewards', '0024_tier_window_end'),
     ]
 
     operations = [

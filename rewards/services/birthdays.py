@@ -134,7 +134,6 @@ def _award(birthday: Birthday, *, now: datetime, report: BirthdaysReport) -> Non
                 description="Happy birthday!",
                 app=None,
                 record_zero=False,
-                entry_field="points",
             )
             Birthday.objects.filter(user_id=birthday.user_id).update(awarded_year=report.day.year, updated_at=now)
     except (DomainError, IntegrityError):

@@ -11,20 +11,16 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import DomainError
-from rewards.models import CatalogKind, EventType, RedeemedItem, RedeemedItemState, Reward
-from rewards.services.events import event_record
-from rewards.services.ledger import coupon_refund
-from rewards.shapes import redeemed_item_fields
+from rewards.models import CatalogKind, RedeemedItem, RedeemedItemState
+from rewards.services.ledger import coupon_expire
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-EXPIRED_REASON = "its validity ended"
 
 
 @dataclass
@@ -35,6 +31,7 @@ class CouponsReport:
 
 
 def _due(now: datetime):
+    # ``coupon_past_date`` as a query: the partial index's active coupons, valid_until come.
     return RedeemedItem.objects.filter(
         kind=CatalogKind.COUPON, state=RedeemedItemState.ACTIVE, valid_until__lte=now
     ).order_by("valid_until", "id")
@@ -61,25 +58,9 @@ def coupons_expire(*, now: datetime | None = None, batch_size: int = BATCH_SIZE)
 def _expire(item: RedeemedItem, *, now: datetime, report: CouponsReport) -> None:
     try:
         with transaction.atomic():
-            if settings.COUPON_EXPIRY_REFUND:
-                refunded = coupon_refund(
-                    item,
-                    state=RedeemedItemState.EXPIRED,
-                    reason=EXPIRED_REASON,
-                    event_type=EventType.COUPON_EXPIRED,
-                    app=None,
-                )
+            refunded = coupon_expire(item, now=now, app=None)
+            if refunded is not None:
                 report.refunded_points += refunded.points_refunded
-            else:
-                RedeemedItem.objects.filter(pk=item.pk).update(state=RedeemedItemState.EXPIRED)
-                Reward.objects.filter(pk=item.reward_id).update(is_active=False)
-                event_record(
-                    type=EventType.COUPON_EXPIRED,
-                    user_id=item.reward.user_id,
-                    now=now,
-                    reward=item.reward,
-                    extra={"item": redeemed_item_fields(item), "reason": EXPIRED_REASON},
-                )
     except DomainError:
         logger.exception("Coupon %s not expired", item.item_code)
         report.failed.add(item.pk)

@@ -23,6 +23,7 @@ on the locked row, never by Python.
 
 import secrets
 import string
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -221,6 +222,17 @@ def ledger_call(function: str, **params: object) -> tuple:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {function}({arguments})", values)
         return cursor.fetchone()
+
+
+def accounts_lock(user_ids: Iterable[int]) -> None:
+    """Lock the accounts of every customer a transaction will post to, in user_id order, before
+    its first posting (each ledger function then finds its row held). One posting that credits
+    two customers (a referred customer's first order, its return) would otherwise lock the
+    second while holding the first, and two of them crossing would deadlock. In a transaction."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for user_id in sorted(set(user_ids)):
+            cursor.execute("SELECT 1 FROM ledger_account_lock(%s, %s, true)", [user_id, now])
 
 
 @dataclass(frozen=True)
@@ -604,9 +616,8 @@ def coupon_use(*, item_code: str, app: Model | None = None) -> RedeemedItem:
         raise CouponAlreadyUsed()
     if item.state != RedeemedItemState.ACTIVE:
         raise CouponNotActive()
-    now = timezone.now()
-    if item.valid_until is not None and now >= item.valid_until:
-        raise CouponExpired(f"This coupon expired on {item.valid_until:%Y-%m-%d %H:%M} UTC.")
+    if coupon_past_date(item, now=timezone.now()):
+        raise coupon_expired_error(item)
     Reward.objects.filter(pk=item.reward_id).update(is_active=False)
     RedeemedItem.objects.filter(pk=item.pk).update(state=RedeemedItemState.USED)
     item.reward.is_active, item.state = False, RedeemedItemState.USED
@@ -658,6 +669,49 @@ def coupon_refund(item: RedeemedItem, *, state: str, reason: str, event_type: st
     )
 
 
+# ---- a coupon past its date ---------------------------------------------------------------------
+
+COUPON_EXPIRED_REASON = "its validity ended"
+
+
+def coupon_past_date(item: RedeemedItem, *, now: datetime) -> bool:
+    """An active coupon whose valid_until has come is expired, whether or not the expiry job
+    has marked it yet: a use and a void ask here, and the job finds its coupons by the same
+    test as a query (``valid_until <= now``)."""
+    return item.valid_until is not None and now >= item.valid_until
+
+
+def coupon_expired_error(item: RedeemedItem) -> CouponExpired:
+    return CouponExpired(f"This coupon expired on {item.valid_until:%Y-%m-%d %H:%M} UTC.")
+
+
+def coupon_expire(item: RedeemedItem, *, now: datetime, app: Model | None) -> Refunded | None:
+    """Expire an active coupon past its date, as ``COUPON_EXPIRY_REFUND`` says: on, its points
+    go back as a void gives them (``Refunded``, state ``expired``); off, it is only marked
+    (None), keeping its points and its unit. ``coupon.expired`` either way. The caller holds
+    the coupon's row lock: the expiry job, and a void that finds the coupon past its date."""
+    if settings.COUPON_EXPIRY_REFUND:
+        return coupon_refund(
+            item,
+            state=RedeemedItemState.EXPIRED,
+            reason=COUPON_EXPIRED_REASON,
+            event_type=EventType.COUPON_EXPIRED,
+            app=app,
+        )
+    RedeemedItem.objects.filter(pk=item.pk).update(state=RedeemedItemState.EXPIRED)
+    Reward.objects.filter(pk=item.reward_id).update(is_active=False)
+    item.state, item.reward.is_active = RedeemedItemState.EXPIRED, False
+    event_record(
+        type=EventType.COUPON_EXPIRED,
+        user_id=item.reward.user_id,
+        now=now,
+        app=app,
+        reward=item.reward,
+        extra={"item": redeemed_item_fields(item), "reason": COUPON_EXPIRED_REASON},
+    )
+    return None
+
+
 def _lots_gave(debit: Reward) -> int:
     """What the customer's lots gave a debit (an imported one may have been partly owed)."""
     with connection.cursor() as cursor:
@@ -674,7 +728,11 @@ def coupon_void(*, item_code: str, reason: str, app: Model | None) -> Refunded:
     """Cancel an unused coupon: its points go back to the very lots they came from, with those
     lots' own expiry dates (a part whose lot expired meanwhile expires at once), and the unit
     and the customer's count go back to its catalog item. A used coupon, one already voided or
-    expired, and a donation are refused; two racing voids give back once (the coupon's lock)."""
+    expired, and a donation are refused; two racing voids give back once (the coupon's lock).
+
+    A coupon past its valid_until is expired, so a void does to it what the expiry job would
+    (``coupon_expire``): with ``COUPON_EXPIRY_REFUND`` on, its points back as the job gives
+    them (state ``expired``); off, 409 ``coupon_expired``, as a use says, writing nothing."""
     item = _coupon_locked(item_code)
     if item.kind != CatalogKind.COUPON:
         raise NotVoidable()
@@ -687,6 +745,11 @@ def coupon_void(*, item_code: str, reason: str, app: Model | None) -> Refunded:
         raise CouponUsed()
     if item.state != RedeemedItemState.ACTIVE:
         raise CouponNotActive()
+    now = timezone.now()
+    if coupon_past_date(item, now=now):
+        if not settings.COUPON_EXPIRY_REFUND:
+            raise coupon_expired_error(item)  # the job marks it expired, keeping its points
+        return coupon_expire(item, now=now, app=app)
     return coupon_refund(
         item, state=RedeemedItemState.VOIDED, reason=reason, event_type=EventType.COUPON_VOIDED, app=app
     )

@@ -262,6 +262,34 @@ def _award_rows(awards: Sequence[Award], *, record_zero: bool) -> list[Award | N
     return written
 
 
+# The field of each trigger's body an award past the per-entry limit is named on: the input
+# that made it that large.
+ENTRY_FIELDS = {
+    RuleTrigger.ORDER: "total_cost",
+    RuleTrigger.REFERRAL: "total_cost",
+    RuleTrigger.PURCHASE: "amount",
+    RuleTrigger.FEEDBACK: "points",
+    RuleTrigger.BIRTHDAY: "points",
+    RuleTrigger.ACTIVITY: "properties",
+}
+
+
+def _awards_checked(
+    context: tiers.TierContext | None, event: ProgramEvent, awards: Sequence[Award], *, kind: str
+) -> TierAward | None:
+    """What the awards add up to at the customer's tier: the tier award (if the event qualifies)
+    or None. An award or a tier award past the per-entry limit refuses the event, named on its
+    trigger's field, a real event and its simulation alike."""
+    field = ENTRY_FIELDS[event.trigger]
+    for award in awards:
+        points_entry_check(award.points, field=field)
+    points = sum(award.points for award in awards)
+    tier_award = _tier_award(context, points=points) if _qualifies(context, kind=kind, points=points) else None
+    if tier_award is not None:
+        points_entry_check(tier_award.points, field=field)
+    return tier_award
+
+
 def event_earn(
     event: ProgramEvent,
     *,
@@ -269,7 +297,6 @@ def event_earn(
     description: str,
     app: Model | None,
     record_zero: bool,
-    entry_field: str,
     credited_at: datetime | None = None,
     event_extra: Callable[[int], Mapping[str, Any]] | None = None,
     rules: Sequence[Rule] | None = None,
@@ -282,7 +309,7 @@ def event_earn(
     purchase and feedback is on the ledger. The first row writes its kind's event
     (``order.recorded`` for an order), the others ``points.earned``; each names its rule and
     carries ``event_extra(points_awarded)``. An award past the per-entry limit refuses the
-    event (on ``entry_field``) before anything is written. ``rules``: the trigger's active
+    event (on its trigger's ``ENTRY_FIELDS``) before anything is written. ``rules``: the trigger's active
     rules when the caller has read them already (a referral runs them once per side).
     """
     rules = rules_active(event.trigger) if rules is None else rules
@@ -293,13 +320,9 @@ def event_earn(
         if context is not None:
             event = replace(event, tier=context.tier.code)
         awards = awards_take(event, rules)
-        for award in awards:
-            points_entry_check(award.points, field=entry_field)
+        tier_award = _awards_checked(context, event, awards, kind=kind)
         points = sum(award.points for award in awards)
         qualifies = _qualifies(context, kind=kind, points=points)
-        tier_award = _tier_award(context, points=points) if qualifies else None
-        if tier_award is not None:
-            points_entry_check(tier_award.points, field=entry_field)
         extra = dict(event_extra(points + (tier_award.points if tier_award else 0))) if event_extra else {}
         postings = []
         for index, award in enumerate(_award_rows(awards, record_zero=record_zero)):
@@ -407,8 +430,9 @@ class _Simulated(Exception):
 
 def event_simulate(event: ProgramEvent) -> Earned:
     """What ``event`` would earn now, caps and the customer's tier included, writing nothing:
-    the awards are taken exactly as a real event takes them, then rolled back. (The kind of
-    an event's credits is its trigger's name.)"""
+    the awards are taken exactly as a real event takes them, then rolled back, and refused as
+    the event would be (an award past the per-entry limit). (The kind of an event's credits is
+    its trigger's name.)"""
     ladder = ladder_read()
     context = tiers.context_read(ladder, event.user_id, now=timezone.now()) if ladder else None
     if context is not None:
@@ -417,11 +441,8 @@ def event_simulate(event: ProgramEvent) -> Earned:
         with transaction.atomic():
             raise _Simulated(awards_take(event, rules_active(event.trigger)))
     except _Simulated as simulated:
-        points = sum(award.points for award in simulated.awards)
-        qualifies = _qualifies(context, kind=event.trigger, points=points)
-        return Earned(
-            awards=simulated.awards, postings=[], tier_award=_tier_award(context, points=points) if qualifies else None
-        )
+        tier_award = _awards_checked(context, event, simulated.awards, kind=event.trigger)
+        return Earned(awards=simulated.awards, postings=[], tier_award=tier_award)
 
 
 # ---- the events of rewards-api ----------------------------------------------------------------
@@ -454,7 +475,6 @@ def purchase_record(*, user_id: int, amount: Decimal, description: str, app: Mod
         description=description,
         app=app,
         record_zero=True,
-        entry_field="amount",
     )
 
 
@@ -465,7 +485,6 @@ def feedback_submit(*, user_id: int, description: str, app: Model | None) -> Ear
         description=description,
         app=app,
         record_zero=True,
-        entry_field="points",
     )
 
 
@@ -507,7 +526,6 @@ def activity_record(
                 description=f"Activity: {name}",
                 app=app,
                 record_zero=False,
-                entry_field="properties",
             )
             balance = earned.postings[-1].balance if earned.postings else account_balance(user_id=user_id)
             answer = {

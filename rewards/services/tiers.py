@@ -120,9 +120,10 @@ def standing_lock(user_id: int, *, now: datetime) -> Standing | None:
 
 def qualifying_points(user_id: int, *, ladder: Ladder, on: date) -> int:
     """The customer's qualifying points in the window that ends on ``on``: at most
-    ``window_days`` day buckets, summed by ``tier_qualifying_points`` (the one sum of them)."""
+    ``window_days`` day buckets, none after ``on``, summed by ``tier_qualifying_points`` (the
+    one sum of them)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tier_qualifying_points(%s, %s)", [user_id, ladder.window_before(on)])
+        cursor.execute("SELECT tier_qualifying_points(%s, %s, %s)", [user_id, *ladder.window(on)])
         return cursor.fetchone()[0]
 
 
@@ -199,11 +200,11 @@ def credit_qualify(
     ladder = context.ladder
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tier_qualify(%s, %s, %s, %s::bigint[], %s::bigint[])",
+            "SELECT tier_qualify(%s, %s, %s, %s, %s::bigint[], %s::bigint[])",
             [
                 user_id,
                 program_time(occurred_at).date(),
-                ladder.window_before(program_time(now).date()),
+                *ladder.window(program_time(now).date()),
                 [credit_id for credit_id, _ in credits],
                 [points for _, points in credits],
             ],
@@ -256,7 +257,7 @@ def qualifying_take_back(takes: Iterable[tuple[int, int]]) -> None:
 # ---- what a customer sees ------------------------------------------------------------------------
 
 _VIEW_READ = f"""
-    SELECT s.tier_code, s.since, s.requalify_at, s.floor_code, s.floor_until, tier_qualifying_points(%s, %s)
+    SELECT s.tier_code, s.since, s.requalify_at, s.floor_code, s.floor_until, tier_qualifying_points(%s, %s, %s)
     FROM (SELECT 1) one LEFT JOIN {TierStanding._meta.db_table} s ON s.user_id = %s
 """
 
@@ -295,7 +296,7 @@ def tier_view(user_id: int, *, now: datetime | None = None, ladder: Ladder | Non
     if ladder is None:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(_VIEW_READ, [user_id, ladder.window_before(program_time(now).date()), user_id])
+        cursor.execute(_VIEW_READ, [user_id, *ladder.window(program_time(now).date()), user_id])
         *standing_row, qualifying = cursor.fetchone()
     standing = _standing_of(standing_row)
     tier = current_tier(ladder, standing, now, qualifying=qualifying)
@@ -465,10 +466,10 @@ def tiers_recompute(*, dry_run: bool, now: datetime | None = None) -> list[Recom
     ladder = ladder_read()
     if ladder is None:
         return []
-    window_before = ladder.window_before(program_time(now).date())
+    window_before, today = ladder.window(program_time(now).date())
+    in_window = QualifyingDay.objects.filter(day__gt=window_before, day__lte=today, points__gt=0)
     user_ids = sorted(
-        set(TierStanding.objects.values_list("user_id", flat=True))
-        | set(QualifyingDay.objects.filter(day__gt=window_before, points__gt=0).values_list("user_id", flat=True))
+        set(TierStanding.objects.values_list("user_id", flat=True)) | set(in_window.values_list("user_id", flat=True))
     )
     moves = []
     for user_id in user_ids:

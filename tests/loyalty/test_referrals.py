@@ -129,3 +129,24 @@ def test_a_customer_session_asks_for_its_own_code_and_names_its_own_referrer(sho
     assert session.post("/rewards-api/referral-code/", {"user_id": FRIEND}, format="json").status_code == 403
     assert refer(session, NEWCOMER + 1, code).status_code == 403
     assert refer(session, NEWCOMER, code).status_code == 201
+
+
+def test_a_customer_who_referred_someone_cannot_be_referred_by_them_nor_round_a_circle(shop):
+    first, second, third = FRIEND, NEWCOMER, NEWCOMER + 1
+    assert refer(shop, second, code_of(shop, first)).status_code == 201  # first referred second
+    assert refer(shop, third, code_of(shop, second)).status_code == 201  # second referred third
+    before = sorted(Referral.objects.values_list("referee_user_id", "referrer_user_id"))
+
+    back = refer(shop, first, code_of(shop, second))  # second referring first: a pair
+    around = refer(shop, first, code_of(shop, third))  # third referring first: a circle of three
+
+    for response in (back, around):
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "referral_loop"
+        assert response.json()["error"]["fields"] == {
+            "code": ["This code's owner was referred, directly or through others, by this customer."]
+        }
+    assert sorted(Referral.objects.values_list("referee_user_id", "referrer_user_id")) == before
+    # Someone from outside the chain may still refer the first customer.
+    assert refer(shop, first, code_of(shop, NEWCOMER + 9)).status_code == 201
+    assert Referral.objects.get(referee_user_id=first).referrer_user_id == NEWCOMER + 9

@@ -542,6 +542,26 @@ def test_simulate_takes_each_triggers_own_body(program):
     assert not Reward.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("trigger", "event", "post"),
+    [
+        ("order", {"order_id": 99, "total_cost": 2**63 - 1, "completed_at": T0}, "/loyalty-api/orders"),
+        ("purchase", {"amount": "9999999.99", "reward_description": "x"}, "/rewards-api/purchase/"),
+    ],
+)
+def test_simulate_answers_the_per_entry_limit_as_the_event_would(shop, program, trigger, event, post):
+    body = {"user_id": USER, **event}
+    # 1,000 points per unit: a purchase of 9,999,999.99 would earn 9,999,999,990 in one entry.
+    rule_post(program, name="Big spenders", trigger="purchase", effect={"type": "rate", "value": "1000"})
+
+    simulated = program.post("/loyalty-api/rules/simulate", {"trigger": trigger, "event": body}, format="json")
+    real = shop.post(post, body, format="json")
+
+    assert real.status_code == 400 and real.json()["error"]["code"] == "points_limit_exceeded"
+    assert (simulated.status_code, simulated.json()) == (400, real.json())
+    assert not Reward.objects.exists() and not Order.objects.exists() and not Event.objects.exists()
+
+
 # ---- a bad rule is told what is wrong ------------------------------------------------------------
 
 

@@ -352,6 +352,49 @@ def test_requalification_counts_days_in_the_programs_time_zone(shop, program, la
     assert _standing().tier_code == "bronze"
 
 
+def test_an_order_dated_in_the_future_counts_toward_the_tiers_only_from_its_day(shop, ladder, clock):
+    now = clock.to(datetime(2026, 1, 10, 12, tzinfo=UTC))
+    ahead = datetime(2031, 1, 10, 12, tzinfo=UTC)  # five years ahead
+    order(shop, 1, 600, completed_at=int(ahead.timestamp()))
+
+    today = points(shop)
+    assert today["tier"]["code"] == "bronze"
+    assert today["tier_progress"]["qualifying_points"] == 0
+    assert list(QualifyingDay.objects.values_list("day", "points")) == [(date(2031, 1, 10), 600)]
+    assert not TierStanding.objects.exists() and not TierChange.objects.exists()
+    assert not Event.objects.filter(type="tier.upgraded").exists()
+    # Nor does it lift the customer at a later credit before its day, nor by a recompute.
+    order(shop, 2, 10, completed_at=int(now.timestamp()))
+    assert services.tiers_recompute(dry_run=True) == []
+    assert points(shop)["tier_progress"]["qualifying_points"] == 10
+    assert not TierStanding.objects.exists()
+
+    # On its day (and for the window after it) it counts: the next credit lifts the customer.
+    clock.to(ahead - timedelta(hours=12))
+    assert points(shop)["tier_progress"]["qualifying_points"] == 600
+    order(shop, 3, 10, completed_at=clock.at(ahead))
+    standing = _standing()
+    assert (standing.tier_code, standing.since) == ("silver", ahead)
+    assert TierChange.objects.get().qualifying_points == 610
+    clock.to(datetime(2032, 1, 11, tzinfo=UTC))  # the window after it has passed
+    assert points(shop)["tier_progress"]["qualifying_points"] == 0
+    assert ledger_drift() == []
+
+
+def test_requalification_leaves_out_credits_dated_after_its_date(shop, ladder, clock):
+    order(shop, 1, 1000, completed_at=clock.at(datetime(2026, 1, 10, 12, tzinfo=UTC)))  # gold
+    requalify_at = _standing().requalify_at
+    # 450 dated after the requalification date: they do not keep silver on that date.
+    order(shop, 2, 450, completed_at=int(datetime(2027, 6, 1, tzinfo=UTC).timestamp()))
+
+    services.tiers_requalify(now=clock.to(requalify_at))
+
+    standing = _standing()
+    assert (standing.tier_code, standing.requalify_at) == ("bronze", None)
+    downgraded = Event.objects.get(type="tier.downgraded")
+    assert (downgraded.data["tier"]["code"], downgraded.data["qualifying_points"]) == ("bronze", 0)
+
+
 # ---- staff floors ---------------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 changed, and again when an event is delivered; a delivery connects only to the address that
 was checked, and keeps no more than a short excerpt of the answer."""
 
+import ipaddress
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from loyalty.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from loyalty.services.webhook_urls import RESPONSE_EXCERPT_BYTES, WebhookTarget, webhook_post
+from loyalty.services.webhook_urls import RESPONSE_EXCERPT_BYTES, WebhookTarget, address_is_public, webhook_post
 from loyalty.services.webhooks import webhooks_deliver_all
 from rewards.services import points_earn
 
@@ -48,6 +49,9 @@ SSRF_URLS = [
     "http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/",
     "http://[::ffff:169.254.169.254]/",
     "http://[::ffff:a9fe:a9fe]/",
+    "http://[::ffff:0:7f00:1]/",
+    "http://[::ffff:0:127.0.0.1]/",
+    "http://[0:0:0:0:ffff:0:a9fe:a9fe]/",
     # link-local, unique-local, zones, multicast
     "http://[fe80::1]/",
     "http://[fe80::1%25eth0]/",
@@ -110,7 +114,13 @@ def test_every_classic_ssrf_form_is_refused_when_created(shop, url, settings):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "url", ["http://169.254.169.254:80\\@1.1.1.1/x", "http://[::ffff:127.0.0.1]/", "http://0x7f.1/"]
+    "url",
+    [
+        "http://169.254.169.254:80\\@1.1.1.1/x",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:0:7f00:1]/",
+        "http://0x7f.1/",
+    ],
 )
 def test_a_change_to_an_ssrf_form_is_refused_and_changes_nothing(shop, url, settings):
     settings.WEBHOOK_ALLOW_PRIVATE = False
@@ -121,6 +131,33 @@ def test_a_change_to_an_ssrf_form_is_refused_and_changes_nothing(shop, url, sett
 
     assert response.status_code == 400
     assert WebhookSubscription.objects.get().url == "http://1.1.1.1/hooks"
+
+
+def _ipv6_forms(ipv4: str) -> dict[str, str]:
+    """Every standard way an IPv6 address carries ``ipv4``."""
+    v4 = int(ipaddress.IPv4Address(ipv4))
+    return {
+        "mapped": str(ipaddress.IPv6Address((0xFFFF << 32) | v4)),  # ::ffff:a.b.c.d
+        "translated (SIIT)": str(ipaddress.IPv6Address((0xFFFF << 48) | v4)),  # ::ffff:0:a.b.c.d
+        "compatible": str(ipaddress.IPv6Address(v4)),  # ::a.b.c.d
+        "NAT64": str(ipaddress.IPv6Address((0x64FF9B << 96) | v4)),  # 64:ff9b::a.b.c.d
+        "NAT64, local": str(ipaddress.IPv6Address((0x64FF9B0001 << 80) | (v4 << 16))),  # 64:ff9b:1:…
+        "6to4": str(ipaddress.IPv6Address((0x2002 << 112) | (v4 << 80) | 1)),  # 2002:a.b.c.d::1
+        "Teredo": str(ipaddress.IPv6Address((0x20010000 << 96) | (v4 << 64) | (v4 ^ 0xFFFFFFFF))),
+    }
+
+
+@pytest.mark.parametrize("ipv4", ["127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0"])
+def test_no_ipv6_form_of_a_private_or_loopback_ipv4_is_public(ipv4):
+    forms = _ipv6_forms(ipv4)
+
+    assert {name: address_is_public(address) for name, address in forms.items()} == dict.fromkeys(forms, False)
+
+
+def test_a_public_ipv6_address_is_public_and_an_unallocated_one_is_not():
+    assert address_is_public("2606:4700:4700::1111") and address_is_public("2a00:1450:4001:82b::200e")
+    # Outside 2000::/3, the only block allocated for global unicast: nothing is routed there.
+    assert not address_is_public("::ffff:0:0:1") and not address_is_public("4000::1")
 
 
 @pytest.mark.django_db

@@ -245,6 +245,60 @@ def test_a_used_coupon_and_a_donation_cannot_be_voided(shop):
     assert snapshot() == before
 
 
+def _past_date_outcome(code: str) -> tuple:
+    """What became of a coupon: its state, and its refund's reason, row and points."""
+    issued = RedeemedItem.objects.get(item_code=code)
+    refund = issued.refund
+    return (
+        issued.state,
+        issued.refund_reason,
+        refund.reward_description.replace(code, "<code>") if refund else None,
+        refund.points_earned if refund else None,
+    )
+
+
+@pytest.mark.parametrize("refund", [False, True])
+def test_a_void_past_valid_until_does_what_the_expiry_job_does(shop, settings, clock, refund):
+    settings.COUPON_EXPIRY_REFUND = refund
+    item(coupon_valid_days=7, stock=3)
+    earn(400)
+    late_code, job_code = (redeem(shop).json()["item_code"] for _ in range(2))
+    clock.now += timedelta(days=7)  # both are past their valid_until; the job has not run yet
+    before = snapshot()
+
+    late = void(shop, late_code)
+
+    if refund:  # its points come back as the job gives them: expired, not voided
+        assert late.status_code == 200
+        answer = late.json()
+        assert (answer["points_refunded"], answer["points_expired"], answer["state"]) == (200, 0, "expired")
+        assert answer["total_points"] == 200
+        assert answer["message"] == f"Coupon {late_code} expired (its validity ended); 200 points given back."
+        assert Event.objects.filter(type="coupon.expired").count() == 1
+    else:  # refused as a use is, and nothing written: the job will mark it expired
+        assert (late.status_code, late.json()["error"]["code"]) == (409, "coupon_expired")
+        assert late.json()["error"]["message"] == "This coupon expired on 2026-06-08 12:00 UTC."
+        assert snapshot() == before
+        assert RedeemedItem.objects.get(item_code=late_code).state == "active"
+    report = services.coupons_expire()
+    assert report.expired == (1 if refund else 2)
+
+    # The coupon voided before the job ends as the one the job expired: state, refund, rows.
+    late_outcome, job_outcome = _past_date_outcome(late_code), _past_date_outcome(job_code)
+    assert late_outcome == job_outcome
+    assert late_outcome == (
+        ("expired", "its validity ended", "Coupon <code> expired: its validity ended", 200)
+        if refund
+        else ("expired", "", None, None)
+    )
+    assert account_balance(user_id=USER).total_points == (400 if refund else 0)
+    assert CatalogItem.objects.get(stock=3).units_out == (0 if refund else 2)
+    assert Event.objects.filter(type="coupon.expired").count() == 2 and not Event.objects.filter(type="coupon.voided")
+    after_the_job = void(shop, late_code)
+    assert (after_the_job.status_code, after_the_job.json()["error"]["code"]) == (409, "coupon_not_active")
+    assert ledger_drift() == []
+
+
 def test_a_void_after_a_consumed_lot_expired_gives_that_part_back_expired(shop, settings, clock):
     settings.POINTS_VALIDITY_DAYS = 10
     earn(30)  # expires on 11 June
