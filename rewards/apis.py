@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.access import AccessLevel
 from core.apis import money_text, points_text, validated
 from core.db_router import lag_tolerant, replica_reads
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
@@ -53,8 +54,8 @@ from rewards.services.birthdays import birthday_first_rewarded, birthday_next
 from rewards.services.catalog import catalog_shown
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 
-CAN_READ = "Can_Read"
-CAN_MODIFY = "Can_Modify_Orders"
+CAN_READ = AccessLevel.CAN_READ
+CAN_MODIFY = AccessLevel.CAN_MODIFY_ORDERS
 
 
 def posting_response(posting: services.Posting, message: str) -> Response:
