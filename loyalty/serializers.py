@@ -487,5 +487,8 @@ class CustomerExportOutput(serializers.Serializer):
     tier = CustomerTierOutput(allow_null=True)
     tier_progress = TierProgressOutput(allow_null=True)
     referral = serializers.DictField(help_text="code, referred_by_user_id, referred_user_ids.")
-    birthday = serializers.DictField(allow_null=True, help_text="month and day.")
+    birthday = serializers.DictField(allow_null=True, help_text="month and day (null once erased).")
+    birthday_awarded_year = serializers.IntegerField(
+        allow_null=True, help_text="The year of the last birthday award (kept by an erasure)."
+    )
     erasures = serializers.ListField(child=serializers.DictField(), help_text="Erasures already made: who, when, what.")

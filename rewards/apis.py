@@ -220,8 +220,9 @@ class SubmitFeedbackApi(WriteAPIView):
     responses={201: ActivityOutput, 200: ActivityOutput, **errors(409)},
     summary="Record a custom activity and award what the activity rules give for it",
     description="Keyed by activity_id per application: the same activity again answers 200 with the first "
-    "answer; the same activity_id with another body answers 409. An activity no rule rewards is recorded "
-    "with 0 points.",
+    "answer; the same activity_id with another body answers 409 (once the customer's personal data is "
+    "erased, the body is compared on user_id, name and occurred_at only). An activity no rule rewards is "
+    "recorded with 0 points.",
 )
 class ActivitiesApi(APIView):
     required_access = CAN_MODIFY

@@ -19,6 +19,9 @@ from django.db.models import Q
 
 DESCRIPTION_MAX_LENGTH = 255
 ITEM_CODE_LENGTH = 16
+# What an erasure of a customer's personal data leaves in place of a free text, and of the
+# fingerprint of a request it erased parts of (never a SHA-256 hex digest, so never a match).
+ERASED = "[erased]"
 
 
 class RewardKind(models.TextChoices):
@@ -625,11 +628,13 @@ class Birthday(models.Model):
     ``changed_on`` is the day (in the program's time zone) it was set or last changed: a
     birthday set or changed less than 30 days before it earns nothing that year.
     ``awarded_year`` is the last year its rules awarded, so the daily job gives them once a year.
+    An erasure of the customer's personal data empties the date and keeps ``awarded_year``: a
+    birthday set again earns nothing more in a year that was awarded.
     """
 
     user_id = models.BigIntegerField(primary_key=True)
-    month = models.PositiveSmallIntegerField()
-    day = models.PositiveSmallIntegerField()
+    month = models.PositiveSmallIntegerField(null=True, blank=True)
+    day = models.PositiveSmallIntegerField(null=True, blank=True)
     changed_on = models.DateField()
     awarded_year = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -641,9 +646,15 @@ class Birthday(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(month__gte=1, month__lte=12), name="birthday_month_valid"),
             models.CheckConstraint(condition=Q(day__gte=1, day__lte=31), name="birthday_day_valid"),
+            models.CheckConstraint(
+                condition=Q(month__isnull=True, day__isnull=True) | Q(month__isnull=False, day__isnull=False),
+                name="birthday_date_whole_or_erased",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.month is None:
+            return f"{self.user_id}: erased"
         return f"{self.user_id}: {self.month:02d}-{self.day:02d}"
 
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, DomainError, NotFound
 from loyalty.models import Application, Order, OrderAward, OrderCounter, Referral
+from loyalty.services.personal_data import order_text_erased
 from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, RuleTrigger
 from rewards.program import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
@@ -129,12 +130,17 @@ def _items_check(items: Sequence[EventItem], *, total_cost: int) -> None:
 def _existing_order(
     *, order_id: int, user_id: int, total_cost: int, completed_at: datetime, items: list[dict], channel: str
 ) -> Order | None:
-    """The recorded order when this is a safe retry; OrderConflict when the body differs."""
+    """The recorded order when this is a safe retry; OrderConflict when the body differs.
+
+    Once the customer's personal data was erased, the retry is compared on what the erasure
+    kept: it cannot tell a right guess at the items' texts or the channel from a wrong one."""
     order = Order.objects.filter(order_id=order_id).first()
     if order is None:
         return None
+    stored = (order.user_id, order.total_cost, order.completed_at, order.items, order.channel)
     sent = (user_id, total_cost, completed_at, items, channel)
-    if (order.user_id, order.total_cost, order.completed_at, order.items, order.channel) != sent:
+    erased = (user_id, total_cost, completed_at, *order_text_erased(items=items, channel=channel))
+    if stored not in (sent, erased):
         raise OrderConflict()
     return order
 

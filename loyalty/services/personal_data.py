@@ -2,24 +2,36 @@
 
 Erasure keeps what the books need (amounts, dates, balances, the ledger's kinds and links), so
 ``check_ledger`` stays clean, and removes what says something about the person: their
-birthday, who referred whom, and free text (ledger descriptions, also inside the events that
-carry the rows, activities' properties, staff reasons). It is recorded (who, when, what), and a
-second call finds nothing left and changes nothing.
+birthday's date, who referred whom, and every free text, wherever it is kept (ledger
+descriptions, void and staff reasons, an order's channel and its items' sku and category,
+activities' properties), inside the events that carry them (so the events API and every
+webhook delivery, which renders its event when it sends, carry it no more), in the answers
+stored for Idempotency-Key replays, and in what webhook receivers answered to their events.
+
+Nothing left behind tells a guess at erased data from a wrong one: a stored fingerprint of a
+request is replaced by ``[erased]``, and a replay is compared on what the erasure kept. The
+year of the last birthday award stays, so a birthday set again earns nothing more that year.
+The erasure is recorded (who, when, how many of each), and a second call finds nothing left
+and changes nothing.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from core.exceptions import NotFound
-from loyalty.models import Order, PersonalDataErasure, Referral, ReferralCode
+from loyalty.models import Order, PersonalDataErasure, Referral, ReferralCode, WebhookAttempt
 from rewards.models import (
+    ERASED,
     Account,
     Activity,
     Birthday,
     Event,
+    IdempotencyKey,
     PointLot,
     RedeemedItem,
     Reward,
@@ -29,7 +41,34 @@ from rewards.serializers import RewardHistoryOutput
 from rewards.services import tier_fields
 from rewards.shapes import iso, redeemed_item_fields
 
-ERASED = "[erased]"
+# The keys of stored JSON whose texts are free text about the customer: a ledger row's
+# description, a void's or an expiry's reason, an order's channel, an order item's sku and
+# category. An activity's ``properties`` are emptied whole.
+FREE_TEXT_KEYS = frozenset({"reward_description", "reason", "refund_reason", "channel", "sku", "category"})
+
+
+def erased_json(value: Any) -> Any:
+    """Stored JSON as an erasure leaves it: every non-empty free text ``[erased]``, properties
+    ``{}``; numbers, dates, kinds, codes and the shape as they were."""
+    if isinstance(value, list):
+        return [erased_json(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    erased = {}
+    for key, item in value.items():
+        if key in FREE_TEXT_KEYS and isinstance(item, str) and item:
+            erased[key] = ERASED
+        elif key == "properties" and isinstance(item, dict):
+            erased[key] = {}
+        else:
+            erased[key] = erased_json(item)
+    return erased
+
+
+def order_text_erased(*, items: list[dict[str, Any]], channel: str) -> tuple[list[dict[str, Any]], str]:
+    """An order's items and channel as an erasure leaves them (quantities and prices kept)."""
+    erased = erased_json({"items": items, "channel": channel})
+    return erased["items"], erased["channel"]
 
 
 class CustomerNotFound(NotFound):
@@ -104,7 +143,8 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
                 Referral.objects.filter(referrer_user_id=user_id).values_list("referee_user_id", flat=True)
             ),
         },
-        "birthday": {"month": birthday.month, "day": birthday.day} if birthday else None,
+        "birthday": {"month": birthday.month, "day": birthday.day} if birthday and birthday.month else None,
+        "birthday_awarded_year": birthday.awarded_year if birthday else None,
         "erasures": [
             {"erased_by": e.erased_by, "erased_at": iso(e.erased_at), "erased": e.erased}
             for e in PersonalDataErasure.objects.filter(user_id=user_id).order_by("id")
@@ -122,10 +162,37 @@ class Erasure:
         return any(self.erased.values())
 
 
-def _update(sql: str, params: list[Any]) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+def _save_erased(rows: Iterable[Model], fields: list[str], erase: Any) -> int:
+    """``erase(row)`` on each row; the rows it changed saved (``fields`` only). Returns how many."""
+    changed = []
+    for row in rows:
+        before = [getattr(row, name) for name in fields]
+        erase(row)
+        if [getattr(row, name) for name in fields] != before:
+            changed.append(row)
+    if changed:
+        type(changed[0]).objects.bulk_update(changed, fields, batch_size=500)
+    return len(changed)
+
+
+def _event_erase(event: Event) -> None:
+    event.data = erased_json(event.data)
+
+
+def _order_erase(order: Order) -> None:
+    order.items, order.channel = order_text_erased(items=order.items, channel=order.channel)
+
+
+def _activity_erase(activity: Activity) -> None:
+    # The fingerprint hashes the properties: kept, it would tell a right guess from a wrong one.
+    activity.properties, activity.fingerprint = {}, ERASED
+    activity.answer = erased_json(activity.answer)
+
+
+def _answer_erase(key: IdempotencyKey) -> None:
+    # The request's fingerprint goes too: a replay with this key answers whatever the body.
+    key.request_fingerprint = ERASED
+    key.response_body = erased_json(key.response_body)
 
 
 @transaction.atomic
@@ -133,21 +200,19 @@ def personal_data_erase(*, user_id: int, by: str) -> Erasure:
     """Erase what is personal about one customer (see the module); recorded when anything was."""
     if not _known(user_id):
         raise CustomerNotFound()
+    # Events are read by id only (no index on their customer): one pass reads the customer's.
+    events = Event.objects.filter(user_id=user_id).only("id", "data")
+    answers = IdempotencyKey.objects.filter(Q(customer_user_id=user_id) | Q(response_body__user_id=user_id))
     erased = {
         "ledger_descriptions": Reward.objects.filter(user_id=user_id)
         .exclude(reward_description=ERASED)
         .update(reward_description=ERASED),
-        "event_descriptions": _update(
-            f"UPDATE {Event._meta.db_table} SET data = jsonb_set(data, '{{reward,reward_description}}', %s::jsonb)"
-            " WHERE user_id = %s AND data -> 'reward' ->> 'reward_description' IS DISTINCT FROM %s"
-            " AND data ? 'reward'",
-            [f'"{ERASED}"', user_id, ERASED],
-        ),
-        "activity_properties": _update(
-            f"UPDATE {Activity._meta.db_table} SET properties = '{{}}',"
-            " answer = jsonb_set(answer, '{activity,properties}', '{}')"
-            " WHERE user_id = %s AND properties <> '{}'",
-            [user_id],
+        "events": _save_erased(events, ["data"], _event_erase),
+        "orders": _save_erased(Order.objects.filter(user_id=user_id), ["items", "channel"], _order_erase),
+        "activities": _save_erased(
+            Activity.objects.filter(user_id=user_id).exclude(properties={}),
+            ["properties", "fingerprint", "answer"],
+            _activity_erase,
         ),
         "staff_reasons": TierChange.objects.filter(user_id=user_id)
         .exclude(reason__in=["", ERASED])
@@ -155,7 +220,18 @@ def personal_data_erase(*, user_id: int, by: str) -> Erasure:
         + RedeemedItem.objects.filter(reward__user_id=user_id)
         .exclude(refund_reason__in=["", ERASED])
         .update(refund_reason=ERASED),
-        "birthday": Birthday.objects.filter(user_id=user_id).delete()[0],
+        "stored_answers": _save_erased(
+            answers.exclude(request_fingerprint=ERASED), ["request_fingerprint", "response_body"], _answer_erase
+        ),
+        # A receiver's answer may echo the event it was sent.
+        "webhook_answers": WebhookAttempt.objects.filter(delivery__user_id=user_id)
+        .exclude(response_excerpt__in=["", ERASED])
+        .update(response_excerpt=ERASED),
+        # The date goes; the year of the last award stays, so a birthday set again earns
+        # nothing more that year.
+        "birthday": Birthday.objects.filter(user_id=user_id, month__isnull=False).update(
+            month=None, day=None, updated_at=timezone.now()
+        ),
         "referral_links": Referral.objects.filter(referee_user_id=user_id).delete()[0]
         + Referral.objects.filter(referrer_user_id=user_id).delete()[0],
         "referral_code": ReferralCode.objects.filter(user_id=user_id).delete()[0],

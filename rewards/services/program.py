@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, NotFound
 from rewards import program
-from rewards.models import Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger, RuleVersion
+from rewards.models import ERASED, Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger, RuleVersion
 from rewards.program import ProgramEvent, decimal_text
 from rewards.selectors import account_balance
 from rewards.serializers import RuleInput
@@ -538,6 +538,12 @@ def activity_record(
         existing = Activity.objects.filter(application=app, activity_id=activity_id).first()
         if existing is None:
             raise
-        if existing.fingerprint != fingerprint:
+        if existing.fingerprint == ERASED:
+            # Its properties were erased with the customer's personal data: a replay is compared
+            # on what the erasure kept, so it cannot tell a right guess at them from a wrong one.
+            same = (existing.user_id, existing.name) == (user_id, name) and occurred_at in (None, existing.occurred_at)
+        else:
+            same = existing.fingerprint == fingerprint
+        if not same:
             raise ActivityConflict() from None
         return ActivityOutcome(activity=existing, created=False)
