@@ -1,4 +1,4 @@
--- A frozen snapshot of rewards/sql/ (0024_owed_points_paid_once): what changed there; never edited.
+-- A frozen snapshot of rewards/sql/ (0026_owed_points_paid_once): what changed there; never edited.
 
 -- Points that just became spendable in a lot pay what the customer owes first: the one place
 -- owed points are paid (a credit, a release, a refund). The payment is a consumption of the lot
