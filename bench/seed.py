@@ -19,7 +19,7 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
-from loyalty.models import AccessLevel  # noqa: E402
+from core.access import AccessLevel  # noqa: E402
 from loyalty.services import application_create  # noqa: E402
 
 CUSTOMERS = range(1000, 11000)

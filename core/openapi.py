@@ -1,6 +1,6 @@
 """OpenAPI pieces shared by both APIs: the error body, the Idempotency-Key header, the links."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 
 
@@ -40,6 +40,15 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
         status: OpenApiResponse(ErrorSerializer, description=_ERROR_TEXT[status])
         for status in sorted({*common, *statuses})
     }
+
+
+def read_schema(*, query: type[serializers.Serializer], answer: type[serializers.Serializer], summary: str, tag: str):
+    """The schema of a read endpoint that answers GET with its query string and POST with the
+    same fields in a JSON body (the seed's read endpoints take both)."""
+    return extend_schema_view(
+        get=extend_schema(tags=[tag], parameters=[query], responses={200: answer, **errors()}, summary=summary),
+        post=extend_schema(tags=[tag], request=query, responses={200: answer, **errors()}, summary=summary),
+    )
 
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"

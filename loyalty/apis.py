@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from core.access import AccessLevel
 from core.apis import points_text, validated
 from core.db_router import replica_reads
 from core.exceptions import NotFound
@@ -23,7 +24,7 @@ from core.openapi import errors
 from core.renderers import CSVRenderer, csv_filename
 from loyalty import services
 from loyalty.customers import customer_session_issue
-from loyalty.models import AccessLevel, Application, Order
+from loyalty.models import Application, Order
 from loyalty.serializers import (
     MAX_RULES_LISTED,
     SIMULATED_EVENT_INPUTS,

@@ -2,24 +2,8 @@ import uuid
 
 from django.db import models
 
+from core.access import AccessLevel, grants
 from rewards.models import Account, ImportSource
-
-
-class AccessLevel(models.TextChoices):
-    CAN_READ = "Can_Read", "Can read balances and history"
-    CAN_MODIFY_ORDERS = "Can_Modify_Orders", "Can change points (orders, earn, redeem)"
-    MASTER_APP = "MasterApp", "Manages applications only"
-    CAN_MANAGE_PROGRAM = "Can_Manage_Program", "Manages the program: rules, tiers, catalog, reports"
-
-
-# What each level may do. Can_Modify_Orders includes Can_Read; MasterApp manages
-# applications and nothing else.
-GRANTED_ACCESS: dict[str, frozenset[str]] = {
-    AccessLevel.CAN_READ: frozenset({AccessLevel.CAN_READ}),
-    AccessLevel.CAN_MODIFY_ORDERS: frozenset({AccessLevel.CAN_READ, AccessLevel.CAN_MODIFY_ORDERS}),
-    AccessLevel.MASTER_APP: frozenset({AccessLevel.MASTER_APP}),
-    AccessLevel.CAN_MANAGE_PROGRAM: frozenset({AccessLevel.CAN_MANAGE_PROGRAM}),
-}
 
 
 class ApplicationQuerySet(models.QuerySet["Application"]):
@@ -60,7 +44,7 @@ class Application(models.Model):
         return self.revoked_at is None
 
     def grants(self, required: str) -> bool:
-        return required in GRANTED_ACCESS.get(self.access_level, frozenset())
+        return grants(self.access_level, required)
 
 
 class OrderCounter(models.Model):

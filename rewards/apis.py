@@ -7,16 +7,17 @@ import re
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.access import AccessLevel
 from core.apis import money_text, points_text, validated
 from core.db_router import lag_tolerant, replica_reads
-from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors
+from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors, read_schema
 from rewards import selectors, services
 from rewards.models import RedeemedItemState
 from rewards.program import program_time
@@ -54,8 +55,8 @@ from rewards.services.birthdays import birthday_first_rewarded, birthday_next
 from rewards.services.catalog import catalog_shown
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 
-CAN_READ = "Can_Read"
-CAN_MODIFY = "Can_Modify_Orders"
+CAN_READ = AccessLevel.CAN_READ
+CAN_MODIFY = AccessLevel.CAN_MODIFY_ORDERS
 
 
 def posting_response(posting: services.Posting, message: str) -> Response:
@@ -387,20 +388,7 @@ class TiersApi(CustomerAPIView):
         return Response({"success": True, **services.ladder_fields()})
 
 
-@extend_schema_view(
-    get=extend_schema(
-        tags=["rewards-api"],
-        parameters=[UserQueryInput],
-        responses={200: BalanceOutput, **errors()},
-        summary="A customer's points",
-    ),
-    post=extend_schema(
-        tags=["rewards-api"],
-        request=UserQueryInput,
-        responses={200: BalanceOutput, **errors()},
-        summary="A customer's points",
-    ),
-)
+@read_schema(query=UserQueryInput, answer=BalanceOutput, summary="A customer's points", tag="rewards-api")
 class GetPointsApi(ReadAPIView):
     def read(self, params: dict[str, Any]) -> dict[str, Any]:
         balance = selectors.account_balance(user_id=params["user_id"])
@@ -416,19 +404,8 @@ def page_fields(page: selectors.HistoryPage) -> dict[str, Any]:
     return {"has_more": page.has_more, "next_cursor": page.next_cursor}
 
 
-@extend_schema_view(
-    get=extend_schema(
-        tags=["rewards-api"],
-        parameters=[HistoryQueryInput],
-        responses={200: RedemptionsOutput, **errors()},
-        summary="Redemption history, newest first",
-    ),
-    post=extend_schema(
-        tags=["rewards-api"],
-        request=HistoryQueryInput,
-        responses={200: RedemptionsOutput, **errors()},
-        summary="Redemption history, newest first",
-    ),
+@read_schema(
+    query=HistoryQueryInput, answer=RedemptionsOutput, summary="Redemption history, newest first", tag="rewards-api"
 )
 class GetRedemptionsApi(ReadAPIView):
     input_serializer = HistoryQueryInput
@@ -445,19 +422,8 @@ class GetRedemptionsApi(ReadAPIView):
         }
 
 
-@extend_schema_view(
-    get=extend_schema(
-        tags=["rewards-api"],
-        parameters=[HistoryQueryInput],
-        responses={200: UserInfoOutput, **errors()},
-        summary="Totals and ledger history, newest first",
-    ),
-    post=extend_schema(
-        tags=["rewards-api"],
-        request=HistoryQueryInput,
-        responses={200: UserInfoOutput, **errors()},
-        summary="Totals and ledger history, newest first",
-    ),
+@read_schema(
+    query=HistoryQueryInput, answer=UserInfoOutput, summary="Totals and ledger history, newest first", tag="rewards-api"
 )
 class GetUserInfoApi(ReadAPIView):
     input_serializer = HistoryQueryInput
@@ -476,19 +442,11 @@ class GetUserInfoApi(ReadAPIView):
         }
 
 
-@extend_schema_view(
-    get=extend_schema(
-        tags=["rewards-api"],
-        parameters=[HistoryQueryInput],
-        responses={200: AllHistoryOutput, **errors()},
-        summary="Ledger history, newest first, without the totals",
-    ),
-    post=extend_schema(
-        tags=["rewards-api"],
-        request=HistoryQueryInput,
-        responses={200: AllHistoryOutput, **errors()},
-        summary="Ledger history, newest first, without the totals",
-    ),
+@read_schema(
+    query=HistoryQueryInput,
+    answer=AllHistoryOutput,
+    summary="Ledger history, newest first, without the totals",
+    tag="rewards-api",
 )
 class GetAllHistoryApi(ReadAPIView):
     input_serializer = HistoryQueryInput

@@ -6,8 +6,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core.access import AccessLevel
 from core.exceptions import DomainError, NotFound
-from loyalty.models import AccessLevel, Application
+from loyalty.models import Application
 from loyalty.tokens import token_generate, token_hash
 from rewards.models import EventType
 from rewards.services.events import event_record

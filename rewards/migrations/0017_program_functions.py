@@ -4,25 +4,20 @@ under row locks by ``program_cap_take``.
 
 Going back restores the two functions as 0015 installed them, read from that migration's file."""
 
-import re
 from pathlib import Path
 
 from django.db import migrations
+
+from rewards.sqlfiles import function_definition
 
 HERE = Path(__file__).parent
 FUNCTIONS = (HERE / "0017_program_functions.sql").read_text()
 
 
-def landed(name: str) -> str:
-    """A function's definition as 0015_ledger_functions.sql installed it."""
-    text = (HERE / "0015_ledger_functions.sql").read_text()
-    return re.search(rf"^CREATE FUNCTION {name}\(.*?^END \$\$;", text, re.MULTILINE | re.DOTALL).group(0)
-
-
 REVERSE = f"""
 DROP FUNCTION program_cap_take, program_cap_count_lock, program_rules_active, ledger_credit, ledger_row;
-{landed("ledger_row")}
-{landed("ledger_credit")}
+{function_definition(HERE / "0015_ledger_functions.sql", "ledger_row")}
+{function_definition(HERE / "0015_ledger_functions.sql", "ledger_credit")}
 """
 
 

@@ -3,29 +3,22 @@
 ``catalog_take`` takes a unit and a count under row locks, ``ledger_refund`` gives a coupon's
 points back to the lots they came from; an event's item shows its state and valid_until. Redemptions already made get their state.
 
-Going back restores ``ledger_debit`` as 0015 installed it."""
+Going back restores ``ledger_debit`` and ``ledger_item_json`` as 0015 installed them."""
 
-import re
 from pathlib import Path
 
 from django.db import migrations
+
+from rewards.sqlfiles import function_definition
 
 HERE = Path(__file__).parent
 FUNCTIONS = (HERE / "0023_coupon_functions.sql").read_text()
 
 
-def landed(name: str) -> str:
-    """A function's definition as 0015_ledger_functions.sql installed it."""
-    text = (HERE / "0015_ledger_functions.sql").read_text()
-    return re.search(rf"^CREATE FUNCTION {name}\(.*?^END \$\$;", text, re.MULTILINE | re.DOTALL).group(0)
-
-
 REVERSE = f"""
 DROP FUNCTION ledger_refund, catalog_give_back, catalog_take, ledger_debit;
-{landed("ledger_debit")}
-CREATE OR REPLACE FUNCTION ledger_item_json(i rewards_redeemeditem) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object('item_code', i.item_code, 'item_description', i.item_description, 'amount', i.amount)
-$$;
+{function_definition(HERE / "0015_ledger_functions.sql", "ledger_debit")}
+{function_definition(HERE / "0015_ledger_functions.sql", "ledger_item_json")}
 """
 
 

@@ -9,6 +9,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 from rewards.models import LotConsumption, PointLot
 from rewards.selectors import account_balance, ledger_drift
+from rewards.sqlfiles import install_sql, live_sql
+from tests.rewards.test_sql_source import installed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,6 +62,17 @@ def test_existing_rows_become_lots_available_now_that_never_expire():
 
     assert CurrentAccount.objects.get(user_id=2).points_owed == 20
     assert ledger_drift() == []
+
+
+def test_a_database_migrated_back_and_forth_has_the_live_functions():
+    """Going back past every migration that installed SQL and forward again ends with the
+    functions of rewards/sql/, as a fresh database does."""
+    migrate(BEFORE)
+    migrate(latest())
+    before = installed()
+    with connection.cursor() as cursor:
+        cursor.execute(install_sql(live_sql()))
+    assert installed() == before
 
 
 def latest():

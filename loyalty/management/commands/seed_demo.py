@@ -4,8 +4,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.access import AccessLevel
 from loyalty.customers import customer_session_issue
-from loyalty.models import AccessLevel, Application
+from loyalty.models import Application
 from loyalty.services import application_create, application_token_rotate, master_app_ensure
 from rewards import services as rewards_services
 from rewards.selectors import account_balance, account_exists
