@@ -1,30 +1,15 @@
-"""Tiers' qualifying points end on today (0024_tier_window_end.sql): ``tier_qualifying_points``
-and ``tier_qualify`` take the window's last day, so a credit dated in the future counts from
-its own day, not before.
+"""Tiers' qualifying points end on today: ``tier_qualifying_points`` and ``tier_qualify`` take
+the window's last day, so a credit dated in the future counts from its own day, not before.
 
-Going back restores both as 0021_tier_functions.sql installed them."""
+Installs 0024_tier_window_end.sql: a frozen snapshot of what changed in rewards/sql/, never
+edited (the live definitions are in rewards/sql/). Going back puts back the definitions the
+migrations before it installed."""
 
-import re
 from pathlib import Path
 
 from django.db import migrations
 
-HERE = Path(__file__).parent
-FUNCTIONS = (HERE / "0024_tier_window_end.sql").read_text()
-
-
-def landed(name: str) -> str:
-    """A function's definition as 0021_tier_functions.sql installed it."""
-    text = (HERE / "0021_tier_functions.sql").read_text()
-    return re.search(rf"^CREATE FUNCTION {name}\(.*?^(END )?\$\$;", text, re.MULTILINE | re.DOTALL).group(0)
-
-
-REVERSE = f"""
-DROP FUNCTION tier_qualify(bigint, date, date, date, bigint[], bigint[]);
-DROP FUNCTION tier_qualifying_points(bigint, date, date);
-{landed("tier_qualifying_points")}
-{landed("tier_qualify")}
-"""
+from rewards.sqlfiles import snapshot_install
 
 
 class Migration(migrations.Migration):
@@ -33,5 +18,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(FUNCTIONS, REVERSE),
+        snapshot_install(Path(__file__).with_suffix(".sql")),
     ]

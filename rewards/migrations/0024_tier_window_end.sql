@@ -1,9 +1,9 @@
+-- A frozen snapshot of rewards/sql/ (0024_tier_window_end): what changed there; never edited.
+
 -- Tiers' qualifying points are bounded on both sides: the window is the days after
 -- p_window_before up to p_today, the day it ends. A credit dated in the future (an order whose
 -- completed_at is ahead) is recorded on its own day and counts from that day on, never before.
 
-DROP FUNCTION tier_qualify(bigint, date, date, bigint[], bigint[]);
-DROP FUNCTION tier_qualifying_points(bigint, date);
 
 -- A customer's qualifying points: their day buckets after p_window_before and up to p_today.
 -- The one place they are summed: a credit's upgrade, the API and the jobs read it here.

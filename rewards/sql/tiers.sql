@@ -3,18 +3,18 @@
 -- the sum of the window's day buckets. The caller holds the customer's account row lock, so a
 -- customer's buckets change one posting at a time.
 
--- A customer's qualifying points: their day buckets after p_window_before (the day before the
--- window). The one place they are summed: a credit's upgrade, the API and the job read it here.
-CREATE OR REPLACE FUNCTION tier_qualifying_points(p_user_id bigint, p_window_before date) RETURNS bigint
+-- A customer's qualifying points: their day buckets after p_window_before and up to p_today.
+-- The one place they are summed: a credit's upgrade, the API and the jobs read it here.
+CREATE OR REPLACE FUNCTION tier_qualifying_points(p_user_id bigint, p_window_before date, p_today date) RETURNS bigint
 LANGUAGE sql STABLE AS $$
     SELECT COALESCE(SUM(points), 0)::bigint FROM rewards_qualifyingday
-    WHERE user_id = p_user_id AND day > p_window_before
+    WHERE user_id = p_user_id AND day > p_window_before AND day <= p_today
 $$;
 
 -- Record the qualifying credits of one event (their ids and points, on p_day) and answer the
--- customer's qualifying points: the buckets of the days after p_window_before.
+-- customer's qualifying points in the window that ends on p_today.
 CREATE OR REPLACE FUNCTION tier_qualify(
-    p_user_id bigint, p_day date, p_window_before date, p_credit_ids bigint[], p_points bigint[]
+    p_user_id bigint, p_day date, p_window_before date, p_today date, p_credit_ids bigint[], p_points bigint[]
 ) RETURNS bigint LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO rewards_qualifyingcredit (credit_id, user_id, day, points, taken_back)
@@ -22,7 +22,7 @@ BEGIN
     INSERT INTO rewards_qualifyingday AS q (user_id, day, points)
     SELECT p_user_id, p_day, SUM(points) FROM unnest(p_points) AS u(points)
     ON CONFLICT (user_id, day) DO UPDATE SET points = q.points + EXCLUDED.points;
-    RETURN tier_qualifying_points(p_user_id, p_window_before);
+    RETURN tier_qualifying_points(p_user_id, p_window_before, p_today);
 END $$;
 
 -- A return took back points of these credits: what counted of those that qualified goes down
