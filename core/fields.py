@@ -184,3 +184,33 @@ class NoUnknownKeysMixin:
                     {key: [f"Unknown key {key!r}; the keys are: {known}."] for key in unknown}
                 )
         return super().to_internal_value(data)
+
+
+# What text fields answer for a NUL (Django's ProhibitNullCharactersValidator), so every NUL
+# is refused in the same words.
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+def holds_nul(value: Any) -> bool:
+    """A NUL (U+0000) in a string anywhere in a JSON value: in a text, a key, a list's item."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(holds_nul(item) for item in value)
+    return False
+
+
+class NulRefusedMixin:
+    """For an input whose values are stored as JSON: PostgreSQL's jsonb cannot hold a NUL, so
+    a field whose value holds one anywhere (a condition's value, an activity's properties, an
+    item's key) is refused by its name before it is read, as text fields refuse it, instead of
+    failing in the database. Checked on the whole body, so no nested field can forget it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            refused = {str(key): [NUL_MESSAGE] for key, value in data.items() if holds_nul(key) or holds_nul(value)}
+            if refused:
+                raise serializers.ValidationError(refused)
+        return super().to_internal_value(data)

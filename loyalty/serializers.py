@@ -11,6 +11,7 @@ from rest_framework import serializers
 from core.fields import (
     MAX_BIGINT,
     NoUnknownKeysMixin,
+    NulRefusedMixin,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
@@ -97,7 +98,7 @@ class OrderItemsField(serializers.Field):
         return items.validated_data
 
 
-class OrderCreateInput(serializers.Serializer):
+class OrderCreateInput(NulRefusedMixin, serializers.Serializer):
     user_id = user_id_field()
     order_id = StrictIntegerField(min_value=1, max_value=MAX_BIGINT)
     total_cost = StrictIntegerField(min_value=0, max_value=MAX_BIGINT)
@@ -249,7 +250,7 @@ class CustomerSessionOutput(serializers.Serializer):
     )
 
 
-class WebhookInput(serializers.Serializer):
+class WebhookInput(NulRefusedMixin, serializers.Serializer):
     url = serializers.URLField(max_length=500)
     event_types = serializers.ListField(
         child=StrictChoiceField(choices=[choice.value for choice in EventType]), min_length=1, max_length=20
@@ -344,7 +345,7 @@ SIMULATED_EVENT_INPUTS = {
 }
 
 
-class RuleSimulateInput(serializers.Serializer):
+class RuleSimulateInput(NulRefusedMixin, serializers.Serializer):
     trigger = StrictChoiceField(choices=list(SIMULATED_EVENT_INPUTS))
     event = serializers.DictField(
         help_text="The body the trigger's own endpoint takes (orders: user_id, order_id, "

@@ -8,6 +8,7 @@ Arithmetic is exact (``Fraction``), and every award is floored on its own.
 """
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -55,14 +56,22 @@ FIELDS: dict[str, FieldSpec] = {
 }
 PROPERTIES_PREFIX = "properties."
 PROPERTIES_SPEC = FieldSpec(ANY, frozenset({RuleTrigger.ACTIVITY}))
+# An activity's property names (what properties.<name> may name): ASCII only, so a name looks
+# the same to every client.
+_PROPERTY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,50}")
 # Which base an effect of type rate multiplies: the event's money.
 RATE_TRIGGERS = frozenset({RuleTrigger.ORDER, RuleTrigger.PURCHASE, RuleTrigger.REFERRAL})
 
 
+def is_property_name(name: str) -> bool:
+    return _PROPERTY_NAME.fullmatch(name) is not None
+
+
 def field_spec(name: str) -> FieldSpec | None:
-    """What a condition's field is, or None for a field the language does not have."""
-    if name.startswith(PROPERTIES_PREFIX) and len(name) > len(PROPERTIES_PREFIX):
-        return PROPERTIES_SPEC
+    """What a condition's field is, or None for a field the language does not have (a property
+    no activity can carry among them)."""
+    if name.startswith(PROPERTIES_PREFIX):
+        return PROPERTIES_SPEC if is_property_name(name[len(PROPERTIES_PREFIX) :]) else None
     return FIELDS.get(name)
 
 

@@ -1,6 +1,5 @@
 """Input and output shapes of rewards-api/. Field names are those of the rewards system this service replaces."""
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +11,7 @@ from rest_framework import serializers
 from core.fields import (
     MAX_BIGINT,
     NoUnknownKeysMixin,
+    NulRefusedMixin,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
@@ -217,7 +217,7 @@ class CatalogItemOutput(serializers.Serializer):
     coupon_valid_days = serializers.IntegerField(allow_null=True, help_text="Null: its coupons never expire.")
 
 
-class CatalogInput(NoUnknownKeysMixin, serializers.Serializer):
+class CatalogInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
     """A catalog item as staff set it (``loyalty-api/catalog``; admin uses the same checks)."""
 
     kind = StrictChoiceField(choices=CatalogKind.choices)
@@ -413,6 +413,9 @@ MAX_RULE_DAYS = 36_500
 MAX_CONDITIONS = 20
 
 
+PROPERTY_NAME_RULE = "a property's name is 1 to 50 ASCII letters, digits, _, . or -"
+
+
 def _rule_number(value: Any, *, what: str) -> Decimal:
     number = program.as_number(value)
     if number is None:
@@ -502,7 +505,7 @@ class CapsInput(NoUnknownKeysMixin, serializers.Serializer):
         return attrs
 
 
-class RuleInput(NoUnknownKeysMixin, serializers.Serializer):
+class RuleInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
     """An earning rule, validated whole: by the API (create, and edit merged into the rule as
     it is) and by the admin form alike."""
 
@@ -573,6 +576,8 @@ class RuleInput(NoUnknownKeysMixin, serializers.Serializer):
     def _condition_value(condition: dict[str, Any], trigger: str) -> Any:
         name, op, value = condition["field"], condition["op"], condition["value"]
         spec = program.field_spec(name)
+        if spec is None and name.startswith(program.PROPERTIES_PREFIX):
+            raise serializers.ValidationError({"field": [f"{name!r}: {PROPERTY_NAME_RULE}; no activity carries it."]})
         if spec is None:
             known = ", ".join([*program.FIELDS, "properties.<name>"])
             raise serializers.ValidationError({"field": [f"Unknown field {name!r}; the fields are: {known}."]})
@@ -665,10 +670,9 @@ class EarnedOutput(PostingOutput, AwardsOutput):
 
 
 MAX_PROPERTIES = 50
-PROPERTY_NAME = r"^[A-Za-z0-9_.-]{1,50}$"
 
 
-class ActivityInput(serializers.Serializer):
+class ActivityInput(NulRefusedMixin, serializers.Serializer):
     user_id = user_id_field()
     name = text_field(max_length=100, help_text="What happened: the activity rules' activity_name.")
     activity_id = text_field(max_length=100, help_text="Unique per application: a retry with it is safe.")
@@ -684,8 +688,8 @@ class ActivityInput(serializers.Serializer):
             raise serializers.ValidationError(f"At most {MAX_PROPERTIES} properties.")
         cleaned = {}
         for name, value in properties.items():
-            if not re.fullmatch(PROPERTY_NAME, name):
-                raise serializers.ValidationError(f"{name!r}: names are 1 to 50 letters, digits, _, . or -.")
+            if not program.is_property_name(name):
+                raise serializers.ValidationError(f"{name!r}: {PROPERTY_NAME_RULE}.")
             if isinstance(value, str | bool):
                 if isinstance(value, str) and len(value) > 255:
                     raise serializers.ValidationError(f"{name}: a text of at most 255 characters.")
@@ -761,7 +765,7 @@ class TierInput(NoUnknownKeysMixin, serializers.Serializer):
         return attrs
 
 
-class TierLadderInput(NoUnknownKeysMixin, serializers.Serializer):
+class TierLadderInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
     """The whole ladder: it replaces the one there was (no tiers: no ladder)."""
 
     tiers = TierInput(many=True, max_length=MAX_TIERS, help_text="Ranked by entry_points; the lowest enters at 0.")

@@ -143,6 +143,45 @@ def test_an_order_whose_points_would_be_dated_past_year_9999_is_400(served, comm
     assert not Reward.objects.exists() and not Account.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/loyalty-api/rules",
+            '{"name": "Web", "trigger": "order", "effect": {"type": "fixed", "points": 5},'
+            ' "conditions": [{"field": "channel", "op": "eq", "value": "w\\u0000b"}]}',
+            "conditions",
+        ),
+        (
+            "/loyalty-api/rules",
+            '{"name": "Reviews", "trigger": "activity", "activity_name": "review", "effect": {"type": "fixed",'
+            ' "points": 5}, "conditions": [{"field": "properties.x", "op": "in", "value": ["a", "\\u0000"]}]}',
+            "conditions",
+        ),
+        (
+            "/rewards-api/activities/",
+            '{"user_id": 5, "name": "review", "activity_id": "a-1", "properties": {"colour": "red\\u0000"}}',
+            "properties",
+        ),
+    ],
+)
+def test_a_nul_in_what_is_stored_as_json_is_400_naming_the_field(served, committed_shop_app, path, body, field):
+    """jsonb holds no U+0000: PostgreSQL refused it with a DataError, which was a 500."""
+    from rewards.models import Activity, Rule
+
+    base, _ = served
+    program = ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program")
+    app = program if path.startswith("/loyalty-api/rules") else committed_shop_app
+    rules = list(Rule.objects.values_list("pk", "version"))
+
+    status, headers, payload = call(base, "POST", path, body.encode(), auth(app))
+
+    assert_json_error(status, headers, payload, 400, "validation_error")
+    assert payload["error"]["fields"][field] and "Null characters" in " ".join(payload["error"]["fields"][field])
+    assert list(Rule.objects.values_list("pk", "version")) == rules
+    assert not Activity.objects.exists() and not Reward.objects.exists() and not Account.objects.exists()
+
+
 @pytest.mark.parametrize("path", ["//rewards-api/get-points/?user_id=5", "/./rewards-api/get-points/?user_id=5"])
 def test_a_path_with_doubled_slashes_or_dot_segments_is_a_json_404(served, committed_shop_app, path):
     base, _ = served

@@ -599,6 +599,48 @@ def test_a_bad_rule_is_a_400_that_names_what_is_wrong_and_writes_nothing(program
     assert Rule.objects.count() == 3 and RuleVersion.objects.count() == 3
 
 
+PHOTO_RULE = {
+    "name": "Photo",
+    "trigger": "activity",
+    "activity_name": "photo_review",
+    "effect": {"type": "fixed", "points": 5},
+}
+
+
+@pytest.mark.parametrize(
+    "name", ["properties.\U0001f4a5", "properties.", "properties.a b", "properties." + "p" * 51, "properties.\u0665"]
+)
+def test_a_rule_on_a_property_no_activity_can_carry_is_a_400(shop, program, name):
+    """Activities' property names are 1 to 50 of A-Z a-z 0-9 _ . -: a condition on any other
+    name could never match, so it is refused, on a new rule and on an edit alike."""
+    photo = rule_post(program, **PHOTO_RULE)
+    before = list(Rule.objects.order_by("pk").values()), RuleVersion.objects.count()
+    condition = [{"field": name, "op": "eq", "value": 1}]
+
+    created = program.post("/loyalty-api/rules", {**PHOTO_RULE, "conditions": condition}, format="json")
+    edited = program.patch(f"/loyalty-api/rules/{photo['id']}", {"conditions": condition}, format="json")
+    refused = activity(shop, properties={name.removeprefix("properties."): 1})
+
+    for response in (created, edited):
+        assert response.status_code == 400, response.json()
+        said = response.json()["error"]["fields"]["conditions"]
+        assert said == [
+            f"0: field: {name!r}: a property's name is 1 to 50 ASCII letters, digits, _, . or -; "
+            "no activity carries it."
+        ]
+    assert (list(Rule.objects.order_by("pk").values()), RuleVersion.objects.count()) == before
+    assert refused.status_code == 400 and "properties" in refused.json()["error"]["fields"]
+    assert not Activity.objects.exists()
+
+
+def test_a_rule_on_a_property_name_an_activity_can_carry_matches_it(shop, program):
+    rule_post(program, **PHOTO_RULE, conditions=[{"field": "properties.Photo-count_v1.2", "op": "gte", "value": 2}])
+
+    assert activity(shop, "a-1", properties={"Photo-count_v1.2": 1}).json()["points_awarded"] == 0
+    assert activity(shop, "a-2", properties={"Photo-count_v1.2": 2}).json()["points_awarded"] == 5
+    assert account_balance(user_id=USER).total_points == 5
+
+
 def test_a_bad_edit_is_a_400_and_leaves_the_rule_as_it_was(program):
     bonus = rule_post(program, **BONUS_50)
 

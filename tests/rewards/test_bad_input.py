@@ -288,3 +288,166 @@ def test_text_with_something_visible_is_taken_as_sent(shop, visible):
     response = shop.post(EARN, {"user_id": 5, "points_earned": 1, "reward_description": visible}, format="json")
     assert response.status_code == 201, response.content
     assert Reward.objects.get().reward_description == visible
+
+
+# ---- NUL characters in what is stored as JSON -------------------------------------------------------
+
+NUL = "\x00"
+
+
+def stored() -> dict[str, list[dict]]:
+    """Every row an endpoint that stores JSON could write or change."""
+    from loyalty.models import Order, WebhookSubscription
+    from rewards.models import Activity, CatalogItem, Event, Rule, RuleVersion, Tier, TierLadder
+
+    models = [Reward, Account, Event, Activity, Order, Rule, RuleVersion, CatalogItem, WebhookSubscription, Tier]
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in [*models, TierLadder]}
+
+
+ORDER_ITEM = {"sku": "A1", "category": "shoes", "quantity": 1, "price": 100}
+RULE = {"name": "Web orders", "trigger": "order", "effect": {"type": "fixed", "points": 5}}
+ACTIVITY_RULE = {
+    "name": "Reviews",
+    "trigger": "activity",
+    "activity_name": "review",
+    "effect": {"type": "fixed", "points": 5},
+}
+ACTIVITY = {"user_id": 5, "name": "review", "activity_id": "a-1"}
+ORDER = {"user_id": 5, "order_id": 1, "total_cost": 100, "completed_at": 1_700_000_000}
+WEBHOOK = {"url": "http://1.1.1.1/hook", "event_types": ["points.earned"]}
+CATALOG = {"kind": "coupon", "points_cost": 10, "amount": "1.00", "description": "A coupon"}
+LADDER = {"tiers": [{"code": "base", "name": "Base", "entry_points": 0, "retain_points": 0}]}
+
+
+def condition(field: str, op: str, value) -> list[dict]:
+    return [{"field": field, "op": op, "value": value}]
+
+
+# (who, method, path, body, the field the error names). "{id}" is an existing row of the path's kind.
+NUL_BODIES = [
+    (
+        "program",
+        "post",
+        "/loyalty-api/rules",
+        {**RULE, "conditions": condition("channel", "eq", f"w{NUL}b")},
+        "conditions",
+    ),
+    (
+        "program",
+        "post",
+        "/loyalty-api/rules",
+        {**RULE, "conditions": condition("channel", "in", ["web", NUL])},
+        "conditions",
+    ),
+    ("program", "post", "/loyalty-api/rules", {**RULE, "conditions": condition("item.sku", "ne", NUL)}, "conditions"),
+    (
+        "program",
+        "post",
+        "/loyalty-api/rules",
+        {**ACTIVITY_RULE, "conditions": condition("properties.colour", "eq", f"red{NUL}")},
+        "conditions",
+    ),
+    (
+        "program",
+        "post",
+        "/loyalty-api/rules",
+        {**ACTIVITY_RULE, "conditions": condition("properties.colour", "in", ["red", f"{NUL}blue"])},
+        "conditions",
+    ),
+    ("program", "post", "/loyalty-api/rules", {**RULE, "effect": {"type": f"fixed{NUL}", "points": 5}}, "effect"),
+    ("program", "post", "/loyalty-api/rules", {**RULE, "caps": {"per_customer": 5, "period": f"day{NUL}"}}, "caps"),
+    ("program", "patch", "/loyalty-api/rules/{id}", {"conditions": condition("channel", "eq", NUL)}, "conditions"),
+    (
+        "program",
+        "patch",
+        "/loyalty-api/rules/{id}",
+        {"conditions": condition("channel", "not_in", ["app", f"x{NUL}"])},
+        "conditions",
+    ),
+    (
+        "program",
+        "post",
+        "/loyalty-api/rules/simulate",
+        {"trigger": "activity", "event": {**ACTIVITY, "properties": {"colour": NUL}}},
+        "event",
+    ),
+    ("shop", "post", "/rewards-api/activities/", {**ACTIVITY, "properties": {"colour": f"red{NUL}"}}, "properties"),
+    ("shop", "post", "/rewards-api/activities/", {**ACTIVITY, "properties": {f"col{NUL}our": "red"}}, "properties"),
+    ("shop", "post", "/loyalty-api/orders", {**ORDER, "items": [{**ORDER_ITEM, "sku": f"A{NUL}"}]}, "items"),
+    ("shop", "post", "/loyalty-api/orders", {**ORDER, "items": [{**ORDER_ITEM, "category": NUL}]}, "items"),
+    ("shop", "post", "/loyalty-api/orders", {**ORDER, "items": [{**ORDER_ITEM, f"s{NUL}": 1}]}, "items"),
+    ("shop", "post", "/loyalty-api/webhooks", {**WEBHOOK, "event_types": [f"points.earned{NUL}"]}, "event_types"),
+    ("shop", "patch", "/loyalty-api/webhooks/{id}", {"event_types": ["points.earned", NUL]}, "event_types"),
+    ("program", "post", "/loyalty-api/catalog", {**CATALOG, "tier_codes": [f"gold{NUL}"]}, "tier_codes"),
+    ("program", "patch", "/loyalty-api/catalog/{id}", {"tier_codes": [NUL]}, "tier_codes"),
+    ("program", "put", "/loyalty-api/tiers", {"tiers": [{**LADDER["tiers"][0], "benefits": [f"x{NUL}"]}]}, "tiers"),
+    ("program", "put", "/loyalty-api/tiers", {**LADDER, "qualifying_kinds": [f"order{NUL}"]}, "qualifying_kinds"),
+]
+
+
+@pytest.fixture
+def program(db):
+    from loyalty.models import AccessLevel
+    from tests.conftest import client_for
+    from tests.factories import ApplicationFactory
+
+    return client_for(ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program"))
+
+
+@pytest.mark.parametrize(("who", "method", "path", "body", "field"), NUL_BODIES)
+def test_a_nul_anywhere_in_what_is_stored_as_json_is_400_naming_the_field(
+    request, settings, program, shop, who, method, path, body, field
+):
+    """PostgreSQL's jsonb holds no U+0000: a NUL in a rule's condition, an activity's
+    properties, an order's items... is refused as text fields refuse it, and nothing is written."""
+    settings.WEBHOOK_ALLOW_PRIVATE = False
+    if "{id}" in path:
+        kind = path.split("/")[2]
+        client, created_body = {"rules": (program, RULE), "webhooks": (shop, WEBHOOK), "catalog": (program, CATALOG)}[
+            kind
+        ]
+        created = client.post(f"/loyalty-api/{kind}", created_body, format="json")
+        assert created.status_code == 201, created.content
+        path = path.format(id=created.json()["id"])
+    before = stored()
+
+    response = getattr({"program": program, "shop": shop}[who], method)(path, body, format="json")
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (response.json()["success"], error["code"]) == (False, "validation_error")
+    assert field in error["fields"], error
+    assert any("Null characters are not allowed." in message for message in error["fields"][field]), error
+    assert stored() == before
+
+
+# Inputs only ever read inside one of the inputs above, which refuses their NULs for them.
+NESTED_INPUTS = {"ConditionInput", "EffectInput", "CapsInput", "TierInput", "OrderItemInput"}
+
+
+def test_every_input_that_takes_json_values_refuses_nul_for_all_of_them():
+    """A new endpoint that stores lists or objects cannot forget the NUL check: every input
+    serializer with such a field refuses a NUL in any of its fields."""
+    from rest_framework import serializers
+
+    from core.fields import NulRefusedMixin
+    from loyalty import serializers as loyalty_serializers
+    from loyalty.serializers import OrderItemsField
+    from rewards import serializers as rewards_serializers
+
+    composite = (serializers.ListField, serializers.DictField, serializers.JSONField, serializers.BaseSerializer)
+    inputs = {
+        name: cls
+        for module in (rewards_serializers, loyalty_serializers)
+        for name, cls in vars(module).items()
+        if name.endswith("Input") and isinstance(cls, type) and issubclass(cls, serializers.Serializer)
+    }
+    takes_json = {
+        name
+        for name, cls in inputs.items()
+        if any(isinstance(field, (*composite, OrderItemsField)) for field in cls().fields.values())
+    }
+
+    assert {"RuleInput", "ActivityInput", "OrderCreateInput", "WebhookInput", "CatalogInput"} <= takes_json
+    unchecked = {name for name in takes_json - NESTED_INPUTS if not issubclass(inputs[name], NulRefusedMixin)}
+    assert unchecked == set()
