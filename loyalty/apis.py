@@ -72,6 +72,7 @@ from loyalty.services.webhooks import webhook_change, webhook_create, webhook_de
 from rewards import reports
 from rewards import services as rewards_services
 from rewards.apis import acting_app
+from rewards.errors import CatalogItemNotFound
 from rewards.models import CatalogItem, Rule, RuleTrigger
 from rewards.selectors import Balance, account_find, catalog_item_find, catalog_items_all, rule_find, rules_listed
 from rewards.serializers import (
@@ -85,7 +86,7 @@ from rewards.serializers import (
     TierLadderInput,
     TierLadderOutput,
 )
-from rewards.services.catalog import CatalogItemNotFound, catalog_item_create, catalog_item_edit
+from rewards.services.catalog import catalog_item_create, catalog_item_edit
 from rewards.shapes import balance_fields, iso
 
 

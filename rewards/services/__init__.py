@@ -1,35 +1,43 @@
 """Everything that writes in the rewards app: the ledger and its lots, the lifecycle jobs,
-Idempotency-Key. Each public function is one transaction."""
+Idempotency-Key. Each public function is one transaction. The domain errors they raise live in
+``rewards.errors``; those its callers catch are named here too."""
 
-from rewards.services.birthdays import InvalidBirthday, birthday_set, birthdays_award
-from rewards.services.coupons import CouponsReport, coupons_expire
-from rewards.services.idempotency import (
-    IDEMPOTENCY_KEY_TTL,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
-    KeyedResponse,
-    idempotency_keys_purge,
-    idempotent_call,
-)
-from rewards.services.ledger import (
+from rewards.errors import (
     INSUFFICIENT_POINTS_MESSAGE,
+    ActivityConflict,
     BalanceLimitExceeded,
     CouponAlreadyUsed,
     CouponExpired,
     CouponNotActive,
     CouponNotFound,
     CouponUsed,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     InsufficientPoints,
-    LotTiming,
+    InvalidBirthday,
     NoMatchingCatalogItem,
     NotAvailable,
     NotVoidable,
     OutOfStock,
     PointsPerEntryExceeded,
-    Posting,
     RedemptionLimitReached,
-    Refunded,
+    RuleChanged,
+    RuleNotFound,
     TierRequired,
+    UnknownTier,
+)
+from rewards.services.birthdays import birthday_set, birthdays_award
+from rewards.services.coupons import CouponsReport, coupons_expire
+from rewards.services.idempotency import (
+    IDEMPOTENCY_KEY_TTL,
+    KeyedResponse,
+    idempotency_keys_purge,
+    idempotent_call,
+)
+from rewards.services.ledger import (
+    LotTiming,
+    Posting,
+    Refunded,
     accounts_lock,
     catalog_item_check,
     coupon_redeem,
@@ -46,12 +54,9 @@ from rewards.services.ledger import (
 )
 from rewards.services.lifecycle import LifecycleReport, points_lifecycle_run
 from rewards.services.program import (
-    ActivityConflict,
     ActivityOutcome,
     Award,
     Earned,
-    RuleChanged,
-    RuleNotFound,
     activity_event,
     activity_record,
     breakdown,
@@ -69,7 +74,6 @@ from rewards.services.program import (
 )
 from rewards.services.tiers import (
     RequalifyReport,
-    UnknownTier,
     ladder_fields,
     ladder_set,
     tier_fields,

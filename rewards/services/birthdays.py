@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import DomainError
+from rewards.errors import InvalidBirthday
 from rewards.models import Birthday, RewardKind, RuleTrigger
 from rewards.program import ProgramEvent, program_time
 from rewards.services.program import event_earn, rules_active
@@ -28,10 +29,6 @@ logger = logging.getLogger(__name__)
 BIRTHDAY_WAIT_DAYS = 30
 BATCH_SIZE = 500
 _LEAP_YEAR = 2000  # any leap year: 29 February is a birthday
-
-
-class InvalidBirthday(DomainError):
-    code = "invalid_birthday"
 
 
 def birthday_in(year: int, *, month: int, day: int) -> date:

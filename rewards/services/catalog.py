@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from core.exceptions import Conflict, NotFound
+from rewards.errors import CatalogItemConflict, CatalogItemNotFound
 from rewards.models import CatalogItem, CatalogRedemptionCount
 from rewards.program import period_start
 from rewards.serializers import CatalogInput
@@ -36,16 +36,6 @@ CATALOG_FIELDS = (
     "tier_codes",
     "coupon_valid_days",
 )
-
-
-class CatalogItemNotFound(NotFound):
-    code = "catalog_item_not_found"
-    default_message = "No catalog item has this id."
-
-
-class CatalogItemConflict(Conflict):
-    code = "catalog_item_conflict"
-    default_message = "An active catalog item of this kind already has this points cost and amount."
 
 
 def catalog_definition(item: CatalogItem) -> dict[str, Any]:

@@ -8,21 +8,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from core.exceptions import Conflict, DomainError
+from rewards.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from rewards.models import ERASED, IdempotencyKey
 
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
-
-
-class IdempotencyKeyReused(DomainError):
-    status_code = 422
-    code = "idempotency_key_reused"
-    default_message = "This Idempotency-Key was used with a different request."
-
-
-class IdempotencyKeyInUse(Conflict):
-    code = "idempotency_key_in_use"
-    default_message = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
 @dataclass(frozen=True)

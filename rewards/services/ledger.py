@@ -35,8 +35,25 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from core.exceptions import Conflict, DomainError, NotFound
+from core.exceptions import Conflict, DomainError
 from core.limits import MAX_POINTS_PER_ENTRY
+from rewards.errors import (
+    BalanceLimitExceeded,
+    CouponAlreadyUsed,
+    CouponExpired,
+    CouponNotActive,
+    CouponNotFound,
+    CouponUsed,
+    DateOutOfRange,
+    InsufficientPoints,
+    NoMatchingCatalogItem,
+    NotAvailable,
+    NotVoidable,
+    OutOfStock,
+    PointsPerEntryExceeded,
+    RedemptionLimitReached,
+    TierRequired,
+)
 from rewards.models import (
     DESCRIPTION_MAX_LENGTH,
     ITEM_CODE_LENGTH,
@@ -56,77 +73,8 @@ from rewards.services.events import announce_committed, event_json, event_record
 from rewards.services.tiers import tier_view
 from rewards.shapes import redeemed_item_fields
 
-INSUFFICIENT_POINTS_MESSAGE = "You do not have enough points to redeem this reward."
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
 _CODE_ATTEMPTS = 5
-
-
-class InsufficientPoints(Conflict):
-    code = "insufficient_points"
-    default_message = INSUFFICIENT_POINTS_MESSAGE
-
-
-class NoMatchingCatalogItem(DomainError):
-    code = "no_matching_catalog_item"
-
-
-class PointsPerEntryExceeded(DomainError):
-    code = "points_limit_exceeded"
-
-
-class BalanceLimitExceeded(Conflict):
-    code = "balance_limit_exceeded"
-    default_message = "This would take the customer's point totals past what can be stored; nothing was written."
-
-
-class CouponNotFound(NotFound):
-    code = "coupon_not_found"
-    default_message = "No coupon has this code."
-
-
-class CouponAlreadyUsed(Conflict):
-    code = "coupon_already_used"
-    default_message = "This coupon has already been used."
-
-
-class CouponExpired(Conflict):
-    code = "coupon_expired"
-    default_message = "This coupon has expired."
-
-
-class CouponUsed(Conflict):
-    code = "coupon_used"
-    default_message = "This coupon has been used: it cannot be voided."
-
-
-class CouponNotActive(Conflict):
-    code = "coupon_not_active"
-    default_message = "This coupon is no longer active: it was voided or it expired."
-
-
-class NotVoidable(Conflict):
-    code = "not_voidable"
-    default_message = "A donation is delivered at once: it cannot be voided."
-
-
-class OutOfStock(Conflict):
-    code = "out_of_stock"
-    default_message = "This reward is out of stock."
-
-
-class RedemptionLimitReached(Conflict):
-    code = "redemption_limit_reached"
-    default_message = "This customer has redeemed this reward as many times as its limit allows."
-
-
-class NotAvailable(Conflict):
-    code = "not_available"
-    default_message = "This reward cannot be redeemed at this date."
-
-
-class TierRequired(Conflict):
-    code = "tier_required"
-    default_message = "This reward is for customers of other tiers."
 
 
 @dataclass(frozen=True)
@@ -167,11 +115,6 @@ def kind_pending_days(kind: str) -> int:
     if kind in (RewardKind.ORDER, RewardKind.REFERRAL):  # a referral's awards wait as its order's do
         return settings.ORDER_POINTS_PENDING_DAYS
     return settings.CREDIT_PENDING_DAYS.get(kind, 0)
-
-
-class DateOutOfRange(DomainError):
-    code = "date_out_of_range"
-    default_message = "This date plus the points' pending and validity periods passes the year 9999."
 
 
 def _days_after(moment: datetime, days: int) -> datetime:

@@ -21,8 +21,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField, Model
 from django.utils import timezone
 
-from core.exceptions import Conflict, NotFound
 from rewards import program
+from rewards.errors import ActivityConflict, RuleChanged, RuleNotFound
 from rewards.models import ERASED, Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger, RuleVersion
 from rewards.program import ProgramEvent, decimal_text
 from rewards.selectors import account_balance
@@ -48,16 +48,6 @@ RULE_FIELDS = (
     "pending_days",
     "validity_days",
 )
-
-
-class RuleNotFound(NotFound):
-    code = "rule_not_found"
-    default_message = "No rule has this id."
-
-
-class RuleChanged(Conflict):
-    code = "rule_changed"
-    default_message = "The rule was changed since the version this edit was made from; read it again."
 
 
 # ---- rules ----------------------------------------------------------------------------------
@@ -486,11 +476,6 @@ def feedback_submit(*, user_id: int, description: str, app: Model | None) -> Ear
         app=app,
         record_zero=True,
     )
-
-
-class ActivityConflict(Conflict):
-    code = "activity_conflict"
-    default_message = "An activity with this activity_id was already recorded with a different body."
 
 
 @dataclass(frozen=True)

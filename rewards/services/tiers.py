@@ -20,6 +20,7 @@ from django.db.models import Model, Q
 from django.utils import timezone
 
 from core.exceptions import DomainError
+from rewards.errors import UnknownTier
 from rewards.models import (
     EventType,
     QualifyingDay,
@@ -38,10 +39,6 @@ from rewards.tiers import Ladder, Standing, TierDef, current_tier, earned_tier, 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-
-
-class UnknownTier(DomainError):
-    code = "unknown_tier"
 
 
 # ---- the ladder ---------------------------------------------------------------------------------
