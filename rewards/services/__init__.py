@@ -27,7 +27,7 @@ from rewards.errors import (
     UnknownTier,
 )
 from rewards.services.birthdays import birthday_set, birthdays_award
-from rewards.services.coupons import CouponsReport, coupons_expire
+from rewards.services.coupons import CouponsReport, Refunded, coupon_use, coupon_void, coupons_expire
 from rewards.services.idempotency import (
     IDEMPOTENCY_KEY_TTL,
     KeyedResponse,
@@ -37,12 +37,9 @@ from rewards.services.idempotency import (
 from rewards.services.ledger import (
     LotTiming,
     Posting,
-    Refunded,
     accounts_lock,
     catalog_item_check,
     coupon_redeem,
-    coupon_use,
-    coupon_void,
     credit_take_back,
     donation_redeem,
     lot_timing,
