@@ -52,7 +52,7 @@ from rewards.serializers import (
     VoidCouponOutput,
 )
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
-from rewards.services.catalog import catalog_shown
+from rewards.services.redeemable import catalog_shown
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 
 CAN_READ = AccessLevel.CAN_READ

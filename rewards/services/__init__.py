@@ -38,7 +38,6 @@ from rewards.services.ledger import (
     LotTiming,
     Posting,
     accounts_lock,
-    catalog_item_check,
     coupon_redeem,
     credit_take_back,
     donation_redeem,
@@ -69,6 +68,7 @@ from rewards.services.program import (
     rule_edit,
     rules_active,
 )
+from rewards.services.redeemable import catalog_item_check
 from rewards.services.tiers import (
     RequalifyReport,
     ladder_fields,

@@ -26,7 +26,7 @@ import string
 from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -35,18 +35,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from core.exceptions import Conflict, DomainError
+from core.exceptions import DomainError
 from core.limits import MAX_POINTS_PER_ENTRY
 from rewards.errors import (
     BalanceLimitExceeded,
     DateOutOfRange,
     InsufficientPoints,
     NoMatchingCatalogItem,
-    NotAvailable,
-    OutOfStock,
     PointsPerEntryExceeded,
-    RedemptionLimitReached,
-    TierRequired,
 )
 from rewards.models import (
     ITEM_CODE_LENGTH,
@@ -58,10 +54,10 @@ from rewards.models import (
     Reward,
     RewardKind,
 )
-from rewards.program import period_start
 from rewards.selectors import BALANCE_COLUMNS, Balance, catalog_item_for_redemption
+from rewards.services.catalog_take import catalog_counted, catalog_take
 from rewards.services.events import announce_committed, event_json, event_type_for
-from rewards.services.tiers import tier_view
+from rewards.services.redeemable import catalog_item_check
 
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
 _CODE_ATTEMPTS = 5
@@ -376,37 +372,6 @@ def _item_code_generate() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(ITEM_CODE_LENGTH))
 
 
-def catalog_item_refusal(item: CatalogItem, *, tier: str | None, now: datetime) -> Conflict | None:
-    """Why a customer of ``tier`` (None: no ladder) may not redeem ``item`` now, if they may not:
-    its dates or its tiers. The one rule of both a redemption and what a customer is shown."""
-    if (item.available_from and now < item.available_from) or (item.available_until and now >= item.available_until):
-        return NotAvailable()
-    if item.tier_codes and tier not in item.tier_codes:
-        return TierRequired(
-            f"This reward is for customers of the tiers {', '.join(item.tier_codes)}.",
-            fields={"points_redeemed": ["The customer's tier may not redeem it."]},
-        )
-    return None
-
-
-def customer_tier_code(user_id: int, *, now: datetime) -> str | None:
-    view = tier_view(user_id, now=now)
-    return view.tier.code if view else None
-
-
-def catalog_item_check(item: CatalogItem, *, user_id: int, now: datetime) -> None:
-    """Refuse a redemption the item's dates or tiers do not allow (409, nothing written); the
-    customer's tier is read only for an item that names tiers."""
-    tier = customer_tier_code(user_id, now=now) if item.tier_codes else None
-    refusal = catalog_item_refusal(item, tier=tier, now=now)
-    if refusal is not None:
-        raise refusal
-
-
-def _counted(item: CatalogItem) -> bool:
-    return item.stock is not None or item.per_customer_limit is not None
-
-
 def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, description: str, app: Model | None) -> Posting:
     item = catalog_item_for_redemption(kind=kind, points=points, amount=amount)
     if item is None:
@@ -419,7 +384,7 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
         try:
             # The stock, the customer's count and the points move together, or not at all; and
             # inside someone else's transaction, a code collision must not abort it: a savepoint.
-            with transaction.atomic() if connection.in_atomic_block or _counted(item) else nullcontext():
+            with transaction.atomic() if connection.in_atomic_block or catalog_counted(item) else nullcontext():
                 return _redeem_once(item=item, user_id=user_id, description=description, app=app)
         except IntegrityError:
             # An item code collision (36^16 codes: all but impossible): the whole posting
@@ -429,46 +394,12 @@ def _redeem(*, kind: str, user_id: int, points: int, amount: Decimal, descriptio
     raise AssertionError("unreachable")
 
 
-@dataclass(frozen=True)
-class _Taken:
-    """What a redemption took of its catalog item, for a void to give back."""
-
-    stock_counted: bool = False
-    limit_period: str = ""
-    limit_period_start: date | None = None
-
-
-def _catalog_take(item: CatalogItem, *, user_id: int, now: datetime) -> _Taken:
-    """A unit of the item's stock and one of the customer's redemptions in its limit period,
-    under their row locks (``catalog_take``), in the redemption's transaction."""
-    if not _counted(item):
-        return _Taken()
-    period = item.limit_period
-    start = period_start(now, period) if item.per_customer_limit is not None else None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT catalog_take(%s, %s, %s, %s, %s, %s)",
-            [item.pk, user_id, item.stock is not None, item.per_customer_limit, period, start],
-        )
-        outcome = cursor.fetchone()[0]
-    if outcome == "out_of_stock":
-        raise OutOfStock()
-    if outcome == "limit_reached":
-        every = "in all" if period == "ever" else f"a {period}"
-        raise RedemptionLimitReached(f"This reward can be redeemed {item.per_customer_limit} time(s) {every}.")
-    return _Taken(
-        stock_counted=item.stock is not None,
-        limit_period=period if start is not None else "",
-        limit_period_start=start,
-    )
-
-
 def _redeem_once(*, item: CatalogItem, user_id: int, description: str, app: Model | None) -> Posting:
     """The unit and count it takes, the debit (refused unless the balance covers it), and the
     item it bought: a coupon valid for the catalog item's coupon_valid_days."""
     now = timezone.now()
     code = _item_code_generate()
-    taken = _catalog_take(item, user_id=user_id, now=now)
+    taken = catalog_take(item, user_id=user_id, now=now)
     coupon = item.kind == CatalogKind.COUPON
     valid_until = _days_after(now, item.coupon_valid_days) if coupon and item.coupon_valid_days else None
     posted = _post(
