@@ -23,8 +23,7 @@ from loyalty.models import Application, Order, OrderCounter
 from loyalty.services.applications import CLIENT_ACCESS_LEVELS, IssuedToken
 from loyalty.services.orders import MAX_ORDER_COUNT
 from loyalty.tokens import token_generate, token_hash
-from rewards.models import ImportSource, RewardKind
-from rewards.services.imports import (
+from rewards.importers.base import (
     BATCH_ROWS,
     ImportEntry,
     ImportRefused,
@@ -42,6 +41,7 @@ from rewards.services.imports import (
     source_label,
     source_rows,
 )
+from rewards.models import ImportSource, RewardKind
 
 SOURCE = ImportSource.CLP
 _APPLICATIONS_SQL = "SELECT app_id, app_name FROM applications ORDER BY app_name, app_id"

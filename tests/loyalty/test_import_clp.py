@@ -14,10 +14,10 @@ from loyalty.models import AccessLevel, Application, Order, OrderCounter
 from loyalty.services import clp as clp_module
 from loyalty.services import order_record
 from loyalty.services.clp import clp_import
+from rewards.importers.base import ImportRefused
 from rewards.models import Account, Event, EventType, ImportedRow, Reward
 from rewards.selectors import account_balance, ledger_drift
 from rewards.services import points_earn
-from rewards.services.imports import ImportRefused
 from tests.conftest import client_for
 from tests.import_sources import CLP_SCHEMA
 

@@ -149,7 +149,7 @@ def test_reports_are_for_the_program_level_and_refuse_bad_dates(shop, program):
 def test_the_rollforward_ties_out_over_a_random_mix_of_every_kind_of_write(program, settings, clock, tmp_path, seed):
     """Earnings, purchases, feedback, orders and their returns, redemptions, voids, staff
     adjustments both ways, an import, releases and expiry, in a random order over 60 days."""
-    from rewards.services.balances_csv import balances_csv_import
+    from rewards.importers.balances_csv import balances_csv_import
 
     rng = random.Random(seed)
     users = [9100 + i for i in range(4)]

@@ -18,8 +18,8 @@ from loyalty.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, Webh
 from loyalty.services import application_create, application_revoke, order_record, order_return
 from loyalty.services.webhooks import webhook_create, webhooks_deliver_all
 from rewards import services
+from rewards.importers.balances_csv import balances_csv_import
 from rewards.models import EventType, RedeemedItem
-from rewards.services.balances_csv import balances_csv_import
 from tests.conftest import client_for
 
 USER = 4545

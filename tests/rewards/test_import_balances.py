@@ -4,10 +4,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from rewards.importers.balances_csv import balances_csv_import
 from rewards.models import ImportedRow, Reward
 from rewards.selectors import account_balance, ledger_drift
 from rewards.services import points_earn
-from rewards.services.balances_csv import balances_csv_import
 
 
 def test_each_line_is_a_ledger_row_and_odd_lines_are_reported(tmp_path, db):

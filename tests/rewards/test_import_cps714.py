@@ -11,11 +11,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from rewards.importers.base import ImportRefused
+from rewards.importers.cps714 import cps714_import
 from rewards.models import Account, Event, EventType, ImportedRow, LotConsumption, PointLot, RedeemedItem, Reward
 from rewards.selectors import account_balance, ledger_drift
 from rewards.services import coupon_redeem, points_earn
-from rewards.services.cps714 import cps714_import
-from rewards.services.imports import ImportRefused
 from tests.import_sources import CPS714_SCHEMA
 
 JAN = "2024-01-05 10:00:00"
@@ -260,9 +260,9 @@ def test_a_customer_already_here_ends_with_the_sum(tmp_path, db):
 
 
 def test_a_failure_half_way_leaves_nothing(tmp_path, db, monkeypatch):
-    from rewards.services import cps714
+    from rewards.importers import cps714
 
-    monkeypatch.setattr("rewards.services.cps714.BATCH_ROWS", 2)
+    monkeypatch.setattr("rewards.importers.cps714.BATCH_ROWS", 2)
     path = source_file(
         tmp_path / "s.sqlite3",
         [

@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime
 
+from rewards.importers.cps714 import cps714_import
 from rewards.models import RedeemedItem
 from rewards.selectors import account_balance
-from rewards.services.cps714 import cps714_import
 from tests.import_sources import CPS714_SCHEMA
 
 

@@ -8,10 +8,10 @@ import pytest
 
 from loyalty.models import Order, OrderCounter
 from loyalty.services.clp import clp_import
+from rewards.importers.balances_csv import balances_csv_import
+from rewards.importers.cps714 import cps714_import
 from rewards.models import Event, EventType, Reward
 from rewards.selectors import account_balance, ledger_drift
-from rewards.services.balances_csv import balances_csv_import
-from rewards.services.cps714 import cps714_import
 
 # The rewards system's tables as a crafted file may have them: no types enforced (SQLite
 # keeps what it is given), and no key on the redeemed items.
@@ -151,7 +151,7 @@ def test_a_csv_with_bad_lines_reports_them_and_counts_each_customer_once(tmp_pat
 
 
 def test_a_customer_on_lines_of_different_batches_is_counted_and_announced_once(tmp_path, db, monkeypatch):
-    monkeypatch.setattr("rewards.services.balances_csv.BATCH_ROWS", 2)
+    monkeypatch.setattr("rewards.importers.balances_csv.BATCH_ROWS", 2)
     path = tmp_path / "balances.csv"
     path.write_text("5,10\n6,1\n7,1\n5,20\n8,1\n5,-100\n", encoding="utf-8")
 

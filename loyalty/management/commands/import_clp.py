@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from loyalty.services import CLIENT_ACCESS_LEVELS
 from loyalty.services.clp import clp_import
-from rewards.services.imports import ImportRefused
+from rewards.importers import ImportRefused
 
 
 class Command(BaseCommand):

@@ -2,8 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rewards.services.balances_csv import balances_csv_import
-from rewards.services.imports import ImportRefused
+from rewards.importers import ImportRefused, balances_csv_import
 
 
 class Command(BaseCommand):

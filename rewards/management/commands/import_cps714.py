@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from rewards.services.cps714 import cps714_import
-from rewards.services.imports import ImportRefused
+from rewards.importers import ImportRefused, cps714_import
 
 
 class Command(BaseCommand):

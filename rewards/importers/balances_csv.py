@@ -14,8 +14,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from core.limits import MAX_POINTS_PER_ENTRY
-from rewards.models import ImportSource, RewardKind
-from rewards.services.imports import (
+from rewards.importers.base import (
     BATCH_ROWS,
     ImportEntry,
     ImportRefused,
@@ -30,6 +29,7 @@ from rewards.services.imports import (
     run_import,
     source_int,
 )
+from rewards.models import ImportSource, RewardKind
 
 SOURCE = ImportSource.CSV
 

@@ -51,7 +51,8 @@ _NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class ImportRefused(Exception):
-    """The import cannot go on; nothing of it is written."""
+    """The import cannot go on; nothing of it is written. A command's refusal (it becomes a
+    ``CommandError``), never an API answer: so not a domain error of ``rewards.errors``."""
 
 
 @dataclass(frozen=True)

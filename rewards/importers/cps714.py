@@ -14,9 +14,7 @@ from typing import Any
 from django.utils import timezone
 
 from core.limits import MAX_POINTS_PER_ENTRY
-from rewards.models import ITEM_CODE_LENGTH, CatalogKind, ImportSource, RewardKind
-from rewards.selectors import catalog_item_for_redemption
-from rewards.services.imports import (
+from rewards.importers.base import (
     BATCH_ROWS,
     ImportedItem,
     ImportEntry,
@@ -37,6 +35,8 @@ from rewards.services.imports import (
     source_label,
     source_rows,
 )
+from rewards.models import ITEM_CODE_LENGTH, CatalogKind, ImportSource, RewardKind
+from rewards.selectors import catalog_item_for_redemption
 
 SOURCE = ImportSource.CPS714
 _REWARDS_SQL = """
