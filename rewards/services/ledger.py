@@ -1,9 +1,11 @@
-"""Everything that moves points. The rules themselves (the ledger row, the lots, what is owed,
-the expiry notice, the account row and the event of each posting) are PostgreSQL functions,
-installed by ``rewards/migrations/0015_ledger_functions.sql`` and written once there; every
-posting calls one of them in one round trip: the API, staff adjustments, order returns, the
-lifecycle jobs (``lifecycle.py``) and the importers (``imports.py``). This module decides
-what to post: how many points, of which kind, when they become available and expire.
+"""The postings: credits, debits, take-backs, redemptions and refunds, each one call of a ledger
+function. The rules themselves (the ledger row, the lots, what is owed, the expiry notice, the
+account row and the event of each posting) are PostgreSQL functions whose one live definition
+is in ``rewards/sql/`` (``ledger.sql``; migrations install frozen snapshots of it, see
+``rewards/sqlfiles.py``). Every posting calls one of them in one round trip: the API, staff
+adjustments, order returns, coupon voids and expiries (``coupons.py``), the lifecycle jobs
+(``lifecycle.py``) and the importers (``rewards/importers/``). This module decides what to
+post: how many points, of which kind, when they become available and expire.
 
 What holds after every posting (``check_ledger`` verifies it, independently of these functions):
 
@@ -74,7 +76,7 @@ class Posting:
     available_at: datetime | None = None
 
 
-# ---- when a credit's points become available, and until when ------------------------
+# ---- when a credit's points become available, and until when ------------------------------------
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def notice_horizon(now: datetime) -> datetime:
     return now + timedelta(days=settings.EXPIRY_NOTICE_DAYS)
 
 
-# ---- the ledger functions ---------------------------------------------------------------
+# ---- the ledger functions -----------------------------------------------------------------------
 
 # What a ledger function answers (the columns of its ``ledger_posting``).
 _ROW_COLUMNS = (
@@ -140,9 +142,9 @@ class Typed:
 
 
 def ledger_call(function: str, **params: object) -> tuple:
-    """One call of a ledger function (``rewards/migrations/0015_ledger_functions.sql``), its
-    parameters by name (``user_id`` for ``p_user_id``): one statement, so outside a
-    transaction it is its own, and the posting one round trip."""
+    """One call of a ledger function (``rewards/sql/``), its parameters by name (``user_id`` for
+    ``p_user_id``): one statement, so outside a transaction it is its own, and the posting one
+    round trip."""
     arguments = ", ".join(
         f"p_{name} => %s::{value.sql_type}" if isinstance(value, Typed) else f"p_{name} => %s"
         for name, value in params.items()
@@ -231,7 +233,7 @@ def app_key(app: Model | None) -> object:
     return _APP_KEY.get_db_prep_value(app.pk, connection) if app is not None else None
 
 
-# ---- credits -------------------------------------------------------------------------------
+# ---- credits ------------------------------------------------------------------------------------
 
 
 def points_entry_check(points: int, *, field: str) -> None:
@@ -294,7 +296,7 @@ def points_credit(
     return Posting(reward=posted.reward, balance=posted.balance, available_at=timing.available_at)
 
 
-# ---- debits ---------------------------------------------------------------------------------
+# ---- debits -------------------------------------------------------------------------------------
 
 
 def points_take_back(
@@ -358,14 +360,14 @@ def credit_take_back(
     return Posting(reward=posted.reward, balance=posted.balance)
 
 
-# ---- the public credit services ---------------------------------------------------------
+# ---- the public credit services -----------------------------------------------------------------
 
 
 def points_earn(*, user_id: int, points: int, description: str, app: Model | None) -> Posting:
     return points_credit(user_id=user_id, points=points, kind=RewardKind.EARN, description=description, app=app)
 
 
-# ---- redemptions and coupons ---------------------------------------------------------------
+# ---- redemptions: a take and a debit ------------------------------------------------------------
 
 
 def _item_code_generate() -> str:
@@ -453,6 +455,9 @@ def donation_redeem(*, user_id: int, points: int, amount: Decimal, description: 
     return _redeem(
         kind=CatalogKind.DONATION, user_id=user_id, points=points, amount=amount, description=description, app=app
     )
+
+
+# ---- refunds and staff adjustments --------------------------------------------------------------
 
 
 def points_refund(
