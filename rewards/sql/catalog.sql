@@ -1,6 +1,7 @@
 -- What a redemption takes of its catalog item (a unit of stock, one of the customer's
 -- redemptions in the item's limit period), and what a void gives back. ledger_debit
--- (ledger.sql) writes the redemption's item; ledger_refund gives its points back.
+-- (ledger.sql) writes the redemption's item; ledger_refund gives its points back. Called by
+-- rewards/services/catalog_take.py, which writes down the lock order.
 
 -- What a redemption from a catalog item takes of it, under row locks, in the redemption's
 -- transaction (so a refused or failed debit gives it back by rolling back): a unit of stock

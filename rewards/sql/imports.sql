@@ -1,5 +1,5 @@
 -- Imports: a predecessor system's rows posted through the ledger's own credit and debit
--- (ledger.sql). Called by the importers.
+-- (ledger.sql). Called by the importers (rewards/importers/base.py).
 
 -- A predecessor system's rows, posted in order through the rules above (no events: the
 -- importer announces each customer once). Entries with points > 0 are credits, available at
