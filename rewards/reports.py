@@ -78,9 +78,12 @@ _REWARDS, _LOTS = Reward._meta.db_table, PointLot._meta.db_table
 # Each customer's available points (from the rows) are placed in their lots as the ledger spends
 # them: debits and expiry take the soonest-expiring lots first, so what is left sits in the
 # latest-expiring lots available by then. So the buckets add up to the available points exactly.
-# A lot is there from its credit row's date (an imported lot is written after the row's own
-# date), and is available from its available_at; in a report that ends today, a lot the ledger
-# already counts as available (not pending) is available, whatever its credit row's date.
+# A lot is there from its credit row's date, which is the lot's created_at except for an
+# imported lot: written at the import, for a row that keeps its predecessor's date. So only the
+# lots written after the cutoff (none in a report that ends today) read their row's date: as
+# fast as reading the lots alone, where joining every lot to its row cost a third more.
+# A lot is available from its available_at; in a report that ends today, a lot the ledger
+# already counts as available (not pending) is available, whatever its row's date.
 _LIABILITY = f"""
     WITH per AS (
         SELECT user_id, SUM(points_earned - points_redeemed) AS net, SUM(pending_change) AS pending
@@ -91,8 +94,10 @@ _LIABILITY = f"""
                    PARTITION BY l.user_id ORDER BY l.expires_at DESC NULLS FIRST, l.id DESC
                ) AS upto
         FROM {_LOTS} l JOIN per p ON p.user_id = l.user_id AND p.net > 0
-        JOIN {_REWARDS} credit ON credit.id = l.credit_id
-        WHERE credit.created_at < %(rows_until)s
+        WHERE (l.created_at < %(rows_until)s OR l.id IN (
+                   SELECT late.id FROM {_LOTS} late JOIN {_REWARDS} credit ON credit.id = late.credit_id
+                   WHERE late.created_at >= %(rows_until)s AND credit.created_at < %(rows_until)s
+               ))
           AND (l.available_at <= %(cutoff)s OR (%(ends_today)s AND NOT l.pending))
           AND (l.expires_at IS NULL OR l.expires_at > %(cutoff)s)
     ), placed AS (
