@@ -251,6 +251,23 @@ def test_a_row_dated_after_today_is_in_todays_reports_as_in_the_balances(program
     assert ledger_drift() == []
 
 
+def test_a_report_goes_by_when_a_row_was_posted_not_when_its_order_was_completed(program, settings):
+    settings.ORDER_POINTS_PENDING_DAYS = 0
+    completed = datetime.now(UTC) - timedelta(days=3)
+    order_record(order_id=77, user_id=USER, total_cost=2000, completed_at=int(completed.timestamp()), app=None)
+    day = completed.date().isoformat()
+
+    that_day = program.get("/loyalty-api/reports/rollforward", {"from": day, "to": day}).json()
+    today_alone = program.get("/loyalty-api/reports/rollforward").json()
+    liability_that_day = program.get("/loyalty-api/reports/liability", {"as_of": day}).json()
+
+    row = Reward.objects.get(kind="order")
+    points = row.points_earned
+    assert points > 0 and row.created_at.date() == datetime.now(UTC).date()
+    assert (that_day["movements"], that_day["closing"], liability_that_day["available_points"]) == ({}, 0, 0)
+    assert (today_alone["opening"], today_alone["movements"], today_alone["closing"]) == (0, {"order": points}, points)
+
+
 def test_a_liability_in_the_past_keeps_never_expiring_points_in_never(program, tmp_path):
     """Imported rows keep their own dates, their lots are written at the import: as of a day
     before the import, the lots are there from their rows' dates."""
