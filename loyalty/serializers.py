@@ -395,7 +395,7 @@ def report_day_field(**kwargs: Any) -> StrictDateField:
 
 
 class LiabilityQueryInput(serializers.Serializer):
-    as_of = report_day_field(help_text="YYYY-MM-DD (UTC); default today. Counts to the end of it.")
+    as_of = report_day_field(help_text="YYYY-MM-DD (UTC), not after today; default today. Counts to the end of it.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs.setdefault("as_of", reports.utc_today())
@@ -405,11 +405,11 @@ class LiabilityQueryInput(serializers.Serializer):
 class RollforwardQueryInput(serializers.Serializer):
     """``from`` and ``to`` (a Python keyword, so declared in ``get_fields``)."""
 
-    to = report_day_field(help_text="YYYY-MM-DD (UTC); default today.")
+    to = report_day_field(help_text="YYYY-MM-DD (UTC), not after today; default today.")
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["from"] = report_day_field(help_text="YYYY-MM-DD (UTC); default: the day of `to`.")
+        fields["from"] = report_day_field(help_text="YYYY-MM-DD (UTC), not after `to`; default: the day of `to`.")
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
