@@ -23,7 +23,7 @@ from core.fields import (
 from loyalty.models import Application, Order, WebhookSubscription
 from loyalty.services import CLIENT_ACCESS_LEVELS
 from rewards.models import EventType, RuleStatus, RuleTrigger
-from rewards.program import EventItem
+from rewards.program.engine import EventItem
 from rewards.serializers import (
     ActivityInput,
     AwardOutput,

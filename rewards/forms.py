@@ -11,7 +11,6 @@ from django import forms
 from django.utils import timezone
 
 from core.errors import plain_errors
-from rewards import program
 from rewards.models import (
     CapPeriod,
     CatalogItem,
@@ -23,8 +22,9 @@ from rewards.models import (
     TierChange,
     TierLadder,
 )
+from rewards.program import language
+from rewards.program.versions import RULE_FIELDS
 from rewards.serializers import CatalogInput, RuleInput, TierLadderInput
-from rewards.services.program import RULE_FIELDS
 from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
 
 CONDITION_ROWS = 5
@@ -41,17 +41,11 @@ OP_WORDS = {
     "not_in": "is none of",
 }
 # A list is typed with commas between its values, as the label shows.
-OP_LABELS = {op: f"{words} (a, b, …)" if op in program.LIST_OPS else words for op, words in OP_WORDS.items()}
+OP_LABELS = {op: f"{words} (a, b, …)" if op in language.LIST_OPS else words for op, words in OP_WORDS.items()}
+# The condition fields as the form words them: the language's own labels, then an activity's property.
 FIELD_LABELS = {
-    "total_cost": "Order total",
-    "amount": "Purchase amount",
-    "channel": "Order channel",
-    "item.sku": "An item's SKU",
-    "item.category": "An item's category",
-    "customer.orders_placed": "Customer's earlier orders",
-    "customer.tier": "Customer's tier",
-    "weekday": "Weekday (1 = Monday)",
-    PROPERTY: "Activity property (name it)",
+    **{name: spec.label for name, spec in language.FIELDS.items()},
+    PROPERTY: language.PROPERTIES_SPEC.label,
 }
 EFFECT_LABELS = {
     "rate": "Points per unit of money spent",
@@ -71,16 +65,16 @@ def _value_text(value: Any) -> str:
 def _value_parsed(text: str, *, field: str, op: str) -> Any:
     """What staff typed, as the definition holds it: numbers as numbers (for number fields and
     properties), true/false for properties, a list for "one of"."""
-    if op in program.LIST_OPS:
+    if op in language.LIST_OPS:
         return [_value_parsed(part.strip(), field=field, op="eq") for part in text.split(",") if part.strip()]
-    spec = program.field_spec(field)
-    if spec is not None and spec.kind != program.TEXT:
-        if spec.kind == program.ANY and text in ("true", "false"):
+    spec = language.field_spec(field)
+    if spec is not None and spec.kind != language.TEXT:
+        if spec.kind == language.ANY and text in ("true", "false"):
             return text == "true"
         try:
             return Decimal(text)
         except InvalidOperation:
-            if spec.kind == program.NUMBER:
+            if spec.kind == language.NUMBER:
                 return text  # the validator says it must be a number
     return text
 
@@ -115,8 +109,8 @@ def caps_text(caps: dict[str, Any]) -> str:
 def condition_text(condition: dict[str, Any]) -> str:
     """A condition as the form words it: "Order total is at least 100"."""
     field = condition["field"]
-    if field.startswith(program.PROPERTIES_PREFIX):
-        subject = f"Property '{field[len(program.PROPERTIES_PREFIX) :]}'"
+    if field.startswith(language.PROPERTIES_PREFIX):
+        subject = f"Property '{field[len(language.PROPERTIES_PREFIX) :]}'"
     else:
         subject = FIELD_LABELS.get(field, field)
     return f"{subject} {OP_WORDS.get(condition['op'], condition['op'])} {_value_text(condition['value'])}"
@@ -178,7 +172,7 @@ class RuleAdminForm(forms.ModelForm):
     effect_role = forms.ChoiceField(
         label="Referral role",
         required=False,
-        choices=[("", "—"), *((role, role) for role in program.REFERRAL_ROLES)],
+        choices=[("", "—"), *((role, role) for role in language.REFERRAL_ROLES)],
         help_text="Referral rules: whose award this is.",
     )
     cap_per_event = forms.IntegerField(label="At most per event", required=False, min_value=1)
@@ -207,15 +201,15 @@ class RuleAdminForm(forms.ModelForm):
             "effect_type": effect["type"],
             "effect_value": effect.get("value", ""),
             "effect_points": effect.get("points"),
-            "effect_matching_items": effect.get("scope") == program.RATE_SCOPE_MATCHING_ITEMS,
+            "effect_matching_items": effect.get("scope") == language.RATE_SCOPE_MATCHING_ITEMS,
             "effect_role": effect.get("role", ""),
-            **{f"cap_{key}": caps.get(key) for key in program.CAP_KEYS},
+            **{f"cap_{key}": caps.get(key) for key in language.CAP_KEYS},
         }
         for row, condition in enumerate(rule.conditions, start=1):
             field = condition["field"]
-            is_property = field.startswith(program.PROPERTIES_PREFIX)
+            is_property = field.startswith(language.PROPERTIES_PREFIX)
             initial[f"condition_{row}_field"] = PROPERTY if is_property else field
-            initial[f"condition_{row}_property"] = field[len(program.PROPERTIES_PREFIX) :] if is_property else ""
+            initial[f"condition_{row}_property"] = field[len(language.PROPERTIES_PREFIX) :] if is_property else ""
             initial[f"condition_{row}_op"] = condition["op"]
             initial[f"condition_{row}_value"] = _value_text(condition["value"])
         return initial
@@ -229,17 +223,17 @@ class RuleAdminForm(forms.ModelForm):
         else:
             effect["value"] = (data.get("effect_value") or "").strip()
         if data.get("effect_matching_items"):
-            effect["scope"] = program.RATE_SCOPE_MATCHING_ITEMS
+            effect["scope"] = language.RATE_SCOPE_MATCHING_ITEMS
         if data.get("effect_role"):
             effect["role"] = data["effect_role"]
-        caps = {key: data[f"cap_{key}"] for key in program.CAP_KEYS if data.get(f"cap_{key}") not in (None, "")}
+        caps = {key: data[f"cap_{key}"] for key in language.CAP_KEYS if data.get(f"cap_{key}") not in (None, "")}
         conditions = []
         for row in range(1, CONDITION_ROWS + 1):
             field = data.get(f"condition_{row}_field")
             if not field:
                 continue
             if field == PROPERTY:
-                field = program.PROPERTIES_PREFIX + data.get(f"condition_{row}_property", "").strip()
+                field = language.PROPERTIES_PREFIX + data.get(f"condition_{row}_property", "").strip()
             op = data.get(f"condition_{row}_op") or "eq"
             conditions.append(
                 {"field": field, "op": op, "value": _value_parsed(data[f"condition_{row}_value"], field=field, op=op)}

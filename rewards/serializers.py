@@ -23,7 +23,6 @@ from core.fields import (
     user_id_field,
 )
 from core.limits import MAX_POINTS_PER_ENTRY
-from rewards import program
 from rewards import tiers as tiers_module
 from rewards.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -34,6 +33,7 @@ from rewards.models import (
     RuleStatus,
     RuleTrigger,
 )
+from rewards.program import language
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 from rewards.shapes import iso
 
@@ -404,7 +404,7 @@ class EventsOutput(serializers.Serializer):
 # ---- earning rules ------------------------------------------------------------------------------
 
 # Rule numbers: exact decimals with at most 6 places and 15 significant digits, so a JSON float
-# holds them exactly (program.json_number).
+# holds them exactly (language.json_number).
 RULE_DECIMAL_PLACES = 6
 RULE_NUMBER_DIGITS = 15
 MAX_RATE = Decimal(1_000_000)
@@ -413,11 +413,11 @@ MAX_RULE_DAYS = 36_500
 MAX_CONDITIONS = 20
 
 
-PROPERTY_NAME_RULE = "a property's name is 1 to 50 ASCII letters, digits, _, . or -"
+PROPERTY_NAME_RULE = language.PROPERTY_NAME_RULE
 
 
 def _rule_number(value: Any, *, what: str) -> Decimal:
-    number = program.as_number(value)
+    number = language.as_number(value)
     if number is None:
         raise serializers.ValidationError(f"{what} must be a number.")
     exponent = number.normalize().as_tuple().exponent
@@ -449,25 +449,24 @@ class RuleDecimalField(StrictDecimalField):
 class ConditionInput(NoUnknownKeysMixin, serializers.Serializer):
     field = StrictCharField(
         max_length=100,
-        help_text="total_cost, amount, channel, item.sku, item.category, "
-        "customer.orders_placed, customer.tier, weekday or properties.<name>.",
+        help_text=f"{language.FIELD_NAMES_TEXT}.",
     )
-    op = StrictChoiceField(choices=program.OPS)
+    op = StrictChoiceField(choices=language.OPS)
     value = serializers.JSONField(
         encoder=DjangoJSONEncoder, help_text="A number, a text or (for in and not_in) a list of them."
     )
 
 
 class EffectInput(NoUnknownKeysMixin, serializers.Serializer):
-    type = StrictChoiceField(choices=program.EFFECT_TYPES)
+    type = StrictChoiceField(choices=language.EFFECT_TYPES)
     value = RuleDecimalField(required=False, help_text="rate: points per unit of money; multiplier: at least 1.")
     points = StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY, required=False, help_text="fixed only.")
     scope = StrictChoiceField(
-        choices=[program.RATE_SCOPE_MATCHING_ITEMS],
+        choices=[language.RATE_SCOPE_MATCHING_ITEMS],
         required=False,
         help_text="rate only: of the matching items' price x quantity instead of the whole total_cost.",
     )
-    role = StrictChoiceField(choices=program.REFERRAL_ROLES, required=False, help_text="referral rules only.")
+    role = StrictChoiceField(choices=language.REFERRAL_ROLES, required=False, help_text="referral rules only.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         kind = attrs["type"]
@@ -555,11 +554,11 @@ class RuleInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
     @staticmethod
     def _effect(effect: dict[str, Any], trigger: str) -> dict[str, Any]:
         kind = effect["type"]
-        if kind in ("rate", "multiplier") and trigger not in program.RATE_TRIGGERS:
+        if kind in ("rate", "multiplier") and trigger not in language.RATE_TRIGGERS:
             raise serializers.ValidationError(
                 {"effect": {"type": [f"A {kind} needs money: {trigger} events have none; use fixed."]}}
             )
-        if "scope" in effect and trigger not in (RuleTrigger.ORDER, RuleTrigger.REFERRAL):
+        if "scope" in effect and trigger not in language.ORDER_TRIGGERS:
             raise serializers.ValidationError({"effect": {"scope": ["Only order rules have items to match."]}})
         if (trigger == RuleTrigger.REFERRAL) != ("role" in effect):
             message = (
@@ -569,17 +568,17 @@ class RuleInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
             )
             raise serializers.ValidationError({"effect": {"role": [message]}})
         if "value" in effect:  # stored as text, the exact decimal sent
-            effect = {**effect, "value": program.decimal_text(effect["value"])}
+            effect = {**effect, "value": language.decimal_text(effect["value"])}
         return effect
 
     @staticmethod
     def _condition_value(condition: dict[str, Any], trigger: str) -> Any:
         name, op, value = condition["field"], condition["op"], condition["value"]
-        spec = program.field_spec(name)
-        if spec is None and name.startswith(program.PROPERTIES_PREFIX):
+        spec = language.field_spec(name)
+        if spec is None and name.startswith(language.PROPERTIES_PREFIX):
             raise serializers.ValidationError({"field": [f"{name!r}: {PROPERTY_NAME_RULE}; no activity carries it."]})
         if spec is None:
-            known = ", ".join([*program.FIELDS, "properties.<name>"])
+            known = ", ".join([*language.FIELDS, "properties.<name>"])
             raise serializers.ValidationError({"field": [f"Unknown field {name!r}; the fields are: {known}."]})
         if trigger not in spec.triggers:
             raise serializers.ValidationError(
@@ -589,43 +588,43 @@ class RuleInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
                     ]
                 }
             )
-        if op in program.ORDERING_OPS and spec.kind == program.TEXT:
+        if op in language.ORDERING_OPS and spec.kind == language.TEXT:
             raise serializers.ValidationError({"op": [f"{op} compares numbers; {name} is text."]})
-        if op in program.LIST_OPS:
-            if not isinstance(value, list) or not 1 <= len(value) <= program.MAX_LIST_VALUES:
+        if op in language.LIST_OPS:
+            if not isinstance(value, list) or not 1 <= len(value) <= language.MAX_LIST_VALUES:
                 raise serializers.ValidationError(
-                    {"value": [f"{op} takes a list of 1 to {program.MAX_LIST_VALUES} values."]}
+                    {"value": [f"{op} takes a list of 1 to {language.MAX_LIST_VALUES} values."]}
                 )
             return [RuleInput._scalar(item, spec, name, op) for item in value]
         return RuleInput._scalar(value, spec, name, op)
 
     @staticmethod
-    def _scalar(value: Any, spec: "program.FieldSpec", name: str, op: str) -> Any:
+    def _scalar(value: Any, spec: "language.FieldSpec", name: str, op: str) -> Any:
         try:
-            if spec.kind == program.NUMBER or (op in program.ORDERING_OPS):
+            if spec.kind == language.NUMBER or (op in language.ORDERING_OPS):
                 number = _rule_number(value, what=f"The value of {name}")
                 if name == "weekday" and number not in range(1, 8):
                     raise serializers.ValidationError("A weekday is 1 (Monday) to 7 (Sunday).")
-                return program.json_number(number)
-            if spec.kind == program.TEXT:
+                return language.json_number(number)
+            if spec.kind == language.TEXT:
                 if not isinstance(value, str) or len(value) > 255:
                     raise serializers.ValidationError(f"The value of {name} must be a text of at most 255 characters.")
                 return value
             if isinstance(value, str | bool) and len(str(value)) <= 255:
                 return value
-            return program.json_number(_rule_number(value, what=f"The value of {name}"))
+            return language.json_number(_rule_number(value, what=f"The value of {name}"))
         except serializers.ValidationError as error:
             raise serializers.ValidationError({"value": error.detail}) from None
 
 
 class EffectOutput(serializers.Serializer):
-    type = serializers.ChoiceField(choices=program.EFFECT_TYPES)
+    type = serializers.ChoiceField(choices=language.EFFECT_TYPES)
     value = serializers.RegexField(
         RULE_DECIMAL_PATTERN, required=False, help_text="rate or multiplier: the exact decimal, as text."
     )
     points = serializers.IntegerField(required=False, help_text="fixed only.")
-    scope = serializers.ChoiceField(choices=[program.RATE_SCOPE_MATCHING_ITEMS], required=False)
-    role = serializers.ChoiceField(choices=program.REFERRAL_ROLES, required=False)
+    scope = serializers.ChoiceField(choices=[language.RATE_SCOPE_MATCHING_ITEMS], required=False)
+    role = serializers.ChoiceField(choices=language.REFERRAL_ROLES, required=False)
 
 
 class RuleOutput(serializers.Serializer):
@@ -688,14 +687,14 @@ class ActivityInput(NulRefusedMixin, serializers.Serializer):
             raise serializers.ValidationError(f"At most {MAX_PROPERTIES} properties.")
         cleaned = {}
         for name, value in properties.items():
-            if not program.is_property_name(name):
+            if not language.is_property_name(name):
                 raise serializers.ValidationError(f"{name!r}: {PROPERTY_NAME_RULE}.")
             if isinstance(value, str | bool):
                 if isinstance(value, str) and len(value) > 255:
                     raise serializers.ValidationError(f"{name}: a text of at most 255 characters.")
                 cleaned[name] = value
-            elif program.is_number(value):
-                cleaned[name] = program.json_number(_rule_number(value, what=name))
+            elif language.is_number(value):
+                cleaned[name] = language.json_number(_rule_number(value, what=name))
             else:
                 raise serializers.ValidationError(f"{name}: a text, a number or a boolean (the object is flat).")
         return cleaned

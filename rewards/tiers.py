@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from rewards.models import RewardKind
-from rewards.program import decimal_text
+from rewards.program.language import decimal_text
 
 DEFAULT_WINDOW_DAYS = 365
 DEFAULT_QUALIFYING_KINDS = (RewardKind.ORDER, RewardKind.PURCHASE)

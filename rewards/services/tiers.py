@@ -30,7 +30,8 @@ from rewards.models import (
     TierLadder,
     TierStanding,
 )
-from rewards.program import decimal_text, program_time
+from rewards.program.engine import program_time
+from rewards.program.language import decimal_text
 from rewards.serializers import TierLadderInput
 from rewards.services.events import event_record
 from rewards.shapes import iso
