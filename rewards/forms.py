@@ -1,6 +1,7 @@
 """The earning rule form staff fill in in admin: plain fields for the effect, the caps and up to
 five conditions, turned into the rule definition the API takes and checked by the same
-validator (``RuleInput``), so a rule saved here is exactly one the API would accept."""
+grammar (``rewards.program.validate``), so a rule saved here is exactly one the API would accept.
+The tier ladder's and the catalog's forms likewise check with the API's grammar of each."""
 
 import re
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from core.errors import plain_errors
+from core.exceptions import InvalidInput
 from rewards.models import (
     CapPeriod,
     CatalogItem,
@@ -23,9 +24,10 @@ from rewards.models import (
     TierLadder,
 )
 from rewards.program import language
+from rewards.program.validate import rule_validated
 from rewards.program.versions import RULE_FIELDS
-from rewards.serializers import CatalogInput, RuleInput, TierLadderInput
-from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
+from rewards.services.catalog import catalog_item_validated
+from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS, ladder_validated
 
 CONDITION_ROWS = 5
 PROPERTY = "properties"
@@ -263,9 +265,10 @@ class RuleAdminForm(forms.ModelForm):
             if definition[name] is not None:
                 definition[name] = definition[name].isoformat()
         self.rule_definition = definition  # what save_model hands to the service
-        serializer = RuleInput(data=definition)
-        if not serializer.is_valid():
-            for key, messages in plain_errors(serializer.errors).items():
+        try:
+            rule_validated(definition)
+        except InvalidInput as error:
+            for key, messages in error.fields.items():
                 if key in self.fields:
                     self.add_error(key, messages)
                 elif key == "conditions":  # "0: field: ..." is the form's condition 1
@@ -339,12 +342,12 @@ class TierAdminForm(forms.ModelForm):
         }
 
     def validate_unique(self) -> None:
-        # The ladder is replaced whole: codes and entries are checked across it, by TierLadderInput.
+        # The ladder is replaced whole: codes and entries are checked across it, by its grammar.
         pass
 
 
 class TierFormSet(forms.BaseInlineFormSet):
-    """The ladder's tiers, checked whole by the API's validator (``TierLadderInput``) with the
+    """The ladder's tiers, checked whole by the API's grammar (``ladder_validated``) with the
     ladder's settings from the form above them."""
 
     def clean(self) -> None:
@@ -359,11 +362,12 @@ class TierFormSet(forms.BaseInlineFormSet):
             "window_days": self.instance.window_days,
             "qualifying_kinds": list(self.instance.qualifying_kinds or []),
         }
-        serializer = TierLadderInput(data=definition)
-        if not serializer.is_valid():
+        try:
+            ladder_validated(definition)
+        except InvalidInput as error:
             raise forms.ValidationError(
-                [message for messages in plain_errors(serializer.errors).values() for message in messages]
-            )
+                [message for messages in error.fields.values() for message in messages]
+            ) from None
         if not tiers:
             raise forms.ValidationError("A ladder has at least one tier, entered at 0 points.")
         self.ladder_definition = definition
@@ -410,7 +414,7 @@ class TierFloorForm(forms.ModelForm):
 
 
 class CatalogItemAdminForm(forms.ModelForm):
-    """A catalog item, checked by the API's validator (``CatalogInput``); its tiers as text."""
+    """A catalog item, checked by the API's grammar (``catalog_item_validated``); its tiers as text."""
 
     tier_codes_text = forms.CharField(
         label="Only for the tiers", required=False, help_text="Tier codes, comma-separated; empty: every customer."
@@ -454,9 +458,10 @@ class CatalogItemAdminForm(forms.ModelForm):
             "tier_codes": [code.strip() for code in data.get("tier_codes_text", "").split(",") if code.strip()],
             "coupon_valid_days": data.get("coupon_valid_days"),
         }
-        serializer = CatalogInput(data=definition)
-        if not serializer.is_valid():
-            for field, messages in plain_errors(serializer.errors).items():
+        try:
+            catalog_item_validated(definition)
+        except InvalidInput as error:
+            for field, messages in error.fields.items():
                 self.add_error(field if field in self.fields else None, messages)
             return data
         self.catalog_definition = definition

@@ -25,9 +25,9 @@ from rewards.errors import ActivityConflict, RuleChanged, RuleNotFound
 from rewards.models import ERASED, Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger
 from rewards.program.engine import Award, ProgramEvent, awards_take, breakdown, counted_caps
 from rewards.program.language import TRIGGERS, decimal_text
+from rewards.program.validate import rule_validated
 from rewards.program.versions import first_version, next_version, rule_definition
 from rewards.selectors import account_balance
-from rewards.serializers import RuleInput
 from rewards.services import tiers
 from rewards.services.ledger import Posting, kind_pending_days, points_credit, points_entry_check
 from rewards.services.tiers import ladder_read
@@ -35,17 +35,11 @@ from rewards.shapes import balance_fields, iso
 from rewards.tiers import Ladder, TierDef, tier_award_points
 
 
-def rule_validated(definition: Mapping[str, Any]) -> dict[str, Any]:
-    serializer = RuleInput(data=dict(definition))
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 @transaction.atomic
 def rule_create(*, definition: Mapping[str, Any], by: str) -> Rule:
     """A new rule, version 1, from a definition the rules' grammar accepts (else a 400 naming
     what is wrong)."""
-    return first_version(rule_validated(definition), by=by, now=timezone.now())
+    return first_version(rule_validated(dict(definition)), by=by, now=timezone.now())
 
 
 @transaction.atomic
