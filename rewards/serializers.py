@@ -45,7 +45,7 @@ from rewards.program.validate import (
 )
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 from rewards.services.catalog import MAX_CATALOG_COUNT, MAX_TIER_CODES, catalog_item_validated
-from rewards.shapes import iso
+from rewards.shapes import pending_available_at, pending_status
 from rewards.tiers import MAX_BENEFITS, MAX_TIERS, ladder_validated
 
 # ---- inputs -------------------------------------------------------------------
@@ -166,22 +166,13 @@ class RewardHistoryOutput(serializers.ModelSerializer):
         help_text="A credit whose points are still on the way: when they become available (else null)."
     )
 
-    @staticmethod
-    def _pending_lot(row: Reward) -> Any:
-        return getattr(row, "lot", None) if row.pending_change > 0 else None
-
     @extend_schema_field(serializers.ChoiceField(choices=["on_the_way", "arrived", "cancelled"], allow_null=True))
     def get_pending_status(self, row: Reward) -> str | None:
-        lot = self._pending_lot(row)
-        if lot is None:
-            return None
-        if not lot.pending:
-            return "arrived"
-        return "on_the_way" if lot.remaining > 0 else "cancelled"
+        return pending_status(row)
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_available_at(self, row: Reward) -> str | None:
-        return iso(self._pending_lot(row).available_at) if self.get_pending_status(row) == "on_the_way" else None
+        return pending_available_at(row)
 
     class Meta:
         model = Reward

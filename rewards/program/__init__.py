@@ -6,5 +6,5 @@
 - ``engine``: whether a rule applies to an event, and the awards, caps and multipliers.
 - ``versions``: a rule's definition as each version keeps it.
 
-No module here imports DRF; the API's serializers and admin's forms wrap ``validate``.
+No module here imports DRF: the API and admin wrap ``validate``.
 """
