@@ -32,19 +32,11 @@ from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS, ladder_va
 CONDITION_ROWS = 5
 PROPERTY = "properties"
 
-OP_WORDS = {
-    "eq": "is",
-    "ne": "is not",
-    "gt": "is more than",
-    "gte": "is at least",
-    "lt": "is less than",
-    "lte": "is at most",
-    "in": "is one of",
-    "not_in": "is none of",
-}
+# The form's words for each op and condition field are the language's own.
+OP_WORDS = {op: spec.words for op, spec in language.OP_SPECS.items()}
 # A list is typed with commas between its values, as the label shows.
 OP_LABELS = {op: f"{words} (a, b, …)" if op in language.LIST_OPS else words for op, words in OP_WORDS.items()}
-# The condition fields as the form words them: the language's own labels, then an activity's property.
+# The condition fields, then an activity's property.
 FIELD_LABELS = {
     **{name: spec.label for name, spec in language.FIELDS.items()},
     PROPERTY: language.PROPERTIES_SPEC.label,

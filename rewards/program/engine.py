@@ -25,8 +25,8 @@ from rewards.models import CapPeriod, Rule, RuleTrigger
 from rewards.program.language import (
     FIELDS,
     ITEM_PREFIX,
-    LIST_OPS,
     MONEY,
+    OP_SPECS,
     PROPERTIES_PREFIX,
     RATE_SCOPE_MATCHING_ITEMS,
     TRIGGERS,
@@ -94,24 +94,20 @@ def _equal(actual: Any, wanted: Any) -> bool:
 
 
 def compare(actual: Any, op: str, wanted: Any) -> bool:
-    """One condition on one value. A missing value (no channel, no such property) meets only
-    ``ne`` and ``not_in``; ordering needs two numbers."""
+    """One condition on one value, as the language says the op means. A missing value (no
+    channel, no such property) meets only the negated ops (``ne``, ``not_in``); ordering needs
+    two numbers."""
+    spec = OP_SPECS[op]
     if actual is None:
-        return op in ("ne", "not_in")
-    if op in LIST_OPS:
-        found = any(_equal(actual, choice) for choice in wanted)
-        return found if op == "in" else not found
-    if op in ("eq", "ne"):
-        return _equal(actual, wanted) == (op == "eq")
+        return spec.negated
+    if spec.takes_list:
+        return any(_equal(actual, choice) for choice in wanted) != spec.negated
+    if spec.ordering is None:
+        return _equal(actual, wanted) != spec.negated
     actual_number, wanted_number = as_number(actual), as_number(wanted)
     if actual_number is None or wanted_number is None:
         return False
-    return {
-        "gt": actual_number > wanted_number,
-        "gte": actual_number >= wanted_number,
-        "lt": actual_number < wanted_number,
-        "lte": actual_number <= wanted_number,
-    }[op]
+    return spec.ordering(actual_number, wanted_number)
 
 
 def _item_holds(item: EventItem, condition: Mapping[str, Any]) -> bool:

@@ -1,10 +1,13 @@
 """The earning rules' language, each part written once: the triggers and what their events
-carry, the condition fields (their kind, the triggers that have them, their words in admin),
-the operators, the effects and the caps. The validator (``validate``), the admin form
-(``rewards.forms``) and the engine (``engine``) all read these; none keeps a list of its own.
+carry, the condition fields (their kind, the triggers that have them, their words in admin, what
+the engine reads), the operators (their words, and what each means), the effects and the caps.
+The validator (``validate``), the admin form (``rewards.forms``) and the engine (``engine``) all
+read these; none keeps a list of its own.
 """
 
+import operator
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -58,6 +61,8 @@ class FieldSpec:
     # What the engine reads: the event's attribute (an item's, for item.* fields); "money" is the
     # field of the triggers whose money_field it is.
     source: str
+    values: range | None = None  # the numbers the field can have, when they are few
+    values_rule: str = ""  # the refusal of any other
 
 
 FIELDS: dict[str, FieldSpec] = {
@@ -71,7 +76,15 @@ FIELDS: dict[str, FieldSpec] = {
     "customer.orders_placed": FieldSpec(NUMBER, ORDER_TRIGGERS, "Customer's earlier orders", "orders_placed"),
     # None while no tier ladder is set.
     "customer.tier": FieldSpec(TEXT, ALL_TRIGGERS, "Customer's tier", "tier"),
-    "weekday": FieldSpec(NUMBER, ALL_TRIGGERS, "Weekday (1 = Monday)", "weekday"),  # in the program's time zone
+    # In the program's time zone.
+    "weekday": FieldSpec(
+        NUMBER,
+        ALL_TRIGGERS,
+        "Weekday (1 = Monday)",
+        "weekday",
+        values=range(1, 8),
+        values_rule="A weekday is 1 (Monday) to 7 (Sunday).",
+    ),
 }
 ITEM_PREFIX = "item."
 PROPERTIES_PREFIX = "properties."
@@ -97,9 +110,28 @@ def field_spec(name: str) -> FieldSpec | None:
 
 # ---- the operators -------------------------------------------------------------------------------
 
-OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in")
-ORDERING_OPS = frozenset({"gt", "gte", "lt", "lte"})
-LIST_OPS = frozenset({"in", "not_in"})
+
+@dataclass(frozen=True)
+class OpSpec:
+    words: str  # the admin form's words for it
+    takes_list: bool = False  # in, not_in: the value is a list of choices
+    negated: bool = False  # ne, not_in: what a missing value (no channel, no such property) meets
+    ordering: Callable[[Decimal, Decimal], bool] | None = None  # compares two numbers
+
+
+OP_SPECS: dict[str, OpSpec] = {
+    "eq": OpSpec("is"),
+    "ne": OpSpec("is not", negated=True),
+    "gt": OpSpec("is more than", ordering=operator.gt),
+    "gte": OpSpec("is at least", ordering=operator.ge),
+    "lt": OpSpec("is less than", ordering=operator.lt),
+    "lte": OpSpec("is at most", ordering=operator.le),
+    "in": OpSpec("is one of", takes_list=True),
+    "not_in": OpSpec("is none of", takes_list=True, negated=True),
+}
+OPS = tuple(OP_SPECS)
+ORDERING_OPS = frozenset(op for op, spec in OP_SPECS.items() if spec.ordering)
+LIST_OPS = frozenset(op for op, spec in OP_SPECS.items() if spec.takes_list)
 MAX_LIST_VALUES = 100
 
 # ---- effects and caps -----------------------------------------------------------------------------

@@ -224,8 +224,8 @@ def _scalar(value: Any, spec: FieldSpec, name: str, op: str) -> Any:
     try:
         if spec.kind == NUMBER or (op in ORDERING_OPS):
             number = rule_number(value, what=f"The value of {name}")
-            if name == "weekday" and number not in range(1, 8):
-                raise Invalid("A weekday is 1 (Monday) to 7 (Sunday).")
+            if spec.values is not None and number not in spec.values:
+                raise Invalid(spec.values_rule)
             return json_number(number)
         if spec.kind == TEXT:
             if not isinstance(value, str) or len(value) > MAX_TEXT_VALUE:
