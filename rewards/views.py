@@ -11,13 +11,16 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
 
 from core.apis import money_text
 from core.renderers import csv_download, csv_filename
 from rewards import charts as charts_svg
 from rewards import reports
+from rewards.services.messages import topic_name, topic_unsubscribe, unsubscribe_read
 
 
 @require_GET
@@ -31,6 +34,34 @@ def rewards_page(request: HttpRequest) -> HttpResponse:
         "currency_symbol": settings.CURRENCY_SYMBOL,
     }
     response = render(request, "rewards/page.html", context)
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# A mail client's one-click POST (RFC 8058) carries no CSRF token: the signed link is the proof.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """An unsubscribe link: GET asks (a small page in the customer's language), POST turns the
+    topic off. A forged or altered link: a 404 page, nothing changed."""
+    link = unsubscribe_read(token)
+    language = link.language if link else translation.get_language_from_request(request)
+    with translation.override(language):
+        context = {
+            "program_name": settings.PROGRAM_NAME,
+            "accent_color": settings.PROGRAM_ACCENT_COLOR,
+            "valid": link is not None,
+            "done": False,
+        }
+        if link is None:
+            response = render(request, "messages/unsubscribe.html", context, status=404)
+        else:
+            if request.method == "POST":
+                topic_unsubscribe(link)
+                context["done"] = True
+            context["topic_name"] = topic_name(link.topic)
+            response = render(request, "messages/unsubscribe.html", context)
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"
     return response

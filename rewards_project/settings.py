@@ -377,7 +377,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-coupons": {"task": "rewards.tasks.expire_coupons", "schedule": 3600.0},
     "purge-idempotency-keys": {"task": "rewards.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "webhook-sweep": {"task": "loyalty.tasks.deliver_webhooks", "schedule": 10.0},
-    "messages-send": {"task": "rewards.tasks.send_messages", "schedule": 30.0},
+    "notice-coupons": {"task": "rewards.tasks.notice_coupons", "schedule": 3600.0},
+    "messages-send": {"task": "rewards.tasks.send_messages", "schedule": 10.0},
 }
 
 # What customers see on the rewards page (and staff in admin's header).

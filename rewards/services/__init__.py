@@ -27,7 +27,14 @@ from rewards.errors import (
     UnknownTier,
 )
 from rewards.services.birthdays import birthday_set, birthdays_award
-from rewards.services.coupons import CouponsReport, Refunded, coupon_use, coupon_void, coupons_expire
+from rewards.services.coupons import (
+    CouponsReport,
+    Refunded,
+    coupon_use,
+    coupon_void,
+    coupons_expire,
+    coupons_notice,
+)
 from rewards.services.idempotency import (
     IDEMPOTENCY_KEY_TTL,
     KeyedResponse,
@@ -136,6 +143,7 @@ __all__ = [
     "coupon_use",
     "coupon_void",
     "coupons_expire",
+    "coupons_notice",
     "credit_take_back",
     "donation_redeem",
     "event_earn",

@@ -14,10 +14,12 @@ the server's OK and the record leaves the message pending: it is sent again once
 over, so a crash there can cause one duplicate, and nothing worse.
 """
 
+import contextlib
 import logging
 import smtplib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +27,7 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
@@ -198,7 +200,9 @@ def message_render(*, kind: str, topic: str, data: dict[str, Any], user_id: int,
     }
     with translation.override(language):
         context["topic_name"] = topic_name(topic)
+        context |= _localized(context)
         subject = " ".join(render_to_string(f"messages/{kind}/subject.txt", context).split())
+        context["subject"] = subject
         text = render_to_string(f"messages/{kind}/body.txt", context)
         html = render_to_string(f"messages/{kind}/body.html", context)
     unsubscribe = f"<{link}>"
@@ -206,6 +210,22 @@ def message_render(*, kind: str, topic: str, data: dict[str, Any], user_id: int,
         unsubscribe += f", <mailto:{settings.MESSAGES_UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
     headers = {"List-Unsubscribe": unsubscribe, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
     return Rendered(subject=subject, text=text, html=html, headers=headers)
+
+
+def _localized(context: dict[str, Any]) -> dict[str, str]:
+    """Dates and money as the active language writes them ("7 décembre 2026", "5,00 $")."""
+    localized = {}
+    for name, moment in (("expires_on", context.get("expires_at")), ("valid_until_on", context.get("valid_until"))):
+        if moment is not None:
+            localized[name] = formats.date_format(timezone.localtime(moment), "DATE_FORMAT")
+    if context.get("amount") is not None:
+        amount = formats.number_format(Decimal(str(context["amount"])), decimal_pos=2, use_l10n=True)
+        # Translators: an amount of money; the currency's place (before or after) is yours.
+        localized["money"] = gettext("%(currency)s%(amount)s") % {
+            "currency": settings.CURRENCY_SYMBOL,
+            "amount": amount,
+        }
+    return localized
 
 
 def topic_name(topic: str) -> str:
@@ -332,9 +352,16 @@ def messages_send(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) 
         batch = _claim(now_pass, batch_size)
         if not batch:
             return report
-        with get_connection(timeout=settings.EMAIL_TIMEOUT) as connection:
+        connection = get_connection(timeout=settings.EMAIL_TIMEOUT)
+        # One connection for the batch; a server down, and each message's try says so.
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            connection.open()
+        try:
             for message in batch:
                 _send_one(message, connection=connection, now=now_pass, report=report)
+        finally:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                connection.close()
         if len(batch) < batch_size:
             return report
 
