@@ -55,7 +55,7 @@ from rewards.serializers import (
     VoidCouponOutput,
 )
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
-from rewards.services.messages import ContactNotFound, contact_fields, contact_get, contact_set
+from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 
@@ -499,7 +499,7 @@ def _path_user_id(raw: str) -> int:
 @extend_schema(
     tags=["rewards-api"],
     request=ContactInput,
-    responses={200: ContactOutput, **errors(404)},
+    responses={200: ContactOutput, **errors()},
     summary="A customer's contact and consent: email, language and the topics they hear about "
     "(a customer session may read and set its own)",
 )
@@ -511,14 +511,10 @@ class ContactApi(CustomerAPIView):
     def get(self, request: Request, user_id: str) -> Response:
         user = _path_user_id(user_id)
         acting_app(request, user)
-        contact = contact_get(user)
-        if contact is None:
-            raise ContactNotFound()
-        return Response({"success": True, **contact_fields(contact)})
+        return Response({"success": True, **contact_fields(contact_get(user), user_id=user)})
 
     def put(self, request: Request, user_id: str) -> Response:
         user = _path_user_id(user_id)
         acting_app(request, user)
         data = validated(ContactInput, request.data)
-        contact = contact_set(user_id=user, **data)
-        return Response({"success": True, **contact_fields(contact)})
+        return Response({"success": True, **contact_fields(contact_set(user_id=user, **data), user_id=user)})

@@ -853,6 +853,6 @@ class TopicsOutput(serializers.Serializer):
 class ContactOutput(serializers.Serializer):
     success = serializers.BooleanField(default=True)
     user_id = serializers.IntegerField()
-    email = serializers.CharField()
-    language = serializers.CharField()
+    email = serializers.CharField(help_text="Empty: none (nothing is sent).")
+    language = serializers.CharField(allow_null=True, help_text="null: the customer set none.")
     topics = TopicsOutput()

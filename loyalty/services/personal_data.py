@@ -151,7 +151,9 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
         },
         "birthday": {"month": birthday.month, "day": birthday.day} if birthday and birthday.month else None,
         "birthday_awarded_year": birthday.awarded_year if birthday else None,
-        "contact": contact_fields(contact) if (contact := Contact.objects.filter(user_id=user_id).first()) else None,
+        "contact": contact_fields(contact, user_id=user_id)
+        if (contact := Contact.objects.filter(user_id=user_id).first())
+        else None,
         "messages": [
             {**m, "created_at": iso(m["created_at"]), "sent_at": iso(m["sent_at"])} for m in messages_of(user_id)
         ],

@@ -31,7 +31,6 @@ from django.utils import formats, timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 
-from core.exceptions import NotFound
 from rewards.models import (
     TOPICS_DEFAULT,
     Contact,
@@ -85,13 +84,11 @@ def contact_get(user_id: int) -> Contact | None:
     return Contact.objects.filter(user_id=user_id).first()
 
 
-class ContactNotFound(NotFound):
-    code = "contact_not_found"
-    default_message = "This customer has no contact."
-
-
-def contact_fields(contact: Contact) -> dict[str, Any]:
-    """A contact as the API answers it and the export carries it."""
+def contact_fields(contact: Contact | None, *, user_id: int) -> dict[str, Any]:
+    """A contact as the API answers it and the export carries it. A customer who set none: no
+    email, no language (the rewards page follows the browser's) and the default topics."""
+    if contact is None:
+        return {"user_id": user_id, "email": "", "language": None, "topics": dict(TOPICS_DEFAULT)}
     return {
         "user_id": contact.user_id,
         "email": contact.email,

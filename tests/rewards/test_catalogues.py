@@ -14,6 +14,7 @@ from core.locale import catalogues_compile
 REWARDS = Path(__file__).resolve().parents[2] / "rewards"
 LOCALE = REWARDS / "locale"
 _TEMPLATE_CALL = re.compile(r"\b(gettext|ngettext|pgettext|npgettext)\((u?'(?:[^'\\]|\\.)*')")
+PLACEHOLDER = r"%\(\w+\)s|\{\w+\}"
 _PYTHON_CALLS = {"gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "_"}
 
 
@@ -56,11 +57,12 @@ def test_the_french_and_english_catalogues_hold_every_text_translated():
         assert [e.msgid for e in catalogue.fuzzy_entries()] == [], f"fuzzy in {language}"
         assert catalogue.obsolete_entries() == []
         for entry in entries.values():
-            # Each placeholder of the English is in every translation, and nothing else.
-            placeholders = sorted(re.findall(r"%\(\w+\)s", entry.msgid))
+            # Each placeholder of the English (%(name)s in Python and templates, {name} in the
+            # page's script) is in every translation, and nothing else.
+            placeholders = sorted(re.findall(PLACEHOLDER, entry.msgid))
             translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
             for translation in translations:
-                assert sorted(re.findall(r"%\(\w+\)s", translation)) == placeholders, (language, entry.msgid)
+                assert sorted(re.findall(PLACEHOLDER, translation)) == placeholders, (language, entry.msgid)
         if language == "fr":
             assert catalogue.metadata["Plural-Forms"] == "nplurals=2; plural=(n > 1);"
 

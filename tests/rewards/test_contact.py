@@ -52,11 +52,18 @@ def test_a_change_keeps_what_it_does_not_name(shop):
     assert shop.put(URL, {"email": ""}, format="json").json()["email"] == ""
 
 
-def test_get_of_a_customer_without_contact_is_404(shop):
+def test_get_of_a_customer_without_contact_answers_what_applies_and_writes_nothing(shop):
     response = shop.get(URL)
 
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "contact_not_found"
+    assert response.status_code == 200
+    assert response.json() == {
+        "success": True,
+        "user_id": USER,
+        "email": "",
+        "language": None,
+        "topics": ALL_ON_BUT_MARKETING,
+    }
+    assert not Contact.objects.exists()
 
 
 @pytest.mark.parametrize(
