@@ -520,3 +520,35 @@ def test_the_export_lists_the_messages(app):
         None,
     )
     assert datetime.fromisoformat(message["created_at"]).tzinfo == UTC
+
+
+def test_the_triggers_when_clause_lets_by_exactly_the_events_that_write_a_message():
+    """The WHEN clause names in plain SQL the events message_kind gives a message: every event
+    type with every ledger kind, written for a customer with every topic on, writes a message
+    exactly when message_kind says so."""
+    from rewards.models import RewardKind
+
+    services.contact_set(user_id=USER, email="ada@example.com", topics={"marketing": True})
+    expected = set()
+    with connection.cursor() as cursor:
+        for event_type in EventType.values:
+            for kind in [*RewardKind.values, None]:
+                cursor.execute("SELECT message_kind(%s, %s)", [event_type, kind])
+                message_kind = cursor.fetchone()[0]
+                data = {"reward": {"kind": kind}} if kind else {}
+                event = event_record(type=event_type, user_id=USER, now=timezone.now(), extra=data)
+                once_a_day_again = message_kind == "points_expiring" and any(
+                    k == "points_expiring" for _, k in expected
+                )
+                if message_kind and not once_a_day_again:
+                    expected.add((event.pk, message_kind))
+    written = set(Message.objects.values_list("event_id", "kind"))
+    assert written == expected
+    assert {kind for _, kind in expected} == {
+        "points_expiring",
+        "tier_upgraded",
+        "tier_downgraded",
+        "coupon_issued",
+        "coupon_expiring",
+        "birthday_award",
+    }
