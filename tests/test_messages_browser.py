@@ -68,3 +68,32 @@ def test_the_unsubscribe_link_of_a_french_message_followed_in_chromium(browser: 
     expect(page.get_by_role("heading")).to_have_text("This link is not valid")
     assert services.contact_get(USER).topics["coupons"] is True
     context.close()
+
+
+def test_a_messages_html_reads_in_a_browser_without_fetching_anything(browser: Browser, smtp, live_server):
+    """The HTML as the SMTP server received it, shown in Chromium: no request leaves the page (no
+    remote image, font, style sheet or script), the text is there; docs/message-coupon-fr.png."""
+    from tests.test_rewards_page import SCREENSHOT_DIR
+
+    app = ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
+    services.contact_set(user_id=USER, email="ada@example.com", language="fr")
+    services.points_earn(user_id=USER, points=500, description="welcome", app=app)
+    item = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="coupon", app=app)
+    services.messages_send()
+    [received] = smtp.inbox.received
+    html = received.get_body(preferencelist=("html",)).get_content()
+
+    context = browser.new_context(viewport={"width": 640, "height": 560})
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.set_content(html)
+
+    expect(page.get_by_role("heading", name="Votre bon de 5,00 $")).to_be_visible()
+    expect(page.get_by_text(item.redeemed_item.item_code)).to_be_visible()
+    expect(page.get_by_role("link", name="Ne plus recevoir ces messages")).to_have_attribute(
+        "href", re.compile(r"/messages/unsubscribe/")
+    )
+    assert requests == []
+    page.screenshot(path=SCREENSHOT_DIR / "message-coupon-fr.png", full_page=True)
+    context.close()

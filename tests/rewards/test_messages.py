@@ -552,3 +552,19 @@ def test_the_triggers_when_clause_lets_by_exactly_the_events_that_write_a_messag
         "coupon_expiring",
         "birthday_award",
     }
+
+
+def test_the_beat_sweeps_with_the_workers_task(app, settings, mailoutbox):
+    from rewards.tasks import notice_coupons, send_messages
+
+    assert settings.CELERY_BEAT_SCHEDULE["messages-send"]["task"] == "rewards.tasks.send_messages"
+    assert settings.CELERY_BEAT_SCHEDULE["notice-coupons"]["task"] == "rewards.tasks.notice_coupons"
+    services.contact_set(user_id=USER, email="ada@example.com")
+    services.points_earn(user_id=USER, points=500, description="welcome", app=app)
+    coupon(app)
+
+    assert send_messages() == 1
+    assert notice_coupons() == 0
+    [sent] = mailoutbox
+    assert sent.to == ["ada@example.com"] and sent.subject == "Your $5.00 coupon"
+    assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
