@@ -568,3 +568,20 @@ def test_the_beat_sweeps_with_the_workers_task(app, settings, mailoutbox):
     [sent] = mailoutbox
     assert sent.to == ["ada@example.com"] and sent.subject == "Your $5.00 coupon"
     assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_birthday_award_writes_its_message_in_the_customers_language(smtp):
+    from tests.rewards.test_birthdays import BIRTHDAY_RULE, at
+
+    services.rule_create(definition=BIRTHDAY_RULE, by="test")
+    services.contact_set(user_id=USER, email="ada@example.com", language="fr")
+    services.birthday_set(user_id=USER, month=6, day=15, now=at("2027-01-10T12:00:00"))
+
+    assert services.birthdays_award(now=at("2027-06-15T08:00:00")).awarded == 1
+
+    message = Message.objects.get()
+    assert (message.kind, message.topic) == ("birthday_award", "birthday")
+    assert services.messages_send().sent == 1
+    [received] = smtp.inbox.received
+    assert received["Subject"] == "Joyeux anniversaire !"
+    assert "Pour votre anniversaire, nous avons ajouté 100 points à votre solde." in text_of(received)
