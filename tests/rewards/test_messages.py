@@ -585,3 +585,19 @@ def test_a_birthday_award_writes_its_message_in_the_customers_language(smtp):
     [received] = smtp.inbox.received
     assert received["Subject"] == "Joyeux anniversaire !"
     assert "Pour votre anniversaire, nous avons ajouté 100 points à votre solde." in text_of(received)
+
+
+def test_a_mailto_unsubscribe_goes_beside_the_link_when_set(settings):
+    from rewards.services.messages import message_render
+
+    settings.MESSAGES_BASE_URL = "https://rewards.shop.example"
+    settings.MESSAGES_UNSUBSCRIBE_MAILTO = "unsubscribe@shop.example"
+
+    rendered = message_render(kind="birthday_award", topic="birthday", data={}, user_id=USER, language="en")
+
+    assert re.fullmatch(
+        r"<https://rewards\.shop\.example/messages/unsubscribe/[^/]+/>, "
+        r"<mailto:unsubscribe@shop\.example\?subject=unsubscribe>",
+        rendered.headers["List-Unsubscribe"],
+    )
+    assert rendered.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
