@@ -601,3 +601,22 @@ def test_a_mailto_unsubscribe_goes_beside_the_link_when_set(settings):
         rendered.headers["List-Unsubscribe"],
     )
     assert rendered.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_tier_reached_by_an_order_is_announced_in_french(smtp, app):
+    from loyalty.services import order_record
+
+    bronze = {"code": "bronze", "name": "Bronze", "entry_points": 0, "retain_points": 0}
+    silver = {"code": "silver", "name": "Silver", "entry_points": 10, "retain_points": 10}
+    services.ladder_set(definition={"tiers": [bronze, silver]}, by="test")
+    services.contact_set(user_id=USER, email="ada@example.com", language="fr")
+
+    order_record(order_id=77, user_id=USER, total_cost=1000, completed_at=int(timezone.now().timestamp()), app=app)
+
+    upgrade = Event.objects.get(type=EventType.TIER_UPGRADED, user_id=USER)
+    message = Message.objects.get(kind="tier_upgraded")
+    assert (message.event_id, message.topic) == (upgrade.pk, "tier_changes")
+    services.messages_send()
+    [received] = smtp.inbox.received
+    assert received["Subject"] == "Bienvenue au niveau Silver !"
+    assert "Vous passez de Bronze à Silver. Profitez de ses avantages." in text_of(received)
