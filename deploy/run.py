@@ -87,7 +87,7 @@ def main() -> int:
     # Messages to customers never leave the machine: one file each in .run/mail/ (EMAIL_URL for a
     # server, or consolemail:// to print them), their unsubscribe links to this server.
     if not env.get("EMAIL_URL"):
-        env["EMAIL_URL"] = f"filemail://{RUN_DIR / 'mail'}"
+        env["EMAIL_URL"] = f"filemail:///{(RUN_DIR / 'mail').relative_to(ROOT)}"
     env.setdefault("MESSAGES_BASE_URL", f"http://{address}")
     mail = env["EMAIL_URL"].split("@")[-1]
     RUN_DIR.mkdir(exist_ok=True)

@@ -321,9 +321,12 @@ for _name, _days in [
 ADMIN_ADJUSTMENT_CONFIRM_POINTS = env.int("ADMIN_ADJUSTMENT_CONFIRM_POINTS", default=10_000)
 
 # Messages to customers (docs/MESSAGES.md). EMAIL_URL through django-environ: smtp://user:pass@host:25,
-# smtp+tls://…:587, smtp+ssl://…:465, consolemail:// (printed), filemail:///a/folder (a file each).
+# smtp+tls://…:587, smtp+ssl://…:465, consolemail:// (printed), filemail:///.run/mail (a file each, in
+# a folder of the project; filemail:////an/absolute/folder elsewhere: django-environ drops a slash).
 # The default prints them: nothing leaves the machine until EMAIL_URL names a server.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if EMAIL_FILE_PATH:  # noqa: F821 (set just above)
+    EMAIL_FILE_PATH = str(BASE_DIR / EMAIL_FILE_PATH)  # noqa: F821 (an absolute path stays itself)
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Loyalty Rewards <rewards@localhost>")
 # Where the unsubscribe links point: the address customers reach this service at.

@@ -620,3 +620,45 @@ def test_a_tier_reached_by_an_order_is_announced_in_french(smtp, app):
     [received] = smtp.inbox.received
     assert received["Subject"] == "Bienvenue au niveau Silver !"
     assert "Vous passez de Bronze à Silver. Profitez de ses avantages." in text_of(received)
+
+
+@pytest.mark.parametrize(
+    ("url", "backend", "folder"),
+    [
+        ("filemail:///.run/mail", "django.core.mail.backends.filebased.EmailBackend", ".run/mail"),
+        ("filemail:////tmp/mail-elsewhere", "django.core.mail.backends.filebased.EmailBackend", "/tmp/mail-elsewhere"),
+        ("consolemail://", "django.core.mail.backends.console.EmailBackend", None),
+        ("smtp+tls://u:p@mail.example:587", "django.core.mail.backends.smtp.EmailBackend", None),
+    ],
+)
+def test_email_url_picks_the_backend_and_a_files_folder(url, backend, folder):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, django; django.setup(); from django.conf import settings as s; "
+            "print(json.dumps([s.EMAIL_BACKEND, s.EMAIL_FILE_PATH, s.EMAIL_HOST, s.EMAIL_USE_TLS]))",
+        ],
+        cwd="/",
+        env={
+            **os.environ,
+            "EMAIL_URL": url,
+            "DJANGO_SETTINGS_MODULE": "rewards_project.settings",
+            "PYTHONPATH": str(root),
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    chosen, path, host, tls = json.loads(shown.stdout)
+    assert chosen == backend
+    assert path == (str(root / folder) if folder else "")
+    if url.startswith("smtp"):
+        assert (host, tls) == ("mail.example", True)
