@@ -73,7 +73,7 @@ test: venv chromium haproxy $(RUNTIME_VENV)/.runtime
 	$(EMBEDDED_POSTGRES) --unless-listening 127.0.0.1:5432 -- \
 		env RUNTIME_PYTHON=$(CURDIR)/$(RUNTIME_VENV)/bin/python $(BIN)/pytest
 
-# Refresh docs/rewards-page-desktop.png and docs/rewards-page-phone.png.
+# Refresh the screenshots in docs/: the rewards page (desktop, phone, French) and a French message.
 screenshots: venv chromium
 	$(BIN)/pytest -m screenshots
 

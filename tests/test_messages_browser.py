@@ -70,11 +70,20 @@ def test_the_unsubscribe_link_of_a_french_message_followed_in_chromium(browser: 
     context.close()
 
 
-def test_a_messages_html_reads_in_a_browser_without_fetching_anything(browser: Browser, smtp, live_server):
+def test_a_messages_html_reads_in_a_browser_without_fetching_anything(browser: Browser, smtp, tmp_path):
     """The HTML as the SMTP server received it, shown in Chromium: no request leaves the page (no
-    remote image, font, style sheet or script), the text is there; docs/message-coupon-fr.png."""
+    remote image, font, style sheet or script), the text is there."""
+    message_in_a_browser(browser, smtp, tmp_path / "message.png")
+
+
+@pytest.mark.screenshots
+def test_save_the_messages_screenshot_for_the_docs(browser: Browser, smtp):
     from tests.test_rewards_page import SCREENSHOT_DIR
 
+    message_in_a_browser(browser, smtp, SCREENSHOT_DIR / "message-coupon-fr.png")
+
+
+def message_in_a_browser(browser: Browser, smtp, screenshot) -> None:
     app = ApplicationFactory(access_level=AccessLevel.CAN_MODIFY_ORDERS)
     services.contact_set(user_id=USER, email="ada@example.com", language="fr")
     services.points_earn(user_id=USER, points=500, description="welcome", app=app)
@@ -95,5 +104,5 @@ def test_a_messages_html_reads_in_a_browser_without_fetching_anything(browser: B
         "href", re.compile(r"/messages/unsubscribe/")
     )
     assert requests == []
-    page.screenshot(path=SCREENSHOT_DIR / "message-coupon-fr.png", full_page=True)
+    page.screenshot(path=screenshot, full_page=True)
     context.close()

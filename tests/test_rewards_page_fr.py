@@ -1,9 +1,10 @@
 """The rewards page in French, in a real headless Chromium: chosen by the customer's contact
 language over the browser's, else by the browser's Accept-Language; nothing the page itself
 writes stays in English (the shop's own words, its catalog's and ledger's descriptions, are
-shown as written). Writes docs/rewards-page-fr-desktop.png."""
+shown as written). `make screenshots` writes docs/rewards-page-fr-desktop.png."""
 
 import re
+from pathlib import Path
 
 import polib
 import pytest
@@ -54,7 +55,16 @@ def french_customer(shop_app, *, contact: bool) -> str:
     return customer_session_issue(user_id=USER, app=shop_app).token
 
 
-def test_the_contacts_french_wins_over_an_english_browser(live_server, browser: Browser, shop_app):
+def test_the_contacts_french_wins_over_an_english_browser(live_server, browser: Browser, shop_app, tmp_path):
+    french_page(live_server, browser, shop_app, tmp_path / "fr.png")
+
+
+@pytest.mark.screenshots
+def test_save_the_french_screenshot_for_the_docs(live_server, browser: Browser, shop_app):
+    french_page(live_server, browser, shop_app, SCREENSHOT_DIR / "rewards-page-fr-desktop.png")
+
+
+def french_page(live_server, browser: Browser, shop_app, screenshot: Path) -> None:
     token = french_customer(shop_app, contact=True)
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -77,7 +87,7 @@ def test_the_contacts_french_wins_over_an_english_browser(live_server, browser: 
     shown = shown_text(page)
     left_in_english = [text for text in english_only_texts() if re.search(rf"\b{re.escape(text)}\b", shown)]
     assert left_in_english == [], shown
-    page.screenshot(path=SCREENSHOT_DIR / "rewards-page-fr-desktop.png", full_page=True)
+    page.screenshot(path=screenshot, full_page=True)
     context.close()
 
 
