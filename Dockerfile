@@ -14,6 +14,9 @@ RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin app
 
 COPY --chown=app:app . .
 
+# The gettext catalogues, compiled from rewards/locale/*.po (the .mo files are not in git).
+RUN python -m core.locale
+
 # Hashed, compressed static files for WhiteNoise; needs settings but no database or real secret.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input -v 0
 

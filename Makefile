@@ -28,6 +28,7 @@ EMBEDDED_POSTGRES = $(BIN)/python deploy/embedded_postgres.py
 # CELERY_BROKER_URL or else a broker in .run/broker/ (nothing to install); prints tokens and a
 # demo customer. Ctrl-C stops it all (deploy/run.py).
 run: venv-runtime
+	$(BIN)/python -m core.locale
 	DEBUG=$${DEBUG:-1} WEBHOOK_ALLOW_PRIVATE=$${WEBHOOK_ALLOW_PRIVATE:-1} \
 		exec $(EMBEDDED_POSTGRES) -- $(BIN)/python deploy/run.py $(HOST):$(PORT)
 
@@ -68,10 +69,11 @@ $(RUNTIME_VENV)/.runtime: requirements.txt
 # The whole suite on PostgreSQL: DATABASE_URL's, else the one at 127.0.0.1:5432 when it
 # answers, else the embedded one.
 test: venv chromium haproxy $(RUNTIME_VENV)/.runtime
+	$(BIN)/python -m core.locale
 	$(EMBEDDED_POSTGRES) --unless-listening 127.0.0.1:5432 -- \
 		env RUNTIME_PYTHON=$(CURDIR)/$(RUNTIME_VENV)/bin/python $(BIN)/pytest
 
-# Refresh docs/rewards-page-desktop.png and docs/rewards-page-phone.png.
+# Refresh the screenshots in docs/: the rewards page (desktop, phone, French) and a French message.
 screenshots: venv chromium
 	$(BIN)/pytest -m screenshots
 

@@ -84,6 +84,12 @@ def main() -> int:
         broker = f"the filesystem, {(RUN_DIR / 'broker').relative_to(ROOT)}/ (CELERY_BROKER_URL for Redis)"
     else:
         broker = env["CELERY_BROKER_URL"].split("@")[-1]
+    # Messages to customers never leave the machine: one file each in .run/mail/ (EMAIL_URL for a
+    # server, or consolemail:// to print them), their unsubscribe links to this server.
+    if not env.get("EMAIL_URL"):
+        env["EMAIL_URL"] = f"filemail:///{(RUN_DIR / 'mail').relative_to(ROOT)}"
+    env.setdefault("MESSAGES_BASE_URL", f"http://{address}")
+    mail = env["EMAIL_URL"].split("@")[-1]
     RUN_DIR.mkdir(exist_ok=True)
     processes: dict[str, subprocess.Popen] = {}
     try:
@@ -99,6 +105,7 @@ def main() -> int:
         ]  # fmt: skip
         processes[WORKER] = start(worker, env)
         print(f"Celery worker and beat: webhooks and the scheduled jobs; broker: {broker}", flush=True)
+        print(f"Messages to customers: {mail} (nothing leaves this machine)", flush=True)
         print(
             f"Another terminal: manage.py and `make worker` find this database and broker in "
             f"{DEV_ENV.relative_to(ROOT)} while this runs. Ctrl-C stops everything.",

@@ -493,4 +493,12 @@ class CustomerExportOutput(serializers.Serializer):
     birthday_awarded_year = serializers.IntegerField(
         allow_null=True, help_text="The year of the last birthday award (kept by an erasure)."
     )
+    contact = serializers.DictField(
+        allow_null=True,
+        help_text="email, language and topics (rewards-api/customers/<user_id>/contact/); null once erased.",
+    )
+    messages = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Messages written to the customer: kind, topic, state, address, subject.",
+    )
     erasures = serializers.ListField(child=serializers.DictField(), help_text="Erasures already made: who, when, what.")

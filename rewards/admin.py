@@ -35,6 +35,8 @@ from rewards.models import (
     Activity,
     Birthday,
     CatalogItem,
+    Contact,
+    Message,
     RedeemedItem,
     Reward,
     Rule,
@@ -408,6 +410,36 @@ class BirthdayAdmin(ReadOnlyAdmin):
     search_fields = ["=user_id"]
     search_help_text = "A user_id."
     show_full_result_count = False
+
+
+@admin.register(Contact)
+class ContactAdmin(ReadOnlyAdmin):
+    list_display = ["user_id", "email", "language", "updated_at"]
+    list_filter = ["language"]
+    search_fields = ["=user_id", "=email"]
+    search_help_text = "A user_id or an exact email."
+    show_full_result_count = False
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    """The messages' outbox by state; a failed one can be sent again (its tries start over)."""
+
+    list_display = ["id", "user_id", "kind", "state", "attempts", "to_email", "language", "sent_at", "created_at"]
+    list_filter = ["state", "kind", "topic"]
+    search_fields = ["=user_id", "=event__id"]
+    search_help_text = "A user_id or an event id."
+    ordering = ["-id"]
+    actions = ["resend_failed"]
+    show_full_result_count = False
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("rewards.change_message")
+
+    @admin.action(description="Send the selected failed messages again", permissions=["resend"])
+    def resend_failed(self, request: HttpRequest, queryset) -> None:
+        resent = sum(services.message_resend(message_id=pk) for pk in queryset.values_list("id", flat=True))
+        self.message_user(request, f"{resent} failed message(s) will be sent again.")
 
 
 class TierInline(admin.TabularInline):

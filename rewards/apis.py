@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from core.access import AccessLevel
 from core.apis import money_text, points_text, validated
 from core.db_router import lag_tolerant, replica_reads
+from core.fields import MAX_BIGINT
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors, read_schema
 from rewards import selectors, services
 from rewards.models import RedeemedItemState
@@ -30,6 +31,8 @@ from rewards.serializers import (
     BirthdayOutput,
     CatalogItemOutput,
     CatalogOutput,
+    ContactInput,
+    ContactOutput,
     EarnedOutput,
     EarnPointsInput,
     EventsOutput,
@@ -52,6 +55,7 @@ from rewards.serializers import (
     VoidCouponOutput,
 )
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
+from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 
@@ -483,3 +487,34 @@ class EventsApi(APIView):
                 "next_after": page.next_after,
             }
         )
+
+
+def _path_user_id(raw: str) -> int:
+    """The user_id of a path: a positive bigint, else a 400 naming it (as in a body)."""
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
+        raise ValidationError({"user_id": ["A positive integer user_id is required."]})
+    return int(raw)
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    request=ContactInput,
+    responses={200: ContactOutput, **errors()},
+    summary="A customer's contact and consent: email, language and the topics they hear about "
+    "(a customer session may read and set its own)",
+)
+class ContactApi(CustomerAPIView):
+    @property
+    def required_access(self) -> str:
+        return CAN_READ if self.request.method == "GET" else CAN_MODIFY
+
+    def get(self, request: Request, user_id: str) -> Response:
+        user = _path_user_id(user_id)
+        acting_app(request, user)
+        return Response({"success": True, **contact_fields(contact_get(user), user_id=user)})
+
+    def put(self, request: Request, user_id: str) -> Response:
+        user = _path_user_id(user_id)
+        acting_app(request, user)
+        data = validated(ContactInput, request.data)
+        return Response({"success": True, **contact_fields(contact_set(user_id=user, **data), user_id=user)})

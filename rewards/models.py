@@ -265,12 +265,20 @@ class RedeemedItem(models.Model):
     # The ledger row that gave the points back (a void, or an expiry refunded).
     refund = models.OneToOneField(Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="refunded_item")
     refund_reason = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="", db_default="")
+    # When ``coupon.expiring_soon`` was written for it (COUPON_NOTICE_DAYS before valid_until).
+    expiry_notice_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             # What the coupon expiry job reads: active coupons past their date, nothing else.
             models.Index(
                 fields=["valid_until"], condition=Q(state="active", valid_until__isnull=False), name="coupon_expiry_due"
+            ),
+            # What the coupon notice job reads: active coupons with a date, not yet noticed.
+            models.Index(
+                fields=["valid_until"],
+                condition=Q(state="active", valid_until__isnull=False, expiry_notice_at__isnull=True),
+                name="coupon_notice_due",
             ),
         ]
 
@@ -442,6 +450,9 @@ class EventType(models.TextChoices):
     TIER_DOWNGRADED = "tier.downgraded", "Tier downgraded"
     COUPON_VOIDED = "coupon.voided", "Coupon voided (its points given back)"
     COUPON_EXPIRED = "coupon.expired", "Coupon expired"
+    COUPON_EXPIRING_SOON = "coupon.expiring_soon", "Coupon about to expire"
+    MESSAGE_SENT = "message.sent", "Message to a customer sent"
+    MESSAGE_FAILED = "message.failed", "Message to a customer failed"
 
 
 class Event(models.Model):
@@ -814,3 +825,102 @@ class QualifyingDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.day}: {self.points}"
+
+
+# ---- messages to customers ----------------------------------------------------------------------
+
+
+class MessageTopic(models.TextChoices):
+    """What a customer may consent to hear about; every topic but marketing is on by default."""
+
+    POINTS_EXPIRING = "points_expiring", "Points about to expire"
+    TIER_CHANGES = "tier_changes", "Tier changes"
+    COUPONS = "coupons", "Coupons issued and about to expire"
+    CHALLENGES = "challenges", "Challenges completed and badges"
+    BIRTHDAY = "birthday", "Birthday awards"
+    MARKETING = "marketing", "News and offers"
+
+
+TOPICS_DEFAULT: dict[str, bool] = {topic.value: topic != MessageTopic.MARKETING for topic in MessageTopic}
+
+
+class MessageLanguage(models.TextChoices):
+    ENGLISH = "en", "English"
+    FRENCH = "fr", "Français"
+
+
+class Contact(models.Model):
+    """How to write to a customer and what they consent to hear about: personal data (exported,
+    deleted by the erasure). No row: nothing is ever written to them."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    email = models.EmailField(max_length=254, blank=True)
+    language = models.CharField(max_length=8, choices=MessageLanguage.choices, default=MessageLanguage.ENGLISH)
+    # Every topic of MessageTopic, true or false (see TOPICS_DEFAULT).
+    topics = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.email or '(no email)'}"
+
+
+class MessageKind(models.TextChoices):
+    """Each is a template (``rewards/templates/messages/<kind>/``) and belongs to one topic."""
+
+    POINTS_EXPIRING = "points_expiring", "Points about to expire"
+    TIER_UPGRADED = "tier_upgraded", "Tier upgraded"
+    TIER_DOWNGRADED = "tier_downgraded", "Tier downgraded"
+    COUPON_ISSUED = "coupon_issued", "Coupon issued"
+    COUPON_EXPIRING = "coupon_expiring", "Coupon about to expire"
+    CHALLENGE_COMPLETED = "challenge_completed", "Challenge completed"
+    BADGE_GIVEN = "badge_given", "Badge given"
+    BIRTHDAY_AWARD = "birthday_award", "Birthday award"
+
+
+class MessageState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    # Consent withdrawn, the email removed or the contact erased before it was sent.
+    SKIPPED = "skipped", "Skipped"
+
+
+class Message(models.Model):
+    """The messages' outbox: written by a trigger on ``rewards_event`` in the transaction of the
+    event that causes it (rewards/sql/messages.sql), sent by the worker. One per event, topic and
+    customer; a points_expiring message once per customer and (UTC) day."""
+
+    user_id = models.BigIntegerField()
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="+", db_index=False)
+    topic = models.CharField(max_length=20, choices=MessageTopic.choices)
+    kind = models.CharField(max_length=30, choices=MessageKind.choices)
+    day = models.DateField()
+    state = models.CharField(max_length=10, choices=MessageState.choices, default=MessageState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=500, blank=True, default="")
+    # Filled when it is sent: the address and language it went to (the contact may change later).
+    to_email = models.CharField(max_length=254, blank=True, default="")
+    language = models.CharField(max_length=8, blank=True, default="")
+    subject = models.CharField(max_length=300, blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "topic", "user_id"], name="message_once_per_event_topic"),
+            models.UniqueConstraint(
+                fields=["user_id", "day"],
+                condition=Q(kind="points_expiring"),
+                name="message_points_expiring_once_a_day",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at", "id"], condition=Q(state="pending"), name="message_due"),
+            models.Index(fields=["state", "-id"], name="message_by_state"),
+            models.Index(fields=["user_id"], name="message_by_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.kind} to {self.user_id} ({self.state})"

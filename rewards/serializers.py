@@ -29,6 +29,7 @@ from rewards.models import (
     DESCRIPTION_MAX_LENGTH,
     CapPeriod,
     CatalogKind,
+    MessageLanguage,
     RedeemedItem,
     Reward,
     RuleStatus,
@@ -627,3 +628,44 @@ class TierLadderOutput(serializers.Serializer):
     qualifying_kinds = serializers.ListField(child=serializers.CharField())
     updated_at = serializers.DateTimeField(allow_null=True)
     updated_by = serializers.CharField(allow_null=True)
+
+
+# ---- messages: contact and consent --------------------------------------------------------------
+
+
+class TopicsInput(NoUnknownKeysMixin, serializers.Serializer):
+    points_expiring = StrictBooleanField(required=False)
+    tier_changes = StrictBooleanField(required=False)
+    coupons = StrictBooleanField(required=False)
+    challenges = StrictBooleanField(required=False)
+    birthday = StrictBooleanField(required=False)
+    marketing = StrictBooleanField(required=False)
+
+
+class ContactInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
+    email = serializers.EmailField(
+        max_length=254, allow_blank=True, required=False, help_text="Empty: no email (nothing is sent)."
+    )
+    language = StrictChoiceField(choices=MessageLanguage.values, required=False)
+    topics = TopicsInput(
+        required=False,
+        help_text="Some or all topics (booleans); those not named keep their value. A new contact: every topic "
+        "on but marketing.",
+    )
+
+
+class TopicsOutput(serializers.Serializer):
+    points_expiring = serializers.BooleanField()
+    tier_changes = serializers.BooleanField()
+    coupons = serializers.BooleanField()
+    challenges = serializers.BooleanField()
+    birthday = serializers.BooleanField()
+    marketing = serializers.BooleanField()
+
+
+class ContactOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    email = serializers.CharField(help_text="Empty: none (nothing is sent).")
+    language = serializers.CharField(allow_null=True, help_text="null: the customer set none.")
+    topics = TopicsOutput()

@@ -25,7 +25,7 @@ LIVE_DIR = Path(__file__).resolve().parent / "sql"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Installed in this order: a LANGUAGE sql function is checked against what it calls when it is
 # created, so the shapes in ledger.sql come first.
-LIVE_FILES = ("ledger.sql", "lifecycle.sql", "imports.sql", "catalog.sql", "program.sql", "tiers.sql")
+LIVE_FILES = ("ledger.sql", "lifecycle.sql", "imports.sql", "catalog.sql", "program.sql", "tiers.sql", "messages.sql")
 SNAPSHOT_MARK = "-- A frozen snapshot of rewards/sql/"
 REMOVED_MARK = "-- Removed:"
 
@@ -39,18 +39,25 @@ _FUNCTION = re.compile(
 _TYPE = re.compile(
     _COMMENT + r"(?P<statement>CREATE\s+TYPE\s+(?P<name>\w+)\b.*?^\))(?=;)", re.IGNORECASE | re.MULTILINE | re.DOTALL
 )
+# A trigger (``CREATE OR REPLACE TRIGGER``, PostgreSQL 14+) ends with its statement's ";".
+_TRIGGER = re.compile(
+    _COMMENT + r"(?P<statement>CREATE\s+(?:OR\s+REPLACE\s+)?TRIGGER\s+(?P<name>\w+)\b[^;]*?)(?=;)",
+    re.IGNORECASE | re.MULTILINE,
+)
 _DROP = re.compile(r"^DROP\s+(FUNCTION|TYPE)\s+(?:IF\s+EXISTS\s+)?(\w+)", re.IGNORECASE | re.MULTILINE)
 
 
 def _key(kind: str, name: str) -> str:
-    """How definitions are named here: a function by its name, a type as ``type <name>``."""
-    return name.lower() if kind.upper() == "FUNCTION" else f"type {name.lower()}"
+    """How definitions are named here: a function by its name, a type as ``type <name>``, a
+    trigger as ``trigger <name>``."""
+    return name.lower() if kind.upper() == "FUNCTION" else f"{kind.lower()} {name.lower()}"
 
 
 def _found(sql: str) -> list[tuple[int, str, re.Match[str]]]:
     """Each definition of a script, in order: where it starts, its key and its match."""
     found = [(m.start("statement"), _key("FUNCTION", m["name"]), m) for m in _FUNCTION.finditer(sql)]
     found += [(m.start("statement"), _key("TYPE", m["name"]), m) for m in _TYPE.finditer(sql)]
+    found += [(m.start("statement"), _key("TRIGGER", m["name"]), m) for m in _TRIGGER.finditer(sql)]
     return sorted(found, key=lambda entry: entry[0])
 
 
@@ -111,22 +118,44 @@ def changes() -> tuple[dict[str, str], list[str]]:
     return changed, sorted(name for name in installed if name not in live)
 
 
+def order_key(name: str) -> int:
+    """Types first (a function may take or return one), then functions, then triggers (which
+    execute functions)."""
+    return 0 if name.startswith("type ") else 2 if name.startswith("trigger ") else 1
+
+
 def install_sql(sql: str, *, removed: list[str] = ()) -> str:
-    """A script that installs the definitions of ``sql``: every overload of each function it
-    defines (or ``removed`` names) is dropped, then each type, then ``sql`` runs. A DROP that
-    something else depends on (a trigger, an index, a function on a changed type) fails loudly."""
+    """A script that installs the definitions of ``sql``: the triggers ``removed`` names are
+    dropped, then every overload of each function it defines (or ``removed`` names), then each
+    type, then ``sql`` runs. A function a trigger uses (its function, or one its WHEN calls) is
+    not dropped but replaced in place (``CREATE OR REPLACE``; a trigger function's signature is
+    always the same); a trigger is created or replaced by its own statement. A DROP that
+    something else depends on (an index, a function on a changed type) fails loudly."""
     found = definitions(sql)
-    functions = sorted({name for name in found if not name.startswith("type ")} | {n for n in removed if " " not in n})
+    functions = sorted({name for name in found if " " not in name} | {n for n in removed if " " not in n})
     types = [name[len("type ") :] for name in [*found, *removed] if name.startswith("type ")]
+    triggers = [name[len("trigger ") :] for name in removed if name.startswith("trigger ")]
     names = ", ".join(f"'{name}'" for name in functions)
+    trigger_names = ", ".join(f"'{name}'" for name in triggers)
     drops = f"""
 DO $install$
 DECLARE
     f regprocedure;
+    t record;
 BEGIN
+    FOR t IN
+        SELECT tgname, tgrelid::regclass AS relation FROM pg_trigger
+        WHERE NOT tgisinternal AND tgname = ANY(ARRAY[{trigger_names}]::text[])
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, t.relation);
+    END LOOP;
     FOR f IN
         SELECT p.oid::regprocedure FROM pg_proc p
         WHERE p.pronamespace = current_schema()::regnamespace AND p.proname = ANY(ARRAY[{names}]::text[])
+          AND NOT EXISTS (
+              SELECT 1 FROM pg_depend d
+              WHERE d.classid = 'pg_trigger'::regclass AND d.refclassid = 'pg_proc'::regclass AND d.refobjid = p.oid
+          )
     LOOP
         EXECUTE 'DROP FUNCTION ' || f;
     END LOOP;
@@ -154,8 +183,8 @@ def snapshot_install(snapshot: Path) -> migrations.RunSQL:
     removed = removed_in(sql)
     previous = migrated(before=snapshot.stem)
     touched = [*definitions(sql), *removed]
-    # Types first, then functions in the order the snapshot named them.
-    restored = [previous[name] for name in sorted(touched, key=lambda n: not n.startswith("type ")) if name in previous]
+    # Types first, then functions in the order the snapshot named them, then triggers.
+    restored = [previous[name] for name in sorted(touched, key=order_key) if name in previous]
     added = [name for name in touched if name not in previous]
     return migrations.RunSQL(
         install_sql(sql, removed=removed),

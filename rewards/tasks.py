@@ -5,7 +5,9 @@ from celery import shared_task
 from rewards.services import (
     birthdays_award,
     coupons_expire,
+    coupons_notice,
     idempotency_keys_purge,
+    messages_send,
     points_lifecycle_run,
     tiers_requalify,
 )
@@ -37,5 +39,17 @@ def expire_coupons() -> int:
 
 
 @shared_task
+def notice_coupons() -> int:
+    """Coupons about to expire get their notice (and their customers a message; hourly)."""
+    return coupons_notice()
+
+
+@shared_task
 def purge_idempotency_keys() -> int:
     return idempotency_keys_purge()
+
+
+@shared_task
+def send_messages() -> int:
+    """The messages due are sent (every 10 s)."""
+    return messages_send().sent

@@ -11,26 +11,72 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
 
 from core.apis import money_text
 from core.renderers import csv_download, csv_filename
 from rewards import charts as charts_svg
 from rewards import reports
+from rewards.page_texts import page_texts
+from rewards.services.messages import topic_name, topic_unsubscribe, unsubscribe_read
+
+
+def page_language(request: HttpRequest) -> str:
+    """The rewards page's language: ``?lang=`` (what the page asks for once it has read the
+    customer's contact language), else the browser's Accept-Language, else English."""
+    asked = request.GET.get("lang", "")
+    if asked in dict(settings.LANGUAGES):
+        return asked
+    return translation.get_language_from_request(request)
 
 
 @require_GET
 def rewards_page(request: HttpRequest) -> HttpResponse:
     # The token travels in the URL fragment, which browsers never send to a server,
     # so it stays out of access logs and Referer headers.
-    context = {
-        "api_base": settings.REWARDS_PAGE_API_BASE,
-        "program_name": settings.PROGRAM_NAME,
-        "accent_color": settings.PROGRAM_ACCENT_COLOR,
-        "currency_symbol": settings.CURRENCY_SYMBOL,
-    }
-    response = render(request, "rewards/page.html", context)
+    language = page_language(request)
+    with translation.override(language):
+        context = {
+            "api_base": settings.REWARDS_PAGE_API_BASE,
+            "program_name": settings.PROGRAM_NAME,
+            "accent_color": settings.PROGRAM_ACCENT_COLOR,
+            "currency_symbol": settings.CURRENCY_SYMBOL,
+            "page_texts": page_texts(),
+        }
+        response = render(request, "rewards/page.html", context)
+    response["Content-Language"] = language
+    response["Vary"] = "Accept-Language"
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# A mail client's one-click POST (RFC 8058) carries no CSRF token: the signed link is the proof.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """An unsubscribe link: GET asks (a small page in the customer's language), POST turns the
+    topic off. A forged or altered link: a 404 page, nothing changed."""
+    link = unsubscribe_read(token)
+    language = link.language if link else translation.get_language_from_request(request)
+    with translation.override(language):
+        context = {
+            "program_name": settings.PROGRAM_NAME,
+            "accent_color": settings.PROGRAM_ACCENT_COLOR,
+            "valid": link is not None,
+            "done": False,
+        }
+        if link is None:
+            response = render(request, "messages/unsubscribe.html", context, status=404)
+        else:
+            if request.method == "POST":
+                topic_unsubscribe(link)
+                context["done"] = True
+            context["topic_name"] = topic_name(link.topic)
+            response = render(request, "messages/unsubscribe.html", context)
     response["Referrer-Policy"] = "no-referrer"
     response["Cache-Control"] = "no-store"
     return response

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
 DEV_ENV = RUN_DIR / "dev.env"
 # What a process needs to act on the same service as `make run`'s own processes.
-SHARED = ("DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "WEBHOOK_ALLOW_PRIVATE")
+SHARED = ("DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "WEBHOOK_ALLOW_PRIVATE", "EMAIL_URL", "MESSAGES_BASE_URL")
 PID_KEY = "MAKE_RUN_PID"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rewards"
 

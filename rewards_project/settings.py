@@ -190,6 +190,10 @@ TIME_ZONE = "UTC"
 FORMAT_MODULE_PATH = "rewards_project.formats"
 USE_I18N = True
 USE_TZ = True
+# What customers read (messages, the rewards page, the unsubscribe page) is in one of these;
+# more are a translation file away (rewards/locale/, compiled by core/locale.py).
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "rewards" / "locale"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
@@ -316,6 +320,29 @@ for _name, _days in [
 # take a balance below zero, need a second, confirming step.
 ADMIN_ADJUSTMENT_CONFIRM_POINTS = env.int("ADMIN_ADJUSTMENT_CONFIRM_POINTS", default=10_000)
 
+# Messages to customers (docs/MESSAGES.md). EMAIL_URL through django-environ: smtp://user:pass@host:25,
+# smtp+tls://…:587, smtp+ssl://…:465, consolemail:// (printed), filemail:///.run/mail (a file each, in
+# a folder of the project; filemail:////an/absolute/folder elsewhere: django-environ drops a slash).
+# The default prints them: nothing leaves the machine until EMAIL_URL names a server.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if EMAIL_FILE_PATH:  # noqa: F821 (set just above)
+    EMAIL_FILE_PATH = str(BASE_DIR / EMAIL_FILE_PATH)  # noqa: F821 (an absolute path stays itself)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Loyalty Rewards <rewards@localhost>")
+# Where the unsubscribe links point: the address customers reach this service at.
+MESSAGES_BASE_URL = env.str(
+    "MESSAGES_BASE_URL", default=env.str("PUBLIC_BASE_URL", default="") or "http://localhost:8000"
+).rstrip("/")
+# A mailto: address for List-Unsubscribe beside the link (optional; the link alone is RFC 8058's).
+MESSAGES_UNSUBSCRIBE_MAILTO = env.str("MESSAGES_UNSUBSCRIBE_MAILTO", default="")
+# A server down or answering 4xx: tried again after base * 2^(tries - 1) seconds, up to this many tries.
+MESSAGE_MAX_ATTEMPTS = env.int("MESSAGE_MAX_ATTEMPTS", default=8)
+MESSAGE_RETRY_BASE_SECONDS = env.float("MESSAGE_RETRY_BASE_SECONDS", default=60)
+# A message being sent is left alone this long; a worker that died meanwhile lets it go again then.
+MESSAGE_SEND_LEASE_SECONDS = env.float("MESSAGE_SEND_LEASE_SECONDS", default=300)
+# A coupon whose valid_until is this close gets its "about to expire" message.
+COUPON_NOTICE_DAYS = env.int("COUPON_NOTICE_DAYS", default=3)
+
 # Webhooks (docs/API.md, Events and webhooks).
 WEBHOOK_ALLOW_PRIVATE = env.bool("WEBHOOK_ALLOW_PRIVATE", default=False)  # private/loopback URLs (tests, LANs)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10)
@@ -353,6 +380,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-coupons": {"task": "rewards.tasks.expire_coupons", "schedule": 3600.0},
     "purge-idempotency-keys": {"task": "rewards.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "webhook-sweep": {"task": "loyalty.tasks.deliver_webhooks", "schedule": 10.0},
+    "notice-coupons": {"task": "rewards.tasks.notice_coupons", "schedule": 3600.0},
+    "messages-send": {"task": "rewards.tasks.send_messages", "schedule": 10.0},
 }
 
 # What customers see on the rewards page (and staff in admin's header).

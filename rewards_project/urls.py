@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from core import errors
 from core.urlpatterns import api_path
 from loyalty.apis import CustomerSessionApi, ReferralCodeApi, ReferralsApi
-from rewards.views import report_csv, reports_dashboard, rewards_page
+from rewards.views import report_csv, reports_dashboard, rewards_page, unsubscribe
 
 admin.site.site_header = f"{settings.PROGRAM_NAME} administration"
 admin.site.site_title = settings.PROGRAM_NAME
@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("rewards-page/", rewards_page, name="rewards-page"),
+    path("messages/unsubscribe/<str:token>/", unsubscribe, name="messages-unsubscribe"),
     # Anything else under an API prefix is a JSON 404, in DEBUG too, whatever the method.
     re_path(r"^(?:rewards|loyalty)-api(?:/.*)?$", errors.api_not_found),
 ]

@@ -10,6 +10,7 @@ from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel
 from loyalty.services import application_create, order_record, referral_code_for
 from rewards import services
+from rewards.services.messages import contact_set
 from tests.conftest import client_for
 from tests.factories import ApplicationFactory
 
@@ -139,10 +140,12 @@ def calls(state: dict) -> list[Call]:
         Call("get", "/loyalty-api/reports/breakage", None, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/export", None, 200, PROGRAM),
         Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
+        Call("get", f"/rewards-api/customers/{USER}/contact/", None, 200, READ, True),
+        Call("put", f"/rewards-api/customers/{USER}/contact/", {"email": "c@example.com"}, 200, MODIFY, True),
     ]
 
 
-CALL_COUNT = 51
+CALL_COUNT = 53
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
@@ -165,6 +168,7 @@ def state(db) -> dict:
     target = application_create(name="target", access_level=READ).app
     rule = services.rule_create(definition=BONUS, by="test")
     code = referral_code_for(user_id=USER).code
+    contact_set(user_id=USER, email="c@example.com")
     return {
         "code": code,
         "coupon": coupon.redeemed_item.item_code,

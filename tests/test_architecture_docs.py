@@ -25,7 +25,7 @@ def test_the_functions_table_names_every_live_function_with_its_file():
         name: f"rewards/sql/{file}"
         for file in LIVE_FILES
         for name in definitions((LIVE_DIR / file).read_text())
-        if not name.startswith("type ")
+        if not name.startswith(("type ", "trigger "))  # a trigger is named with its function
     }
     assert documented == live
 

@@ -2,7 +2,8 @@
 
 Erasure keeps what the books need (amounts, dates, balances, the ledger's kinds and links), so
 ``check_ledger`` stays clean, and removes what says something about the person: their
-birthday's date, who referred whom, and every free text, wherever it is kept (ledger
+birthday's date, who referred whom, their contact (email, language, consent) and the
+address and subject of the messages sent to them, and every free text, wherever it is kept (ledger
 descriptions, void and staff reasons, an order's channel and its items' sku and category,
 activities' properties), inside the events that carry them (so the events API and every
 webhook delivery, which renders its event when it sends, carry it no more), in the answers
@@ -30,14 +31,18 @@ from rewards.models import (
     Account,
     Activity,
     Birthday,
+    Contact,
     Event,
     IdempotencyKey,
+    Message,
+    MessageState,
     PointLot,
     RedeemedItem,
     Reward,
     TierChange,
 )
 from rewards.services import tier_fields
+from rewards.services.messages import contact_fields, messages_of
 from rewards.shapes import history_row_fields, iso, redeemed_item_fields
 
 # The keys of stored JSON whose texts are free text about the customer: a ledger row's
@@ -80,6 +85,7 @@ def _known(user_id: int) -> bool:
         Account.objects.filter(user_id=user_id).exists()
         or Birthday.objects.filter(user_id=user_id).exists()
         or ReferralCode.objects.filter(user_id=user_id).exists()
+        or Contact.objects.filter(user_id=user_id).exists()
     )
 
 
@@ -144,6 +150,12 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
         },
         "birthday": {"month": birthday.month, "day": birthday.day} if birthday and birthday.month else None,
         "birthday_awarded_year": birthday.awarded_year if birthday else None,
+        "contact": contact_fields(contact, user_id=user_id)
+        if (contact := Contact.objects.filter(user_id=user_id).first())
+        else None,
+        "messages": [
+            {**m, "created_at": iso(m["created_at"]), "sent_at": iso(m["sent_at"])} for m in messages_of(user_id)
+        ],
         "erasures": [
             {"erased_by": e.erased_by, "erased_at": iso(e.erased_at), "erased": e.erased}
             for e in PersonalDataErasure.objects.filter(user_id=user_id).order_by("id")
@@ -234,6 +246,13 @@ def personal_data_erase(*, user_id: int, by: str) -> Erasure:
         "referral_links": Referral.objects.filter(referee_user_id=user_id).delete()[0]
         + Referral.objects.filter(referrer_user_id=user_id).delete()[0],
         "referral_code": ReferralCode.objects.filter(user_id=user_id).delete()[0],
+        # The address and consent go; nothing pending is sent after this (the worker also reads
+        # the contact again before it sends), and what was sent keeps no address or subject.
+        "contact": Contact.objects.filter(user_id=user_id).delete()[0],
+        "messages": Message.objects.filter(user_id=user_id, state=MessageState.PENDING).update(
+            state=MessageState.SKIPPED, last_error="erased"
+        )
+        + Message.objects.filter(user_id=user_id).exclude(to_email="").update(to_email="", subject=ERASED),
     }
     erasure = Erasure(user_id=user_id, erased=erased)
     if erasure.changed:

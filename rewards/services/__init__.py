@@ -27,7 +27,14 @@ from rewards.errors import (
     UnknownTier,
 )
 from rewards.services.birthdays import birthday_set, birthdays_award
-from rewards.services.coupons import CouponsReport, Refunded, coupon_use, coupon_void, coupons_expire
+from rewards.services.coupons import (
+    CouponsReport,
+    Refunded,
+    coupon_use,
+    coupon_void,
+    coupons_expire,
+    coupons_notice,
+)
 from rewards.services.idempotency import (
     IDEMPOTENCY_KEY_TTL,
     KeyedResponse,
@@ -49,6 +56,15 @@ from rewards.services.ledger import (
     points_take_back,
 )
 from rewards.services.lifecycle import LifecycleReport, points_lifecycle_run
+from rewards.services.messages import (
+    SendReport,
+    contact_get,
+    contact_set,
+    message_resend,
+    messages_send,
+    topic_unsubscribe,
+    unsubscribe_read,
+)
 from rewards.services.program import (
     ActivityOutcome,
     Award,
@@ -111,6 +127,7 @@ __all__ = [
     "RequalifyReport",
     "RuleChanged",
     "RuleNotFound",
+    "SendReport",
     "TierRequired",
     "UnknownTier",
     "accounts_lock",
@@ -120,10 +137,13 @@ __all__ = [
     "birthdays_award",
     "breakdown",
     "catalog_item_check",
+    "contact_get",
+    "contact_set",
     "coupon_redeem",
     "coupon_use",
     "coupon_void",
     "coupons_expire",
+    "coupons_notice",
     "credit_take_back",
     "donation_redeem",
     "event_earn",
@@ -135,6 +155,8 @@ __all__ = [
     "ladder_fields",
     "ladder_set",
     "lot_timing",
+    "message_resend",
+    "messages_send",
     "points_adjust",
     "points_credit",
     "points_earn",
@@ -152,4 +174,6 @@ __all__ = [
     "tier_floor_set",
     "tiers_recompute",
     "tiers_requalify",
+    "topic_unsubscribe",
+    "unsubscribe_read",
 ]

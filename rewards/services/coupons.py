@@ -14,7 +14,7 @@ each in its own savepoint: idempotent, and safe beside itself and the API.
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -252,3 +252,42 @@ def _expire(item: RedeemedItem, *, now: datetime, report: CouponsReport) -> None
         report.failed.add(item.pk)
         return
     report.expired += 1
+
+
+# ---- about to expire ----------------------------------------------------------------------------
+
+
+def coupons_notice(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Active coupons whose ``valid_until`` comes within COUPON_NOTICE_DAYS: one
+    ``coupon.expiring_soon`` event each, once (``expiry_notice_at``), which writes the customer's
+    "about to expire" message. Read by a partial index; batches locked ``SKIP LOCKED`` like the
+    expiry job's, so a use or a void of the same coupon waits for it. Returns how many."""
+    now = now or timezone.now()
+    horizon = now + timedelta(days=settings.COUPON_NOTICE_DAYS)
+    noticed = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                RedeemedItem.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("reward")
+                .filter(
+                    kind=CatalogKind.COUPON,
+                    state=RedeemedItemState.ACTIVE,
+                    expiry_notice_at__isnull=True,
+                    valid_until__gt=now,
+                    valid_until__lte=horizon,
+                )
+                .order_by("valid_until", "id")[:batch_size]
+            )
+            for item in batch:
+                item.expiry_notice_at = now
+                event_record(
+                    type=EventType.COUPON_EXPIRING_SOON,
+                    user_id=item.reward.user_id,
+                    now=now,
+                    extra={"item": redeemed_item_fields(item)},
+                )
+            RedeemedItem.objects.bulk_update(batch, ["expiry_notice_at"])
+        noticed += len(batch)
+        if len(batch) < batch_size:
+            return noticed

@@ -240,6 +240,8 @@ def test_an_erasure_leaves_nothing_personal_and_every_amount(clock, receiver):
         "birthday": 1,
         "referral_links": 2,
         "referral_code": 1,
+        "contact": 0,
+        "messages": 0,
     }
     assert amounts() == before
     assert ledger_drift() == []

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -159,9 +160,18 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     bronze = {"code": "bronze", "name": "Bronze", "entry_points": 0, "retain_points": 0}
     silver = {"code": "silver", "name": "Silver", "entry_points": 10, "retain_points": 10}
     services.ladder_set(definition={"tiers": [bronze, silver]}, by="test")
-    services.points_earn(user_id=USER, points=100, description="welcome", app=app)
+    services.contact_set(user_id=USER, email="ada@example.com")  # messages: sent, then failed
+    services.points_earn(user_id=USER, points=150, description="welcome", app=app)
     coupon = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="c", app=app)
     services.coupon_use(item_code=coupon.redeemed_item.item_code, app=app)
+    to_notice = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="n", app=app)
+    RedeemedItem.objects.filter(pk=to_notice.redeemed_item.pk).update(valid_until=now + timezone.timedelta(days=1))
+    services.coupons_notice(now=now)
+    services.messages_send()  # the test settings' in-memory mailbox: every message sent
+    services.contact_set(user_id=USER, topics={"coupons": False})
+    webhook_settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    webhook_settings.EMAIL_HOST, webhook_settings.EMAIL_PORT = "127.0.0.1", _closed_port()
+    webhook_settings.MESSAGE_MAX_ATTEMPTS = 1
     to_void = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="v", app=app)
     services.coupon_void(item_code=to_void.redeemed_item.item_code, reason="asked", app=app)
     to_expire = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5"), description="e", app=app)
@@ -174,6 +184,7 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     services.points_lifecycle_run(now=now + timezone.timedelta(days=30))
     services.points_lifecycle_run(now=now + timezone.timedelta(days=60))
     services.tiers_requalify(now=now + timezone.timedelta(days=400))  # the first order lifted them to silver
+    services.messages_send(now=now + timezone.timedelta(days=400))  # the downgrade's message: no server, failed
     application_revoke(app_id=application_create(name="gone", access_level="Can_Read").app.pk)
     (tmp_path / "balances.csv").write_text(f"{USER},5\n")
     balances_csv_import(tmp_path / "balances.csv")
@@ -186,6 +197,13 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
         assert verify_signature(hook.secret, headers["X-Loyalty-Signature"], body)
         assert headers["X-Loyalty-Event-Id"] == str(json.loads(body)["id"])
     assert WebhookDelivery.objects.filter(status=DeliveryStatus.DELIVERED).count() == len(receiver.received)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on: an SMTP server that is down."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.mark.django_db(transaction=True)

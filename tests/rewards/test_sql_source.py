@@ -36,7 +36,9 @@ def installed() -> dict[str, tuple[str, str]]:
             """
         )
         types = {f"type {name}": ("", attributes) for name, attributes in cursor.fetchall()}
-    return functions | types
+        cursor.execute("SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")
+        triggers = {f"trigger {name}": ("", definition) for name, definition in cursor.fetchall()}
+    return functions | types | triggers
 
 
 def test_every_function_and_type_is_defined_once_in_the_live_files():
@@ -44,9 +46,12 @@ def test_every_function_and_type_is_defined_once_in_the_live_files():
     twice = [key for key, count in Counter(keys).items() if count > 1]
     assert twice == [], f"defined more than once in rewards/sql/: {twice}"
     assert sorted(p.name for p in LIVE_DIR.glob("*.sql")) == sorted(LIVE_FILES), "LIVE_FILES lists every file"
-    names = {signature.split("(")[0] for signature in installed() if not signature.startswith("type ")}
-    assert names == {key for key in keys if not key.startswith("type ")}, "the database's functions are the live files'"
-    assert {key for key in installed() if key.startswith("type ")} == {key for key in keys if key.startswith("type ")}
+    names = {signature.split("(")[0] for signature in installed() if not signature.startswith(("type ", "trigger "))}
+    assert names == {key for key in keys if not key.startswith(("type ", "trigger "))}, (
+        "the database's functions are the live files'"
+    )
+    for kind in ("type ", "trigger "):
+        assert {key for key in installed() if key.startswith(kind)} == {key for key in keys if key.startswith(kind)}
 
 
 def test_the_migrations_leave_nothing_to_snapshot():

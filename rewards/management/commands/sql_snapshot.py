@@ -4,7 +4,7 @@ import textwrap
 from django.core.management.base import BaseCommand, CommandError
 from django.db.migrations.loader import MigrationLoader
 
-from rewards.sqlfiles import MIGRATIONS_DIR, REMOVED_MARK, SNAPSHOT_MARK, changes
+from rewards.sqlfiles import MIGRATIONS_DIR, REMOVED_MARK, SNAPSHOT_MARK, changes, order_key
 
 MIGRATION = '''"""{doc}
 
@@ -51,8 +51,9 @@ class Command(BaseCommand):
             raise CommandError(f"rewards has {len(leaves)} latest migrations; merge them first.")
         parent = leaves[0][1]
         stem = f"{int(parent[:4]) + 1:04d}_{name}"
-        # Types first (a function may take or return one), then the functions in the live files' order.
-        ordered = sorted(changed, key=lambda key: not key.startswith("type "))
+        # Types first (a function may take or return one), then the functions in the live files'
+        # order, then triggers.
+        ordered = sorted(changed, key=order_key)
         body = "\n\n".join(f"{changed[key]};" for key in ordered)
         header = f"{SNAPSHOT_MARK} ({stem}): what changed there; never edited.\n"
         if removed:

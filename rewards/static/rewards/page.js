@@ -8,6 +8,13 @@
   const apiBase = (app.dataset.apiBase || "").replace(/\/$/, "");
   const currency = app.dataset.currency || "$";
   const el = (id) => document.getElementById(id);
+  // The page's language and its texts (rewards/page_texts.py), chosen by the server: the
+  // customer's contact language (asked for below), else the browser's Accept-Language.
+  const lang = document.documentElement.lang || "en";
+  const TEXTS = JSON.parse(el("page-texts").textContent);
+  const pluralRules = new Intl.PluralRules(lang);
+  const t = (key, values) => TEXTS[key].replace(/\{(\w+)\}/g, (_, name) => String(values[name]));
+  const count = (n) => n.toLocaleString(lang);
   let session = { token: null, userId: 0 };
   let balance = 0;
   let catalog = [];
@@ -30,7 +37,7 @@
   class ApiError extends Error {
     constructor(status, body) {
       const error = (body && body.error) || {};
-      super(error.message || "Something went wrong (HTTP " + status + ").");
+      super(error.message || t("error_http", { status }));
       this.status = status;
       this.code = error.code;
     }
@@ -47,7 +54,7 @@
     try {
       response = await fetch(apiBase + "/rewards-api/" + path, options);
     } catch (networkError) {
-      throw new ApiError(0, { error: { message: "Cannot reach the rewards service. Check your connection and try again." } });
+      throw new ApiError(0, { error: { message: t("unreachable") } });
     }
     const data = await response.json().catch(() => null);
     if (!response.ok) throw new ApiError(response.status, data);
@@ -55,32 +62,29 @@
   }
 
   // What a customer reads when something fails: never the API's developer wording.
-  const CUSTOMER_WORDS = {
-    insufficient_points: "You don't have enough points for this yet.",
-    out_of_stock: "Sorry, this reward has just run out.",
-    redemption_limit_reached: "You have already redeemed this reward as many times as it allows for now.",
-    not_available: "This reward can't be redeemed today.",
-    tier_required: "This reward is for members of another tier.",
-    no_matching_catalog_item: "This reward is no longer offered. The list has been refreshed.",
-    throttled: "Too many tries in a short time. Please wait a moment and try again.",
-  };
+  const CUSTOMER_WORDS = Object.fromEntries(
+    ["insufficient_points", "out_of_stock", "redemption_limit_reached", "not_available", "tier_required",
+      "no_matching_catalog_item", "throttled"].map((code) => [code, t(code)]),
+  );
 
   function explain(error) {
     if (error.status === 0) return error.message;
     if (error.status === 401) {
-      return "Your rewards session has expired or is not valid. Please open the rewards page again from your account.";
+      return t("session_invalid");
     }
     if (error.status === 403) {
-      return "This rewards link belongs to another account. Please open the rewards page again from your own account.";
+      return t("other_account");
     }
     if (CUSTOMER_WORDS[error.code]) return CUSTOMER_WORDS[error.code];
     if (error.status === 429) return CUSTOMER_WORDS.throttled;
-    return "Something went wrong on our side, and nothing was spent. Please try again in a moment.";
+    return t("server_error");
   }
 
-  const plural = (n, one, many) => n.toLocaleString() + " " + (n === 1 ? one : many);
-  const formatDate = (iso) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "");
-  const formatAmount = (amount) => currency + Number(amount).toFixed(2);
+  // "1 point", "2 points": a count in the form its language's plural rule asks for.
+  const plural = (n, key, values) => t(key + "." + (pluralRules.select(n) === "one" ? "one" : "other"), { n: count(n), ...values });
+  const formatDate = (iso) => (iso ? new Date(iso).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" }) : "");
+  const formatAmount = (amount) =>
+    t("money", { currency, amount: Number(amount).toLocaleString(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) });
 
   function node(tag, className, text) {
     const item = document.createElement(tag);
@@ -90,14 +94,14 @@
   }
 
   function copyButton(code, label) {
-    const button = node("button", "copy", "Copy");
+    const button = node("button", "copy", t("copy"));
     button.type = "button";
-    button.setAttribute("aria-label", "Copy " + label);
-    button.addEventListener("click", () => copy(code, button, label));
+    button.setAttribute("aria-label", t("copy_label", { label }));
+    button.addEventListener("click", () => copy(code, button, label === t("your_referral_code")));
     return button;
   }
 
-  const formatDay = (iso) => new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short" });
+  const formatDay = (iso) => new Date(iso).toLocaleDateString(lang, { day: "numeric", month: "short" });
 
   function note(id, text) {
     el(id).textContent = text || "";
@@ -107,25 +111,19 @@
   // Every balance answer (get-points and each write) carries all of its parts.
   function showBalance(parts) {
     balance = parts.total_points;
-    el("total-points").textContent = balance.toLocaleString();
-    note(
-      "owed-note",
-      balance < 0
-        ? "You owe " + plural(-balance, "point", "points") + ": a return took back points you had already spent. " +
-            "The points you earn next pay this first."
-        : "",
-    );
+    el("total-points").textContent = count(balance);
+    note("owed-note", balance < 0 ? t("owed", { points: plural(-balance, "points") }) : "");
+    const pendingPoints = parts.pending_points > 0 ? plural(parts.pending_points, "points") : "";
     note(
       "pending-note",
-      parts.pending_points > 0
-        ? plural(parts.pending_points, "point", "points") + " on their way" +
-            (parts.next_available_at ? ", available on " + formatDay(parts.next_available_at) : "")
-        : "",
+      pendingPoints && parts.next_available_at
+        ? t("pending_on", { points: pendingPoints, day: formatDay(parts.next_available_at) })
+        : pendingPoints && t("pending", { points: pendingPoints }),
     );
     note(
       "expiry-note",
       parts.expiring_points > 0 && parts.next_expiry_at
-        ? plural(parts.expiring_points, "point expires", "points expire") + " soon, the first on " + formatDay(parts.next_expiry_at)
+        ? plural(parts.expiring_points, "expiring", { day: formatDay(parts.next_expiry_at) })
         : "",
     );
     if ("tier" in parts) renderTier(parts.tier, parts.tier_progress);
@@ -135,7 +133,7 @@
   function renderTier(tier, progress) {
     el("tier").hidden = !tier;
     if (!tier) return;
-    el("tier-name").textContent = tier.name + " member";
+    el("tier-name").textContent = t("tier_member", { tier: tier.name });
     el("tier-benefits").textContent = tier.benefits.join(" · ");
     const next = progress.next_tier;
     const bar = el("tier-progress");
@@ -143,27 +141,31 @@
       const done = Math.min(progress.qualifying_points, next.entry_points);
       bar.setAttribute("aria-valuemax", String(next.entry_points));
       bar.setAttribute("aria-valuenow", String(done));
-      bar.setAttribute("aria-valuetext", done.toLocaleString() + " of " + next.entry_points.toLocaleString() + " points");
+      bar.setAttribute("aria-valuetext", t("progress_text", { done: count(done), total: count(next.entry_points) }));
       el("tier-progress-fill").style.width = (100 * done / Math.max(next.entry_points, 1)) + "%";
       el("tier-next").textContent = progress.points_to_next > 0
-        ? plural(progress.points_to_next, "more point", "more points") + " to " + next.name +
-            " (" + progress.qualifying_points.toLocaleString() + " of " + next.entry_points.toLocaleString() + ")"
-        : "You have reached " + next.name + ": it shows here shortly.";
+        ? t("to_next", {
+          points: plural(progress.points_to_next, "more_points"),
+          tier: next.name,
+          done: count(progress.qualifying_points),
+          total: count(next.entry_points),
+        })
+        : t("reached", { tier: next.name });
     } else {
       bar.setAttribute("aria-valuemax", "1");
       bar.setAttribute("aria-valuenow", "1");
-      bar.setAttribute("aria-valuetext", "Top tier");
+      bar.setAttribute("aria-valuetext", t("top_tier"));
       el("tier-progress-fill").style.width = "100%";
-      el("tier-next").textContent = "You are in our top tier.";
+      el("tier-next").textContent = t("top_tier_note");
     }
     let keep = "";
     if (tier.floor_until) {
-      keep = tier.name + " is yours until " + formatDay(tier.floor_until) + ".";
+      keep = t("floor", { tier: tier.name, day: formatDay(tier.floor_until) });
     } else if (tier.requalify_at) {
+      const day = formatDay(tier.requalify_at);
       keep = progress.points_to_retain > 0
-        ? "Earn " + plural(progress.points_to_retain, "more point", "more points") + " by " + formatDay(tier.requalify_at) +
-            " to keep " + tier.name + "."
-        : "You have earned enough to keep " + tier.name + " after " + formatDay(tier.requalify_at) + ".";
+        ? t("retain", { points: plural(progress.points_to_retain, "more_points"), day, tier: tier.name })
+        : t("retained", { tier: tier.name, day });
     }
     el("tier-keep").textContent = keep;
     el("tier-keep").hidden = !keep;
@@ -171,16 +173,11 @@
 
   // ---- every change of the balance, in words ----
 
-  const EARNED_FROM = {
-    earn: "Bonus points",
-    purchase: "Points for a purchase",
-    feedback: "Points for your feedback",
-    order: "Points for an order",
-    activity: "Points for an activity",
-    birthday: "Birthday points",
-    referral: "Points for a referral",
-    import: "Points brought over from our previous program",
-  };
+  const EARNED_FROM = Object.fromEntries(
+    ["earn", "purchase", "feedback", "order", "activity", "birthday", "referral", "import"].map(
+      (kind) => [kind, t("earned_from." + kind)],
+    ),
+  );
 
   function describe(row) {
     const spendable = row.points_earned - row.points_redeemed;
@@ -189,54 +186,56 @@
     let why = "";
     switch (row.kind) {
       case "coupon":
-        why = "Spent on a coupon";
+        why = t("spent_coupon");
         break;
       case "donation":
-        why = "Donated";
+        why = t("donated");
         break;
       case "order_return":
-        why = pending < 0 ? "Points on the way for these goods were cancelled" : "Points taken back for the returned goods";
+        why = pending < 0 ? t("return_cancelled") : t("return_taken");
         break;
       case "expiry":
-        what = "Points expired";
+        what = t("expired_what");
         why = row.reward_description;
         break;
       case "release":
-        what = "Points now available";
-        why = row.reward_description.replace(/^Now available: /, "From: ");
+        what = t("available_what");
+        why = row.reward_description.startsWith("Now available: ")
+          ? t("from", { name: row.reward_description.slice("Now available: ".length) })
+          : row.reward_description;
         break;
       case "adjustment":
-        what = "Adjusted by our team";
+        what = t("adjusted");
         why = row.reward_description;
         break;
       case "refund":
-        what = "Points given back";
+        what = t("given_back");
         why = row.reward_description;
         break;
       case "tier":
-        what = row.reward_description.split(":")[0] + " bonus";
-        why = "Your tier's extra points for " + row.reward_description.split(": ").slice(1).join(": ");
+        what = t("tier_bonus_what", { tier: row.reward_description.split(":")[0] });
+        why = t("tier_bonus_why", { what: row.reward_description.split(": ").slice(1).join(": ") });
         break;
       default:
-        why = row.rule_name ? "From: " + row.rule_name : EARNED_FROM[row.kind] || "";
+        why = row.rule_name ? t("from", { name: row.rule_name }) : EARNED_FROM[row.kind] || "";
     }
     // What moved the points to spend; else what moved the points on their way (a release
     // moves both: it shows what it added to spend).
     let change;
     if (spendable > 0 || (spendable === 0 && pending === 0)) {
-      change = { text: "+" + spendable.toLocaleString(), tone: "plus" };
+      change = { text: "+" + count(spendable), tone: "plus" };
     } else if (spendable < 0) {
-      change = { text: "−" + (-spendable).toLocaleString(), tone: "minus" };
+      change = { text: "−" + count(-spendable), tone: "minus" };
     } else if (pending > 0) {
-      change = { text: "+" + pending.toLocaleString() + " on the way", tone: "later" };
+      change = { text: t("on_the_way_plus", { n: count(pending) }), tone: "later" };
       const arrival = {
-        on_the_way: row.available_at ? "arrives on " + formatDay(row.available_at) : "on the way",
-        arrived: "since arrived",
-        cancelled: "cancelled by a return before it arrived",
+        on_the_way: row.available_at ? t("arrives_on", { day: formatDay(row.available_at) }) : t("on_the_way"),
+        arrived: t("since_arrived"),
+        cancelled: t("cancelled_before"),
       }[row.pending_status];
       if (arrival) why += (why ? " · " : "") + arrival;
     } else {
-      change = { text: "−" + (-pending).toLocaleString() + " on the way", tone: "later" };
+      change = { text: t("on_the_way_minus", { n: count(-pending) }), tone: "later" };
     }
     return { what, why, change, when: row.earned_date || row.redeemed_date };
   }
@@ -250,7 +249,10 @@
       item.dataset.testid = "activity-row";
       item.dataset.kind = row.kind;
       const change = node("span", "change " + shown.change.tone, shown.change.text);
-      change.setAttribute("aria-label", shown.change.text.replace("−", "minus ").replace("+", "plus ") + " points");
+      change.setAttribute(
+        "aria-label",
+        t("change_label", { change: shown.change.text.replace("−", t("minus") + " ").replace("+", t("plus") + " ") }),
+      );
       item.append(node("span", "what", shown.what), change);
       if (shown.why) item.append(node("span", "why", shown.why));
       item.append(node("span", "when", formatDate(shown.when)));
@@ -269,12 +271,12 @@
   }
 
   function statusOf(row) {
-    if (row.kind === "donation") return { text: "Donated", used: true };
+    if (row.kind === "donation") return { text: t("donated"), used: true };
     const item = row.redeemed_item || {};
-    if (item.state === "voided") return { text: "Cancelled, points back", used: true };
-    if (item.state === "expired") return { text: "Expired", used: true };
-    if (!row.is_active) return { text: "Used", used: true };
-    return { text: item.valid_until ? "Use by " + formatDay(item.valid_until) : "Ready to use", used: false };
+    if (item.state === "voided") return { text: t("voided"), used: true };
+    if (item.state === "expired") return { text: t("expired"), used: true };
+    if (!row.is_active) return { text: t("used"), used: true };
+    return { text: item.valid_until ? t("use_by", { day: formatDay(item.valid_until) }) : t("ready"), used: false };
   }
 
   function renderHistory(rows) {
@@ -289,7 +291,7 @@
       item.append(
         node("span", "what", what),
         node("span", "when", formatDate(row.redeemed_date)),
-        node("span", "cost", "−" + plural(row.points_redeemed, "point", "points")),
+        node("span", "cost", "−" + plural(row.points_redeemed, "points")),
         node("span", "badge" + (state.used ? " used" : ""), state.text),
       );
       // An unused coupon's code stays here, with a copy button, until the coupon is used.
@@ -297,7 +299,7 @@
         const code = node("code", "code", row.redeemed_item.item_code);
         code.dataset.testid = "history-code";
         const line = node("span", "code-line");
-        line.append(code, copyButton(row.redeemed_item.item_code, "the code of " + what));
+        line.append(code, copyButton(row.redeemed_item.item_code, t("code_of", { what })));
         item.append(line);
       }
       list.append(item);
@@ -313,16 +315,16 @@
       const button = node("button");
       button.type = "button";
       button.dataset.kind = option.kind;
-      const kind = node("span", "kind", option.kind === "coupon" ? "Coupon" : "Donation");
+      const kind = node("span", "kind", option.kind === "coupon" ? t("kind_coupon") : t("kind_donation"));
       const title = node("span", "title", option.description);
-      const cost = node("span", "cost", plural(option.points_cost, "point", "points"));
+      const cost = node("span", "cost", plural(option.points_cost, "points"));
       button.append(kind, title, cost);
       const left = option.stock_left === null || option.stock_left === undefined ? null : option.stock_left;
       const mine = option.limit_left === null || option.limit_left === undefined ? null : option.limit_left;
-      if (left !== null && left > 0 && left <= 20) button.append(node("span", "left", left + " left"));
+      if (left !== null && left > 0 && left <= 20) button.append(node("span", "left", t("left", { n: count(left) })));
       if (left === 0 || mine === 0) {
         // Nothing to redeem: said so, and not offered as a button that would only fail.
-        const why = left === 0 ? "Out of stock" : "Limit reached for now";
+        const why = left === 0 ? t("out_of_stock_short") : t("limit_reached");
         button.disabled = true;
         button.classList.add("locked");
         button.append(node("span", "more", why));
@@ -331,11 +333,15 @@
         // Not reachable yet: shown as such, and not offered as a button that would only fail.
         button.disabled = true;
         button.classList.add("locked");
-        button.append(node("span", "more", plural(short, "more point", "more points") + " needed"));
-        button.setAttribute("aria-label", option.description + ": " + plural(short, "more point", "more points") + " needed");
+        const needed = t("needed", { points: plural(short, "more_points") });
+        button.append(node("span", "more", needed));
+        button.setAttribute("aria-label", option.description + ": " + needed);
       } else {
         button.disabled = busy;
-        button.setAttribute("aria-label", "Redeem " + option.description + " for " + plural(option.points_cost, "point", "points"));
+        button.setAttribute(
+          "aria-label",
+          t("redeem_label", { description: option.description, points: plural(option.points_cost, "points") }),
+        );
         button.addEventListener("click", () => redeem(option, button));
       }
       const item = node("li");
@@ -363,10 +369,8 @@
 
   function confirmSpend(option) {
     const dialog = el("confirm");
-    const points = plural(option.points_cost, "point", "points");
-    el("confirm-text").textContent = option.kind === "coupon"
-      ? "Spend " + points + " on a " + formatAmount(option.amount) + " coupon?"
-      : "Spend " + points + " to donate " + formatAmount(option.amount) + "?";
+    const values = { points: plural(option.points_cost, "points"), amount: formatAmount(option.amount) };
+    el("confirm-text").textContent = t(option.kind === "coupon" ? "confirm_coupon" : "confirm_donation", values);
     return new Promise((resolve) => {
       dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
       dialog.returnValue = "cancel";
@@ -382,7 +386,7 @@
     }
     setBusy(true);
     el("coupon-panel").hidden = true; // a failure must never sit beside an earlier success's code
-    setStatus("Redeeming " + option.description + "…");
+    setStatus(t("redeeming", { description: option.description }));
     const body = {
       user_id: session.userId,
       points_redeemed: option.points_cost,
@@ -394,9 +398,9 @@
       if (option.kind === "coupon") {
         el("coupon-code").textContent = result.item_code;
         el("coupon-panel").hidden = false;
-        setStatus("Done! " + formatAmount(option.amount) + " coupon redeemed.", "success");
+        setStatus(t("done_coupon", { amount: formatAmount(option.amount) }), "success");
       } else {
-        setStatus("Thank you! " + formatAmount(option.amount) + " donated to charity.", "success");
+        setStatus(t("thanks_donation", { amount: formatAmount(option.amount) }), "success");
       }
       showBalance(result);
       await refresh();
@@ -412,17 +416,17 @@
     }
   }
 
-  async function copy(code, button, label) {
+  async function copy(code, button, referral) {
     try {
       await navigator.clipboard.writeText(code);
-      setStatus((label && label.startsWith("your referral") ? "Referral code" : "Coupon code") + " copied.", "success");
+      setStatus(t(referral ? "referral_copied" : "coupon_copied"), "success");
     } catch (error) {
       const target = button.previousElementSibling;
       const range = document.createRange();
       range.selectNodeContents(target);
       window.getSelection().removeAllRanges();
       window.getSelection().addRange(range);
-      setStatus("Press Ctrl+C (or ⌘C) to copy the selected code.");
+      setStatus(t("press_copy"));
     }
   }
 
@@ -433,12 +437,13 @@
     el("coupon-panel").hidden = true;
     app.setAttribute("aria-busy", "true");
     if (!session.token || !Number.isInteger(session.userId) || session.userId <= 0) {
-      showOnly("This link is incomplete. Please open the rewards page again from your account.");
+      showOnly(t("incomplete"));
       app.setAttribute("aria-busy", "false");
       return;
     }
-    setStatus("Loading your rewards…");
+    setStatus(t("loading"));
     try {
+      if (await speakTheirLanguage()) return;
       await refresh();
       if (thisLoad !== loadCount) return; // a newer link was pasted meanwhile
       showReferral();
@@ -451,6 +456,23 @@
     }
   }
 
+  // The customer's own language (their contact's), once: the page opens again in it when the
+  // browser's was another. No contact, or a language asked for in the address: as it is.
+  async function speakTheirLanguage() {
+    const url = new URL(window.location.href);
+    if (url.searchParams.has("lang")) return false;
+    let contact;
+    try {
+      contact = await api("customers/" + session.userId + "/contact/");
+    } catch (error) {
+      return false;
+    }
+    if (!contact.language || contact.language === lang) return false;
+    url.searchParams.set("lang", contact.language);
+    window.location.replace(url.toString());
+    return true;
+  }
+
   // A referral code is a nice-to-have: if it cannot be had, the section stays hidden.
   async function showReferral() {
     try {
@@ -458,7 +480,7 @@
       const row = el("referral-code").parentElement;
       el("referral-code").textContent = answer.code;
       row.querySelector("button.copy")?.remove();
-      row.append(copyButton(answer.code, "your referral code"));
+      row.append(copyButton(answer.code, t("your_referral_code")));
       el("referral").hidden = false;
     } catch (error) {
       el("referral").hidden = true;
@@ -466,7 +488,7 @@
   }
 
   el("coupon-panel").querySelector("button.copy").addEventListener("click", (event) => {
-    copy(el("coupon-code").textContent, event.currentTarget, "the coupon code");
+    copy(el("coupon-code").textContent, event.currentTarget, false);
   });
   el("activity-more").addEventListener("click", async () => {
     try {
