@@ -488,6 +488,9 @@ class CustomerExportOutput(serializers.Serializer):
     tier = CustomerTierOutput(allow_null=True)
     tier_progress = TierProgressOutput(allow_null=True)
     referral = serializers.DictField(help_text="code, referred_by_user_id, referred_user_ids.")
+    attributes = serializers.DictField(
+        child=serializers.JSONField(), help_text="The customer's attributes ({} once erased)."
+    )
     birthday = serializers.DictField(allow_null=True, help_text="month and day (null once erased).")
     birthday_awarded_year = serializers.IntegerField(
         allow_null=True, help_text="The year of the last birthday award (kept by an erasure)."

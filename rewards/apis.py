@@ -30,6 +30,7 @@ from rewards.serializers import (
     BirthdayOutput,
     CatalogItemOutput,
     CatalogOutput,
+    CustomerAttributesOutput,
     EarnedOutput,
     EarnPointsInput,
     EventsOutput,
@@ -51,6 +52,7 @@ from rewards.serializers import (
     VoidCouponInput,
     VoidCouponOutput,
 )
+from rewards.services.attributes import attributes_merge, attributes_read
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
 from rewards.services.redeemable import catalog_shown
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
@@ -483,3 +485,37 @@ class EventsApi(APIView):
                 "next_after": page.next_after,
             }
         )
+
+
+def _path_user_id(raw: str) -> int:
+    """A user_id from the path, checked as a body's is (400 when it is no positive integer)."""
+    return validated(UserQueryInput, {"user_id": raw}, query=True)["user_id"]
+
+
+@extend_schema(
+    methods=["GET"],
+    responses={200: CustomerAttributesOutput, **errors()},
+    summary="A customer's attributes (what segments select on)",
+)
+@extend_schema(
+    methods=["PATCH"],
+    request={"application/json": {"type": "object", "additionalProperties": True}},
+    responses={200: CustomerAttributesOutput, **errors()},
+    summary="Merge attributes into a customer's (a null removes a key); answers them all",
+)
+class CustomerAttributesApi(APIView):
+    """Read by any application that reads balances, written by one that changes points; not
+    open to customer sessions (a customer must not place themselves in a segment)."""
+
+    @property
+    def required_access(self) -> str:
+        return CAN_READ if self.request.method in ("GET", "HEAD") else CAN_MODIFY
+
+    def get(self, request: Request, user_id: str) -> Response:
+        customer = _path_user_id(user_id)
+        return Response({"success": True, "user_id": customer, "attributes": attributes_read(user_id=customer)})
+
+    def patch(self, request: Request, user_id: str) -> Response:
+        customer = _path_user_id(user_id)
+        attributes = attributes_merge(user_id=customer, changes=request.data)
+        return Response({"success": True, "user_id": customer, "attributes": attributes})

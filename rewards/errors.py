@@ -6,6 +6,17 @@ Services raise them; the API's exception handler turns each into the error body 
 
 from core.exceptions import Conflict, DomainError, NotFound
 
+# ---- input -------------------------------------------------------------------------------------
+
+
+class InvalidInput(DomainError):
+    """A plain-Python validation's refusal (customer attributes, segments), answered like a
+    serializer's: 400 ``validation_error`` with a message for each field."""
+
+    code = "validation_error"
+    default_message = "Invalid input."
+
+
 # ---- postings -----------------------------------------------------------------------------------
 
 INSUFFICIENT_POINTS_MESSAGE = "You do not have enough points to redeem this reward."

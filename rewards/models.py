@@ -814,3 +814,22 @@ class QualifyingDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.day}: {self.points}"
+
+
+# ---- segments: who a customer is ------------------------------------------------------------
+
+
+class CustomerAttributes(models.Model):
+    """What a shop says about a customer (``city``, ``vip``, ``favourite_store``): a flat object
+    of at most 50 keys, each a text, a number or a boolean, that segments can select on.
+    Personal data: in the customer's export, and deleted whole by the erasure."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    attributes = models.JSONField(default=dict)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "customer attributes"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {len(self.attributes)} attributes"

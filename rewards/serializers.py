@@ -725,6 +725,14 @@ class BirthdayOutput(serializers.Serializer):
     )
 
 
+class CustomerAttributesOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    attributes = serializers.DictField(
+        child=serializers.JSONField(), help_text="Every attribute: a text, a number or a boolean each."
+    )
+
+
 # ---- tiers -----------------------------------------------------------------------------------
 
 MAX_TIERS = 20

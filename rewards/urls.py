@@ -20,4 +20,5 @@ urlpatterns = [
     api_path("activities/", apis.ActivitiesApi.as_view(), "activities"),
     api_path("birthday/", apis.BirthdayApi.as_view(), "birthday"),
     api_path("tiers/", apis.TiersApi.as_view(), "tiers"),
+    api_path(r"customers/(?P<user_id>[^/]+)/attributes/", apis.CustomerAttributesApi.as_view(), "customer-attributes"),
 ]

@@ -139,10 +139,12 @@ def calls(state: dict) -> list[Call]:
         Call("get", "/loyalty-api/reports/breakage", None, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/export", None, 200, PROGRAM),
         Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
+        Call("get", f"/rewards-api/customers/{USER}/attributes/", None, 200, READ),
+        Call("patch", f"/rewards-api/customers/{USER}/attributes/", {"city": "Lyon"}, 200, MODIFY),
     ]
 
 
-CALL_COUNT = 51
+CALL_COUNT = 53
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
