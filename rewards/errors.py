@@ -140,6 +140,19 @@ class InvalidBirthday(DomainError):
     code = "invalid_birthday"
 
 
+# ---- segments ----------------------------------------------------------------------------------
+
+
+class SegmentNotFound(NotFound):
+    code = "segment_not_found"
+    default_message = "No segment has this code."
+
+
+class SegmentExists(Conflict):
+    code = "segment_exists"
+    default_message = "A segment already has this code."
+
+
 # ---- Idempotency-Key ----------------------------------------------------------------------------
 
 

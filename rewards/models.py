@@ -833,3 +833,23 @@ class CustomerAttributes(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {len(self.attributes)} attributes"
+
+
+class Segment(models.Model):
+    """Who a customer is, as the program targets them: all of ``conditions`` hold
+    (``rewards.segments.language``). Membership is never stored: it is the one query the
+    conditions compile to (``rewards.segments.query``), asked when it is needed."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    conditions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    updated_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"

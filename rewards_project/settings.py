@@ -265,6 +265,9 @@ SPECTACULAR_SETTINGS = {
 # Which model records the application that wrote a ledger row. The rewards app
 # refers to it only through this setting, so it knows nothing of loyalty.
 REWARDS_APPLICATION_MODEL = "loyalty.Application"
+# The orders segments count (orders_placed, orders_returned, spent, days_since_last_order): a
+# model with user_id, total_cost, completed_at, returned_at and returned_cost.
+REWARDS_ORDER_MODEL = "loyalty.Order"
 
 # The base points policy (docs/PROGRAM.md). These seed the three base earning rules when the
 # database is first migrated; from then on the rules hold the policy, and staff change them
