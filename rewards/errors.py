@@ -153,6 +153,16 @@ class SegmentExists(Conflict):
     default_message = "A segment already has this code."
 
 
+class SegmentAwardNotFound(NotFound):
+    code = "segment_award_not_found"
+    default_message = "This segment has no award with this award_id."
+
+
+class SegmentAwardConflict(Conflict):
+    code = "segment_award_conflict"
+    default_message = "This award_id was already asked with another segment, points or description."
+
+
 # ---- Idempotency-Key ----------------------------------------------------------------------------
 
 

@@ -356,7 +356,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-coupons": {"task": "rewards.tasks.expire_coupons", "schedule": 3600.0},
     "purge-idempotency-keys": {"task": "rewards.tasks.purge_idempotency_keys", "schedule": 3600.0},
     "webhook-sweep": {"task": "loyalty.tasks.deliver_webhooks", "schedule": 10.0},
+    "segment-awards-sweep": {"task": "rewards.tasks.segment_awards_sweep", "schedule": 10.0},
 }
+# How many members a bulk award credits in one transaction.
+SEGMENT_AWARD_BATCH = env.int("SEGMENT_AWARD_BATCH", default=500)
 
 # What customers see on the rewards page (and staff in admin's header).
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Loyalty Rewards")

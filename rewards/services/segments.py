@@ -2,17 +2,34 @@
 query ``rewards.segments.query`` compiles from the conditions: members, their count, a
 customer's segments, a bulk award's member list, the program's checks."""
 
+import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from rewards.errors import InvalidInput, SegmentExists, SegmentNotFound
-from rewards.models import Segment
+from rewards.errors import InvalidInput, SegmentAwardConflict, SegmentAwardNotFound, SegmentExists, SegmentNotFound
+from rewards.models import (
+    EventType,
+    RewardKind,
+    Segment,
+    SegmentAward,
+    SegmentAwardCredit,
+    SegmentAwardMember,
+    SegmentAwardState,
+)
 from rewards.segments.language import SEGMENT_KEYS, segment_validated
 from rewards.segments.query import count_query, members_query
+from rewards.services.events import event_record
+from rewards.services.ledger import points_credit, points_entry_check
+from rewards.shapes import iso
+
+logger = logging.getLogger(__name__)
 
 
 def segment_definition(segment: Segment) -> dict[str, Any]:
@@ -95,3 +112,166 @@ def customer_segments(*, user_id: int, now: datetime | None = None) -> list[Segm
     """Every segment the customer is in now, by code."""
     now = now or timezone.now()
     return [segment for segment in segments_listed() if segment_has(segment.conditions, user_id=user_id, now=now)]
+
+
+# ---- bulk awards ---------------------------------------------------------------------------------
+
+
+def award_fields(award: SegmentAward) -> dict[str, Any]:
+    return {
+        "award_id": award.award_id,
+        "segment": award.segment_code,
+        "points": award.points,
+        "description": award.description,
+        "state": award.state,
+        "members": award.members,
+        "credited": award.credited,
+        "created_at": iso(award.created_at),
+        "finished_at": iso(award.finished_at),
+    }
+
+
+def award_find(*, code: str, award_id: str) -> SegmentAward:
+    award = SegmentAward.objects.filter(award_id=award_id, segment_code=code).first()
+    if award is None:
+        raise SegmentAwardNotFound()
+    return award
+
+
+@dataclass(frozen=True)
+class AwardAsked:
+    award: SegmentAward
+    created: bool  # False: the same award asked again
+
+
+def award_ask(*, code: str, award_id: str, points: int, description: str, app: Model | None, by: str) -> AwardAsked:
+    """A bulk award of ``points`` to every member of the segment now: the award and its member
+    list are written in one transaction, the worker credits them after. The same ``award_id``
+    with the same segment, points and description is the same award; with another, a 409."""
+    points_entry_check(points, field="points")
+    now = timezone.now()
+    existing = SegmentAward.objects.filter(award_id=award_id).first()
+    if existing is None:
+        segment = segment_find(code=code)
+        try:
+            with transaction.atomic():
+                award = SegmentAward.objects.create(
+                    award_id=award_id,
+                    segment=segment,
+                    segment_code=code,
+                    points=points,
+                    description=description,
+                    application=app,
+                    members=0,
+                    created_at=now,
+                    asked_by=by,
+                )
+                query = members_query(segment.conditions, now=now)
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"INSERT INTO {SegmentAwardMember._meta.db_table} (award_id, user_id) "
+                        f"SELECT %(award)s, m.user_id FROM ({query.sql}) m",
+                        {**query.params, "award": award.pk},
+                    )
+                    award.members = cursor.rowcount
+                if award.members == 0:
+                    award.state, award.finished_at = SegmentAwardState.DONE, now
+                    _award_done_event(award, now=now)
+                award.save(update_fields=["members", "state", "finished_at"])
+            if award.state == SegmentAwardState.QUEUED:
+                transaction.on_commit(lambda: _award_queue(award.pk))
+            return AwardAsked(award=award, created=True)
+        except IntegrityError:  # asked at the same moment by another request: that one stands
+            existing = SegmentAward.objects.get(award_id=award_id)
+    if (existing.segment_code, existing.points, existing.description) != (code, points, description):
+        raise SegmentAwardConflict()
+    return AwardAsked(award=existing, created=False)
+
+
+def _award_queue(award_pk: int) -> None:
+    if not settings.CELERY_BROKER_URL:
+        return  # the sweep of a worker started later finds it
+    from rewards.tasks import segment_award_run
+
+    try:
+        segment_award_run.delay(award_pk)
+    except Exception:
+        logger.warning("Could not queue bulk award %s; the sweep will run it", award_pk, exc_info=True)
+
+
+def _award_done_event(award: SegmentAward, *, now: datetime) -> None:
+    event_record(
+        type=EventType.SEGMENT_AWARD_DONE,
+        user_id=None,
+        now=now,
+        app=award.application,
+        extra={"award": award_fields(award)},
+    )
+
+
+_UNCREDITED = f"""
+    SELECT m.user_id FROM {SegmentAwardMember._meta.db_table} m
+    WHERE m.award_id = %(award)s AND m.user_id > %(after)s
+      AND NOT EXISTS (
+        SELECT 1 FROM {SegmentAwardCredit._meta.db_table} c WHERE c.award_id = %(award)s AND c.user_id = m.user_id
+      )
+    ORDER BY m.user_id LIMIT %(limit)s
+"""
+
+
+def award_batch(*, award_pk: int, after: int = 0, batch: int | None = None) -> int | None:
+    """Credit the next batch of the award's members not yet credited (user_ids above
+    ``after``), in one transaction under the award's row lock: each an ordinary ledger credit
+    and its ``SegmentAwardCredit`` row. Answers the last user_id credited, or None once every
+    member is (the award is then done, with its event)."""
+    batch = batch or settings.SEGMENT_AWARD_BATCH
+    with transaction.atomic():
+        award = SegmentAward.objects.select_for_update(of=("self",)).select_related("application").get(pk=award_pk)
+        if award.state in (SegmentAwardState.DONE, SegmentAwardState.FAILED):
+            return None
+        with connection.cursor() as cursor:
+            cursor.execute(_UNCREDITED, {"award": award.pk, "after": after, "limit": batch})
+            user_ids = [row[0] for row in cursor.fetchall()]
+        now = timezone.now()
+        if not user_ids and after > 0:
+            return 0  # nothing above after: look again from the start
+        if not user_ids:
+            award.state, award.finished_at = SegmentAwardState.DONE, now
+            award.credited = SegmentAwardCredit.objects.filter(award=award).count()
+            award.save(update_fields=["state", "finished_at", "credited"])
+            _award_done_event(award, now=now)
+            return None
+        credits = []
+        for user_id in user_ids:
+            posting = points_credit(
+                user_id=user_id,
+                points=award.points,
+                kind=RewardKind.EARN,
+                description=award.description,
+                app=award.application,
+                event_extra={"segment_award": {"award_id": award.award_id, "segment": award.segment_code}},
+            )
+            credits.append(SegmentAwardCredit(award=award, user_id=user_id, credit_id=posting.reward.pk))
+        SegmentAwardCredit.objects.bulk_create(credits)
+        award.state = SegmentAwardState.RUNNING
+        award.credited += len(credits)
+        award.save(update_fields=["state", "credited"])
+        return user_ids[-1]
+
+
+def award_run(*, award_pk: int) -> SegmentAward:
+    """Credit the award's members batch after batch until all are. Safe to run twice at once
+    and to run again after a worker died mid-way: a batch is all or nothing, and a member
+    credited is never credited again."""
+    after = 0
+    while (after := award_batch(award_pk=award_pk, after=after)) is not None:
+        pass
+    return SegmentAward.objects.get(pk=award_pk)
+
+
+def awards_unfinished() -> list[int]:
+    return list(
+        SegmentAward.objects.filter(state__in=[SegmentAwardState.QUEUED, SegmentAwardState.RUNNING])
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
