@@ -12,7 +12,6 @@ from core.fields import (
     MAX_BIGINT,
     NoUnknownKeysMixin,
     NulRefusedMixin,
-    StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
