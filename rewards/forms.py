@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from core.errors import plain_errors
 from rewards import program
+from rewards.errors import InvalidInput
 from rewards.models import (
     CapPeriod,
     CatalogItem,
@@ -19,10 +20,12 @@ from rewards.models import (
     Rule,
     RuleStatus,
     RuleTrigger,
+    Segment,
     Tier,
     TierChange,
     TierLadder,
 )
+from rewards.segments.language import segment_validated
 from rewards.serializers import CatalogInput, RuleInput, TierLadderInput
 from rewards.services.program import RULE_FIELDS
 from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
@@ -466,4 +469,37 @@ class CatalogItemAdminForm(forms.ModelForm):
                 self.add_error(field if field in self.fields else None, messages)
             return data
         self.catalog_definition = definition
+        return data
+
+
+class SegmentAdminForm(forms.ModelForm):
+    """A segment, checked by the segments' own language (``segment_validated``), as the API is."""
+
+    class Meta:
+        model = Segment
+        fields = ["code", "name", "description", "conditions"]
+        help_texts = {
+            "conditions": 'A JSON list, e.g. [{"field": "tier", "op": "eq", "value": "gold"}, '
+            '{"field": "spent", "op": "gt", "value": 500, "window_days": 365}]; empty: every customer.',
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True  # the name everything targets it by
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        definition = {
+            key: data.get(key) if data.get(key) is not None else "" for key in ("code", "name", "description")
+        }
+        definition["conditions"] = data.get("conditions") or []
+        try:
+            self.segment_definition = segment_validated(definition)
+        except InvalidInput as error:
+            raise forms.ValidationError(
+                {key if key in self.fields else None: messages for key, messages in error.fields.items()}
+            ) from None
         return data
