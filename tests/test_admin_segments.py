@@ -29,7 +29,7 @@ def test_a_segment_is_created_edited_and_counted_in_admin(staff_client):  # noqa
     segment = Segment.objects.get()
     assert (segment.code, segment.conditions, segment.updated_by) == ("rich", RICH, "staff staff")
     page = staff_client.get(reverse("admin:rewards_segment_change", args=[segment.pk])).content.decode()
-    assert '<label>Members now:</label>' in page and '<div class="readonly">2</div>' in page
+    assert "<label>Members now:</label>" in page and '<div class="readonly">2</div>' in page
     listed = staff_client.get(reverse("admin:rewards_segment_changelist")).content.decode()
     assert "points.available gte 100" in listed
 
