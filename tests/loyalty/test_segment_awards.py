@@ -110,3 +110,19 @@ def test_an_award_to_an_empty_segment_is_done_at_once(program, rich_world):
     answer = program.post("/loyalty-api/segments/empty/awards", AWARD, format="json").json()
     assert (answer["state"], answer["members"], answer["credited"]) == ("done", 0, 0)
     assert Event.objects.filter(type="segment.award_done").count() == 1
+
+
+def test_check_ledger_ties_every_bulk_award_to_its_credits(program, rich_world):
+    program.post("/loyalty-api/segments/rich/awards", AWARD, format="json")
+    award = SegmentAward.objects.get()
+    award_run(award_pk=award.pk)
+    assert ledger_drift() == []
+    SegmentAward.objects.filter(pk=award.pk).update(credited=2)
+    wrong = SegmentAwardCredit.objects.get(user_id=11)
+    outsider = services.points_earn(user_id=3, points=200, description="Summer gift", app=None).reward
+    SegmentAwardCredit.objects.filter(pk=wrong.pk).update(credit=outsider)
+    found = {(p.user_id, p.check, p.found, p.expected) for p in ledger_drift()}
+    assert found == {
+        (0, "bulk award summer-1 credited = its credits", 2, 3),
+        (11, f"bulk award summer-1: credit {outsider.pk} = its points to its member", 200, None),
+    }
