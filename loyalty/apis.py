@@ -82,6 +82,7 @@ from rewards import services as rewards_services
 from rewards.apis import acting_app
 from rewards.errors import CatalogItemNotFound
 from rewards.models import CatalogItem, Rule, RuleTrigger
+from rewards.segments import membership
 from rewards.selectors import Balance, account_find, catalog_item_find, catalog_items_all, rule_find, rules_listed
 from rewards.serializers import (
     AwardsOutput,
@@ -743,7 +744,7 @@ class SegmentsApi(APIView):
     required_access = AccessLevel.CAN_MANAGE_PROGRAM
 
     def get(self, request: Request) -> Response:
-        segments = segment_services.segments_listed()
+        segments = membership.segments_listed()
         return Response({"success": True, "segments": [segment_fields(segment) for segment in segments]})
 
     def post(self, request: Request) -> Response:
@@ -790,11 +791,11 @@ class SegmentMembersApi(ReportApi):
         query = validated(SegmentMembersQueryInput, request.query_params, query=True)
         segment = segment_services.segment_find(code=code)
         if request.accepted_renderer.format == CSVRenderer.format:
-            members = segment_services.segment_members(segment)
+            members = membership.segment_members(segment)
             table = [["user_id"], *([user_id] for user_id in members)]
             return Response({"csv": table, "filename": csv_filename(f"segment-{code}", datetime.now(UTC).date())})
         limit = query["limit"]
-        page = segment_services.segment_members(segment, after=query.get("cursor"), limit=limit + 1)
+        page = membership.segment_members(segment, after=query.get("cursor"), limit=limit + 1)
         body: dict[str, Any] = {
             "success": True,
             "segment": segment.code,
@@ -802,7 +803,7 @@ class SegmentMembersApi(ReportApi):
             "next_cursor": str(page[limit - 1]) if len(page) > limit else None,
         }
         if query["count"] == "true":
-            body["count"] = segment_services.segment_count(segment)
+            body["count"] = membership.segment_count(segment)
         return Response(body)
 
 
@@ -815,7 +816,7 @@ class CustomerSegmentsApi(APIView):
 
     def get(self, request: Request, user_id: str) -> Response:
         customer = validated(UserQueryInput, {"user_id": user_id}, query=True)["user_id"]
-        segments = segment_services.customer_segments(user_id=customer)
+        segments = membership.customer_segments(user_id=customer)
         return Response({"success": True, "user_id": customer, "segments": [segment.code for segment in segments]})
 
 

@@ -48,6 +48,7 @@ from rewards.models import (
     TierLadder,
     TierStanding,
 )
+from rewards.segments import membership
 from rewards.selectors import rows_by_keyset
 from rewards.services import segments as segment_services
 from rewards.services.catalog import catalog_item_create, catalog_item_edit
@@ -255,7 +256,7 @@ class CatalogItemAdmin(SafeModelAdmin):
     fieldsets = [
         (None, {"fields": ["kind", "description", ("points_cost", "amount"), "is_active"]}),
         ("Stock and limits", {"fields": [("stock", "units_out"), ("per_customer_limit", "limit_period")]}),
-        ("Who and when", {"fields": [("available_from", "available_until"), "tier_codes_text"]}),
+        ("Who and when", {"fields": [("available_from", "available_until"), "tier_codes_text", "segment_codes_text"]}),
         ("Coupons", {"fields": ["coupon_valid_days"]}),
     ]
 
@@ -536,7 +537,7 @@ class SegmentAdmin(SafeModelAdmin):
 
     @admin.display(description="members now")
     def members_now(self, segment: Segment) -> str:
-        return f"{segment_services.segment_count(segment):,}" if segment.pk else "—"
+        return f"{membership.segment_count(segment):,}" if segment.pk else "—"
 
     def save_model(self, request: HttpRequest, obj: Segment, form, change: bool) -> None:
         by = f"staff {request.user.get_username()}"

@@ -63,6 +63,11 @@ class OutOfStock(Conflict):
     default_message = "This reward is out of stock."
 
 
+class SegmentRequired(Conflict):
+    code = "segment_required"
+    default_message = "This reward is for the members of other segments."
+
+
 class RedemptionLimitReached(Conflict):
     code = "redemption_limit_reached"
     default_message = "This customer has redeemed this reward as many times as its limit allows."
@@ -151,6 +156,11 @@ class SegmentNotFound(NotFound):
 class SegmentExists(Conflict):
     code = "segment_exists"
     default_message = "A segment already has this code."
+
+
+class SegmentInUse(Conflict):
+    code = "segment_in_use"
+    default_message = "Catalog items are limited to this segment."
 
 
 class SegmentAwardNotFound(NotFound):

@@ -26,6 +26,7 @@ from rewards.models import (
     TierLadder,
 )
 from rewards.segments.language import segment_validated
+from rewards.segments.membership import segments_unknown
 from rewards.serializers import CatalogInput, RuleInput, TierLadderInput
 from rewards.services.program import RULE_FIELDS
 from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
@@ -424,6 +425,11 @@ class CatalogItemAdminForm(forms.ModelForm):
     tier_codes_text = forms.CharField(
         label="Only for the tiers", required=False, help_text="Tier codes, comma-separated; empty: every customer."
     )
+    segment_codes_text = forms.CharField(
+        label="Only for the segments",
+        required=False,
+        help_text="Segment codes, comma-separated (a member of any may redeem it); empty: every customer.",
+    )
 
     class Meta:
         model = CatalogItem
@@ -444,6 +450,7 @@ class CatalogItemAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["tier_codes_text"].initial = ", ".join(self.instance.tier_codes or [])
+        self.fields["segment_codes_text"].initial = ", ".join(self.instance.segment_codes or [])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -461,12 +468,17 @@ class CatalogItemAdminForm(forms.ModelForm):
             "available_from": data["available_from"].isoformat() if data.get("available_from") else None,
             "available_until": data["available_until"].isoformat() if data.get("available_until") else None,
             "tier_codes": [code.strip() for code in data.get("tier_codes_text", "").split(",") if code.strip()],
+            "segment_codes": [code.strip() for code in data.get("segment_codes_text", "").split(",") if code.strip()],
             "coupon_valid_days": data.get("coupon_valid_days"),
         }
         serializer = CatalogInput(data=definition)
         if not serializer.is_valid():
             for field, messages in plain_errors(serializer.errors).items():
                 self.add_error(field if field in self.fields else None, messages)
+            return data
+        unknown = segments_unknown(definition["segment_codes"])
+        if unknown:
+            self.add_error("segment_codes_text", [f"No segment has the code {code!r}." for code in unknown])
             return data
         self.catalog_definition = definition
         return data

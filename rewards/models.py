@@ -208,6 +208,8 @@ class CatalogItem(models.Model):
     available_until = models.DateTimeField(null=True, blank=True)
     # The tiers whose customers may redeem it (empty: every customer).
     tier_codes = models.JSONField(default=list, db_default=[], blank=True)
+    # The segments whose members may redeem it (empty: every customer); a member of any of them may.
+    segment_codes = models.JSONField(default=list, db_default=[], blank=True)
     # A coupon redeemed from it is valid this many days (null: it never expires).
     coupon_valid_days = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

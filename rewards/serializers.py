@@ -214,6 +214,9 @@ class CatalogItemOutput(serializers.Serializer):
     available_from = serializers.DateTimeField(allow_null=True)
     available_until = serializers.DateTimeField(allow_null=True)
     tier_codes = serializers.ListField(child=serializers.CharField(), help_text="Empty: every tier.")
+    segment_codes = serializers.ListField(
+        child=serializers.CharField(), help_text="Empty: every customer; else the members of any of them."
+    )
     coupon_valid_days = serializers.IntegerField(allow_null=True, help_text="Null: its coupons never expire.")
 
 
@@ -233,6 +236,12 @@ class CatalogInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
     tier_codes = serializers.ListField(
         child=StrictCharField(max_length=30), max_length=20, default=list, help_text="Empty: every tier."
     )
+    segment_codes = serializers.ListField(
+        child=StrictCharField(max_length=50),
+        max_length=20,
+        default=list,
+        help_text="Segments whose members may redeem it (any of them); empty: every customer.",
+    )
     coupon_valid_days = StrictIntegerField(min_value=1, max_value=36_500, allow_null=True, default=None)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -243,6 +252,8 @@ class CatalogInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
             raise serializers.ValidationError({"coupon_valid_days": ["Only a coupon has a validity."]})
         if len(set(attrs.get("tier_codes", []))) != len(attrs.get("tier_codes", [])):
             raise serializers.ValidationError({"tier_codes": ["Each tier once."]})
+        if len(set(attrs.get("segment_codes", []))) != len(attrs.get("segment_codes", [])):
+            raise serializers.ValidationError({"segment_codes": ["Each segment once."]})
         return attrs
 
 

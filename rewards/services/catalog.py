@@ -11,8 +11,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from rewards.errors import CatalogItemConflict, CatalogItemNotFound
+from rewards.errors import CatalogItemConflict, CatalogItemNotFound, InvalidInput
 from rewards.models import CatalogItem
+from rewards.segments.membership import segments_unknown
 from rewards.serializers import CatalogInput
 
 # What a catalog item's definition holds, as the API takes it ("active" is the model's is_active).
@@ -28,6 +29,7 @@ CATALOG_FIELDS = (
     "available_from",
     "available_until",
     "tier_codes",
+    "segment_codes",
     "coupon_valid_days",
 )
 
@@ -43,6 +45,9 @@ def _validated(definition: Mapping[str, Any]) -> dict[str, Any]:
     serializer.is_valid(raise_exception=True)
     valid = dict(serializer.validated_data)
     valid["is_active"] = valid.pop("active")
+    unknown = segments_unknown(valid.get("segment_codes", []))
+    if unknown:
+        raise InvalidInput(fields={"segment_codes": [f"No segment has the code {code!r}." for code in unknown]})
     return valid
 
 

@@ -1,9 +1,9 @@
-"""Segments as staff manage them, and who is in one. Every answer to "who is in it" is the one
-query ``rewards.segments.query`` compiles from the conditions: members, their count, a
-customer's segments, a bulk award's member list, the program's checks."""
+"""Segments as staff manage them, and the bulk awards to them. Who is in a segment is read in
+``rewards.segments.membership`` (members, their count, a customer's segments, the catalog's and
+the rules' checks), and a bulk award's member list is written from the same query."""
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,8 +13,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from rewards.errors import InvalidInput, SegmentAwardConflict, SegmentAwardNotFound, SegmentExists, SegmentNotFound
+from rewards.errors import (
+    InvalidInput,
+    SegmentAwardConflict,
+    SegmentAwardNotFound,
+    SegmentExists,
+    SegmentInUse,
+    SegmentNotFound,
+)
 from rewards.models import (
+    CatalogItem,
     EventType,
     RewardKind,
     Segment,
@@ -24,7 +32,7 @@ from rewards.models import (
     SegmentAwardState,
 )
 from rewards.segments.language import SEGMENT_KEYS, segment_validated
-from rewards.segments.query import count_query, members_query
+from rewards.segments.query import members_query
 from rewards.services.events import event_record
 from rewards.services.ledger import points_credit, points_entry_check
 from rewards.shapes import iso
@@ -41,10 +49,6 @@ def segment_find(*, code: str) -> Segment:
     if segment is None:
         raise SegmentNotFound()
     return segment
-
-
-def segments_listed() -> list[Segment]:
-    return list(Segment.objects.order_by("code"))
 
 
 def segment_create(*, definition: Mapping[str, Any], by: str) -> Segment:
@@ -77,41 +81,21 @@ def segment_edit(*, code: str, changes: Mapping[str, Any], by: str) -> Segment:
     return segment
 
 
+@transaction.atomic
 def segment_delete(*, code: str) -> Segment:
-    segment = segment_find(code=code)
+    """Delete a segment no catalog item names (else 409 ``segment_in_use``, naming them): an item
+    limited to a segment that no longer exists would be for nobody. Its bulk awards stay."""
+    segment = Segment.objects.select_for_update().filter(code=code).first()
+    if segment is None:
+        raise SegmentNotFound()
+    items = list(CatalogItem.objects.filter(segment_codes__contains=[code]).values_list("pk", flat=True))
+    if items:
+        raise SegmentInUse(
+            f"Catalog items {', '.join(map(str, items))} are limited to this segment; take it off them first.",
+            fields={"code": [f"Named by catalog items {', '.join(map(str, items))}."]},
+        )
     segment.delete()
     return segment
-
-
-def segment_members(
-    segment: Segment, *, after: int | None = None, limit: int | None = None, now: datetime | None = None
-) -> list[int]:
-    """The members' user_ids in order, as of ``now``: all, or a page after a user_id."""
-    query = members_query(segment.conditions, now=now or timezone.now(), after=after, limit=limit)
-    with connection.cursor() as cursor:
-        cursor.execute(query.sql, query.params)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def segment_count(segment: Segment, *, now: datetime | None = None) -> int:
-    query = count_query(segment.conditions, now=now or timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(query.sql, query.params)
-        return cursor.fetchone()[0]
-
-
-def segment_has(conditions: Sequence[Mapping[str, Any]], *, user_id: int, now: datetime | None = None) -> bool:
-    """Whether one customer meets these conditions now: the same query, for them alone."""
-    query = members_query(conditions, now=now or timezone.now(), user_id=user_id)
-    with connection.cursor() as cursor:
-        cursor.execute(query.sql, query.params)
-        return cursor.fetchone() is not None
-
-
-def customer_segments(*, user_id: int, now: datetime | None = None) -> list[Segment]:
-    """Every segment the customer is in now, by code."""
-    now = now or timezone.now()
-    return [segment for segment in segments_listed() if segment_has(segment.conditions, user_id=user_id, now=now)]
 
 
 # ---- bulk awards ---------------------------------------------------------------------------------
