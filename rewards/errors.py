@@ -4,18 +4,7 @@ Services raise them; the API's exception handler turns each into the error body 
 (docs/API.md, Errors), and admin shows its message. None imports DRF.
 """
 
-from core.exceptions import Conflict, DomainError, NotFound
-
-# ---- input -------------------------------------------------------------------------------------
-
-
-class InvalidInput(DomainError):
-    """A plain-Python validation's refusal (customer attributes, segments), answered like a
-    serializer's: 400 ``validation_error`` with a message for each field."""
-
-    code = "validation_error"
-    default_message = "Invalid input."
-
+from core.exceptions import Conflict, DomainError, InvalidInput, NotFound
 
 # ---- postings -----------------------------------------------------------------------------------
 
@@ -122,6 +111,18 @@ class CatalogItemConflict(Conflict):
 # ---- the program: rules, activities, tiers, birthdays -------------------------------------------
 
 
+class RuleInvalid(InvalidInput):
+    """A rule definition its grammar refuses (``rewards.program.validate``)."""
+
+
+class TierLadderInvalid(InvalidInput):
+    """A tier ladder its grammar refuses (``rewards.tiers``)."""
+
+
+class CatalogItemInvalid(InvalidInput):
+    """A catalog item its grammar refuses (``rewards.services.catalog``)."""
+
+
 class RuleNotFound(NotFound):
     code = "rule_not_found"
     default_message = "No rule has this id."
@@ -146,6 +147,14 @@ class InvalidBirthday(DomainError):
 
 
 # ---- segments ----------------------------------------------------------------------------------
+
+
+class AttributesInvalid(InvalidInput):
+    """Customer attributes their rules refuse (``rewards.segments.attributes``)."""
+
+
+class SegmentInvalid(InvalidInput):
+    """A segment its language refuses (``rewards.segments.language``)."""
 
 
 class SegmentNotFound(NotFound):

@@ -520,7 +520,7 @@ class Rule(models.Model):
     what it awards (effect, caps). Every change makes a new ``version`` and a ``RuleVersion``
     copy of it; an award's ledger row names the rule and the version that made it.
 
-    ``conditions``, ``effect`` and ``caps`` hold what ``rewards.program.rule_definition``
+    ``conditions``, ``effect`` and ``caps`` hold what ``rewards.program.validate.rule_validated``
     validated; nothing writes them without it (``rewards.services.program``).
     """
 

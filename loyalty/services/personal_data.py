@@ -39,10 +39,9 @@ from rewards.models import (
     Reward,
     TierChange,
 )
-from rewards.serializers import RewardHistoryOutput
 from rewards.services import tier_fields
 from rewards.services.attributes import attributes_read
-from rewards.shapes import iso, redeemed_item_fields
+from rewards.shapes import history_row_fields, iso, redeemed_item_fields
 
 # The keys of stored JSON whose texts are free text about the customer: a ledger row's
 # description, a void's or an expiry's reason, an order's channel, an order item's sku and
@@ -99,7 +98,7 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
     referred_by = Referral.objects.filter(referee_user_id=user_id).first()
     return {
         "user_id": user_id,
-        "ledger": RewardHistoryOutput(rewards, many=True).data,
+        "ledger": [history_row_fields(row) for row in rewards],
         "lots": [
             {
                 "id": lot.id,

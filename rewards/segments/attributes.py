@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from core.fields import NUL_MESSAGE, has_visible_character, holds_nul
-from rewards.errors import InvalidInput
-from rewards.program import as_number, is_property_name, json_number
+from core.validation import NUL_MESSAGE, has_visible_character, holds_nul
+from rewards.errors import AttributesInvalid
+from rewards.program.language import as_number, is_property_name, json_number
 
 MAX_ATTRIBUTES = 50
 MAX_TEXT_LENGTH = 200
@@ -51,9 +51,9 @@ def _value_error(value: Any) -> str | None:
 
 def attributes_merged(current: Mapping[str, Any], changes: Any) -> dict[str, Any]:
     """``current`` with ``changes`` merged in (a null removes its key), every key and value of
-    the changes checked; at most 50 keys after. Raises ``InvalidInput`` naming each bad key."""
+    the changes checked; at most 50 keys after. Raises ``AttributesInvalid`` naming each bad key."""
     if not isinstance(changes, Mapping):
-        raise InvalidInput(fields={"non_field_errors": ["A JSON object of attributes is required."]})
+        raise AttributesInvalid(fields={"non_field_errors": ["A JSON object of attributes is required."]})
     errors: dict[str, list[str]] = {}
     merged = dict(current)
     for key, value in changes.items():
@@ -72,9 +72,9 @@ def attributes_merged(current: Mapping[str, Any], changes: Any) -> dict[str, Any
             continue
         merged[key] = value if isinstance(value, str | bool) else json_number(as_number(value))
     if errors:
-        raise InvalidInput(fields=errors)
+        raise AttributesInvalid(fields=errors)
     if len(merged) > MAX_ATTRIBUTES:
-        raise InvalidInput(
+        raise AttributesInvalid(
             f"A customer has at most {MAX_ATTRIBUTES} attributes; these changes leave {len(merged)}.",
             fields={"non_field_errors": [f"At most {MAX_ATTRIBUTES} attributes (null removes one)."]},
         )

@@ -1,6 +1,6 @@
 """The language of a segment: its fields, the ops (those of the earning rules, imported from
 ``rewards.program``), what a condition's value and ``window_days`` may be, and the validation
-of a whole segment. Plain Python: a refusal is ``InvalidInput`` naming what is wrong.
+of a whole segment. Plain Python: a refusal is ``SegmentInvalid`` naming what is wrong.
 
 A condition is ``{"field", "op", "value"}`` and, on a field that counts orders, an optional
 ``window_days`` (the last that many days; default: ever). All of a segment's conditions must
@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.fields import NUL_MESSAGE, has_visible_character, holds_nul
-from rewards.errors import InvalidInput
-from rewards.program import LIST_OPS, MAX_LIST_VALUES, OPS, ORDERING_OPS, is_property_name, json_number
+from core.validation import NUL_MESSAGE, has_visible_character, holds_nul
+from rewards.errors import SegmentInvalid
+from rewards.program.language import LIST_OPS, MAX_LIST_VALUES, OPS, ORDERING_OPS, is_property_name, json_number
 from rewards.segments.attributes import KEY_RULE, MAX_TEXT_LENGTH, number_checked
 
 NUMBER, TEXT, ANY = "number", "text", "any"
@@ -128,10 +128,10 @@ def _text(definition: Mapping[str, Any], key: str, max_length: int, *, required:
 
 
 def segment_validated(definition: Any) -> dict[str, Any]:
-    """A whole segment (code, name, description, conditions), normalised; ``InvalidInput``
+    """A whole segment (code, name, description, conditions), normalised; ``SegmentInvalid``
     naming every field that is wrong (a condition by its index)."""
     if not isinstance(definition, Mapping):
-        raise InvalidInput(fields={"non_field_errors": ["A JSON object is required."]})
+        raise SegmentInvalid(fields={"non_field_errors": ["A JSON object is required."]})
     errors: dict[str, list[str]] = {}
     for key in sorted(set(definition) - set(SEGMENT_KEYS)):
         errors[str(key)] = ["Unknown key; a segment has code, name, description and conditions."]
@@ -139,7 +139,7 @@ def segment_validated(definition: Any) -> dict[str, Any]:
         if holds_nul(key) or holds_nul(value):
             errors[str(key).replace("\x00", "\\u0000")] = [NUL_MESSAGE]
     if errors:
-        raise InvalidInput(fields=errors)
+        raise SegmentInvalid(fields=errors)
     valid: dict[str, Any] = {}
     code = definition.get("code")
     if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
@@ -162,5 +162,5 @@ def segment_validated(definition: Any) -> dict[str, Any]:
             except ValueError as error:
                 errors.setdefault("conditions", []).append(f"{index}: {error}")
     if errors:
-        raise InvalidInput(fields=errors)
+        raise SegmentInvalid(fields=errors)
     return valid

@@ -21,6 +21,7 @@ A value that is none meets only ``ne`` and ``not_in``, as in the rules.
 """
 
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,10 +32,17 @@ from django.apps import apps
 from django.conf import settings
 
 from rewards.models import Account, Birthday, CustomerAttributes, Tier, TierStanding
-from rewards.program import LIST_OPS, program_time
+from rewards.program.engine import program_time
+from rewards.program.language import LIST_OPS, OP_SPECS, ORDERING_OPS
 from rewards.segments.language import ATTRIBUTES_PREFIX
 
-_SQL_OPS = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+# SQL's operator for each of the language's comparisons (the ordering ops by what they compute).
+_SQL_ORDERING = {operator.gt: ">", operator.ge: ">=", operator.lt: "<", operator.le: "<="}
+
+
+def _sql_operator(op: str) -> str:
+    ordering = OP_SPECS[op].ordering
+    return "=" if ordering is None else _SQL_ORDERING[ordering]
 
 
 def _order_table() -> str:
@@ -114,7 +122,7 @@ class _Builder:
     def condition(self, condition: Mapping[str, Any]) -> str:
         value, kind = self.value(condition)
         op, wanted = condition["op"], condition["value"]
-        if kind == "jsonb" and op in ("gt", "gte", "lt", "lte"):
+        if kind == "jsonb" and op in ORDERING_OPS:
             # Ordering needs a number on both sides: a text or a boolean attribute meets none.
             value, kind = f"(CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::numeric END)", "numeric"
 
@@ -123,14 +131,16 @@ class _Builder:
                 return json.dumps(item)
             return Decimal(str(item)) if kind == "numeric" else item
 
+        # A negated op (ne, not_in) is the other's NOT, a missing value (NULL) meeting it.
+        negated = OP_SPECS[op].negated
         if op in LIST_OPS:
             array = self.param([cast(item) for item in wanted])
             found = f"COALESCE({value} = ANY({array}::{kind}[]), FALSE)"
-            return found if op == "in" else f"NOT {found}"
+            return f"NOT {found}" if negated else found
         operand = f"{self.param(cast(wanted))}::{kind}"
-        if op == "ne":
+        if negated:
             return f"{value} IS DISTINCT FROM {operand}"
-        return f"COALESCE({value} {_SQL_OPS[op]} {operand}, FALSE)"
+        return f"COALESCE({value} {_sql_operator(op)} {operand}, FALSE)"
 
 
 @dataclass(frozen=True)

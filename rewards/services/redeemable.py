@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.exceptions import Conflict
 from rewards.errors import NotAvailable, SegmentRequired, TierRequired
 from rewards.models import CatalogItem, CatalogRedemptionCount
-from rewards.program import period_start
+from rewards.program.engine import period_start
 from rewards.segments.membership import segments_of
 from rewards.services.tiers import tier_view
 

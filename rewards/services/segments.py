@@ -14,11 +14,11 @@ from django.db.models import Model
 from django.utils import timezone
 
 from rewards.errors import (
-    InvalidInput,
     SegmentAwardConflict,
     SegmentAwardNotFound,
     SegmentExists,
     SegmentInUse,
+    SegmentInvalid,
     SegmentNotFound,
 )
 from rewards.models import (
@@ -72,7 +72,7 @@ def segment_edit(*, code: str, changes: Mapping[str, Any], by: str) -> Segment:
     if segment is None:
         raise SegmentNotFound()
     if changes.get("code", code) != code:
-        raise InvalidInput(fields={"code": ["A segment's code does not change; create another segment."]})
+        raise SegmentInvalid(fields={"code": ["A segment's code does not change; create another segment."]})
     valid = segment_validated({**segment_definition(segment), **changes})
     for name, value in valid.items():
         setattr(segment, name, value)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from loyalty.models import Order
 from rewards.models import Account, Birthday, CustomerAttributes, Tier, TierLadder, TierStanding
-from rewards.program import compare, program_time
+from rewards.program.engine import compare, program_time
 from rewards.segments.language import FIELDS, segment_validated
 from rewards.segments.query import count_query, members_query
 
