@@ -37,6 +37,7 @@ from loyalty.serializers import (
     ApplicationUpdateInput,
     BreakageOutput,
     CustomerExportOutput,
+    CustomerSegmentsOutput,
     CustomerSessionInput,
     CustomerSessionOutput,
     LiabilityOutput,
@@ -58,6 +59,13 @@ from loyalty.serializers import (
     RuleSimulateInput,
     RulesQueryInput,
     RuleVersionInput,
+    SegmentAwardInput,
+    SegmentAwardOutput,
+    SegmentInputDoc,
+    SegmentListOutput,
+    SegmentMembersOutput,
+    SegmentMembersQueryInput,
+    SegmentOutput,
     UserBalanceOutput,
     UserQueryInput,
     WebhookChangeInput,
@@ -74,6 +82,7 @@ from rewards import services as rewards_services
 from rewards.apis import acting_app
 from rewards.errors import CatalogItemNotFound
 from rewards.models import CatalogItem, Rule, RuleTrigger
+from rewards.segments import membership
 from rewards.selectors import Balance, account_find, catalog_item_find, catalog_items_all, rule_find, rules_listed
 from rewards.serializers import (
     AwardsOutput,
@@ -86,6 +95,7 @@ from rewards.serializers import (
     TierLadderInput,
     TierLadderOutput,
 )
+from rewards.services import segments as segment_services
 from rewards.services.catalog import catalog_item_create, catalog_item_edit
 from rewards.shapes import balance_fields, iso
 
@@ -707,3 +717,132 @@ class ReferralsApi(APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+# ---- segments (Can_Manage_Program) -------------------------------------------------------------
+
+
+def segment_fields(segment: Any) -> dict[str, Any]:
+    return {
+        "success": True,
+        **segment_services.segment_definition(segment),
+        "created_at": iso(segment.created_at),
+        "updated_at": iso(segment.updated_at),
+        "updated_by": segment.updated_by,
+    }
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: SegmentListOutput, **errors()}, summary="Every segment, by code"),
+    post=extend_schema(
+        request=SegmentInputDoc,
+        responses={201: SegmentOutput, **errors(409)},
+        summary="Create a segment: a code, a name and the conditions its members meet",
+    ),
+)
+class SegmentsApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request) -> Response:
+        segments = membership.segments_listed()
+        return Response({"success": True, "segments": [segment_fields(segment) for segment in segments]})
+
+    def post(self, request: Request) -> Response:
+        segment = segment_services.segment_create(definition=_object_body(request), by=_editor(request))
+        return Response(segment_fields(segment), status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: SegmentOutput, **errors(404)}, summary="A segment"),
+    patch=extend_schema(
+        request=SegmentInputDoc(partial=True),
+        responses={200: SegmentOutput, **errors(404)},
+        summary="Edit a segment: its name, description or conditions (its code stays)",
+    ),
+    delete=extend_schema(
+        responses={200: SegmentOutput, **errors(404)},
+        summary="Delete a segment (its bulk awards stay, with its code)",
+    ),
+)
+class SegmentDetailApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, code: str) -> Response:
+        return Response(segment_fields(segment_services.segment_find(code=code)))
+
+    def patch(self, request: Request, code: str) -> Response:
+        changes = _object_body(request)
+        for read_only in ("success", "created_at", "updated_at", "updated_by"):
+            changes.pop(read_only, None)
+        segment = segment_services.segment_edit(code=code, changes=changes, by=_editor(request))
+        return Response(segment_fields(segment))
+
+    def delete(self, request: Request, code: str) -> Response:
+        return Response(segment_fields(segment_services.segment_delete(code=code)))
+
+
+@extend_schema(
+    parameters=[SegmentMembersQueryInput],
+    responses={200: SegmentMembersOutput, **errors(404)},
+    summary="A segment's members now, by user_id, a page at a time (every one as CSV with ?format=csv)",
+)
+class SegmentMembersApi(ReportApi):
+    def get(self, request: Request, code: str) -> Response:
+        query = validated(SegmentMembersQueryInput, request.query_params, query=True)
+        segment = segment_services.segment_find(code=code)
+        if request.accepted_renderer.format == CSVRenderer.format:
+            members = membership.segment_members(segment)
+            table = [["user_id"], *([user_id] for user_id in members)]
+            return Response({"csv": table, "filename": csv_filename(f"segment-{code}", datetime.now(UTC).date())})
+        limit = query["limit"]
+        page = membership.segment_members(segment, after=query.get("cursor"), limit=limit + 1)
+        body: dict[str, Any] = {
+            "success": True,
+            "segment": segment.code,
+            "members": [{"user_id": user_id} for user_id in page[:limit]],
+            "next_cursor": str(page[limit - 1]) if len(page) > limit else None,
+        }
+        if query["count"] == "true":
+            body["count"] = membership.segment_count(segment)
+        return Response(body)
+
+
+@extend_schema(
+    responses={200: CustomerSegmentsOutput, **errors()},
+    summary="The segments a customer is in now",
+)
+class CustomerSegmentsApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, user_id: str) -> Response:
+        customer = validated(UserQueryInput, {"user_id": user_id}, query=True)["user_id"]
+        segments = membership.customer_segments(user_id=customer)
+        return Response({"success": True, "user_id": customer, "segments": [segment.code for segment in segments]})
+
+
+@extend_schema(
+    request=SegmentAwardInput,
+    responses={202: SegmentAwardOutput, **errors(404, 409)},
+    summary="Give points to every member of a segment now; the worker credits them (202)",
+)
+class SegmentAwardsApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def post(self, request: Request, code: str) -> Response:
+        data = validated(SegmentAwardInput, request.data)
+        asked = segment_services.award_ask(code=code, **data, app=request.auth, by=_editor(request))
+        return Response(
+            {"success": True, **segment_services.award_fields(asked.award)}, status=status.HTTP_202_ACCEPTED
+        )
+
+
+@extend_schema(
+    responses={200: SegmentAwardOutput, **errors(404)},
+    summary="A bulk award: its members, how many are credited, its state",
+)
+class SegmentAwardDetailApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, code: str, award_id: str) -> Response:
+        award = segment_services.award_find(code=code, award_id=award_id)
+        return Response({"success": True, **segment_services.award_fields(award)})

@@ -16,6 +16,7 @@ from core.fields import (
     StrictDateField,
     StrictIntegerField,
     StrictUUIDField,
+    points_field,
     text_field,
     user_id_field,
     with_settings_max,
@@ -24,6 +25,7 @@ from loyalty.models import Application, Order, WebhookSubscription
 from loyalty.services import CLIENT_ACCESS_LEVELS
 from rewards import reports
 from rewards.models import EventType, RuleStatus, RuleTrigger
+from rewards.program import language
 from rewards.program.engine import EventItem
 from rewards.serializers import (
     ActivityInput,
@@ -489,6 +491,9 @@ class CustomerExportOutput(serializers.Serializer):
     tier = CustomerTierOutput(allow_null=True)
     tier_progress = TierProgressOutput(allow_null=True)
     referral = serializers.DictField(help_text="code, referred_by_user_id, referred_user_ids.")
+    attributes = serializers.DictField(
+        child=serializers.JSONField(), help_text="The customer's attributes ({} once erased)."
+    )
     birthday = serializers.DictField(allow_null=True, help_text="month and day (null once erased).")
     birthday_awarded_year = serializers.IntegerField(
         allow_null=True, help_text="The year of the last birthday award (kept by an erasure)."
@@ -502,3 +507,100 @@ class CustomerExportOutput(serializers.Serializer):
         help_text="Messages written to the customer: kind, topic, state, address, subject.",
     )
     erasures = serializers.ListField(child=serializers.DictField(), help_text="Erasures already made: who, when, what.")
+
+
+# ---- segments (Can_Manage_Program) ------------------------------------------------------------
+
+
+class SegmentConditionDoc(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="tier, attributes.<name>, orders_placed, orders_returned, spent, points.available, "
+        "points.earned_lifetime, days_since_last_order, days_since_first_seen or birthday_month."
+    )
+    op = serializers.ChoiceField(choices=language.OPS)
+    value = serializers.JSONField(help_text="A number, a text, a boolean (attributes) or, for in and not_in, a list.")
+    window_days = serializers.IntegerField(
+        required=False, help_text="orders_placed, orders_returned and spent only: the last this many days."
+    )
+
+
+class SegmentInputDoc(serializers.Serializer):
+    """What a segment's definition holds (validated by the segments' own language)."""
+
+    code = serializers.RegexField(r"^[a-z0-9_-]{1,50}$")
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=500, required=False)
+    conditions = SegmentConditionDoc(many=True, required=False)
+
+
+class SegmentOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    conditions = SegmentConditionDoc(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    updated_by = serializers.CharField()
+
+
+class SegmentListOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    segments = SegmentOutput(many=True)
+
+
+MEMBERS_DEFAULT_LIMIT = 100
+MEMBERS_MAX_LIMIT = 1000
+
+
+class SegmentMembersQueryInput(serializers.Serializer):
+    cursor = StrictIntegerField(
+        min_value=0, max_value=MAX_BIGINT, required=False, help_text="next_cursor of the page before."
+    )
+    limit = StrictIntegerField(min_value=1, max_value=MEMBERS_MAX_LIMIT, default=MEMBERS_DEFAULT_LIMIT)
+    count = StrictChoiceField(
+        choices=["true", "false"], required=False, default="false", help_text="true: also count every member."
+    )
+    format = serializers.CharField(required=False, help_text="csv: every member, one user_id a line.")
+
+
+class SegmentMemberOutput(serializers.Serializer):
+    user_id = serializers.IntegerField()
+
+
+class SegmentMembersOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    segment = serializers.CharField()
+    members = SegmentMemberOutput(many=True)
+    next_cursor = serializers.CharField(allow_null=True, help_text="Null on the last page.")
+    count = serializers.IntegerField(required=False, help_text="With count=true only.")
+
+
+class CustomerSegmentsOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    segments = serializers.ListField(child=serializers.CharField(), help_text="The codes of its segments now.")
+
+
+AWARD_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+
+
+class SegmentAwardInput(NoUnknownKeysMixin, serializers.Serializer):
+    award_id = serializers.RegexField(
+        AWARD_ID_PATTERN, help_text="Yours, unique: the same body again is the same award."
+    )
+    points = points_field()
+    description = text_field(max_length=255)
+
+
+class SegmentAwardOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    award_id = serializers.CharField()
+    segment = serializers.CharField()
+    points = serializers.IntegerField()
+    description = serializers.CharField()
+    state = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    members = serializers.IntegerField(help_text="Fixed when the award was asked.")
+    credited = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)

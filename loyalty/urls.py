@@ -23,4 +23,12 @@ urlpatterns = [
     api_path("rules/simulate", apis.RulesSimulateApi.as_view(), "rules-simulate"),
     api_path(r"rules/(?P<rule_id>[^/]+)", apis.RuleDetailApi.as_view(), "rule"),
     api_path(r"webhooks/(?P<webhook_id>[^/]+)", apis.WebhookDetailApi.as_view(), "webhook"),
+    api_path("segments", apis.SegmentsApi.as_view(), "segments"),
+    api_path(r"segments/(?P<code>[^/]+)", apis.SegmentDetailApi.as_view(), "segment"),
+    api_path(r"segments/(?P<code>[^/]+)/members", apis.SegmentMembersApi.as_view(), "segment-members"),
+    api_path(r"segments/(?P<code>[^/]+)/awards", apis.SegmentAwardsApi.as_view(), "segment-awards"),
+    api_path(
+        r"segments/(?P<code>[^/]+)/awards/(?P<award_id>[^/]+)", apis.SegmentAwardDetailApi.as_view(), "segment-award"
+    ),
+    api_path(r"customers/(?P<user_id>[^/]+)/segments", apis.CustomerSegmentsApi.as_view(), "customer-segments"),
 ]

@@ -23,6 +23,7 @@ from rewards.forms import (
     CONDITION_ROWS,
     CatalogItemAdminForm,
     RuleAdminForm,
+    SegmentAdminForm,
     TierAdminForm,
     TierFloorForm,
     TierFormSet,
@@ -36,17 +37,22 @@ from rewards.models import (
     Birthday,
     CatalogItem,
     Contact,
+    CustomerAttributes,
     Message,
     RedeemedItem,
     Reward,
     Rule,
     RuleVersion,
+    Segment,
+    SegmentAward,
     Tier,
     TierChange,
     TierLadder,
     TierStanding,
 )
+from rewards.segments import membership
 from rewards.selectors import rows_by_keyset
+from rewards.services import segments as segment_services
 from rewards.services.catalog import catalog_item_create, catalog_item_edit
 
 
@@ -252,7 +258,7 @@ class CatalogItemAdmin(SafeModelAdmin):
     fieldsets = [
         (None, {"fields": ["kind", "description", ("points_cost", "amount"), "is_active"]}),
         ("Stock and limits", {"fields": [("stock", "units_out"), ("per_customer_limit", "limit_period")]}),
-        ("Who and when", {"fields": [("available_from", "available_until"), "tier_codes_text"]}),
+        ("Who and when", {"fields": [("available_from", "available_until"), "tier_codes_text", "segment_codes_text"]}),
         ("Coupons", {"fields": ["coupon_valid_days"]}),
     ]
 
@@ -536,3 +542,52 @@ class TierChangeAdmin(SafeModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+# ---- segments ------------------------------------------------------------------------------------
+
+
+@admin.register(Segment)
+class SegmentAdmin(SafeModelAdmin):
+    """Segments, saved through the segments' services with the API's validation; each shows how
+    many customers are in it now (the one membership query)."""
+
+    form = SegmentAdminForm
+    list_display = ["code", "name", "conditions_shown", "updated_at", "updated_by"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["members_now", "updated_at", "updated_by"]
+    fields = ["code", "name", "description", "conditions", "members_now", "updated_at", "updated_by"]
+
+    @admin.display(description="conditions")
+    def conditions_shown(self, segment: Segment) -> str:
+        if not segment.conditions:
+            return "every customer"
+        return "; ".join(
+            f"{c['field']} {c['op']} {c['value']}" + (f" (last {c['window_days']} days)" if "window_days" in c else "")
+            for c in segment.conditions
+        )
+
+    @admin.display(description="members now")
+    def members_now(self, segment: Segment) -> str:
+        return f"{membership.segment_count(segment):,}" if segment.pk else "—"
+
+    def save_model(self, request: HttpRequest, obj: Segment, form, change: bool) -> None:
+        by = f"staff {request.user.get_username()}"
+        if change:
+            saved = segment_services.segment_edit(code=obj.code, changes=form.segment_definition, by=by)
+        else:
+            saved = segment_services.segment_create(definition=form.segment_definition, by=by)
+        obj.pk, obj.updated_at, obj.updated_by = saved.pk, saved.updated_at, saved.updated_by
+
+
+@admin.register(SegmentAward)
+class SegmentAwardAdmin(ReadOnlyAdmin):
+    list_display = ["award_id", "state", "segment_code", "points", "members", "credited", "created_at", "finished_at"]
+    list_filter = ["state"]
+    search_fields = ["award_id", "segment_code"]
+
+
+@admin.register(CustomerAttributes)
+class CustomerAttributesAdmin(ReadOnlyAdmin):
+    list_display = ["user_id", "attributes", "updated_at"]
+    search_fields = ["user_id"]

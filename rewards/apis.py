@@ -17,7 +17,6 @@ from rest_framework.views import APIView
 from core.access import AccessLevel
 from core.apis import money_text, points_text, validated
 from core.db_router import lag_tolerant, replica_reads
-from core.fields import MAX_BIGINT
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors, read_schema
 from rewards import selectors, services
 from rewards.models import RedeemedItemState
@@ -33,6 +32,7 @@ from rewards.serializers import (
     CatalogOutput,
     ContactInput,
     ContactOutput,
+    CustomerAttributesOutput,
     EarnedOutput,
     EarnPointsInput,
     EventsOutput,
@@ -54,6 +54,7 @@ from rewards.serializers import (
     VoidCouponInput,
     VoidCouponOutput,
 )
+from rewards.services.attributes import attributes_merge, attributes_read
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
 from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
@@ -490,10 +491,8 @@ class EventsApi(APIView):
 
 
 def _path_user_id(raw: str) -> int:
-    """The user_id of a path: a positive bigint, else a 400 naming it (as in a body)."""
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) <= MAX_BIGINT:
-        raise ValidationError({"user_id": ["A positive integer user_id is required."]})
-    return int(raw)
+    """A user_id from the path, checked as a body's is (400 when it is no positive integer)."""
+    return validated(UserQueryInput, {"user_id": raw}, query=True)["user_id"]
 
 
 @extend_schema(
@@ -518,3 +517,32 @@ class ContactApi(CustomerAPIView):
         acting_app(request, user)
         data = validated(ContactInput, request.data)
         return Response({"success": True, **contact_fields(contact_set(user_id=user, **data), user_id=user)})
+
+
+@extend_schema(
+    methods=["GET"],
+    responses={200: CustomerAttributesOutput, **errors()},
+    summary="A customer's attributes (what segments select on)",
+)
+@extend_schema(
+    methods=["PATCH"],
+    request={"application/json": {"type": "object", "additionalProperties": True}},
+    responses={200: CustomerAttributesOutput, **errors()},
+    summary="Merge attributes into a customer's (a null removes a key); answers them all",
+)
+class CustomerAttributesApi(APIView):
+    """Read by any application that reads balances, written by one that changes points; not
+    open to customer sessions (a customer must not place themselves in a segment)."""
+
+    @property
+    def required_access(self) -> str:
+        return CAN_READ if self.request.method in ("GET", "HEAD") else CAN_MODIFY
+
+    def get(self, request: Request, user_id: str) -> Response:
+        customer = _path_user_id(user_id)
+        return Response({"success": True, "user_id": customer, "attributes": attributes_read(user_id=customer)})
+
+    def patch(self, request: Request, user_id: str) -> Response:
+        customer = _path_user_id(user_id)
+        attributes = attributes_merge(user_id=customer, changes=request.data)
+        return Response({"success": True, "user_id": customer, "attributes": attributes})

@@ -52,6 +52,11 @@ class OutOfStock(Conflict):
     default_message = "This reward is out of stock."
 
 
+class SegmentRequired(Conflict):
+    code = "segment_required"
+    default_message = "This reward is for the members of other segments."
+
+
 class RedemptionLimitReached(Conflict):
     code = "redemption_limit_reached"
     default_message = "This customer has redeemed this reward as many times as its limit allows."
@@ -139,6 +144,42 @@ class UnknownTier(DomainError):
 
 class InvalidBirthday(DomainError):
     code = "invalid_birthday"
+
+
+# ---- segments ----------------------------------------------------------------------------------
+
+
+class AttributesInvalid(InvalidInput):
+    """Customer attributes their rules refuse (``rewards.segments.attributes``)."""
+
+
+class SegmentInvalid(InvalidInput):
+    """A segment its language refuses (``rewards.segments.language``)."""
+
+
+class SegmentNotFound(NotFound):
+    code = "segment_not_found"
+    default_message = "No segment has this code."
+
+
+class SegmentExists(Conflict):
+    code = "segment_exists"
+    default_message = "A segment already has this code."
+
+
+class SegmentInUse(Conflict):
+    code = "segment_in_use"
+    default_message = "Catalog items are limited to this segment."
+
+
+class SegmentAwardNotFound(NotFound):
+    code = "segment_award_not_found"
+    default_message = "This segment has no award with this award_id."
+
+
+class SegmentAwardConflict(Conflict):
+    code = "segment_award_conflict"
+    default_message = "This award_id was already asked with another segment, points or description."
 
 
 # ---- Idempotency-Key ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from rewards.models import (
     Rule,
     RuleStatus,
     RuleTrigger,
+    Segment,
     Tier,
     TierChange,
     TierLadder,
@@ -26,6 +27,7 @@ from rewards.models import (
 from rewards.program import language
 from rewards.program.validate import rule_validated
 from rewards.program.versions import RULE_FIELDS
+from rewards.segments.language import segment_validated
 from rewards.services.catalog import catalog_item_validated
 from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS, ladder_validated
 
@@ -411,6 +413,11 @@ class CatalogItemAdminForm(forms.ModelForm):
     tier_codes_text = forms.CharField(
         label="Only for the tiers", required=False, help_text="Tier codes, comma-separated; empty: every customer."
     )
+    segment_codes_text = forms.CharField(
+        label="Only for the segments",
+        required=False,
+        help_text="Segment codes, comma-separated (a member of any may redeem it); empty: every customer.",
+    )
 
     class Meta:
         model = CatalogItem
@@ -431,6 +438,7 @@ class CatalogItemAdminForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["tier_codes_text"].initial = ", ".join(self.instance.tier_codes or [])
+        self.fields["segment_codes_text"].initial = ", ".join(self.instance.segment_codes or [])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -448,6 +456,7 @@ class CatalogItemAdminForm(forms.ModelForm):
             "available_from": data["available_from"].isoformat() if data.get("available_from") else None,
             "available_until": data["available_until"].isoformat() if data.get("available_until") else None,
             "tier_codes": [code.strip() for code in data.get("tier_codes_text", "").split(",") if code.strip()],
+            "segment_codes": [code.strip() for code in data.get("segment_codes_text", "").split(",") if code.strip()],
             "coupon_valid_days": data.get("coupon_valid_days"),
         }
         try:
@@ -457,4 +466,37 @@ class CatalogItemAdminForm(forms.ModelForm):
                 self.add_error(field if field in self.fields else None, messages)
             return data
         self.catalog_definition = definition
+        return data
+
+
+class SegmentAdminForm(forms.ModelForm):
+    """A segment, checked by the segments' own language (``segment_validated``), as the API is."""
+
+    class Meta:
+        model = Segment
+        fields = ["code", "name", "description", "conditions"]
+        help_texts = {
+            "conditions": 'A JSON list, e.g. [{"field": "tier", "op": "eq", "value": "gold"}, '
+            '{"field": "spent", "op": "gt", "value": 500, "window_days": 365}]; empty: every customer.',
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["code"].disabled = True  # the name everything targets it by
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        definition = {
+            key: data.get(key) if data.get(key) is not None else "" for key in ("code", "name", "description")
+        }
+        definition["conditions"] = data.get("conditions") or []
+        try:
+            self.segment_definition = segment_validated(definition)
+        except InvalidInput as error:
+            raise forms.ValidationError(
+                {key if key in self.fields else None: messages for key, messages in error.fields.items()}
+            ) from None
         return data

@@ -208,6 +208,8 @@ class CatalogItem(models.Model):
     available_until = models.DateTimeField(null=True, blank=True)
     # The tiers whose customers may redeem it (empty: every customer).
     tier_codes = models.JSONField(default=list, db_default=[], blank=True)
+    # The segments whose members may redeem it (empty: every customer); a member of any of them may.
+    segment_codes = models.JSONField(default=list, db_default=[], blank=True)
     # A coupon redeemed from it is valid this many days (null: it never expires).
     coupon_valid_days = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -453,6 +455,7 @@ class EventType(models.TextChoices):
     COUPON_EXPIRING_SOON = "coupon.expiring_soon", "Coupon about to expire"
     MESSAGE_SENT = "message.sent", "Message to a customer sent"
     MESSAGE_FAILED = "message.failed", "Message to a customer failed"
+    SEGMENT_AWARD_DONE = "segment.award_done", "A bulk award to a segment credited every member"
 
 
 class Event(models.Model):
@@ -924,3 +927,114 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pk} {self.kind} to {self.user_id} ({self.state})"
+
+
+# ---- segments: who a customer is ------------------------------------------------------------
+
+
+class CustomerAttributes(models.Model):
+    """What a shop says about a customer (``city``, ``vip``, ``favourite_store``): a flat object
+    of at most 50 keys, each a text, a number or a boolean, that segments can select on.
+    Personal data: in the customer's export, and deleted whole by the erasure."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    attributes = models.JSONField(default=dict)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "customer attributes"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {len(self.attributes)} attributes"
+
+
+class Segment(models.Model):
+    """Who a customer is, as the program targets them: all of ``conditions`` hold
+    (``rewards.segments.language``). Membership is never stored: it is the one query the
+    conditions compile to (``rewards.segments.query``), asked when it is needed."""
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    conditions = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    updated_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class SegmentAwardState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class SegmentAward(models.Model):
+    """Points for every member of a segment as of the moment it was asked: the members are
+    fixed then (``SegmentAwardMember``), and the worker credits them in batches, each once
+    (``SegmentAwardCredit``'s unique constraint). ``award_id`` is the caller's, unique: the same
+    body again is the same award."""
+
+    award_id = models.CharField(max_length=100, unique=True)
+    segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="awards")
+    segment_code = models.CharField(max_length=50)
+    points = models.PositiveIntegerField()
+    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH)
+    application = models.ForeignKey(
+        settings.REWARDS_APPLICATION_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=SegmentAwardState.choices, default=SegmentAwardState.QUEUED)
+    members = models.PositiveIntegerField()
+    credited = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    asked_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        indexes = [
+            # What the sweep reads: the awards not finished.
+            models.Index(fields=["id"], condition=Q(state__in=["queued", "running"]), name="segment_award_unfinished"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credited__lte=models.F("members")), name="segment_award_credited_le_members"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.award_id}: {self.points} points to {self.segment_code} ({self.state})"
+
+
+class SegmentAwardMember(models.Model):
+    """One member of a bulk award, fixed when it was asked."""
+
+    award = models.ForeignKey(SegmentAward, on_delete=models.CASCADE, related_name="+")
+    user_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["award", "user_id"], name="segment_award_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.award_id}: {self.user_id}"
+
+
+class SegmentAwardCredit(models.Model):
+    """A member credited by a bulk award: written with the credit, in its transaction. The
+    unique constraint is what makes each member credited once, whatever a worker does."""
+
+    award = models.ForeignKey(SegmentAward, on_delete=models.PROTECT, related_name="+")
+    user_id = models.BigIntegerField()
+    credit = models.OneToOneField(Reward, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["award", "user_id"], name="segment_award_credited_once")]
+
+    def __str__(self) -> str:
+        return f"{self.award_id}: {self.user_id} credited ({self.credit_id})"

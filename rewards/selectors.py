@@ -27,6 +27,9 @@ from rewards.models import (
     RuleCapCount,
     RuleStatus,
     RuleVersion,
+    SegmentAward,
+    SegmentAwardCredit,
+    SegmentAwardMember,
 )
 
 HISTORY_DEFAULT_LIMIT = 100
@@ -272,7 +275,7 @@ def ledger_drift() -> list[LedgerProblem]:
                 found, expected = values[2 * index], values[2 * index + 1]
                 if found != expected:
                     problems.append(LedgerProblem(user_id=user_id, check=name, found=found, expected=expected))
-    return problems + _rule_awards_drift() + _qualifying_drift() + _catalog_drift()
+    return problems + _rule_awards_drift() + _qualifying_drift() + _catalog_drift() + _segment_awards_drift()
 
 
 def _rule_awards_drift() -> list[LedgerProblem]:
@@ -305,6 +308,36 @@ def _rule_awards_drift() -> list[LedgerProblem]:
         UNION ALL
         SELECT user_id, 'every award names a version its rule had', COUNT(*), 0
         FROM awards WHERE version_id IS NULL GROUP BY user_id
+        ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [
+            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
+            for user_id, check, found, expected in cursor.fetchall()
+        ]
+
+
+def _segment_awards_drift() -> list[LedgerProblem]:
+    """Bulk awards against their credits: each credit row is a ledger credit of its member for
+    the award's points, to a member of its list; an award's ``credited`` is its credit rows, and
+    a done award credited every member. (user 0: an award's own figure.)"""
+    awards, members = SegmentAward._meta.db_table, SegmentAwardMember._meta.db_table
+    credits = SegmentAwardCredit._meta.db_table
+    sql = f"""
+        SELECT c.user_id, 'bulk award ' || s.award_id || ': credit ' || c.credit_id || ' = its points to its member',
+               w.points_earned, CASE WHEN w.user_id = c.user_id AND m.user_id IS NOT NULL THEN s.points END
+        FROM {credits} c
+        JOIN {awards} s ON s.id = c.award_id
+        JOIN {Reward._meta.db_table} w ON w.id = c.credit_id
+        LEFT JOIN {members} m ON m.award_id = c.award_id AND m.user_id = c.user_id
+        WHERE w.user_id <> c.user_id OR m.user_id IS NULL OR w.points_earned <> s.points
+        UNION ALL
+        SELECT 0, 'bulk award ' || s.award_id || ' credited = its credits', s.credited,
+               (SELECT count(*) FROM {credits} c WHERE c.award_id = s.id)
+        FROM {awards} s
+        WHERE s.credited <> (SELECT count(*) FROM {credits} c WHERE c.award_id = s.id)
+           OR (s.state = 'done' AND s.credited <> s.members)
         ORDER BY 1, 2
     """
     with connection.cursor() as cursor:

@@ -214,6 +214,9 @@ class CatalogItemOutput(serializers.Serializer):
     available_from = serializers.DateTimeField(allow_null=True)
     available_until = serializers.DateTimeField(allow_null=True)
     tier_codes = serializers.ListField(child=serializers.CharField(), help_text="Empty: every tier.")
+    segment_codes = serializers.ListField(
+        child=serializers.CharField(), help_text="Empty: every customer; else the members of any of them."
+    )
     coupon_valid_days = serializers.IntegerField(allow_null=True, help_text="Null: its coupons never expire.")
 
 
@@ -235,6 +238,12 @@ class CatalogInput(NulRefusedMixin, DomainValidated, serializers.Serializer):
     available_until = serializers.DateTimeField(allow_null=True, default=None)
     tier_codes = serializers.ListField(
         child=StrictCharField(max_length=30), max_length=MAX_TIER_CODES, default=list, help_text="Empty: every tier."
+    )
+    segment_codes = serializers.ListField(
+        child=StrictCharField(max_length=50),
+        max_length=20,
+        default=list,
+        help_text="Segments whose members may redeem it (any of them); empty: every customer.",
     )
     coupon_valid_days = StrictIntegerField(min_value=1, max_value=36_500, allow_null=True, default=None)
 
@@ -566,6 +575,14 @@ class BirthdayOutput(serializers.Serializer):
     next_birthday = serializers.DateField(help_text="The birthday's next date (today included).")
     first_rewarded = serializers.DateField(
         help_text="The first birthday that can earn: at least 30 days after it was set or changed."
+    )
+
+
+class CustomerAttributesOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    attributes = serializers.DictField(
+        child=serializers.JSONField(), help_text="Every attribute: a text, a number or a boolean each."
     )
 
 

@@ -1,6 +1,7 @@
 """Scheduled jobs of the rewards app, run by Celery beat (settings.CELERY_BEAT_SCHEDULE)."""
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from rewards.services import (
     birthdays_award,
@@ -11,6 +12,7 @@ from rewards.services import (
     points_lifecycle_run,
     tiers_requalify,
 )
+from rewards.services.segments import award_run, awards_unfinished
 
 
 @shared_task
@@ -53,3 +55,25 @@ def purge_idempotency_keys() -> int:
 def send_messages() -> int:
     """The messages due are sent (every 10 s)."""
     return messages_send().sent
+
+
+@shared_task
+def segment_award_run(award_pk: int) -> int:
+    """Credit a bulk award's members, batch after batch (queued when the award is asked)."""
+    return award_run(award_pk=award_pk).credited
+
+
+@shared_task
+def segment_awards_sweep() -> int:
+    """Finish every award not finished: one whose worker died mid-way, or asked while no
+    worker ran (every few seconds, by beat, and when a worker starts)."""
+    unfinished = awards_unfinished()
+    for award_pk in unfinished:
+        award_run(award_pk=award_pk)
+    return len(unfinished)
+
+
+@worker_ready.connect
+def _awards_resume(**kwargs: object) -> None:
+    """A worker that starts finishes what a worker that died left (a kill -9 mid-award)."""
+    segment_awards_sweep.delay()

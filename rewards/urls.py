@@ -21,4 +21,5 @@ urlpatterns = [
     api_path("birthday/", apis.BirthdayApi.as_view(), "birthday"),
     api_path("tiers/", apis.TiersApi.as_view(), "tiers"),
     api_path(r"customers/(?P<user_id>[^/]+)/contact/", apis.ContactApi.as_view(), "contact"),
+    api_path(r"customers/(?P<user_id>[^/]+)/attributes/", apis.CustomerAttributesApi.as_view(), "customer-attributes"),
 ]

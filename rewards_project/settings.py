@@ -269,6 +269,9 @@ SPECTACULAR_SETTINGS = {
 # Which model records the application that wrote a ledger row. The rewards app
 # refers to it only through this setting, so it knows nothing of loyalty.
 REWARDS_APPLICATION_MODEL = "loyalty.Application"
+# The orders segments count (orders_placed, orders_returned, spent, days_since_last_order): a
+# model with user_id, total_cost, completed_at, returned_at and returned_cost.
+REWARDS_ORDER_MODEL = "loyalty.Order"
 
 # The base points policy (docs/PROGRAM.md). These seed the three base earning rules when the
 # database is first migrated; from then on the rules hold the policy, and staff change them
@@ -382,7 +385,10 @@ CELERY_BEAT_SCHEDULE = {
     "webhook-sweep": {"task": "loyalty.tasks.deliver_webhooks", "schedule": 10.0},
     "notice-coupons": {"task": "rewards.tasks.notice_coupons", "schedule": 3600.0},
     "messages-send": {"task": "rewards.tasks.send_messages", "schedule": 10.0},
+    "segment-awards-sweep": {"task": "rewards.tasks.segment_awards_sweep", "schedule": 10.0},
 }
+# How many members a bulk award credits in one transaction.
+SEGMENT_AWARD_BATCH = env.int("SEGMENT_AWARD_BATCH", default=500)
 
 # What customers see on the rewards page (and staff in admin's header).
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Loyalty Rewards")

@@ -10,6 +10,7 @@ from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel
 from loyalty.services import application_create, order_record, referral_code_for
 from rewards import services
+from rewards.services import segments as segment_services
 from rewards.services.messages import contact_set
 from tests.conftest import client_for
 from tests.factories import ApplicationFactory
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 USER = 77
 READ, MODIFY, MASTER = AccessLevel.CAN_READ, AccessLevel.CAN_MODIFY_ORDERS, AccessLevel.MASTER_APP
 PROGRAM = AccessLevel.CAN_MANAGE_PROGRAM
+AWARD = {"award_id": "a-1", "points": 5, "description": "A gift"}
 BONUS = {"name": "Bonus", "trigger": "feedback", "effect": {"type": "fixed", "points": 5}}
 
 
@@ -142,10 +144,21 @@ def calls(state: dict) -> list[Call]:
         Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
         Call("get", f"/rewards-api/customers/{USER}/contact/", None, 200, READ, True),
         Call("put", f"/rewards-api/customers/{USER}/contact/", {"email": "c@example.com"}, 200, MODIFY, True),
+        Call("get", f"/rewards-api/customers/{USER}/attributes/", None, 200, READ),
+        Call("patch", f"/rewards-api/customers/{USER}/attributes/", {"city": "Lyon"}, 200, MODIFY),
+        Call("get", "/loyalty-api/segments", None, 200, PROGRAM),
+        Call("post", "/loyalty-api/segments", {"code": "new", "name": "New"}, 201, PROGRAM),
+        Call("get", "/loyalty-api/segments/all", None, 200, PROGRAM),
+        Call("patch", "/loyalty-api/segments/all", {"name": "All of them"}, 200, PROGRAM),
+        Call("delete", "/loyalty-api/segments/all", None, 200, PROGRAM),
+        Call("get", "/loyalty-api/segments/all/members", None, 200, PROGRAM),
+        Call("post", "/loyalty-api/segments/all/awards", {**AWARD, "award_id": "a-2"}, 202, PROGRAM),
+        Call("get", "/loyalty-api/segments/all/awards/a-1", None, 200, PROGRAM),
+        Call("get", f"/loyalty-api/customers/{USER}/segments", None, 200, PROGRAM),
     ]
 
 
-CALL_COUNT = 53
+CALL_COUNT = 64
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
@@ -169,6 +182,8 @@ def state(db) -> dict:
     rule = services.rule_create(definition=BONUS, by="test")
     code = referral_code_for(user_id=USER).code
     contact_set(user_id=USER, email="c@example.com")
+    segment_services.segment_create(definition={"code": "all", "name": "All"}, by="test")
+    segment_services.award_ask(code="all", **AWARD, app=None, by="test")
     return {
         "code": code,
         "coupon": coupon.redeemed_item.item_code,

@@ -65,7 +65,7 @@ def tokens(db, settings) -> dict[str, str]:
 def auth_for(path: str, tokens: dict[str, str]) -> dict[str, str]:
     if path.startswith("/loyalty-api/application"):
         token = tokens["master"]
-    elif path.startswith("/loyalty-api/rules"):
+    elif path.startswith(("/loyalty-api/rules", "/loyalty-api/segments")) or path.endswith("/segments/"):
         token = tokens["program"]
     else:
         token = tokens["shop"]

@@ -2,8 +2,9 @@
 
 Erasure keeps what the books need (amounts, dates, balances, the ledger's kinds and links), so
 ``check_ledger`` stays clean, and removes what says something about the person: their
-birthday's date, who referred whom, their contact (email, language, consent) and the
-address and subject of the messages sent to them, and every free text, wherever it is kept (ledger
+birthday's date, who referred whom, their attributes (what a shop said about them), their
+contact (email, language, consent) and the address and subject of the messages sent to them, and
+every free text, wherever it is kept (ledger
 descriptions, void and staff reasons, an order's channel and its items' sku and category,
 activities' properties), inside the events that carry them (so the events API and every
 webhook delivery, which renders its event when it sends, carry it no more), in the answers
@@ -32,6 +33,7 @@ from rewards.models import (
     Activity,
     Birthday,
     Contact,
+    CustomerAttributes,
     Event,
     IdempotencyKey,
     Message,
@@ -42,6 +44,7 @@ from rewards.models import (
     TierChange,
 )
 from rewards.services import tier_fields
+from rewards.services.attributes import attributes_read
 from rewards.services.messages import contact_fields, messages_of
 from rewards.shapes import history_row_fields, iso, redeemed_item_fields
 
@@ -148,6 +151,7 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
                 Referral.objects.filter(referrer_user_id=user_id).values_list("referee_user_id", flat=True)
             ),
         },
+        "attributes": attributes_read(user_id=user_id),
         "birthday": {"month": birthday.month, "day": birthday.day} if birthday and birthday.month else None,
         "birthday_awarded_year": birthday.awarded_year if birthday else None,
         "contact": contact_fields(contact, user_id=user_id)
@@ -206,6 +210,14 @@ def _answer_erase(key: IdempotencyKey) -> None:
     key.response_body = erased_json(key.response_body)
 
 
+def _attributes_erase(user_id: int) -> int:
+    row = CustomerAttributes.objects.select_for_update().filter(user_id=user_id).first()
+    if row is None:
+        return 0
+    row.delete()
+    return len(row.attributes)
+
+
 @transaction.atomic
 def personal_data_erase(*, user_id: int, by: str) -> Erasure:
     """Erase what is personal about one customer (see the module); recorded when anything was."""
@@ -253,6 +265,8 @@ def personal_data_erase(*, user_id: int, by: str) -> Erasure:
             state=MessageState.SKIPPED, last_error="erased"
         )
         + Message.objects.filter(user_id=user_id).exclude(to_email="").update(to_email="", subject=ERASED),
+        # How many attributes went: every one is what a shop said about the person.
+        "attributes": _attributes_erase(user_id),
     }
     erasure = Erasure(user_id=user_id, erased=erased)
     if erasure.changed:

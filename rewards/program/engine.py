@@ -29,6 +29,7 @@ from rewards.program.language import (
     OP_SPECS,
     PROPERTIES_PREFIX,
     RATE_SCOPE_MATCHING_ITEMS,
+    SEGMENTS,
     TRIGGERS,
     as_number,
     is_number,
@@ -61,6 +62,7 @@ class ProgramEvent:
     items: tuple[EventItem, ...] = ()
     orders_placed: int | None = None
     tier: str | None = None
+    segments: frozenset[str] = frozenset()  # of the segments the rules name, those the customer is in
     activity_name: str | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
 
@@ -114,10 +116,30 @@ def _item_holds(item: EventItem, condition: Mapping[str, Any]) -> bool:
     return compare(item.field(condition["field"]), condition["op"], condition["value"])
 
 
+def is_segment_condition(condition: Mapping[str, Any]) -> bool:
+    spec = FIELDS.get(condition["field"])
+    return spec is not None and spec.source == SEGMENTS
+
+
+def segment_codes_named(rules: Iterable[Rule]) -> frozenset[str]:
+    """The segment codes the rules' conditions name: what an event must know of its customer."""
+    codes: set[str] = set()
+    for rule in rules:
+        for condition in rule.conditions:
+            if is_segment_condition(condition):
+                value = condition["value"]
+                codes.update(value if isinstance(value, list) else [value])
+    return frozenset(codes)
+
+
 def condition_holds(condition: Mapping[str, Any], event: ProgramEvent) -> bool:
     """An ``item.*`` condition holds when any of the event's items meets it."""
     if condition["field"].startswith(ITEM_PREFIX):
         return any(_item_holds(item, condition) for item in event.items)
+    if is_segment_condition(condition):
+        spec, wanted = OP_SPECS[condition["op"]], condition["value"]
+        member = any(code in event.segments for code in (wanted if spec.takes_list else [wanted]))
+        return member != spec.negated
     return compare(event.value(condition["field"]), condition["op"], condition["value"])
 
 

@@ -51,6 +51,7 @@ def _money_triggers(field: str) -> frozenset[str]:
 
 NUMBER, TEXT, ANY = "number", "text", "any"
 MONEY = "money"  # the source of the money fields: ProgramEvent.money
+SEGMENTS = "segments"  # the source of the segment field: the codes of the customer's segments
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ FIELDS: dict[str, FieldSpec] = {
     "customer.orders_placed": FieldSpec(NUMBER, ORDER_TRIGGERS, "Customer's earlier orders", "orders_placed"),
     # None while no tier ladder is set.
     "customer.tier": FieldSpec(TEXT, ALL_TRIGGERS, "Customer's tier", "tier"),
+    # A segment's code: eq, in hold when the customer is a member (of one), ne, not_in when not;
+    # judged by the segments' one query in the event's transaction.
+    "customer.segment": FieldSpec(TEXT, ALL_TRIGGERS, "Customer's segment", SEGMENTS),
     # In the program's time zone.
     "weekday": FieldSpec(
         NUMBER,

@@ -27,6 +27,7 @@ from core.validation import (
 )
 from rewards.errors import CatalogItemConflict, CatalogItemInvalid, CatalogItemNotFound
 from rewards.models import DESCRIPTION_MAX_LENGTH, CapPeriod, CatalogItem, CatalogKind
+from rewards.segments.membership import segments_unknown
 
 # What a catalog item's definition holds, as the API takes it ("active" is the model's is_active).
 CATALOG_FIELDS = (
@@ -41,6 +42,7 @@ CATALOG_FIELDS = (
     "available_from",
     "available_until",
     "tier_codes",
+    "segment_codes",
     "coupon_valid_days",
 )
 
@@ -53,6 +55,7 @@ def catalog_definition(item: CatalogItem) -> dict[str, Any]:
 
 MAX_CATALOG_COUNT = 1_000_000_000
 MAX_TIER_CODES = 20
+MAX_SEGMENT_CODES = 20
 
 
 def _catalog_whole(item: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +66,11 @@ def _catalog_whole(item: dict[str, Any]) -> dict[str, Any]:
         raise Invalid({"coupon_valid_days": ["Only a coupon has a validity."]})
     if len(set(item.get("tier_codes", []))) != len(item.get("tier_codes", [])):
         raise Invalid({"tier_codes": ["Each tier once."]})
+    if len(set(item.get("segment_codes", []))) != len(item.get("segment_codes", [])):
+        raise Invalid({"segment_codes": ["Each segment once."]})
+    unknown = segments_unknown(item.get("segment_codes", []))
+    if unknown:
+        raise Invalid({"segment_codes": [f"No segment has the code {code!r}." for code in unknown]})
     return item
 
 
@@ -80,6 +88,7 @@ CATALOG_ITEM = Object(
         "available_from": DateTime(allow_null=True, default=None),
         "available_until": DateTime(allow_null=True, default=None),
         "tier_codes": ListOf(Text(max_length=30), max_length=MAX_TIER_CODES, default=list),
+        "segment_codes": ListOf(Text(max_length=50), max_length=MAX_SEGMENT_CODES, default=list),
         "coupon_valid_days": Integer(min_value=1, max_value=36_500, allow_null=True, default=None),
     },
     whole=_catalog_whole,

@@ -23,10 +23,18 @@ from django.utils import timezone
 
 from rewards.errors import ActivityConflict, RuleChanged, RuleNotFound
 from rewards.models import ERASED, Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger
-from rewards.program.engine import Award, ProgramEvent, awards_take, breakdown, counted_caps
+from rewards.program.engine import (
+    Award,
+    ProgramEvent,
+    awards_take,
+    breakdown,
+    counted_caps,
+    segment_codes_named,
+)
 from rewards.program.language import TRIGGERS, decimal_text
 from rewards.program.validate import rule_validated
 from rewards.program.versions import first_version, next_version, rule_definition
+from rewards.segments.membership import segments_of
 from rewards.selectors import account_balance
 from rewards.services import tiers
 from rewards.services.ledger import Posting, kind_pending_days, points_credit, points_entry_check
@@ -89,11 +97,26 @@ def rules_active(trigger: str) -> list[Rule]:
 
 
 def _needs_transaction(rules: Sequence[Rule], ladder: Ladder | None) -> bool:
-    """Several rows, a cap count or a tier's locks and counts must commit together; one plain
-    credit is its own statement (and inside the caller's transaction, no savepoint is needed)."""
+    """Several rows, a cap count or a tier's locks and counts must commit together, and a
+    segment's membership is judged in the transaction that credits; one plain credit is its own
+    statement (and inside the caller's transaction, no savepoint is needed)."""
     if connection.in_atomic_block:
         return False
-    return ladder is not None or len(rules) > 1 or any(counted_caps(rule) for rule in rules)
+    return (
+        ladder is not None
+        or len(rules) > 1
+        or any(counted_caps(rule) for rule in rules)
+        or bool(segment_codes_named(rules))
+    )
+
+
+def _with_segments(event: ProgramEvent, rules: Sequence[Rule], *, now: datetime) -> ProgramEvent:
+    """The event with the customer's segments among those the rules name (none named: no read,
+    so an event whose rules name no segment costs nothing more)."""
+    codes = segment_codes_named(rules)
+    if not codes:
+        return event
+    return replace(event, segments=segments_of(user_id=event.user_id, codes=codes, now=now))
 
 
 @dataclass(frozen=True)
@@ -187,6 +210,7 @@ def event_earn(
         context = tiers.context_lock(ladder, event.user_id, now=now) if ladder else None
         if context is not None:
             event = replace(event, tier=context.tier.code)
+        event = _with_segments(event, rules, now=now)
         awards = awards_take(event, rules)
         tier_award = _awards_checked(context, event, awards, kind=kind)
         points = sum(award.points for award in awards)
@@ -305,9 +329,11 @@ def event_simulate(event: ProgramEvent) -> Earned:
     context = tiers.context_read(ladder, event.user_id, now=timezone.now()) if ladder else None
     if context is not None:
         event = replace(event, tier=context.tier.code)
+    rules = rules_active(event.trigger)
+    event = _with_segments(event, rules, now=timezone.now())
     try:
         with transaction.atomic():
-            raise _Simulated(awards_take(event, rules_active(event.trigger)))
+            raise _Simulated(awards_take(event, rules))
     except _Simulated as simulated:
         tier_award = _awards_checked(context, event, simulated.awards, kind=event.trigger)
         return Earned(awards=simulated.awards, postings=[], tier_award=tier_award)

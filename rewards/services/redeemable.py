@@ -1,8 +1,9 @@
 """What a customer may redeem: the reads. An item is redeemable between its dates, by the tiers it
-names (any customer when it names none), while its stock lasts and until the customer's count in
+names (any customer when it names none), by the members of the segments it names (any of them;
+everyone when it names none), while its stock lasts and until the customer's count in
 its limit period reaches its limit.
 
-Dates and tiers are decided here, once, for a redemption (``catalog_item_check``, before anything
+Dates, tiers and segments are decided here, once, for a redemption (``catalog_item_check``, before anything
 is written) and for what a customer is shown (``catalog_shown``). Stock and limits are decided
 where they are taken, under their row locks (``catalog_take.py``): what this module reads of the
 counts only shows a customer how many more they may redeem. Nothing here writes or locks.
@@ -15,21 +16,30 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import Conflict
-from rewards.errors import NotAvailable, TierRequired
+from rewards.errors import NotAvailable, SegmentRequired, TierRequired
 from rewards.models import CatalogItem, CatalogRedemptionCount
 from rewards.program.engine import period_start
+from rewards.segments.membership import segments_of
 from rewards.services.tiers import tier_view
 
 
-def catalog_item_refusal(item: CatalogItem, *, tier: str | None, now: datetime) -> Conflict | None:
-    """Why a customer of ``tier`` (None: no ladder) may not redeem ``item`` now, if they may not:
-    its dates or its tiers. The one rule of both a redemption and what a customer is shown."""
+def catalog_item_refusal(
+    item: CatalogItem, *, tier: str | None, now: datetime, segments: frozenset[str] = frozenset()
+) -> Conflict | None:
+    """Why a customer of ``tier`` (None: no ladder) in ``segments`` may not redeem ``item`` now, if
+    they may not: its dates, its tiers or its segments. The one rule of both a redemption and what
+    a customer is shown (``segments``: those of the item's the customer is in)."""
     if (item.available_from and now < item.available_from) or (item.available_until and now >= item.available_until):
         return NotAvailable()
     if item.tier_codes and tier not in item.tier_codes:
         return TierRequired(
             f"This reward is for customers of the tiers {', '.join(item.tier_codes)}.",
             fields={"points_redeemed": ["The customer's tier may not redeem it."]},
+        )
+    if item.segment_codes and not segments.intersection(item.segment_codes):
+        return SegmentRequired(
+            f"This reward is for the members of the segments {', '.join(item.segment_codes)}.",
+            fields={"points_redeemed": ["The customer is in none of its segments."]},
         )
     return None
 
@@ -43,7 +53,8 @@ def catalog_item_check(item: CatalogItem, *, user_id: int, now: datetime) -> Non
     """Refuse a redemption the item's dates or tiers do not allow (409, nothing written); the
     customer's tier is read only for an item that names tiers."""
     tier = customer_tier_code(user_id, now=now) if item.tier_codes else None
-    refusal = catalog_item_refusal(item, tier=tier, now=now)
+    segments = segments_of(user_id=user_id, codes=item.segment_codes, now=now) if item.segment_codes else frozenset()
+    refusal = catalog_item_refusal(item, tier=tier, now=now, segments=segments)
     if refusal is not None:
         raise refusal
 
@@ -65,7 +76,9 @@ def catalog_shown(*, customer_user_id: int | None, now: datetime | None = None) 
         return [Shown(item=item, limit_left=None) for item in items]
     now = now or timezone.now()
     tier = customer_tier_code(customer_user_id, now=now)
-    shown = [item for item in items if catalog_item_refusal(item, tier=tier, now=now) is None]
+    named = {code for item in items for code in item.segment_codes}
+    segments = segments_of(user_id=customer_user_id, codes=named, now=now) if named else frozenset()
+    shown = [item for item in items if catalog_item_refusal(item, tier=tier, now=now, segments=segments) is None]
     used = _redeemed_counts(customer_user_id, [item for item in shown if item.per_customer_limit is not None], now)
     return [
         Shown(

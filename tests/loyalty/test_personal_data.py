@@ -215,6 +215,9 @@ def test_an_erasure_leaves_nothing_personal_and_every_amount(clock, receiver):
         user_id=USER, code="silver", until=at("2026-12-31T00:00:00"), reason="Mr Smith complained", by="staff ops"
     )
     assert services.birthdays_award().awarded == 1
+    said = {"surname": "Smith", "street": "12 Elm St", "vip": True}
+    assert shop.patch(f"/rewards-api/customers/{USER}/attributes/", said, format="json").status_code == 200
+    assert program.get(f"/loyalty-api/customers/{USER}/export").json()["attributes"] == said
     deliver_until(receiver, 10)
     sent = len(receiver.bodies)
     assert sent == Event.objects.count() == 10  # 9 of theirs, and the referrer's award
@@ -242,6 +245,7 @@ def test_an_erasure_leaves_nothing_personal_and_every_amount(clock, receiver):
         "referral_code": 1,
         "contact": 0,
         "messages": 0,
+        "attributes": 3,
     }
     assert amounts() == before
     assert ledger_drift() == []
@@ -280,6 +284,8 @@ def test_an_erasure_leaves_nothing_personal_and_every_amount(clock, receiver):
     assert ReferralCode.objects.filter(user_id=REFERRER).exists()  # the referrer's own code is theirs
     exported = program.get(f"/loyalty-api/customers/{USER}/export").json()
     assert (exported["birthday"], exported["birthday_awarded_year"]) == (None, 2026)
+    assert exported["attributes"] == {}
+    assert shop.get(f"/rewards-api/customers/{USER}/attributes/").json()["attributes"] == {}
     assert exported["referral"] == {"code": None, "referred_by_user_id": None, "referred_user_ids": []}
     assert [(o["channel"], o["items"], o["total_cost"]) for o in exported["orders"]] == [
         ("[erased]", ERASED_ITEMS, 2000)

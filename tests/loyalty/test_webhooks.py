@@ -21,6 +21,7 @@ from loyalty.services.webhooks import webhook_create, webhooks_deliver_all
 from rewards import services
 from rewards.importers.balances_csv import balances_csv_import
 from rewards.models import EventType, RedeemedItem
+from rewards.services.segments import award_ask, award_run, segment_create
 from tests.conftest import client_for
 
 USER = 4545
@@ -188,6 +189,9 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     application_revoke(app_id=application_create(name="gone", access_level="Can_Read").app.pk)
     (tmp_path / "balances.csv").write_text(f"{USER},5\n")
     balances_csv_import(tmp_path / "balances.csv")
+    segment_create(definition={"code": "everyone", "name": "Everyone"}, by="test")
+    asked = award_ask(code="everyone", award_id="gift", points=3, description="gift", app=app, by="test")
+    award_run(award_pk=asked.award.pk)
 
     deliver_until_quiet()
 

@@ -110,6 +110,7 @@ def test_the_engine_reads_every_field_where_the_language_says_it_is():
         items=(item,),
         orders_placed=4,
         tier="gold",
+        segments=frozenset({"vip", "lyon"}),
     )
     purchase = ProgramEvent(trigger="purchase", user_id=1, occurred_at=MONDAY, money=Decimal("9.50"))
     activity = ProgramEvent(
@@ -123,6 +124,7 @@ def test_the_engine_reads_every_field_where_the_language_says_it_is():
         "item.category": (order, "shoes"),
         "customer.orders_placed": (order, 4),
         "customer.tier": (order, "gold"),
+        "customer.segment": (order, "vip"),
         "weekday": (order, 1),
     }
     assert set(wanted) == set(language.FIELDS)
@@ -134,6 +136,10 @@ def test_the_engine_reads_every_field_where_the_language_says_it_is():
     assert condition_holds({"field": "amount", "op": "not_in", "value": [0]}, order)
     assert condition_holds({"field": "properties.stars", "op": "gt", "value": 4}, activity)
     assert not condition_holds({"field": "properties.stars", "op": "in", "value": [1, 2]}, activity)
+    # A segment condition asks for membership: in one of them, or in none.
+    assert condition_holds({"field": "customer.segment", "op": "in", "value": ["gold", "lyon"]}, order)
+    assert not condition_holds({"field": "customer.segment", "op": "not_in", "value": ["gold", "lyon"]}, order)
+    assert condition_holds({"field": "customer.segment", "op": "ne", "value": "vip"}, purchase)
 
 
 def _literals(path: Path) -> set[str]:
