@@ -25,7 +25,15 @@ LIVE_DIR = Path(__file__).resolve().parent / "sql"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Installed in this order: a LANGUAGE sql function is checked against what it calls when it is
 # created, so the shapes in ledger.sql come first.
-LIVE_FILES = ("ledger.sql", "lifecycle.sql", "imports.sql", "catalog.sql", "program.sql", "tiers.sql")
+LIVE_FILES = (
+    "ledger.sql",
+    "lifecycle.sql",
+    "imports.sql",
+    "catalog.sql",
+    "program.sql",
+    "tiers.sql",
+    "digests.sql",
+)
 SNAPSHOT_MARK = "-- A frozen snapshot of rewards/sql/"
 REMOVED_MARK = "-- Removed:"
 
@@ -114,11 +122,14 @@ def changes() -> tuple[dict[str, str], list[str]]:
 def install_sql(sql: str, *, removed: list[str] = ()) -> str:
     """A script that installs the definitions of ``sql``: every overload of each function it
     defines (or ``removed`` names) is dropped, then each type, then ``sql`` runs. A DROP that
-    something else depends on (a trigger, an index, a function on a changed type) fails loudly."""
+    something else depends on (an index, a function on a changed type) fails loudly. A trigger
+    function ``sql`` defines is replaced in place instead (it has no overloads, and its triggers
+    would stop a DROP); one ``removed`` names is dropped, after its triggers went."""
     found = definitions(sql)
     functions = sorted({name for name in found if not name.startswith("type ")} | {n for n in removed if " " not in n})
     types = [name[len("type ") :] for name in [*found, *removed] if name.startswith("type ")]
     names = ", ".join(f"'{name}'" for name in functions)
+    gone = ", ".join(f"'{name}'" for name in removed if " " not in name)
     drops = f"""
 DO $install$
 DECLARE
@@ -127,6 +138,7 @@ BEGIN
     FOR f IN
         SELECT p.oid::regprocedure FROM pg_proc p
         WHERE p.pronamespace = current_schema()::regnamespace AND p.proname = ANY(ARRAY[{names}]::text[])
+          AND (p.prorettype <> 'trigger'::regtype OR p.proname = ANY(ARRAY[{gone}]::text[]))
     LOOP
         EXECUTE 'DROP FUNCTION ' || f;
     END LOOP;

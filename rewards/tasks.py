@@ -9,6 +9,7 @@ from rewards.services import (
     points_lifecycle_run,
     tiers_requalify,
 )
+from rewards.services.digests import ledger_digest_cut
 
 
 @shared_task
@@ -39,3 +40,9 @@ def expire_coupons() -> int:
 @shared_task
 def purge_idempotency_keys() -> int:
     return idempotency_keys_purge()
+
+
+@shared_task
+def ledger_digest() -> int:
+    """A signed digest of the chain heads that moved (hourly, so at least daily); its id."""
+    return ledger_digest_cut().id

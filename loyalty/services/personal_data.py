@@ -206,7 +206,7 @@ def personal_data_erase(*, user_id: int, by: str) -> Erasure:
     erased = {
         "ledger_descriptions": Reward.objects.filter(user_id=user_id)
         .exclude(reward_description=ERASED)
-        .update(reward_description=ERASED),
+        .update(reward_description=ERASED, description_salt=None),
         "events": _save_erased(events, ["data"], _event_erase),
         "orders": _save_erased(Order.objects.filter(user_id=user_id), ["items", "channel"], _order_erase),
         "activities": _save_erased(
