@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -30,6 +31,8 @@ from rewards.serializers import (
     BirthdayOutput,
     CatalogItemOutput,
     CatalogOutput,
+    DigestsOutput,
+    DigestsQueryInput,
     EarnedOutput,
     EarnPointsInput,
     EventsOutput,
@@ -37,6 +40,7 @@ from rewards.serializers import (
     FeedbackInput,
     HistoryQueryInput,
     PostingOutput,
+    PublicKeyOutput,
     PurchaseInput,
     RedeemCouponInput,
     RedeemDonationInput,
@@ -52,6 +56,7 @@ from rewards.serializers import (
     VoidCouponOutput,
 )
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
+from rewards.services.digests import digest_fields, public_key
 from rewards.services.redeemable import catalog_shown
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
 
@@ -481,5 +486,49 @@ class EventsApi(APIView):
                 "events": [event_fields(event) for event in page.events],
                 "has_more": page.has_more,
                 "next_after": page.next_after,
+            }
+        )
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    parameters=[DigestsQueryInput],
+    responses={200: DigestsOutput, **errors()},
+    summary="The ledger's signed digests, oldest first (docs/VERIFY.md)",
+)
+class LedgerDigestsApi(APIView):
+    required_access = CAN_READ
+
+    def get(self, request: Request) -> Response:
+        params = validated(DigestsQueryInput, request.query_params, query=True)
+        page = selectors.digests_page(
+            after=params["after"], limit=params["limit"], cut_from=params.get("from"), cut_to=params.get("to")
+        )
+        return Response(
+            {
+                "success": True,
+                "digests": [digest_fields(digest) for digest in page.digests],
+                "has_more": page.has_more,
+                "next_after": page.next_after,
+            }
+        )
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    responses={200: PublicKeyOutput, **errors()},
+    summary="The public key the ledger's digests are signed with",
+)
+class LedgerPublicKeyApi(APIView):
+    required_access = CAN_READ
+
+    def get(self, request: Request) -> Response:
+        current = public_key()
+        return Response(
+            {
+                "success": True,
+                "algorithm": "Ed25519",
+                "public_key": current.hex() if current else None,
+                "retired_public_keys": [key.lower() for key in settings.LEDGER_RETIRED_PUBLIC_KEYS],
             }
         )

@@ -16,6 +16,7 @@ from rewards.models import (
     CatalogItem,
     CatalogRedemptionCount,
     Event,
+    LedgerDigest,
     LotConsumption,
     PointLot,
     QualifyingCredit,
@@ -615,3 +616,22 @@ def ledger_verify(*, trusted_keys: set[bytes] | None) -> LedgerVerification:
         cursor.execute("SELECT count(*) FROM rewards_ledgerdigest")
         (digests,) = cursor.fetchone()
     return LedgerVerification(rows=rows, customers=len(customers), digests=digests, problems=problems)
+
+
+@dataclass(frozen=True)
+class DigestsPage:
+    digests: list[LedgerDigest]
+    has_more: bool
+    next_after: int
+
+
+def digests_page(*, after: int, limit: int, cut_from: datetime | None, cut_to: datetime | None) -> DigestsPage:
+    """Digests after an id, oldest first, cut within [cut_from, cut_to] when given."""
+    found = LedgerDigest.objects.filter(id__gt=after).order_by("id")
+    if cut_from is not None:
+        found = found.filter(cut_at__gte=cut_from)
+    if cut_to is not None:
+        found = found.filter(cut_at__lte=cut_to)
+    digests = list(found[: limit + 1])
+    page = digests[:limit]
+    return DigestsPage(digests=page, has_more=len(digests) > limit, next_after=page[-1].id if page else after)

@@ -20,4 +20,6 @@ urlpatterns = [
     api_path("activities/", apis.ActivitiesApi.as_view(), "activities"),
     api_path("birthday/", apis.BirthdayApi.as_view(), "birthday"),
     api_path("tiers/", apis.TiersApi.as_view(), "tiers"),
+    api_path("ledger/digests/", apis.LedgerDigestsApi.as_view(), "ledger-digests"),
+    api_path("ledger/public-key/", apis.LedgerPublicKeyApi.as_view(), "ledger-public-key"),
 ]

@@ -115,6 +115,8 @@ def calls(state: dict) -> list[Call]:
             PROGRAM,
         ),
         Call("get", "/rewards-api/tiers/", None, 200, READ, True),
+        Call("get", "/rewards-api/ledger/digests/", None, 200, READ),
+        Call("get", "/rewards-api/ledger/public-key/", None, 200, READ),
         Call("get", "/loyalty-api/tiers", None, 200, PROGRAM),
         Call(
             "put",
@@ -142,7 +144,7 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 51
+CALL_COUNT = 53
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
