@@ -137,7 +137,7 @@ def chain_problems(rows: Iterable[ChainRow]) -> Iterator[Problem]:
             if row.seq < expected:
                 problem = f"seq {row.seq} again after seq {expected - 1}: a row inserted or reordered"
             else:
-                problem = f"rows {expected}..{row.seq - 1} are missing before it: deleted"
+                problem = f"rows {expected}..{row.seq - 1} are missing before it: deleted or reordered"
         else:
             described = description_problem(row.description, row.description_salt, row.commitment)
             if described:
@@ -212,11 +212,23 @@ def _hex(value: str | None) -> bytes | None:
     return None if value is None else bytes.fromhex(value)
 
 
+def export_chain_entry(row: ChainRow) -> dict[str, Any]:
+    """A row as an export carries it: its canonical values by name, its description and salt,
+    its hash (bytes as lower-case hex); what ``export_chain_row`` reads back. Every field is
+    checked: none can change and the chain still verify."""
+    return {
+        **dict(zip(ROW_FIELDS, row.values, strict=True)),
+        "description": row.description,
+        "description_salt": None if row.description_salt is None else row.description_salt.hex(),
+        "hash": row.hash.hex(),
+    }
+
+
 def export_chain_row(entry: dict[str, Any]) -> ChainRow:
     """A row of an export's ``chain`` as the checks read it."""
     values = tuple(entry[name] for name in ROW_FIELDS)
     return ChainRow(
-        row_id=entry.get("id"),
+        row_id=None,
         values=values,
         hash=bytes.fromhex(entry["hash"]),
         description=entry["description"],
@@ -236,10 +248,10 @@ def export_problems(export: dict[str, Any], public_key: bytes) -> list[str]:
         try:
             row = export_chain_row(entry)
         except (KeyError, TypeError, ValueError) as error:
-            problems.append(f"seq {entry.get('seq')}: not a chain row ({error})")
+            problems.append(f"user {user_id}, seq {entry.get('seq')}: not a chain row ({error})")
             return problems
         if row.user_id != user_id:
-            problems.append(f"seq {row.seq}: a row of user {row.user_id} in user {user_id}'s chain")
+            problems.append(f"user {user_id}, seq {row.seq}: a row of user {row.user_id} in this chain")
             return problems
         rows.append(row)
     problems += [str(problem) for problem in chain_problems(rows)]
@@ -248,10 +260,12 @@ def export_problems(export: dict[str, Any], public_key: bytes) -> list[str]:
     last_seq, last_hash = (rows[-1].seq, rows[-1].hash) if rows else (0, None)
     head = chain.get("head") or {}
     if head.get("seq") != last_seq or _hex(head.get("hash")) != last_hash:
-        problems.append(f"the account's head (seq {head.get('seq')}) is not the chain's last row (seq {last_seq})")
+        problems.append(
+            f"user {user_id}: the account's head (seq {head.get('seq')}) is not the chain's last row (seq {last_seq})"
+        )
     by_seq = {row.seq: row.hash for row in rows}
     for digest in export.get("digests", []):
-        name = f"digest {digest.get('id')}"
+        name = f"user {user_id}: digest {digest.get('id')}"
         held = digest["head"]
         if held["user_id"] != user_id or by_seq.get(held["seq"]) != bytes.fromhex(held["hash"]):
             problems.append(f"{name}: the head it holds (seq {held['seq']}) is not the chain's row")
@@ -288,19 +302,30 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:
         print(f"Cannot read {args.export}: {error}", file=sys.stderr)
         return 2
-    problems = export_problems(export, public_key)
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"NOT VERIFIED: {len(problems)} problem(s).")
+    # An admin export is a list of customers' exports; the API answers one.
+    exports = export if isinstance(export, list) else [export]
+    failed = 0
+    for one in exports:
+        if not isinstance(one, dict):
+            print("Not a customer's export.")
+            return 2
+        problems = export_problems(one, public_key)
+        for problem in problems:
+            print(problem)
+        if problems:
+            failed += 1
+            continue
+        rows = (one.get("chain") or {}).get("rows", [])
+        digests = one.get("digests", [])
+        held = max((d["head"]["seq"] for d in digests), default=0)
+        print(
+            f"Verified: user {one.get('user_id')}'s chain of {len(rows)} row(s); {len(digests)} signed digest(s) "
+            f"hold it up to seq {held}"
+            + (f" (rows after seq {held} are in no digest yet)." if held < len(rows) else ".")
+        )
+    if failed:
+        print(f"NOT VERIFIED: {failed} of {len(exports)} export(s) do not verify.")
         return 1
-    rows = (export.get("chain") or {}).get("rows", [])
-    digests = export.get("digests", [])
-    held = max((d["head"]["seq"] for d in digests), default=0)
-    print(
-        f"Verified: user {export.get('user_id')}'s chain of {len(rows)} row(s); {len(digests)} signed digest(s) "
-        f"hold it up to seq {held}" + (f" (rows after seq {held} are in no digest yet)." if held < len(rows) else ".")
-    )
     return 0
 
 
