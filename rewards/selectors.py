@@ -38,6 +38,7 @@ from rewards.verify import (
     digest_hash,
     head_leaf,
     heads_root,
+    micros_time,
     signature_valid,
 )
 
@@ -464,11 +465,13 @@ def events_after(*, after: int, limit: int = EVENTS_DEFAULT_LIMIT, application_i
 
 
 # The columns a chain check reads of each ledger row: its canonical values (rewards/verify.py's
-# ROW_FIELDS), then what the check compares them with.
+# ROW_FIELDS; times as microseconds since 1970, which spares a million rows their datetimes),
+# then what the check compares them with.
 _CHAIN_COLUMNS = (
-    "id, user_id, seq, kind, points_earned, points_redeemed, pending_change, earned_date, redeemed_date, created_at, "
-    "application_id, imported_from, rule_id, rule_version, description_commitment, hash, reward_description, "
-    "description_salt"
+    "id, user_id, seq, kind, points_earned, points_redeemed, pending_change, "
+    "(extract(epoch FROM earned_date) * 1000000)::bigint, (extract(epoch FROM redeemed_date) * 1000000)::bigint, "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, application_id, imported_from, rule_id, rule_version, "
+    "encode(description_commitment, 'hex'), hash, reward_description, description_salt"
 )
 
 
@@ -476,10 +479,12 @@ def chain_row(record: tuple) -> ChainRow:
     """A ledger row read with ``_CHAIN_COLUMNS``, as rewards/verify.py checks it."""
     (row_id, user_id, seq, kind, earned, redeemed, pending, earned_date, redeemed_date, created_at, app,
      imported_from, rule_id, rule_version, commitment, row_hash, description, salt) = record  # fmt: skip
-    commitment = bytes(commitment)
+    created = micros_time(created_at)
     values = (
-        user_id, seq, kind, earned, redeemed, pending, chain_time(earned_date), chain_time(redeemed_date),
-        chain_time(created_at), app, imported_from, rule_id, rule_version, commitment.hex(),
+        user_id, seq, kind, earned, redeemed, pending,
+        created if earned_date == created_at else micros_time(earned_date),
+        created if redeemed_date == created_at else micros_time(redeemed_date),
+        created, app, imported_from, rule_id, rule_version, commitment,
     )  # fmt: skip
     return ChainRow(
         row_id=row_id,
@@ -487,7 +492,7 @@ def chain_row(record: tuple) -> ChainRow:
         hash=bytes(row_hash),
         description=description,
         description_salt=None if salt is None else bytes(salt),
-        commitment=commitment,
+        commitment=bytes.fromhex(commitment),
     )
 
 

@@ -17,10 +17,11 @@ import argparse
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -55,6 +56,15 @@ def chain_time(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def micros_time(micros: int | None) -> str | None:
+    """``chain_time`` of a moment given as microseconds since 1970 UTC (what verify_ledger reads:
+    it spares a million rows their datetimes)."""
+    if micros is None:
+        return None
+    seconds, fraction = divmod(micros, 1_000_000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{fraction:06d}Z"
+
+
 def row_form(values: Sequence[Any]) -> bytes:
     """A row's canonical form from its values in ``ROW_FIELDS`` order (times as ``chain_time``
     writes them, the commitment as lower-case hex; None is empty)."""
@@ -81,9 +91,9 @@ def description_problem(description: str, salt: bytes | None, commitment: bytes)
     return None
 
 
-@dataclass(frozen=True)
-class ChainRow:
-    """One ledger row as the checks read it: its canonical values, stored hash, description."""
+class ChainRow(NamedTuple):
+    """One ledger row as the checks read it: its canonical values, stored hash, description (a
+    tuple: a million of them are made by verify_ledger)."""
 
     row_id: int | None
     values: tuple  # ROW_FIELDS' values, the commitment as hex

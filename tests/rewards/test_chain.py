@@ -17,6 +17,7 @@ from rewards import services
 from rewards.importers.balances_csv import balances_csv_import
 from rewards.models import ERASED, Account, RedeemedItem, Reward
 from rewards.selectors import customer_chain, ledger_drift, ledger_verify
+from rewards.verify import chain_time, micros_time
 from tests.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db
@@ -182,3 +183,25 @@ def test_a_chain_read_for_one_customer_is_in_order(shop_app):
     services.points_earn(user_id=USER + 5, points=1, description="other", app=shop_app)
 
     assert [(row.user_id, row.seq) for row in customer_chain(USER)] == [(USER, 1), (USER, 2), (USER, 3)]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 6, 1, 12, 0, 0, 123456, tzinfo=UTC),
+        datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC),
+        datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 3, 29, 3, 30, 0, 5, tzinfo=timezone.get_fixed_timezone(120)),
+    ],
+)
+def test_a_time_reads_the_same_from_sql_and_from_python(moment):
+    """verify_ledger reads times as microseconds; the writer formats them in SQL; exports in Python."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_char(%s::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+            "(extract(epoch FROM %s::timestamptz) * 1000000)::bigint",
+            [moment, moment],
+        )
+        in_sql, micros = cursor.fetchone()
+
+    assert in_sql == chain_time(moment) == micros_time(micros)
