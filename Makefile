@@ -33,10 +33,11 @@ run: venv-runtime
 		exec $(EMBEDDED_POSTGRES) -- $(BIN)/python deploy/run.py $(HOST):$(PORT)
 
 # Production mode on this machine: DEBUG off, static files collected, gunicorn behind
-# HAProxy on HOST:PORT (deploy/serve.sh). Needs SECRET_KEY and DATABASE_URL (and
+# HAProxy on HOST:PORT (deploy/serve.sh). Needs SECRET_KEY, LEDGER_SIGNING_KEY and DATABASE_URL (and
 # ALLOWED_HOSTS for a real host name).
 serve: venv-runtime
 	@test -n "$$SECRET_KEY" || { echo "Set SECRET_KEY (python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"; exit 1; }
+	@test -n "$$LEDGER_SIGNING_KEY" || { echo "Set LEDGER_SIGNING_KEY (python3 -c 'import secrets; print(secrets.token_hex(32))', or manage.py ledger_keygen)"; exit 1; }
 	DEBUG=0 $(BIN)/python manage.py collectstatic --no-input -v 0
 	DEBUG=0 $(BIN)/python manage.py migrate --no-input
 	DEBUG=0 $(BIN)/python manage.py create_master_app

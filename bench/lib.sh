@@ -12,6 +12,7 @@ pg_isready -h 127.0.0.1 -q || pg_ctlcluster 15 main start
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 export SECRET_KEY=bench-secret-key-not-for-production-0123456789abcdef
+export LEDGER_SIGNING_KEY=${LEDGER_SIGNING_KEY:-bec0bec0bec0bec0bec0bec0bec0bec0bec0bec0bec0bec0bec0bec0bec0bec0}
 export DEBUG=0 CONN_MAX_AGE=600 REQUEST_LOG_LEVEL=WARNING GUNICORN_ACCESS_LOG=
 export THROTTLE_APPLICATION_RATE= THROTTLE_CUSTOMER_RATE=
 export GUNICORN_BIND="127.0.0.1:$PORT" GUNICORN_WORKERS=${GUNICORN_WORKERS:-4}

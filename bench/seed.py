@@ -4,9 +4,11 @@
 with 100,000 ledger rows, one (user 2) with 10, and 50,000 orders (five per customer
 of 10,000) for the returns benchmark. Every credit has its lot (available, never
 expiring, as with the default settings). Everything goes through the same tables the
-services write, and `check_ledger` is clean afterwards.
+services write, and `check_ledger` is clean afterwards. The rows are then hash-chained as the
+chain's migration chains existing rows (its own SQL), so `verify_ledger` is clean too.
 """
 
+import importlib
 import os
 import sys
 
@@ -28,25 +30,30 @@ ORDER_POINTS = 50
 
 SQL = f"""
 INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
-                            earned_date, is_active, application_id, created_at)
-SELECT u, 'earn', 100000, 0, 0, 'bench seed', now(), true, %(app)s, now()
+                            earned_date, is_active, application_id, created_at,
+                            seq, hash, description_commitment)
+SELECT u, 'earn', 100000, 0, 0, 'bench seed', now(), true, %(app)s, now(), 0, '', ''
 FROM generate_series({CUSTOMERS.start}, {CUSTOMERS.stop - 1}) u;
 
 INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
-                            earned_date, is_active, application_id, created_at)
-SELECT 1, 'earn', 1, 0, 0, 'row ' || g, now(), true, %(app)s, now() FROM generate_series(1, 100000) g;
+                            earned_date, is_active, application_id, created_at,
+                            seq, hash, description_commitment)
+SELECT 1, 'earn', 1, 0, 0, 'row ' || g, now(), true, %(app)s, now(), 0, '', '' FROM generate_series(1, 100000) g;
 
 INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
-                            earned_date, is_active, application_id, created_at)
-SELECT 2, 'earn', 1, 0, 0, 'row ' || g, now(), true, %(app)s, now() FROM generate_series(1, 10) g;
+                            earned_date, is_active, application_id, created_at,
+                            seq, hash, description_commitment)
+SELECT 2, 'earn', 1, 0, 0, 'row ' || g, now(), true, %(app)s, now(), 0, '', '' FROM generate_series(1, 10) g;
 
 WITH orders AS (
     SELECT g AS order_id, {CUSTOMERS.start} + (g - 1) / {ORDERS_PER_CUSTOMER} AS user_id
     FROM generate_series(1, {len(CUSTOMERS) * ORDERS_PER_CUSTOMER}) g
 ), rows AS (
     INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
-                                earned_date, is_active, application_id, created_at)
-    SELECT user_id, 'order', {ORDER_POINTS}, 0, 0, 'Order ' || order_id, now(), true, %(app)s, now() FROM orders
+                                earned_date, is_active, application_id, created_at,
+                            seq, hash, description_commitment)
+    SELECT user_id, 'order', {ORDER_POINTS}, 0, 0, 'Order ' || order_id, now(), true, %(app)s, now(), 0, '', ''
+    FROM orders
     RETURNING id, user_id, substring(reward_description FROM 7)::bigint AS order_id
 ), placed AS (
     INSERT INTO loyalty_order (order_id, user_id, total_cost, completed_at, coefficient, points_awarded,
@@ -79,6 +86,8 @@ def main() -> None:
         issued = application_create(name="bench", access_level=AccessLevel.CAN_MODIFY_ORDERS)
         with connection.cursor() as cursor:
             cursor.execute(SQL, {"app": str(issued.app.pk)})
+            cursor.execute(importlib.import_module("rewards.migrations.0032_ledger_chain").CHAIN_EXISTING_ROWS)
+            cursor.execute("ANALYZE rewards_reward; ANALYZE rewards_account")
     print(issued.token)
 
 

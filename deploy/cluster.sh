@@ -58,6 +58,7 @@ install_missing() {
 
 app_env() {  # the environment of every app server and management command
     export SECRET_KEY=${SECRET_KEY:-cluster-secret-key-for-loopback-testing-only-0123456789}
+    export LEDGER_SIGNING_KEY=${LEDGER_SIGNING_KEY:-c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1}  # loopback testing only
     export DEBUG=0 ALLOWED_HOSTS=* STATIC_ROOT=$DIR/static CONN_MAX_AGE=600 GUNICORN_ACCESS_LOG=
     export REQUEST_LOG_LEVEL=${REQUEST_LOG_LEVEL:-WARNING} THROTTLE_APPLICATION_RATE= THROTTLE_CUSTOMER_RATE=
     export DATABASE_REPLICA_URL=$REPLICA_URL

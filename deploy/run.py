@@ -22,7 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rewards_project.devenv import DEV_ENV, RUN_DIR, SHARED, dev_env_remove, dev_env_write  # noqa: E402
+from rewards_project.devenv import (  # noqa: E402
+    DEV_ENV,
+    DEV_SIGNING_KEY,
+    RUN_DIR,
+    SHARED,
+    dev_env_remove,
+    dev_env_write,
+    development_signing_key,
+)
 
 PYTHON = sys.executable
 STOP_SECONDS = 15  # a warm shutdown lets a delivery round finish; then it is killed
@@ -91,6 +99,14 @@ def main() -> int:
     env.setdefault("MESSAGES_BASE_URL", f"http://{address}")
     mail = env["EMAIL_URL"].split("@")[-1]
     RUN_DIR.mkdir(exist_ok=True)
+    if not env.get("LEDGER_SIGNING_KEY"):
+        env["LEDGER_SIGNING_KEY"], new = development_signing_key()
+        print(
+            f"Ledger digests: signed with a development key, {'made now in' if new else 'kept in'} "
+            f"{DEV_SIGNING_KEY.relative_to(ROOT)} (never serve with it: set LEDGER_SIGNING_KEY, "
+            "`manage.py ledger_keygen` prints one)",
+            flush=True,
+        )
     processes: dict[str, subprocess.Popen] = {}
     try:
         manage("migrate", "--no-input", "-v", "0", env=env)

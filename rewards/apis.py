@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -33,6 +34,8 @@ from rewards.serializers import (
     ContactInput,
     ContactOutput,
     CustomerAttributesOutput,
+    DigestsOutput,
+    DigestsQueryInput,
     EarnedOutput,
     EarnPointsInput,
     EventsOutput,
@@ -40,6 +43,7 @@ from rewards.serializers import (
     FeedbackInput,
     HistoryQueryInput,
     PostingOutput,
+    PublicKeyOutput,
     PurchaseInput,
     RedeemCouponInput,
     RedeemDonationInput,
@@ -56,6 +60,7 @@ from rewards.serializers import (
 )
 from rewards.services.attributes import attributes_merge, attributes_read
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
+from rewards.services.digests import digest_fields, public_key
 from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
 from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
@@ -546,3 +551,47 @@ class CustomerAttributesApi(APIView):
         customer = _path_user_id(user_id)
         attributes = attributes_merge(user_id=customer, changes=request.data)
         return Response({"success": True, "user_id": customer, "attributes": attributes})
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    parameters=[DigestsQueryInput],
+    responses={200: DigestsOutput, **errors()},
+    summary="The ledger's signed digests, oldest first (docs/VERIFY.md)",
+)
+class LedgerDigestsApi(APIView):
+    required_access = CAN_READ
+
+    def get(self, request: Request) -> Response:
+        params = validated(DigestsQueryInput, request.query_params, query=True)
+        page = selectors.digests_page(
+            after=params["after"], limit=params["limit"], cut_from=params.get("from"), cut_to=params.get("to")
+        )
+        return Response(
+            {
+                "success": True,
+                "digests": [digest_fields(digest) for digest in page.digests],
+                "has_more": page.has_more,
+                "next_after": page.next_after,
+            }
+        )
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    responses={200: PublicKeyOutput, **errors()},
+    summary="The public key the ledger's digests are signed with",
+)
+class LedgerPublicKeyApi(APIView):
+    required_access = CAN_READ
+
+    def get(self, request: Request) -> Response:
+        current = public_key()
+        return Response(
+            {
+                "success": True,
+                "algorithm": "Ed25519",
+                "public_key": current.hex() if current else None,
+                "retired_public_keys": [key.lower() for key in settings.LEDGER_RETIRED_PUBLIC_KEYS],
+            }
+        )

@@ -75,6 +75,10 @@ class Account(models.Model):
     expiring_points = models.BigIntegerField(default=0)
     next_expiry_at = models.DateTimeField(null=True, blank=True)
     next_available_at = models.DateTimeField(null=True, blank=True)
+    # The head of the customer's hash chain: the seq and hash of their last ledger row (0 and
+    # NULL before the first). Kept by the ledger functions under this row's lock (docs/VERIFY.md).
+    chain_seq = models.BigIntegerField(default=0, db_default=0)
+    chain_hash = models.BinaryField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -132,6 +136,15 @@ class Reward(models.Model):
     rule = models.ForeignKey("Rule", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False)
     rule_version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # The hash chain (docs/VERIFY.md), written by ledger_row: the customer's row number (1, 2, 3
+    # ... with no gap), SHA-256 of the previous row's hash and this row's canonical form, and a
+    # salted commitment to the description, SHA-256(salt || description): the canonical form
+    # holds the commitment, so erasure removes the description and its salt (NULL) and the
+    # chain still verifies.
+    seq = models.BigIntegerField()
+    hash = models.BinaryField()
+    description_salt = models.BinaryField(null=True, blank=True)
+    description_commitment = models.BinaryField()
 
     class Meta:
         verbose_name = "ledger entry"
@@ -1038,3 +1051,39 @@ class SegmentAwardCredit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.award_id}: {self.user_id} credited ({self.credit_id})"
+
+
+class LedgerDigest(models.Model):
+    """A signed digest of the ledger's hash chains (docs/VERIFY.md): the heads that moved since
+    the digest before it, hashed with that digest's hash and the moment it was cut, and signed
+    with Ed25519. Append-only: a trigger refuses UPDATE and DELETE."""
+
+    cut_at = models.DateTimeField()
+    previous_hash = models.BinaryField()
+    heads_count = models.PositiveIntegerField()
+    heads_root = models.BinaryField()
+    hash = models.BinaryField()
+    public_key = models.BinaryField()
+    signature = models.BinaryField()
+
+    class Meta:
+        verbose_name = "ledger digest"
+
+    def __str__(self) -> str:
+        return f"Digest {self.pk} ({self.heads_count} heads)"
+
+
+class LedgerDigestHead(models.Model):
+    """A customer's chain head as a digest holds it. Append-only, as its digest."""
+
+    digest = models.ForeignKey(LedgerDigest, on_delete=models.PROTECT, related_name="heads")
+    user_id = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    hash = models.BinaryField()
+
+    class Meta:
+        # The last digested head of a customer (what moved since), and their export's digests.
+        indexes = [models.Index(fields=["user_id", "seq"], name="digest_head_user_seq")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} seq {self.seq} in digest {self.digest_id}"

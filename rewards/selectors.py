@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import Q, QuerySet
 
 from core.db_router import read_alias
@@ -16,6 +16,7 @@ from rewards.models import (
     CatalogItem,
     CatalogRedemptionCount,
     Event,
+    LedgerDigest,
     LotConsumption,
     PointLot,
     QualifyingCredit,
@@ -30,6 +31,18 @@ from rewards.models import (
     SegmentAward,
     SegmentAwardCredit,
     SegmentAwardMember,
+)
+from rewards.verify import (
+    ZERO_HASH,
+    ChainRow,
+    Problem,
+    chain_problems,
+    chain_time,
+    digest_hash,
+    head_leaf,
+    heads_root,
+    micros_time,
+    signature_valid,
 )
 
 HISTORY_DEFAULT_LIMIT = 100
@@ -221,6 +234,8 @@ _CHECKS = [
     ("next_available_at = soonest pending lot", "a.next_available_at", "s.next_available"),
     ("every lot: remaining = points - consumed - expired - cancelled >= 0", "COALESCE(s.bad_lots, 0)", "0"),
     ("every credit row has its lot", "COALESCE(m.missing, 0)", "0"),
+    # The hash chain's head counts the rows (verify_ledger checks the hashes themselves).
+    ("chain_seq = number of rows", "a.chain_seq", "COALESCE(r.chained, 0)"),
 ]
 
 
@@ -238,7 +253,7 @@ def ledger_drift() -> list[LedgerProblem]:
     sql = f"""
         WITH r AS (
             SELECT user_id, SUM(points_earned) AS earned, SUM(points_redeemed) AS redeemed,
-                   SUM(pending_change) AS pending
+                   SUM(pending_change) AS pending, COUNT(*) AS chained
             FROM {rewards} GROUP BY user_id
         ), c AS (
             SELECT lot_id, SUM(points) AS consumed FROM {consumptions} GROUP BY lot_id
@@ -480,3 +495,181 @@ def events_after(*, after: int, limit: int = EVENTS_DEFAULT_LIMIT, application_i
     has_more = len(rows) > limit
     rows = rows[:limit]
     return EventPage(events=rows, has_more=has_more, next_after=rows[-1].id if rows else after)
+
+
+# The columns a chain check reads of each ledger row: its canonical values (rewards/verify.py's
+# ROW_FIELDS; times as microseconds since 1970, which spares a million rows their datetimes),
+# then what the check compares them with.
+_CHAIN_COLUMNS = (
+    "id, user_id, seq, kind, points_earned, points_redeemed, pending_change, "
+    "(extract(epoch FROM earned_date) * 1000000)::bigint, (extract(epoch FROM redeemed_date) * 1000000)::bigint, "
+    "(extract(epoch FROM created_at) * 1000000)::bigint, application_id, imported_from, rule_id, rule_version, "
+    "encode(description_commitment, 'hex'), hash, reward_description, description_salt"
+)
+
+
+def chain_row(record: tuple) -> ChainRow:
+    """A ledger row read with ``_CHAIN_COLUMNS``, as rewards/verify.py checks it."""
+    (row_id, user_id, seq, kind, earned, redeemed, pending, earned_date, redeemed_date, created_at, app,
+     imported_from, rule_id, rule_version, commitment, row_hash, description, salt) = record  # fmt: skip
+    created = micros_time(created_at)
+    values = (
+        user_id, seq, kind, earned, redeemed, pending,
+        created if earned_date == created_at else micros_time(earned_date),
+        created if redeemed_date == created_at else micros_time(redeemed_date),
+        created, app, imported_from, rule_id, rule_version, commitment,
+    )  # fmt: skip
+    return ChainRow(
+        row_id=row_id,
+        values=values,
+        hash=bytes(row_hash),
+        description=description,
+        description_salt=None if salt is None else bytes(salt),
+        commitment=bytes.fromhex(commitment),
+    )
+
+
+def customer_chain(user_id: int) -> list[ChainRow]:
+    """One customer's chain, in order."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_CHAIN_COLUMNS} FROM rewards_reward WHERE user_id = %s ORDER BY seq, id", [user_id])
+        return [chain_row(record) for record in cursor.fetchall()]
+
+
+def _chains_streamed() -> Iterator[ChainRow]:
+    """Every ledger row in (user_id, seq) order, through a server-side cursor (the caller holds
+    a transaction), so a million rows never sit in memory."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(f"SELECT {_CHAIN_COLUMNS} FROM rewards_reward ORDER BY user_id, seq, id")
+        while batch := cursor.fetchmany(10_000):
+            for record in batch:
+                yield chain_row(record)
+
+
+def _heads_problems() -> list[Problem]:
+    """Accounts whose head is not their last row (the rows' hashes are checked by the chains)."""
+    sql = """
+        SELECT COALESCE(a.user_id, h.user_id), a.chain_seq, h.seq, h.id, a.user_id IS NULL
+        FROM rewards_account a
+        FULL JOIN (
+            SELECT DISTINCT ON (user_id) user_id, seq, hash, id FROM rewards_reward ORDER BY user_id, seq DESC, id DESC
+        ) h ON h.user_id = a.user_id
+        WHERE a.user_id IS NULL OR a.chain_seq IS DISTINCT FROM COALESCE(h.seq, 0)
+           OR a.chain_hash IS DISTINCT FROM h.hash
+        ORDER BY 1
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        found = cursor.fetchall()
+    return [
+        Problem(
+            user_id,
+            last_seq,
+            row_id,
+            "rows but no account"
+            if no_account
+            else f"the account's head (seq {head_seq}) is not its last row (seq {last_seq or 0}): the head moved",
+        )
+        for user_id, head_seq, last_seq, row_id, no_account in found
+    ]
+
+
+def _digest_problems(trusted_keys: set[bytes] | None) -> list[Problem]:
+    """Each digest: the one before it is the one it names, its heads give its root, its hash is its
+    own, its key is trusted (when keys are given) and its signature verifies; each head it holds
+    is a row of its chain."""
+    problems: list[Problem] = []
+    previous = ZERO_HASH
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, cut_at, previous_hash, heads_count, heads_root, hash, public_key, signature "
+            "FROM rewards_ledgerdigest ORDER BY id"
+        )
+        digests = cursor.fetchall()
+        for digest_id, cut_at, previous_hash, count, root, stored, key, signature in digests:
+            name = f"digest {digest_id}"
+            previous_hash, root, stored, key, signature = map(bytes, (previous_hash, root, stored, key, signature))
+            cursor.execute(
+                "SELECT user_id, seq, hash FROM rewards_ledgerdigesthead WHERE digest_id = %s ORDER BY user_id, id",
+                [digest_id],
+            )
+            heads = cursor.fetchall()
+            leaves = [head_leaf(user_id, seq, bytes(head)) for user_id, seq, head in heads]
+            signed = digest_hash(chain_time(cut_at), previous_hash, count, root)
+            if previous_hash != previous:
+                what = "it does not name the digest before it: a digest deleted, inserted or altered"
+            elif len(heads) != count or heads_root(leaves) != root:
+                what = "its heads do not give its root: a head altered, added or removed"
+            elif signed != stored:
+                what = "its hash does not match its contents: altered"
+            elif trusted_keys is not None and key not in trusted_keys:
+                what = f"signed by a key this service does not trust ({key.hex()})"
+            elif not signature_valid(key, signature, signed):
+                what = "its signature does not verify"
+            else:
+                what = None
+            if what:
+                problems.append(Problem(None, None, None, f"{name}: {what}"))
+            previous = stored
+        cursor.execute(
+            """
+            SELECT h.digest_id, h.user_id, h.seq FROM rewards_ledgerdigesthead h
+            LEFT JOIN rewards_reward r ON r.user_id = h.user_id AND r.seq = h.seq AND r.hash = h.hash
+            WHERE r.id IS NULL ORDER BY h.digest_id, h.user_id
+            """
+        )
+        for digest_id, user_id, seq in cursor.fetchall():
+            what = f"digest {digest_id} holds this head, and no row has it: the chain was rewritten"
+            problems.append(Problem(user_id, seq, None, what))
+    return problems
+
+
+@dataclass(frozen=True)
+class LedgerVerification:
+    rows: int
+    customers: int
+    digests: int
+    problems: list[Problem]
+
+
+def ledger_verify(*, trusted_keys: set[bytes] | None) -> LedgerVerification:
+    """Every chain recomputed from its rows (rewards/verify.py, streamed), every account's head,
+    every digest and its signature, and every head a digest holds: what does not match, the
+    first bad row of each chain first."""
+    rows = 0
+    customers: set[int] = set()
+
+    def counted(stream: Iterator[ChainRow]) -> Iterator[ChainRow]:
+        nonlocal rows
+        for row in stream:
+            rows += 1
+            customers.add(row.user_id)
+            yield row
+
+    with transaction.atomic():
+        problems = list(chain_problems(counted(_chains_streamed())))
+    problems += _heads_problems()
+    problems += _digest_problems(trusted_keys)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM rewards_ledgerdigest")
+        (digests,) = cursor.fetchone()
+    return LedgerVerification(rows=rows, customers=len(customers), digests=digests, problems=problems)
+
+
+@dataclass(frozen=True)
+class DigestsPage:
+    digests: list[LedgerDigest]
+    has_more: bool
+    next_after: int
+
+
+def digests_page(*, after: int, limit: int, cut_from: datetime | None, cut_to: datetime | None) -> DigestsPage:
+    """Digests after an id, oldest first, cut within [cut_from, cut_to] when given."""
+    found = LedgerDigest.objects.filter(id__gt=after).order_by("id")
+    if cut_from is not None:
+        found = found.filter(cut_at__gte=cut_from)
+    if cut_to is not None:
+        found = found.filter(cut_at__lte=cut_to)
+    digests = list(found[: limit + 1])
+    page = digests[:limit]
+    return DigestsPage(digests=page, has_more=len(digests) > limit, next_after=page[-1].id if page else after)

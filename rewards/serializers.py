@@ -686,3 +686,55 @@ class ContactOutput(serializers.Serializer):
     email = serializers.CharField(help_text="Empty: none (nothing is sent).")
     language = serializers.CharField(allow_null=True, help_text="null: the customer set none.")
     topics = TopicsOutput()
+
+
+# ---- the ledger's digests -----------------------------------------------------------------------
+
+DIGESTS_MAX_LIMIT = 1000
+
+
+class DigestsQueryInput(serializers.Serializer):
+    """``from`` and ``to`` (``from`` is a Python keyword, so declared in ``get_fields``)."""
+
+    to = serializers.DateTimeField(required=False, help_text="Digests cut at or before this moment (ISO 8601).")
+    after = StrictIntegerField(min_value=0, max_value=MAX_BIGINT, default=0, help_text="The last digest id you have.")
+    limit = StrictIntegerField(min_value=1, max_value=DIGESTS_MAX_LIMIT, default=100)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateTimeField(
+            required=False, help_text="Digests cut at or after this moment (ISO 8601)."
+        )
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError({"from": ["Not after `to`."]})
+        return attrs
+
+
+class DigestOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    cut_at = serializers.CharField(help_text="When it was cut: UTC with microseconds, as its hash reads it.")
+    previous_hash = serializers.CharField(help_text="The digest before it's hash (hex; 64 zeros for the first).")
+    heads_count = serializers.IntegerField(help_text="How many customer chain heads it holds (those that moved).")
+    heads_root = serializers.CharField(help_text="The Merkle root of those heads, in user_id order (hex).")
+    hash = serializers.CharField(help_text="SHA-256 of its canonical form (hex): what is signed.")
+    public_key = serializers.CharField(help_text="The Ed25519 public key that signed it (hex).")
+    signature = serializers.CharField(help_text="The Ed25519 signature of `hash`'s 32 bytes (hex).")
+
+
+class DigestsOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    digests = DigestOutput(many=True)
+    has_more = serializers.BooleanField()
+    next_after = serializers.IntegerField(help_text="Pass as `after` for the next page.")
+
+
+class PublicKeyOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    algorithm = serializers.CharField(help_text="Ed25519.")
+    public_key = serializers.CharField(allow_null=True, help_text="The key new digests are signed with (hex).")
+    retired_public_keys = serializers.ListField(
+        child=serializers.CharField(), help_text="Keys older digests were signed with (hex), still trusted."
+    )

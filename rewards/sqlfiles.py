@@ -25,7 +25,16 @@ LIVE_DIR = Path(__file__).resolve().parent / "sql"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Installed in this order: a LANGUAGE sql function is checked against what it calls when it is
 # created, so the shapes in ledger.sql come first.
-LIVE_FILES = ("ledger.sql", "lifecycle.sql", "imports.sql", "catalog.sql", "program.sql", "tiers.sql", "messages.sql")
+LIVE_FILES = (
+    "ledger.sql",
+    "lifecycle.sql",
+    "imports.sql",
+    "catalog.sql",
+    "program.sql",
+    "tiers.sql",
+    "digests.sql",
+    "messages.sql",
+)
 SNAPSHOT_MARK = "-- A frozen snapshot of rewards/sql/"
 REMOVED_MARK = "-- Removed:"
 

@@ -12,6 +12,7 @@ from rewards.services import (
     points_lifecycle_run,
     tiers_requalify,
 )
+from rewards.services.digests import ledger_digest_cut
 from rewards.services.segments import award_run, awards_unfinished
 
 
@@ -77,3 +78,9 @@ def segment_awards_sweep() -> int:
 def _awards_resume(**kwargs: object) -> None:
     """A worker that starts finishes what a worker that died left (a kill -9 mid-award)."""
     segment_awards_sweep.delay()
+
+
+@shared_task
+def ledger_digest() -> int:
+    """A signed digest of the chain heads that moved (hourly, so at least daily); its id."""
+    return ledger_digest_cut().id

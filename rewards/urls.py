@@ -22,4 +22,6 @@ urlpatterns = [
     api_path("tiers/", apis.TiersApi.as_view(), "tiers"),
     api_path(r"customers/(?P<user_id>[^/]+)/contact/", apis.ContactApi.as_view(), "contact"),
     api_path(r"customers/(?P<user_id>[^/]+)/attributes/", apis.CustomerAttributesApi.as_view(), "customer-attributes"),
+    api_path("ledger/digests/", apis.LedgerDigestsApi.as_view(), "ledger-digests"),
+    api_path("ledger/public-key/", apis.LedgerPublicKeyApi.as_view(), "ledger-public-key"),
 ]

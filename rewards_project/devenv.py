@@ -8,6 +8,7 @@ server (wsgi.py), so production settings never depend on it.
 """
 
 import os
+import secrets
 import sys
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
@@ -17,9 +18,19 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
 DEV_ENV = RUN_DIR / "dev.env"
 # What a process needs to act on the same service as `make run`'s own processes.
-SHARED = ("DATABASE_URL", "CELERY_BROKER_URL", "DEBUG", "WEBHOOK_ALLOW_PRIVATE", "EMAIL_URL", "MESSAGES_BASE_URL")
+SHARED = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "DEBUG",
+    "WEBHOOK_ALLOW_PRIVATE",
+    "EMAIL_URL",
+    "MESSAGES_BASE_URL",
+    "LEDGER_SIGNING_KEY",
+)
 PID_KEY = "MAKE_RUN_PID"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rewards"
+# `make run`'s ledger signing key, kept between runs so its digests keep verifying.
+DEV_SIGNING_KEY = RUN_DIR / "ledger-signing-key"
 
 
 def _shown(path: Path) -> str:
@@ -42,6 +53,24 @@ def dev_env_write(values: Mapping[str, str], *, pid: int, path: Path = DEV_ENV) 
     temporary.write_text("\n".join(lines) + "\n")
     temporary.chmod(0o600)
     temporary.replace(path)
+
+
+def development_signing_key(path: Path = DEV_SIGNING_KEY) -> tuple[str, bool]:
+    """`make run`'s LEDGER_SIGNING_KEY: the one kept in ``path``, or a new one (an Ed25519 seed
+    is 32 random bytes) written there for its owner alone. Returns it and whether it is new."""
+    try:
+        key = path.read_text().strip()
+    except OSError:
+        key = ""
+    if len(key) == 64 and all(c in "0123456789abcdefABCDEF" for c in key):
+        return key, False
+    key = secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(key + "\n")
+    temporary.chmod(0o600)
+    temporary.replace(path)
+    return key, True
 
 
 def dev_env_remove(*, pid: int, path: Path = DEV_ENV) -> None:

@@ -382,6 +382,8 @@ CELERY_BEAT_SCHEDULE = {
     "requalify-tiers": {"task": "rewards.tasks.requalify_tiers", "schedule": 3600.0},
     "expire-coupons": {"task": "rewards.tasks.expire_coupons", "schedule": 3600.0},
     "purge-idempotency-keys": {"task": "rewards.tasks.purge_idempotency_keys", "schedule": 3600.0},
+    # At least daily, as docs/VERIFY.md promises: hourly, so a day never passes without one.
+    "ledger-digest": {"task": "rewards.tasks.ledger_digest", "schedule": 3600.0},
     "webhook-sweep": {"task": "loyalty.tasks.deliver_webhooks", "schedule": 10.0},
     "notice-coupons": {"task": "rewards.tasks.notice_coupons", "schedule": 3600.0},
     "messages-send": {"task": "rewards.tasks.send_messages", "schedule": 10.0},
@@ -389,6 +391,20 @@ CELERY_BEAT_SCHEDULE = {
 }
 # How many members a bulk award credits in one transaction.
 SEGMENT_AWARD_BATCH = env.int("SEGMENT_AWARD_BATCH", default=500)
+
+# The ledger's digests (docs/VERIFY.md) are signed with Ed25519: the private key's 32-byte seed
+# as 64 hex characters (`manage.py ledger_keygen` prints a new one). Serving with DEBUG off
+# refuses to start without it (wsgi.py); `make run` makes a development key. Public keys of
+# keys used before (comma-separated hex) are still trusted by verify_ledger after a rotation.
+LEDGER_SIGNING_KEY = env.str("LEDGER_SIGNING_KEY", default="")
+if LEDGER_SIGNING_KEY and not re.fullmatch(r"[0-9a-fA-F]{64}", LEDGER_SIGNING_KEY):
+    raise ImproperlyConfigured("LEDGER_SIGNING_KEY is 64 hex characters (`manage.py ledger_keygen` prints one).")
+LEDGER_RETIRED_PUBLIC_KEYS = env.list("LEDGER_RETIRED_PUBLIC_KEYS", default=[])
+for _retired in LEDGER_RETIRED_PUBLIC_KEYS:
+    if not re.fullmatch(r"[0-9a-fA-F]{64}", _retired):
+        raise ImproperlyConfigured(
+            f"LEDGER_RETIRED_PUBLIC_KEYS holds public keys of 64 hex characters, not {_retired!r}."
+        )
 
 # What customers see on the rewards page (and staff in admin's header).
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Loyalty Rewards")

@@ -17,6 +17,10 @@ application = last_resort(charset_guard(django_application))
 
 if not settings.DEBUG and settings.SECRET_KEY == settings.INSECURE_DEVELOPMENT_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: the development key is never served with DEBUG off.")
+if not settings.DEBUG and not settings.LEDGER_SIGNING_KEY:
+    raise ImproperlyConfigured(
+        "Set LEDGER_SIGNING_KEY: the ledger's digests are signed with it (`manage.py ledger_keygen` prints one)."
+    )
 if isinstance(staticfiles_storage, ManifestFilesMixin) and not staticfiles_storage.exists(
     staticfiles_storage.manifest_name
 ):

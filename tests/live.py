@@ -19,6 +19,7 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET_KEY = os.environ.get("SECRET_KEY", "test-secret-key")
+TEST_LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "1f" * 32)
 
 
 def free_port() -> int:
@@ -50,6 +51,7 @@ def production_environment(static_root: Path, **extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "rewards_project.settings",
         "DATABASE_URL": live_database_url(),
         "SECRET_KEY": TEST_SECRET_KEY,
+        "LEDGER_SIGNING_KEY": TEST_LEDGER_SIGNING_KEY,
         "DEBUG": "0",
         "STATIC_ROOT": str(static_root),
         "THROTTLE_APPLICATION_RATE": "",

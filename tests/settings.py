@@ -4,6 +4,8 @@ import hashlib
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
+# The ledger digests' signing key of the tests (tests/live.py's servers get it too).
+os.environ.setdefault("LEDGER_SIGNING_KEY", "1f" * 32)
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rewards")
 
 from rewards_project.settings import *  # noqa: F403

@@ -118,6 +118,8 @@ def calls(state: dict) -> list[Call]:
             PROGRAM,
         ),
         Call("get", "/rewards-api/tiers/", None, 200, READ, True),
+        Call("get", "/rewards-api/ledger/digests/", None, 200, READ),
+        Call("get", "/rewards-api/ledger/public-key/", None, 200, READ),
         Call("get", "/loyalty-api/tiers", None, 200, PROGRAM),
         Call(
             "put",
@@ -158,7 +160,7 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 64
+CALL_COUNT = 66
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 

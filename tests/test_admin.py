@@ -456,7 +456,13 @@ def test_the_ledger_list_says_entries_zero_and_the_time_zone(staff_client, ledge
 
     # A row that moves no available points (as a release of pending points is).
     Reward.objects.create(
-        user_id=9, kind=RewardKind.ADJUSTMENT, reward_description="nothing moved", created_at=timezone.now()
+        user_id=9,
+        kind=RewardKind.ADJUSTMENT,
+        reward_description="nothing moved",
+        created_at=timezone.now(),
+        seq=1,
+        hash=bytes(32),
+        description_commitment=bytes(32),
     )
     page = staff_client.get(reverse("admin:rewards_reward_changelist")).content.decode()
 

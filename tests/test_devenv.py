@@ -16,6 +16,7 @@ from rewards_project.devenv import (
     dev_env_read,
     dev_env_remove,
     dev_env_write,
+    development_signing_key,
 )
 from tests.live import ROOT, TEST_SECRET_KEY, database_url
 
@@ -165,3 +166,16 @@ def test_a_filesystem_broker_names_a_folder_of_this_machine(tmp_path):
     assert "A filesystem broker is filesystem://localhost/an/absolute/folder, not 'filesystem://elsewhere/x'." in (
         result.stderr
     )
+
+
+def test_make_runs_signing_key_is_made_once_for_its_owner_and_kept(tmp_path):
+    path = tmp_path / ".run" / "ledger-signing-key"
+
+    key, new = development_signing_key(path)
+    again, new_again = development_signing_key(path)
+
+    assert (new, new_again) == (True, False) and again == key
+    assert len(key) == 64 and bytes.fromhex(key)
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.write_text("not a key")
+    assert development_signing_key(path)[0] != key

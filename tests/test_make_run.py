@@ -145,6 +145,9 @@ def test_make_run_alone_delivers_webhooks_and_a_second_shell_finds_it(clone, tmp
         assert dev_env["DATABASE_URL"] == database_url
         assert dev_env["CELERY_BROKER_URL"] == f"filesystem://localhost{clone}/.run/broker"
         assert (clone / ".run" / "broker" / "queue").is_dir()
+        # A development key signs the ledger's digests, said so, and a second shell has it too.
+        assert "Ledger digests: signed with a development key, made now in .run/ledger-signing-key" in text
+        assert dev_env["LEDGER_SIGNING_KEY"] == (clone / ".run" / "ledger-signing-key").read_text().strip()
 
         webhook = call(base, "/loyalty-api/webhooks", token, {"url": receiver.url, "event_types": ["points.earned"]})
         earned_at = time.monotonic()

@@ -43,10 +43,13 @@ from rewards.models import (
     Reward,
     TierChange,
 )
+from rewards.selectors import customer_chain
 from rewards.services import tier_fields
 from rewards.services.attributes import attributes_read
+from rewards.services.digests import customer_digests
 from rewards.services.messages import contact_fields, messages_of
 from rewards.shapes import history_row_fields, iso, redeemed_item_fields
+from rewards.verify import export_chain_entry
 
 # The keys of stored JSON whose texts are free text about the customer: a ledger row's
 # description, a void's or an expiry's reason, an order's channel, an order item's sku and
@@ -164,7 +167,18 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
             {"erased_by": e.erased_by, "erased_at": iso(e.erased_at), "erased": e.erased}
             for e in PersonalDataErasure.objects.filter(user_id=user_id).order_by("id")
         ],
+        # The customer's hash chain and the signed digests that hold its heads: checked offline
+        # with `python -m rewards.verify export.json --public-key KEY` (docs/VERIFY.md).
+        "chain": {"head": _chain_head(user_id), "rows": [export_chain_entry(row) for row in customer_chain(user_id)]},
+        "digests": customer_digests(user_id),
     }
+
+
+def _chain_head(user_id: int) -> dict[str, Any]:
+    account = Account.objects.filter(user_id=user_id).only("chain_seq", "chain_hash").first()
+    if account is None or account.chain_hash is None:
+        return {"seq": 0, "hash": None}
+    return {"seq": account.chain_seq, "hash": bytes(account.chain_hash).hex()}
 
 
 @dataclass(frozen=True)
@@ -229,7 +243,7 @@ def personal_data_erase(*, user_id: int, by: str) -> Erasure:
     erased = {
         "ledger_descriptions": Reward.objects.filter(user_id=user_id)
         .exclude(reward_description=ERASED)
-        .update(reward_description=ERASED),
+        .update(reward_description=ERASED, description_salt=None),
         "events": _save_erased(events, ["data"], _event_erase),
         "orders": _save_erased(Order.objects.filter(user_id=user_id), ["items", "channel"], _order_erase),
         "activities": _save_erased(

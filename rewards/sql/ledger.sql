@@ -135,6 +135,8 @@ BEGIN
         expiring_points = a.expiring_points,
         next_expiry_at = a.next_expiry_at,
         next_available_at = a.next_available_at,
+        chain_seq = a.chain_seq,
+        chain_hash = a.chain_hash,
         updated_at = p_now
     WHERE user_id = a.user_id;
 END $$;
@@ -175,9 +177,29 @@ CREATE OR REPLACE FUNCTION ledger_next_available(p_user_id bigint) RETURNS times
     SELECT min(available_at) FROM rewards_pointlot WHERE user_id = p_user_id AND pending AND remaining > 0
 $$;
 
--- A ledger row: the one place rows are written. Descriptions are cut to the column's 255.
+-- A row's hash in its customer's chain: SHA-256 of the previous row's hash (32 zero bytes before
+-- the first) and the row's canonical form, the UTF-8 text below (docs/VERIFY.md, byte for byte;
+-- rewards/verify.py computes it again on its own). A NULL field is empty; times are UTC with
+-- microseconds. The description is in it only as its salted commitment, so erasing the
+-- description and the salt leaves every hash as it was.
+CREATE OR REPLACE FUNCTION ledger_row_hash(p_previous bytea, r rewards_reward) RETURNS bytea LANGUAGE sql STABLE AS $$
+    SELECT sha256(
+        COALESCE(p_previous, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+        || convert_to(format('ledger-row-v1|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s',
+            r.user_id, r.seq, r.kind, r.points_earned, r.points_redeemed, r.pending_change,
+            to_char(r.earned_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            to_char(r.redeemed_date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+            r.application_id, r.imported_from, r.rule_id, r.rule_version,
+            encode(r.description_commitment, 'hex')), 'UTF8'))
+$$;
+
+-- A ledger row: the one place rows are written. Descriptions are cut to the column's 255. The
+-- row is the next of its customer's hash chain: the caller holds the account's lock, passes the
+-- account (its head: chain_seq, chain_hash) and moves the head to the row it gets back
+-- (a.chain_seq := r.seq; a.chain_hash := r.hash), which ledger_account_save writes.
 CREATE OR REPLACE FUNCTION ledger_row(
-    p_user_id bigint, p_kind text, p_earned bigint, p_redeemed bigint, p_pending bigint, p_description text,
+    a rewards_account, p_kind text, p_earned bigint, p_redeemed bigint, p_pending bigint, p_description text,
     p_earned_date timestamptz, p_redeemed_date timestamptz, p_app uuid, p_at timestamptz,
     p_is_active boolean DEFAULT true, p_imported_from text DEFAULT '', p_rule_id bigint DEFAULT NULL,
     p_rule_version integer DEFAULT NULL
@@ -185,11 +207,32 @@ CREATE OR REPLACE FUNCTION ledger_row(
 DECLARE
     r rewards_reward;
 BEGIN
+    IF a.user_id IS NULL THEN
+        RAISE EXCEPTION 'A ledger row needs its customer''s account, locked';
+    END IF;
+    r.user_id := a.user_id;
+    r.seq := a.chain_seq + 1;
+    r.kind := p_kind;
+    r.points_earned := p_earned;
+    r.points_redeemed := p_redeemed;
+    r.pending_change := p_pending;
+    r.reward_description := left(p_description, 255);
+    r.earned_date := p_earned_date;
+    r.redeemed_date := p_redeemed_date;
+    r.application_id := p_app;
+    r.imported_from := p_imported_from;
+    r.rule_id := p_rule_id;
+    r.rule_version := p_rule_version;
+    r.created_at := p_at;
+    r.description_salt := uuid_send(gen_random_uuid());  -- 16 random bytes
+    r.description_commitment := sha256(r.description_salt || convert_to(r.reward_description, 'UTF8'));
+    r.hash := ledger_row_hash(a.chain_hash, r);
     INSERT INTO rewards_reward (user_id, kind, points_earned, points_redeemed, pending_change, reward_description,
                                 earned_date, redeemed_date, is_active, application_id, imported_from, rule_id,
-                                rule_version, created_at)
-    VALUES (p_user_id, p_kind, p_earned, p_redeemed, p_pending, left(p_description, 255), p_earned_date,
-            p_redeemed_date, p_is_active, p_app, p_imported_from, p_rule_id, p_rule_version, p_at)
+                                rule_version, created_at, seq, hash, description_salt, description_commitment)
+    VALUES (r.user_id, r.kind, r.points_earned, r.points_redeemed, r.pending_change, r.reward_description,
+            r.earned_date, r.redeemed_date, p_is_active, r.application_id, r.imported_from, r.rule_id,
+            r.rule_version, r.created_at, r.seq, r.hash, r.description_salt, r.description_commitment)
     RETURNING * INTO r;
     RETURN r;
 END $$;
@@ -296,9 +339,11 @@ BEGIN
         OR (NOT p_pending AND a.total_points_earned > 9223372036854775807 - p_points) THEN
         RETURN ledger_answer('limit', NULL, NULL, a);
     END IF;
-    r := ledger_row(p_user_id, p_kind, CASE WHEN p_pending THEN 0 ELSE p_points END, 0,
+    r := ledger_row(a, p_kind, CASE WHEN p_pending THEN 0 ELSE p_points END, 0,
                     CASE WHEN p_pending THEN p_points ELSE 0 END, p_description, p_at, NULL, p_app, p_at,
                     p_imported_from => p_imported_from, p_rule_id => p_rule_id, p_rule_version => p_rule_version);
+    a.chain_seq := r.seq;
+    a.chain_hash := r.hash;
     INSERT INTO rewards_pointlot (user_id, credit_id, points, remaining, pending, available_at, expires_at, notice_at,
                                   expired_points, cancelled_points, created_at)
     VALUES (p_user_id, r.id, p_points, p_points, p_pending, p_available_at, p_expires_at, NULL, 0, 0, p_now)
@@ -337,8 +382,10 @@ BEGIN
     IF a.total_points_redeemed > 9223372036854775807 - p_points THEN
         RETURN ledger_answer('limit', NULL, NULL, a);
     END IF;
-    r := ledger_row(p_user_id, p_kind, 0, p_points, 0, p_description, NULL, p_at, p_app, p_at, p_is_active,
+    r := ledger_row(a, p_kind, 0, p_points, 0, p_description, NULL, p_at, p_app, p_at, p_is_active,
                     p_imported_from);
+    a.chain_seq := r.seq;
+    a.chain_hash := r.hash;
     IF p_item_code IS NOT NULL THEN
         INSERT INTO rewards_redeemeditem (reward_id, catalog_item_id, kind, item_code, item_description, amount,
                                           created_at, state, valid_until, stock_counted, limit_period,
@@ -381,7 +428,9 @@ BEGIN
     IF lot.remaining < p_points THEN
         RAISE EXCEPTION 'Lot % has % pending points, not %', lot.id, lot.remaining, p_points;
     END IF;
-    r := ledger_row(lot.user_id, p_kind, 0, 0, -p_points, p_description, NULL, p_now, p_app, p_now);
+    r := ledger_row(a, p_kind, 0, 0, -p_points, p_description, NULL, p_now, p_app, p_now);
+    a.chain_seq := r.seq;
+    a.chain_hash := r.hash;
     UPDATE rewards_pointlot
     SET remaining = remaining - p_points, cancelled_points = cancelled_points + p_points
     WHERE id = lot.id;
@@ -408,6 +457,7 @@ DECLARE
     debit rewards_reward;
     a rewards_account;
     r rewards_reward;
+    expiry rewards_reward;
     part record;
     lot rewards_pointlot;
     paid bigint;
@@ -418,7 +468,9 @@ BEGIN
     SELECT * INTO STRICT debit FROM rewards_reward WHERE id = item.reward_id;
     PERFORM catalog_give_back(item, debit.user_id);
     a := ledger_account_lock(debit.user_id, p_now, false);
-    r := ledger_row(debit.user_id, p_kind, debit.points_redeemed, 0, 0, p_description, p_now, NULL, p_app, p_now);
+    r := ledger_row(a, p_kind, debit.points_redeemed, 0, 0, p_description, p_now, NULL, p_app, p_now);
+    a.chain_seq := r.seq;
+    a.chain_hash := r.hash;
     FOR part IN
         SELECT c.lot_id, SUM(c.points)::bigint AS points FROM rewards_lotconsumption c
         JOIN rewards_pointlot l ON l.id = c.lot_id
@@ -431,9 +483,11 @@ BEGIN
         given := given + part.points;
         IF lot.expires_at IS NOT NULL AND lot.expires_at <= p_now THEN
             -- Its lot expired meanwhile: the part comes back expired.
-            PERFORM ledger_row(debit.user_id, 'expiry', 0, part.points, 0,
-                               'Expired: ' || ledger_credit_description(lot) || ' (given back by ' || p_reason || ')',
-                               NULL, p_now, NULL, p_now);
+            expiry := ledger_row(a, 'expiry', 0, part.points, 0,
+                                 'Expired: ' || ledger_credit_description(lot) || ' (given back by ' || p_reason || ')',
+                                 NULL, p_now, NULL, p_now);
+            a.chain_seq := expiry.seq;
+            a.chain_hash := expiry.hash;
             a.total_points_redeemed := a.total_points_redeemed + part.points;
             expired := expired + part.points;
             UPDATE rewards_pointlot SET expired_points = expired_points + part.points WHERE id = lot.id;

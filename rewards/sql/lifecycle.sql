@@ -24,8 +24,10 @@ BEGIN
             RAISE WARNING 'Lot % not released: customer %''s total would overflow', lot.id, p_user_id;
             CONTINUE;
         END IF;
-        r := ledger_row(p_user_id, 'release', points, 0, -points, 'Now available: ' || ledger_credit_description(lot),
+        r := ledger_row(a, 'release', points, 0, -points, 'Now available: ' || ledger_credit_description(lot),
                         p_now, p_now, NULL, p_now);
+        a.chain_seq := r.seq;
+        a.chain_hash := r.hash;
         UPDATE rewards_pointlot SET pending = false WHERE id = lot.id;
         lot.pending := false;
         a.total_points_earned := a.total_points_earned + points;
@@ -54,8 +56,10 @@ BEGIN
         WHERE id = ANY(p_lot_ids) AND user_id = p_user_id AND NOT pending AND remaining > 0 AND expires_at <= p_now
         ORDER BY expires_at, id
     LOOP
-        r := ledger_row(p_user_id, 'expiry', 0, lot.remaining, 0, 'Expired: ' || ledger_credit_description(lot),
+        r := ledger_row(a, 'expiry', 0, lot.remaining, 0, 'Expired: ' || ledger_credit_description(lot),
                         NULL, p_now, NULL, p_now);
+        a.chain_seq := r.seq;
+        a.chain_hash := r.hash;
         a.total_points_redeemed := a.total_points_redeemed + lot.remaining;
         IF lot.notice_at IS NOT NULL THEN
             a.expiring_points := a.expiring_points - lot.remaining;

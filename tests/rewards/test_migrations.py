@@ -77,3 +77,32 @@ def test_a_database_migrated_back_and_forth_has_the_live_functions():
 
 def latest():
     return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
+def test_the_chain_migration_chains_existing_rows_in_the_order_they_were_written():
+    old = migrate([("rewards", "0026_owed_points_paid_once")])
+    Reward = old.get_model("rewards", "Reward")
+    Account = old.get_model("rewards", "Account")
+    rows = [
+        Reward.objects.create(
+            user_id=user_id, kind="earn", points_earned=points, reward_description=f"row {points}", created_at=WHEN
+        )
+        for user_id, points in [(3, 10), (4, 5), (3, 20), (3, 30)]
+    ]
+    Account.objects.create(user_id=3, total_points_earned=60)
+    Account.objects.create(user_id=4, total_points_earned=5)
+
+    migrate(latest())
+
+    from rewards.models import Account as Chained
+    from rewards.models import Reward as Row
+    from rewards.selectors import ledger_verify
+
+    assert [(r.user_id, r.seq) for r in Row.objects.filter(pk__in=[r.pk for r in rows]).order_by("id")] == [
+        (3, 1),
+        (4, 1),
+        (3, 2),
+        (3, 3),
+    ]
+    assert {a.user_id: a.chain_seq for a in Chained.objects.all()} == {3: 3, 4: 1}
+    assert ledger_verify(trusted_keys=None).problems == []
