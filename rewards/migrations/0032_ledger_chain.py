@@ -48,16 +48,6 @@ BEGIN
 END $chain$;
 """
 
-APPEND_ONLY = """
-CREATE TRIGGER ledger_digest_unchangeable BEFORE UPDATE OR DELETE ON rewards_ledgerdigest
-    FOR EACH ROW EXECUTE FUNCTION ledger_digest_unchangeable();
-CREATE TRIGGER ledger_digest_unchangeable BEFORE UPDATE OR DELETE ON rewards_ledgerdigesthead
-    FOR EACH ROW EXECUTE FUNCTION ledger_digest_unchangeable();
-"""
-NOT_APPEND_ONLY = """
-DROP TRIGGER ledger_digest_unchangeable ON rewards_ledgerdigest;
-DROP TRIGGER ledger_digest_unchangeable ON rewards_ledgerdigesthead;
-"""
 
 
 class Migration(migrations.Migration):
@@ -107,5 +97,4 @@ class Migration(migrations.Migration):
         migrations.AlterField("reward", "seq", models.BigIntegerField()),
         migrations.AlterField("reward", "hash", models.BinaryField()),
         migrations.AlterField("reward", "description_commitment", models.BinaryField()),
-        migrations.RunSQL(APPEND_ONLY, NOT_APPEND_ONLY),
     ]

@@ -180,11 +180,11 @@ def test_a_head_moved_is_named(ledger, edit, head):
 def digest_edit(statement: str, params=()) -> None:
     """A change someone who may drop the append-only trigger makes (it refuses it otherwise)."""
     sql("SET CONSTRAINTS ALL IMMEDIATE")  # (a table with checks pending cannot be altered)
-    sql("ALTER TABLE rewards_ledgerdigest DISABLE TRIGGER ledger_digest_unchangeable")
-    sql("ALTER TABLE rewards_ledgerdigesthead DISABLE TRIGGER ledger_digest_unchangeable")
+    sql("ALTER TABLE rewards_ledgerdigest DISABLE TRIGGER ledger_digest_append_only")
+    sql("ALTER TABLE rewards_ledgerdigesthead DISABLE TRIGGER ledger_digest_head_append_only")
     sql(statement, params)
-    sql("ALTER TABLE rewards_ledgerdigest ENABLE TRIGGER ledger_digest_unchangeable")
-    sql("ALTER TABLE rewards_ledgerdigesthead ENABLE TRIGGER ledger_digest_unchangeable")
+    sql("ALTER TABLE rewards_ledgerdigest ENABLE TRIGGER ledger_digest_append_only")
+    sql("ALTER TABLE rewards_ledgerdigesthead ENABLE TRIGGER ledger_digest_head_append_only")
 
 
 @pytest.mark.parametrize(
