@@ -18,6 +18,7 @@ urlpatterns = [
     api_path("reports/liability", apis.LiabilityReportApi.as_view(), "report-liability"),
     api_path("reports/rollforward", apis.RollforwardReportApi.as_view(), "report-rollforward"),
     api_path("reports/breakage", apis.BreakageReportApi.as_view(), "report-breakage"),
+    api_path("audit", apis.AuditApi.as_view(), "audit"),
     api_path(r"catalog/(?P<item_id>[^/]+)", apis.CatalogItemApi.as_view(), "catalog-item"),
     api_path("rules", apis.RulesApi.as_view(), "rules"),
     api_path("rules/simulate", apis.RulesSimulateApi.as_view(), "rules-simulate"),

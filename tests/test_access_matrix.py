@@ -137,12 +137,13 @@ def calls(state: dict) -> list[Call]:
         Call("get", "/loyalty-api/reports/liability", None, 200, PROGRAM),
         Call("get", "/loyalty-api/reports/rollforward?from=2026-01-01", None, 200, PROGRAM),
         Call("get", "/loyalty-api/reports/breakage", None, 200, PROGRAM),
+        Call("get", "/loyalty-api/audit?from=2026-01-01&subject=rule", None, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/export", None, 200, PROGRAM),
         Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
     ]
 
 
-CALL_COUNT = 51
+CALL_COUNT = 52
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
