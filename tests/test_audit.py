@@ -204,3 +204,29 @@ def test_the_admin_list_shows_the_record_read_only(staff_client, program):
     page = staff_client.get(url, {"subject": "catalog_item"}).content.decode()
     assert "stock: None → 8" in page and "no actor" in page
     assert staff_client.get(reverse("admin:pghistory_events_add")).status_code == 403
+
+
+def test_an_erasure_and_a_webhook_through_the_api_are_recorded_with_their_application(program, shop, shop_app):
+    services.points_earn(user_id=31, points=10, description="Dear Ann", app=shop_app)
+    program.delete("/loyalty-api/customers/31/personal-data")
+    hook = shop.post(
+        "/loyalty-api/webhooks", {"url": "https://93.184.216.34/hooks", "event_types": ["points.earned"]}, format="json"
+    ).json()
+    shop.patch(f"/loyalty-api/webhooks/{hook['id']}", {"is_active": False}, format="json")
+
+    [erasure] = audit(program, subject="personal_data_erasure")["entries"]
+    assert (erasure["actor"]["name"], erasure["after"]["user_id"]) == ("program", 31)
+    assert erasure["after"]["erased"]["ledger_descriptions"] == 1
+    webhook = changes(program, "webhook_subscription", hook["id"])
+    assert [(e["action"], e["actor"]["app_id"]) for e in webhook] == [
+        ("insert", str(shop_app.pk)),
+        ("update", str(shop_app.pk)),
+    ]
+    assert (webhook[1]["before"]["is_active"], webhook[1]["after"]["is_active"]) == (True, False)
+    assert "secret" not in webhook[0]["after"] and "last_event_id" not in webhook[0]["after"]
+
+
+def test_staff_without_the_view_permission_do_not_see_the_record(client, django_user_model):
+    user = django_user_model.objects.create_user("bob", password="pw", is_staff=True)
+    client.force_login(user)
+    assert client.get(reverse("admin:pghistory_events_changelist")).status_code == 403
