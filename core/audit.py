@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import pghistory
-from django.db import models
+from django.db import connection, models
 from django.http import HttpRequest, HttpResponse
 from pghistory.models import Event, Events
 
@@ -196,3 +196,55 @@ def audit_entries(
         .order_by("pgh_id")[:limit]
     )
     return [_entry(event) for event in events]
+
+
+# ---- checking the record against the rows -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """A watched row the record does not account for: changed, made or removed with the
+    triggers off (``session_replication_role = replica``, a disabled trigger)."""
+
+    subject: str
+    object_id: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.object_id}: {self.problem}"
+
+
+def _drift_sql(audit_model: type[models.Model]) -> str:
+    tracked = audit_model.pgh_tracked_model
+    table, record, pk = tracked._meta.db_table, audit_model._meta.db_table, tracked._meta.pk.column
+    tracked_columns = {f.column for f in tracked._meta.concrete_fields}
+    recorded_columns = [f.column for f in audit_model._meta.concrete_fields if not f.name.startswith("pgh_")]
+    columns = [column for column in recorded_columns if column in tracked_columns]
+    now = ", ".join(f't."{c}"' for c in columns)
+    recorded = ", ".join(f'e."{c}"' for c in columns)
+    return f"""
+        SELECT t."{pk}"::text, CASE WHEN e.pgh_id IS NULL THEN 'no entry in the record'
+                                    WHEN e.pgh_label = 'delete' THEN 'recorded as deleted, but there'
+                                    ELSE 'differs from its last entry' END
+        FROM "{table}" t
+        LEFT JOIN LATERAL (
+            SELECT * FROM "{record}" x WHERE x.pgh_obj_id = t."{pk}" ORDER BY x.pgh_id DESC LIMIT 1
+        ) e ON true
+        WHERE e.pgh_id IS NULL OR e.pgh_label = 'delete' OR ROW({now}) IS DISTINCT FROM ROW({recorded})
+        UNION ALL
+        SELECT e.pgh_obj_id::text, 'gone, with no delete recorded'
+        FROM (SELECT DISTINCT ON (pgh_obj_id) pgh_obj_id, pgh_label FROM "{record}" ORDER BY pgh_obj_id, pgh_id DESC) e
+        WHERE e.pgh_label <> 'delete' AND NOT EXISTS (SELECT 1 FROM "{table}" t WHERE t."{pk}" = e.pgh_obj_id)
+    """
+
+
+def audit_drift() -> list[AuditProblem]:
+    """Every watched row whose values are not those of its last audit entry, that has none, or
+    that is gone with no delete recorded: one query per watched table, inside PostgreSQL."""
+    problems = []
+    with connection.cursor() as cursor:
+        for audit_model in audit_models():
+            subject = AUDIT_SUBJECTS[audit_model.pgh_tracked_model._meta.label]
+            cursor.execute(_drift_sql(audit_model) + " ORDER BY 1")
+            problems += [AuditProblem(subject, object_id, problem) for object_id, problem in cursor.fetchall()]
+    return problems

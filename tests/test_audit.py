@@ -230,3 +230,30 @@ def test_staff_without_the_view_permission_do_not_see_the_record(client, django_
     user = django_user_model.objects.create_user("bob", password="pw", is_staff=True)
     client.force_login(user)
     assert client.get(reverse("admin:pghistory_events_changelist")).status_code == 403
+
+
+def test_check_ledger_finds_a_change_made_with_the_triggers_off(capsys):
+    from django.core.management import CommandError, call_command
+
+    call_command("check_ledger")
+    assert "every audited row is in the audit record as it is" in capsys.readouterr().out
+    item = CatalogItem.objects.get(kind="coupon", points_cost=50)
+    ladder_set(definition={"tiers": [MEMBER]}, by="test")
+    tier = Tier.objects.get(code="member")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")  # no trigger fires
+        cursor.execute("UPDATE rewards_catalogitem SET points_cost = 1 WHERE id = %s", [item.pk])
+        cursor.execute(
+            "INSERT INTO loyalty_adjustmentsubmission (key, staff, user_id, created_at) "
+            "VALUES ('k', 'mallory', 5, now()) RETURNING id"
+        )
+        submission = cursor.fetchone()[0]
+        cursor.execute("DELETE FROM rewards_tier")
+        cursor.execute("SET LOCAL session_replication_role = origin")
+
+    with pytest.raises(CommandError, match="Audit drift: 3 row"):
+        call_command("check_ledger")
+    out = capsys.readouterr().out
+    assert f"catalog_item {item.pk}: differs from its last entry" in out
+    assert f"staff_adjustment {submission}: no entry in the record" in out
+    assert f"tier {tier.pk}: gone, with no delete recorded" in out
