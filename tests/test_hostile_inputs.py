@@ -19,6 +19,10 @@ from loyalty.models import AccessLevel, Application
 from rewards.models import Account, Reward
 from tests.factories import ApplicationFactory
 from tests.live import gunicorn_serving
+from tests.rewards.test_bad_input import CATALOG as NUL_CATALOG
+from tests.rewards.test_bad_input import NUL_BODIES, stored
+from tests.rewards.test_bad_input import RULE as NUL_RULE
+from tests.rewards.test_bad_input import WEBHOOK as NUL_WEBHOOK
 from tests.test_live_http import auth, call
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -143,43 +147,40 @@ def test_an_order_whose_points_would_be_dated_past_year_9999_is_400(served, comm
     assert not Reward.objects.exists() and not Account.objects.exists()
 
 
-@pytest.mark.parametrize(
-    ("path", "body", "field"),
-    [
-        (
-            "/loyalty-api/rules",
-            '{"name": "Web", "trigger": "order", "effect": {"type": "fixed", "points": 5},'
-            ' "conditions": [{"field": "channel", "op": "eq", "value": "w\\u0000b"}]}',
-            "conditions",
-        ),
-        (
-            "/loyalty-api/rules",
-            '{"name": "Reviews", "trigger": "activity", "activity_name": "review", "effect": {"type": "fixed",'
-            ' "points": 5}, "conditions": [{"field": "properties.x", "op": "in", "value": ["a", "\\u0000"]}]}',
-            "conditions",
-        ),
-        (
-            "/rewards-api/activities/",
-            '{"user_id": 5, "name": "review", "activity_id": "a-1", "properties": {"colour": "red\\u0000"}}',
-            "properties",
-        ),
-    ],
-)
-def test_a_nul_in_what_is_stored_as_json_is_400_naming_the_field(served, committed_shop_app, path, body, field):
-    """jsonb holds no U+0000: PostgreSQL refused it with a DataError, which was a 500."""
-    from rewards.models import Activity, Rule
+def _nul_case_id(case: tuple) -> str:
+    _who, method, path, _body, field = case
+    return f"{method.upper()} {path} {field}"
 
+
+@pytest.mark.parametrize(("who", "method", "path", "body", "field"), NUL_BODIES, ids=map(_nul_case_id, NUL_BODIES))
+def test_a_nul_in_what_is_stored_as_json_is_400_naming_the_field(
+    served, committed_shop_app, who, method, path, body, field
+):
+    """jsonb holds no U+0000: PostgreSQL refused it with a DataError, which was a 500. Every
+    endpoint that stores JSON (a rule, an activity, an order, a webhook, a catalog item, the
+    ladder, and each posting's event) is sent a NUL, as JSON's \\u0000, through gunicorn."""
     base, _ = served
     program = ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program")
-    app = program if path.startswith("/loyalty-api/rules") else committed_shop_app
-    rules = list(Rule.objects.values_list("pk", "version"))
+    app = {"program": program, "shop": committed_shop_app}[who]
+    if "{id}" in path:
+        kind = path.split("/")[2]
+        creator, created_body = {
+            "rules": (program, NUL_RULE),
+            "webhooks": (committed_shop_app, NUL_WEBHOOK),
+            "catalog": (program, NUL_CATALOG),
+        }[kind]
+        status, _, created = call(
+            base, "POST", f"/loyalty-api/{kind}", json.dumps(created_body).encode(), auth(creator)
+        )
+        assert status == 201, created
+        path = path.format(id=created["id"])
+    before = stored()
 
-    status, headers, payload = call(base, "POST", path, body.encode(), auth(app))
+    status, headers, payload = call(base, method.upper(), path, json.dumps(body).encode(), auth(app))
 
     assert_json_error(status, headers, payload, 400, "validation_error")
-    assert payload["error"]["fields"][field] and "Null characters" in " ".join(payload["error"]["fields"][field])
-    assert list(Rule.objects.values_list("pk", "version")) == rules
-    assert not Activity.objects.exists() and not Reward.objects.exists() and not Account.objects.exists()
+    assert "Null characters are not allowed." in payload["error"]["fields"][field], payload
+    assert stored() == before
 
 
 @pytest.mark.parametrize("path", ["//rewards-api/get-points/?user_id=5", "/./rewards-api/get-points/?user_id=5"])
@@ -260,3 +261,70 @@ def test_an_admin_csv_export_with_a_bad_filter_answers_as_its_list(served, djang
     listed, exported = status_of(changelist), status_of(f"{changelist}export.csv")
 
     assert listed[0] < 500 and exported == listed
+
+
+def admin_form_post(opener: urllib.request.OpenerDirector, base: str, path: str, fields: dict) -> tuple[int, str]:
+    """The form at ``path`` posted as a browser posts it (its CSRF token from the page)."""
+    page = opener.open(f"{base}{path}").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token}, doseq=True).encode()
+    try:
+        with opener.open(urllib.request.Request(f"{base}{path}", data=data)) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+ADMIN_NUL_FORMS = [
+    # A staff adjustment's reason goes into its row and its event (JSON).
+    ("/admin/loyalty/customer/9/change/", {"points": "5", "reason": "Goodwill\x00", "submission": "s" * 24}),
+    # A rule's conditions are stored as JSON.
+    (
+        "/admin/rewards/rule/add/",
+        {
+            "name": "Web orders",
+            "trigger": "order",
+            "activity_name": "",
+            "status": "active",
+            "priority": "100",
+            "effect_type": "fixed",
+            "effect_points": "50",
+            "condition_1_field": "channel",
+            "condition_1_op": "eq",
+            "condition_1_value": "w\x00b",
+            "versions-TOTAL_FORMS": "0",
+            "versions-INITIAL_FORMS": "0",
+        },
+    ),
+    # A catalog item's tiers are stored as JSON.
+    (
+        "/admin/rewards/catalogitem/add/",
+        {
+            "kind": "coupon",
+            "description": "$25 coupon",
+            "points_cost": "250",
+            "amount": "25",
+            "is_active": "on",
+            "stock": "10",
+            "per_customer_limit": "1",
+            "limit_period": "month",
+            "tier_codes_text": "silver, g\x00ld",
+            "coupon_valid_days": "30",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "fields"), ADMIN_NUL_FORMS, ids=[path for path, _ in ADMIN_NUL_FORMS])
+def test_a_nul_in_an_admin_form_that_stores_json_is_the_form_again_with_its_error(
+    served, django_user_model, path, fields
+):
+    base, _ = served
+    opener = staff_opener(base, django_user_model)
+    before = stored()
+
+    status, page = admin_form_post(opener, base, path, fields)
+
+    assert status == 200, page[:500]  # the form again, not a 500 and not a redirect to the saved object
+    assert "Null characters are not allowed." in page
+    assert stored() == before

@@ -296,12 +296,18 @@ NUL = "\x00"
 
 
 def stored() -> dict[str, list[dict]]:
-    """Every row an endpoint that stores JSON could write or change."""
-    from loyalty.models import Order, WebhookSubscription
-    from rewards.models import Activity, CatalogItem, Event, Rule, RuleVersion, Tier, TierLadder
+    """Every row of both apps, but the applications (a request notes when its token was used)."""
+    from django.apps import apps
 
-    models = [Reward, Account, Event, Activity, Order, Rule, RuleVersion, CatalogItem, WebhookSubscription, Tier]
-    return {model.__name__: list(model.objects.order_by("pk").values()) for model in [*models, TierLadder]}
+    from loyalty.models import Application
+
+    models = [
+        model
+        for label in ("rewards", "loyalty")
+        for model in apps.get_app_config(label).get_models()
+        if model is not Application
+    ]
+    return {model.__name__: list(model.objects.order_by("pk").values()) for model in models}
 
 
 ORDER_ITEM = {"sku": "A1", "category": "shoes", "quantity": 1, "price": 100}
@@ -382,6 +388,54 @@ NUL_BODIES = [
     ("program", "patch", "/loyalty-api/catalog/{id}", {"tier_codes": [NUL]}, "tier_codes"),
     ("program", "put", "/loyalty-api/tiers", {"tiers": [{**LADDER["tiers"][0], "benefits": [f"x{NUL}"]}]}, "tiers"),
     ("program", "put", "/loyalty-api/tiers", {**LADDER, "qualifying_kinds": [f"order{NUL}"]}, "qualifying_kinds"),
+    # Text kept in stored JSON too: in a row's event, an answer kept for replays, a rule's versions.
+    ("program", "post", "/loyalty-api/rules", {**RULE, "name": f"Web{NUL}"}, "name"),
+    ("program", "patch", "/loyalty-api/rules/{id}", {"name": NUL}, "name"),
+    ("program", "post", "/loyalty-api/catalog", {**CATALOG, "description": f"A{NUL}"}, "description"),
+    ("program", "patch", "/loyalty-api/catalog/{id}", {"description": f"{NUL}coupon"}, "description"),
+    ("program", "put", "/loyalty-api/tiers", {"tiers": [{**LADDER["tiers"][0], "name": f"B{NUL}"}]}, "tiers"),
+    ("shop", "post", "/rewards-api/activities/", {**ACTIVITY, "name": f"rev{NUL}iew"}, "name"),
+    ("shop", "post", "/rewards-api/activities/", {**ACTIVITY, "activity_id": f"a{NUL}1"}, "activity_id"),
+    ("shop", "post", "/loyalty-api/orders", {**ORDER, "channel": f"web{NUL}"}, "channel"),
+    ("shop", "post", "/loyalty-api/webhooks", {**WEBHOOK, "description": f"CRM{NUL}"}, "description"),
+    ("shop", "patch", "/loyalty-api/webhooks/{id}", {"description": NUL}, "description"),
+    (
+        "shop",
+        "post",
+        "/rewards-api/earn-points/",
+        {"user_id": 5, "points_earned": 10, "reward_description": f"Bonus{NUL}"},
+        "reward_description",
+    ),
+    (
+        "shop",
+        "post",
+        "/rewards-api/purchase/",
+        {"user_id": 5, "amount": "10.00", "reward_description": NUL},
+        "reward_description",
+    ),
+    (
+        "shop",
+        "post",
+        "/rewards-api/submit-feedback/",
+        {"user_id": 5, "reward_description": f"{NUL}"},
+        "reward_description",
+    ),
+    (
+        "shop",
+        "post",
+        "/rewards-api/redeem-coupon/",
+        {"user_id": 5, "points_redeemed": 10, "coupon_amount": "1.00", "reward_description": f"c{NUL}"},
+        "reward_description",
+    ),
+    (
+        "shop",
+        "post",
+        "/rewards-api/redeem-donation/",
+        {"user_id": 5, "points_redeemed": 10, "donation_amount": "1.00", "reward_description": f"d{NUL}"},
+        "reward_description",
+    ),
+    ("shop", "post", "/rewards-api/void-coupon/", {"item_code": "ABC", "reason": f"Mistake{NUL}"}, "reason"),
+    ("shop", "post", "/rewards-api/referrals/", {"user_id": 6, "code": f"AB{NUL}"}, "code"),
 ]
 
 
