@@ -8,6 +8,7 @@ reads digits from text only when the serializer's context says ``query=True``.
 
 import re
 import unicodedata
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -108,6 +109,31 @@ def text_field(*, max_length: int, **kwargs: Any) -> StrictCharField:
         validators=[_NOT_BLANK],
         **kwargs,
     )
+
+
+# A day as YYYY-MM-DD in ASCII digits and nothing else. DRF reads days with date.fromisoformat,
+# which also takes 20261207, 2026-W49-1 and 2026-341, and Python's digits include other
+# scripts' (Arabic-Indic ٢٠٢٦): none of them is the documented form.
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class StrictDateField(QueryBlankIsInvalid, serializers.DateField):
+    """A day written ``YYYY-MM-DD`` only; a blank query parameter is refused, not defaulted."""
+
+    default_error_messages = {
+        "invalid": "A date written YYYY-MM-DD is required.",
+        "blank": "This field may not be blank.",
+    }
+
+    def to_internal_value(self, data: Any) -> date:
+        if data == "":
+            self.fail("blank")
+        if not isinstance(data, str) or not _ISO_DAY.fullmatch(data):
+            self.fail("invalid")
+        try:
+            return date.fromisoformat(data)
+        except ValueError:  # 2026-02-30
+            self.fail("invalid")
 
 
 class StrictDecimalField(serializers.DecimalField):

@@ -1,10 +1,9 @@
 """Input and output shapes of loyalty-api/. Field names are the CLP contract's."""
 
-from datetime import UTC, date
+from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -15,6 +14,7 @@ from core.fields import (
     NulRefusedMixin,
     StrictCharField,
     StrictChoiceField,
+    StrictDateField,
     StrictIntegerField,
     StrictUUIDField,
     text_field,
@@ -23,6 +23,7 @@ from core.fields import (
 )
 from loyalty.models import Application, Order, WebhookSubscription
 from loyalty.services import CLIENT_ACCESS_LEVELS
+from rewards import reports
 from rewards.models import EventType, RuleStatus, RuleTrigger
 from rewards.program import EventItem
 from rewards.serializers import (
@@ -383,37 +384,37 @@ class ReferralOutput(serializers.Serializer):
 
 
 def _not_future(day: date) -> date:
-    if day > _today():
+    if day > reports.utc_today():
         raise serializers.ValidationError("Not after today (UTC).")
     return day
 
 
-def _today() -> date:
-    return timezone.now().astimezone(UTC).date()
+def report_day_field(**kwargs: Any) -> StrictDateField:
+    """A report's day, the one way every report reads one: YYYY-MM-DD (UTC), not after today
+    (a blank parameter, another form of date or another script's digits are 400s)."""
+    return StrictDateField(required=False, validators=[_not_future], **kwargs)
 
 
 class LiabilityQueryInput(serializers.Serializer):
-    as_of = serializers.DateField(
-        required=False, validators=[_not_future], help_text="YYYY-MM-DD (UTC); default today. Counts to the end of it."
-    )
+    as_of = report_day_field(help_text="YYYY-MM-DD (UTC); default today. Counts to the end of it.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs.setdefault("as_of", _today())
+        attrs.setdefault("as_of", reports.utc_today())
         return attrs
 
 
 class RollforwardQueryInput(serializers.Serializer):
     """``from`` and ``to`` (a Python keyword, so declared in ``get_fields``)."""
 
-    to = serializers.DateField(required=False, validators=[_not_future], help_text="YYYY-MM-DD (UTC); default today.")
+    to = report_day_field(help_text="YYYY-MM-DD (UTC); default today.")
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(required=False, help_text="YYYY-MM-DD (UTC); default: the day of `to`.")
+        fields["from"] = report_day_field(help_text="YYYY-MM-DD (UTC); default: the day of `to`.")
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        attrs.setdefault("to", _today())
+        attrs.setdefault("to", reports.utc_today())
         attrs.setdefault("from", attrs["to"])
         if attrs["from"] > attrs["to"]:
             raise serializers.ValidationError({"from": ["Not after `to`."]})

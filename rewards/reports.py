@@ -8,6 +8,11 @@ accounts' running totals (a report that trusted them could not catch them drifti
 - **breakage**: the lots credited each month, and what became of their points.
 
 Each is one aggregate query inside PostgreSQL (a Python loop over customers would not scale).
+
+A row counts on the day it is dated (``created_at``, UTC: when it was posted, or a predecessor's
+own date for an imported row). A report that ends today counts every row, those dated after
+today too (an import may bring one), so today's figures are always the balances' figures; a
+report that ends on an earlier day counts the rows dated up to its end.
 """
 
 from dataclasses import dataclass
@@ -17,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from rewards.models import Account, CatalogItem, CatalogKind, PointLot, Reward, TierStanding
 from rewards.services.tiers import ladder_read
@@ -29,11 +35,30 @@ EXPIRY_BUCKETS = (
     ("never", None),
 )
 CENTS = Decimal("0.01")
+# Later than any row: PostgreSQL holds this moment, and Python reads no date after it.
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+def utc_today() -> date:
+    """The day a report's "today" is (UTC): the last day a report may end on."""
+    return timezone.now().astimezone(UTC).date()
+
+
+def start_of_day(day: date) -> datetime:
+    """The first moment of ``day`` (UTC); year 1 included."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def end_of_day(day: date) -> datetime:
     """The first moment after ``day`` (UTC): a report "as of" a day counts what happened before it."""
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def rows_until(day: date) -> datetime:
+    """Where the rows a report ending on ``day`` stop: at the end of that day, or nowhere for a
+    report that ends today, so a row dated after today is in today's figures as it is in the
+    balances (and never in the balances and in no report)."""
+    return FAR_FUTURE if day >= utc_today() else end_of_day(day)
 
 
 def _rows(sql: str, params: Any) -> list[tuple]:
@@ -53,17 +78,27 @@ _REWARDS, _LOTS = Reward._meta.db_table, PointLot._meta.db_table
 # Each customer's available points (from the rows) are placed in their lots as the ledger spends
 # them: debits and expiry take the soonest-expiring lots first, so what is left sits in the
 # latest-expiring lots available by then. So the buckets add up to the available points exactly.
+# A lot is there from its credit row's date, which is the lot's created_at except for an
+# imported lot: written at the import, for a row that keeps its predecessor's date. So only the
+# lots written after the cutoff (none in a report that ends today) read their row's date: as
+# fast as reading the lots alone, where joining every lot to its row cost a third more.
+# A lot is available from its available_at; in a report that ends today, a lot the ledger
+# already counts as available (not pending) is available, whatever its row's date.
 _LIABILITY = f"""
     WITH per AS (
         SELECT user_id, SUM(points_earned - points_redeemed) AS net, SUM(pending_change) AS pending
-        FROM {_REWARDS} WHERE created_at < %(cutoff)s GROUP BY user_id
+        FROM {_REWARDS} WHERE created_at < %(rows_until)s GROUP BY user_id
     ), lots AS (
         SELECT l.user_id, l.expires_at, l.points - l.cancelled_points AS cap,
                SUM(l.points - l.cancelled_points) OVER (
                    PARTITION BY l.user_id ORDER BY l.expires_at DESC NULLS FIRST, l.id DESC
                ) AS upto
         FROM {_LOTS} l JOIN per p ON p.user_id = l.user_id AND p.net > 0
-        WHERE l.created_at < %(cutoff)s AND l.available_at <= %(cutoff)s
+        WHERE (l.created_at < %(rows_until)s OR l.id IN (
+                   SELECT late.id FROM {_LOTS} late JOIN {_REWARDS} credit ON credit.id = late.credit_id
+                   WHERE late.created_at >= %(rows_until)s AND credit.created_at < %(rows_until)s
+               ))
+          AND (l.available_at <= %(cutoff)s OR (%(ends_today)s AND NOT l.pending))
           AND (l.expires_at IS NULL OR l.expires_at > %(cutoff)s)
     ), placed AS (
         SELECT l.user_id, l.expires_at, LEAST(l.cap, GREATEST(p.net - (l.upto - l.cap), 0)) AS points
@@ -135,7 +170,10 @@ def _catalog_point_value() -> Decimal | None:
 
 
 def liability(*, as_of: date) -> Liability:
-    figures = dict(_rows(_LIABILITY, {"cutoff": end_of_day(as_of)}))
+    until = rows_until(as_of)
+    figures = dict(
+        _rows(_LIABILITY, {"cutoff": end_of_day(as_of), "rows_until": until, "ends_today": until == FAR_FUTURE})
+    )
     available = int(figures.pop("available"))
     pending, owed = int(figures.pop("pending")), int(figures.pop("owed"))
     expiring = {name: int(figures.get(name) or 0) for name, _ in EXPIRY_BUCKETS}
@@ -197,8 +235,9 @@ class Rollforward:
 def rollforward(*, start: date, end: date) -> Rollforward:
     """The available points at the start of ``start``, each ledger kind's signed change of them
     through the end of ``end``, and the closing figure (all UTC days). The closing is read on
-    its own, so the tie-out checks the rows rather than restating them."""
-    figures = _rows(_ROLLFORWARD, {"start": end_of_day(start - timedelta(days=1)), "end": end_of_day(end)})
+    its own, so the tie-out checks the rows rather than restating them. Ending today, the
+    period takes in the rows dated after today too (see the module's docstring)."""
+    figures = _rows(_ROLLFORWARD, {"start": start_of_day(start), "end": rows_until(end)})
     opening = closing = 0
     movements: dict[str, int] = {}
     for name, points in figures:
@@ -277,7 +316,7 @@ def breakage() -> list[BreakageMonth]:
 # ---- the dashboard's series -------------------------------------------------------------------------
 
 _DAILY = f"""
-    SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
+    SELECT LEAST((created_at AT TIME ZONE 'UTC')::date, %(last)s) AS day,
            SUM(CASE WHEN kind IN ('release', 'refund') THEN 0
                     ELSE points_earned + GREATEST(pending_change, 0) END) AS issued,
            SUM(CASE WHEN kind IN ('coupon', 'donation') THEN points_redeemed ELSE 0 END) AS redeemed,
@@ -299,10 +338,11 @@ class Daily:
 def daily(*, days: int = 90, until: date | None = None) -> Daily:
     """Points issued (credited, pending ones included), redeemed and expired per day (UTC), and
     the liability at the end of each day, over the last ``days`` days (today included)."""
-    last = until or datetime.now(UTC).date()
+    last = until or utc_today()
     first = last - timedelta(days=days - 1)
-    start, end = end_of_day(first - timedelta(days=1)), end_of_day(last)
-    by_day = {row[0]: row[1:] for row in _rows(_DAILY, {"start": start, "end": end})}
+    # A row dated after today counts on today, the last day, as in the reports.
+    start, end = start_of_day(first), rows_until(last)
+    by_day = {row[0]: row[1:] for row in _rows(_DAILY, {"start": start, "end": end, "last": last})}
     opening = int(
         _rows(
             f"SELECT COALESCE(SUM(points_earned - points_redeemed), 0) FROM {_REWARDS} WHERE created_at < %s", [start]

@@ -145,6 +145,137 @@ def test_reports_are_for_the_program_level_and_refuse_bad_dates(shop, program):
     assert bad[3]["Content-Type"].startswith("application/json") and bad[3].json()["error"]["fields"]["from"]
 
 
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        ("liability", {"as_of": ""}, "as_of"),
+        ("liability", {"as_of": "2026-W49-1"}, "as_of"),
+        ("liability", {"as_of": "20261207"}, "as_of"),
+        ("liability", {"as_of": "\u0662\u0660\u0662\u0666-\u0661\u0662-\u0660\u0667"}, "as_of"),  # Arabic-Indic
+        ("liability", {"as_of": "2026-341"}, "as_of"),
+        ("liability", {"as_of": "2026-12-07T00:00"}, "as_of"),
+        ("liability", {"as_of": " 2026-12-07"}, "as_of"),
+        ("liability", {"as_of": "2026-12-07\n"}, "as_of"),
+        ("liability", {"as_of": "9999-12-31"}, "as_of"),
+        ("rollforward", {"from": ""}, "from"),
+        ("rollforward", {"to": "", "format": "csv"}, "to"),
+        ("rollforward", {"from": "2026-W01-1"}, "from"),
+        ("rollforward", {"from": "20260101", "to": "2026-01-02"}, "from"),
+        ("rollforward", {"to": "\u0662\u0660\u0662\u0666-\u0660\u0661-\u0660\u0662"}, "to"),
+        ("rollforward", {"to": "9999-12-31"}, "to"),
+        ("rollforward", {"from": "9999-12-31"}, "from"),
+        ("rollforward", {"from": "2026-03-02", "to": "2026-03-01"}, "from"),
+    ],
+)
+def test_report_dates_are_yyyy_mm_dd_up_to_today_and_nothing_else(program, path, query, field):
+    """A blank parameter is a 400 (not today), and so is any other way to write a day."""
+    response = program.get(f"/loyalty-api/reports/{path}", query)
+
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/json")
+    error = response.json()["error"]
+    assert (error["code"], list(error["fields"])) == ("validation_error", [field])
+
+
+def test_report_dates_at_the_edges_of_the_calendar_answer(program, known):
+    """Year 1 is a day like any other (its day before is not computed); after today is a 400 above."""
+    every = program.get("/loyalty-api/reports/rollforward", {"from": "0001-01-01"}).json()
+    year_one = program.get("/loyalty-api/reports/rollforward", {"from": "0001-01-01", "to": "0001-01-01"}).json()
+    liability = program.get("/loyalty-api/reports/liability", {"as_of": "0001-01-01"}).json()
+    csv_answer = program.get("/loyalty-api/reports/rollforward", {"from": "0001-01-01", "format": "csv"})
+
+    assert (every["from"], every["to"], every["opening"], every["closing"]) == ("0001-01-01", today(), 0, 500)
+    assert every["movements"] == {"earn": 600, "expiry": -100, "order": 0}
+    assert (year_one["opening"], year_one["movements"], year_one["closing"]) == (0, {}, 0)
+    assert (liability["as_of"], liability["available_points"], sum(liability["expiring"].values())) == (
+        "0001-01-01",
+        0,
+        0,
+    )
+    assert csv_answer.status_code == 200
+    assert csv_answer["Content-Disposition"] == f'attachment; filename="rollforward-0001-01-01-to-{today()}.csv"'
+
+
+def cps714_source(tmp_path, rows: list[tuple]):
+    """A predecessor's file of (reward_id, user_id, earned, redeemed, description, is_active,
+    earned_date, redeemed_date) rows."""
+    from tests.rewards.test_import_cps714 import source_file
+
+    return str(source_file(tmp_path / "cps714.sqlite3", rows))
+
+
+def balances_sum() -> int:
+    return Account.objects.aggregate(total=Sum(F("total_points_earned") - F("total_points_redeemed")))["total"]
+
+
+def test_a_row_dated_after_today_is_in_todays_reports_as_in_the_balances(program, settings, tmp_path):
+    """An imported row dated 2030 is in the balance now, so today's reports count it: a report
+    ending today counts every row, one ending earlier the rows up to its end."""
+    from rewards import reports
+    from rewards.importers.cps714 import cps714_import
+
+    settings.POINTS_VALIDITY_DAYS = 60  # counted from the import: every lot expires in 60 days
+    cps714_import(
+        cps714_source(
+            tmp_path,
+            [
+                (1, 601, 100, 0, "Old points", 1, "2024-01-05 10:00:00", None),
+                (2, 602, 70, 0, "Dated ahead", 1, "2030-01-05 10:00:00", None),
+            ],
+        )
+    )
+    services.points_earn(user_id=603, points=5, description="Today", app=None)
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+
+    closing = program.get("/loyalty-api/reports/rollforward", {"from": "2000-01-01"}).json()
+    alone = program.get("/loyalty-api/reports/rollforward").json()
+    liability = program.get("/loyalty-api/reports/liability").json()
+    until_yesterday = program.get("/loyalty-api/reports/rollforward", {"from": "2000-01-01", "to": yesterday}).json()
+    liability_yesterday = program.get("/loyalty-api/reports/liability", {"as_of": yesterday}).json()
+
+    assert balances_sum() == 175
+    assert (closing["opening"], closing["movements"], closing["closing"]) == (0, {"earn": 175}, 175)
+    assert (alone["opening"], alone["movements"], alone["closing"]) == (100, {"earn": 75}, 175)
+    assert (liability["available_points"], liability["pending_points"], liability["owed_points"]) == (175, 0, 0)
+    assert liability["expiring"] == {
+        "within_30_days": 0,
+        "within_90_days": 175,
+        "within_365_days": 0,
+        "later": 0,
+        "never": 0,
+    }
+    assert (until_yesterday["movements"], until_yesterday["closing"]) == ({"earn": 100}, 100)
+    assert until_yesterday["closing"] + sum(alone["movements"].values()) == closing["closing"]
+    assert (liability_yesterday["available_points"], liability_yesterday["expiring"]["within_90_days"]) == (100, 100)
+    assert reports.daily(days=3).liability == [100, 100, 175]  # the dashboard's chart ends on the balances
+    assert ledger_drift() == []
+
+
+def test_a_liability_in_the_past_keeps_never_expiring_points_in_never(program, tmp_path):
+    """Imported rows keep their own dates, their lots are written at the import: as of a day
+    before the import, the lots are there from their rows' dates."""
+    from rewards.importers.cps714 import cps714_import
+
+    cps714_import(
+        cps714_source(
+            tmp_path,
+            [
+                (1, 601, 100, 0, "Old points", 1, "2024-01-05 10:00:00", None),
+                (2, 601, 0, 30, "Spent", 1, None, "2024-02-10 12:00:00"),
+                (3, 602, 40, 0, "Later points", 1, "2024-06-01 10:00:00", None),
+            ],
+        )
+    )
+
+    january = program.get("/loyalty-api/reports/liability", {"as_of": "2024-01-31"}).json()
+    next_year = program.get("/loyalty-api/reports/liability", {"as_of": "2025-01-01"}).json()
+
+    never = {"within_30_days": 0, "within_90_days": 0, "within_365_days": 0, "later": 0}
+    assert (january["available_points"], january["expiring"]) == (100, {**never, "never": 100})
+    assert (next_year["available_points"], next_year["expiring"]) == (110, {**never, "never": 110})
+    assert balances_sum() == 110
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_rollforward_ties_out_over_a_random_mix_of_every_kind_of_write(program, settings, clock, tmp_path, seed):
     """Earnings, purchases, feedback, orders and their returns, redemptions, voids, staff
