@@ -71,16 +71,23 @@ from loyalty.serializers import (
     WebhookListOutput,
     WebhookOutput,
 )
-from loyalty.services.personal_data import CustomerNotFound, customer_export, personal_data_erase
+from loyalty.services.personal_data import (
+    CustomerNotFound,
+    customer_export,
+    customer_points_as_of,
+    personal_data_erase,
+)
 from loyalty.services.webhooks import webhook_change, webhook_create, webhook_delete
 from rewards import reports
 from rewards import services as rewards_services
-from rewards.apis import acting_app
+from rewards.apis import acting_app, balance_as_of_fields
 from rewards.errors import CatalogItemNotFound
 from rewards.models import CatalogItem, Rule, RuleTrigger
 from rewards.selectors import Balance, account_find, catalog_item_find, catalog_items_all, rule_find, rules_listed
 from rewards.serializers import (
+    AsOfQueryInput,
     AwardsOutput,
+    BalanceAsOfOutput,
     CatalogInput,
     CatalogItemOutput,
     CatalogItemSavedOutput,
@@ -653,6 +660,20 @@ class CustomerExportApi(APIView):
 
     def get(self, request: Request, user_id: str) -> Response:
         return Response({"success": True, **customer_export(user_id=_user_id(user_id))})
+
+
+@extend_schema(
+    parameters=[AsOfQueryInput],
+    responses={200: BalanceAsOfOutput, **errors(404)},
+    summary="A customer's available, pending and owed points at a moment, as the liability report counts them",
+)
+class CustomerBalanceApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, user_id: str) -> Response:
+        query = validated(AsOfQueryInput, request.query_params, query=True)
+        points = customer_points_as_of(user_id=_user_id(user_id), at=reports.moment_of(query["as_of"]))
+        return Response(balance_as_of_fields(points))
 
 
 @extend_schema(

@@ -12,6 +12,7 @@ urlpatterns = [
     api_path("tiers", apis.TiersApi.as_view(), "tiers"),
     api_path("catalog", apis.CatalogManageApi.as_view(), "catalog"),
     api_path(r"customers/(?P<user_id>[^/]+)/export", apis.CustomerExportApi.as_view(), "customer-export"),
+    api_path(r"customers/(?P<user_id>[^/]+)/balance", apis.CustomerBalanceApi.as_view(), "customer-balance"),
     api_path(
         r"customers/(?P<user_id>[^/]+)/personal-data", apis.CustomerPersonalDataApi.as_view(), "customer-personal-data"
     ),

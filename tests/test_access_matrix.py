@@ -57,6 +57,7 @@ def calls(state: dict) -> list[Call]:
         Call("get", "/rewards-api/catalog/", None, 200, READ, True),
         Call("get", f"/rewards-api/get-points/?user_id={USER}", None, 200, READ, True),
         Call("post", "/rewards-api/get-points/", user, 200, READ, True),
+        Call("get", f"/rewards-api/get-points/?user_id={USER}&as_of=2026-01-01T00:00:00Z", None, 200, READ, True),
         Call("get", f"/rewards-api/get-redemptions/?user_id={USER}", None, 200, READ, True),
         Call("post", "/rewards-api/get-redemptions/", user, 200, READ, True),
         Call("get", f"/rewards-api/get-user-info/?user_id={USER}", None, 200, READ, True),
@@ -139,11 +140,12 @@ def calls(state: dict) -> list[Call]:
         Call("get", "/loyalty-api/reports/breakage", None, 200, PROGRAM),
         Call("get", "/loyalty-api/audit?from=2026-01-01&subject=rule", None, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/export", None, 200, PROGRAM),
+        Call("get", f"/loyalty-api/customers/{USER}/balance?as_of=2026-01-01", None, 200, PROGRAM),
         Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
     ]
 
 
-CALL_COUNT = 52
+CALL_COUNT = 54
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
