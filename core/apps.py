@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from pghistory.apps import PGHistoryConfig
 
 
 class CoreConfig(AppConfig):
@@ -6,3 +7,10 @@ class CoreConfig(AppConfig):
     database router and backend, health checks, limits). It imports no other app."""
 
     name = "core"
+    default = True  # the app's own config; AuditConfig below is pghistory's
+
+
+class AuditConfig(PGHistoryConfig):
+    """django-pghistory, named in admin for what it holds here: the audit record (core/audit.py)."""
+
+    verbose_name = "Audit"

@@ -49,7 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     # Who changed what: audit triggers (core/audit.py, docs/AUDIT.md).
     "pgtrigger",
-    "pghistory",
+    "core.apps.AuditConfig",  # pghistory, named "Audit" in admin
     "rewards",
     "loyalty",
 ]
