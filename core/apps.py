@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from pghistory.apps import PGHistoryConfig
 
 
 class CoreConfig(AppConfig):
@@ -6,6 +7,7 @@ class CoreConfig(AppConfig):
     database router and backend, health checks, limits). It imports no other app."""
 
     name = "core"
+    default = True  # the app's own config; AuditConfig below is pghistory's
 
     def ready(self) -> None:
         from django.conf import settings
@@ -14,3 +16,9 @@ class CoreConfig(AppConfig):
 
         # Before any request activates a language: its catalogue is read on first use.
         catalogues_compile_at_startup(list(settings.LOCALE_PATHS))
+
+
+class AuditConfig(PGHistoryConfig):
+    """django-pghistory, named in admin for what it holds here: the audit record (core/audit.py)."""
+
+    verbose_name = "Audit"

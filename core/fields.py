@@ -7,7 +7,7 @@ reads digits from text only when the serializer's context says ``query=True``.
 """
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -122,6 +122,44 @@ class StrictDateField(QueryBlankIsInvalid, serializers.DateField):
             return date.fromisoformat(data)
         except ValueError:  # 2026-02-30
             self.fail("invalid")
+
+
+# A moment: a day and a time to the second (a fraction allowed), with Z or an offset; a moment
+# with no offset names no moment (midnight where?) and is refused.
+_ISO_MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+class AsOfField(QueryBlankIsInvalid, serializers.Field):
+    """``as_of``: a day ``YYYY-MM-DD`` (its end, UTC, as the reports read it) or a moment
+    ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` with ``Z`` or an offset; a date for a day, a datetime in
+    UTC for a moment."""
+
+    default_error_messages = {
+        "invalid": "A day YYYY-MM-DD or a moment YYYY-MM-DDTHH:MM:SSZ (or with an offset) is required.",
+        "blank": "This field may not be blank.",
+    }
+
+    def to_internal_value(self, data: Any) -> date | datetime:
+        if data == "":
+            self.fail("blank")
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            if _ISO_DAY.fullmatch(data):
+                value: date | datetime = date.fromisoformat(data)
+            elif _ISO_MOMENT.fullmatch(data):
+                value = datetime.fromisoformat(data).astimezone(UTC)
+            else:
+                self.fail("invalid")
+        except (ValueError, OverflowError):  # 2026-02-30, 25:00, an offset past a day, before year 1 in UTC
+            self.fail("invalid")
+        self.run_validators(value)
+        return value
+
+    def to_representation(self, value: date | datetime) -> str:
+        return value.isoformat()
 
 
 class StrictDecimalField(serializers.DecimalField):

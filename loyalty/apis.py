@@ -1,5 +1,6 @@
 """loyalty-api/ (the CLP API) views: validate, call one service or selector, shape the answer."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ from rest_framework.views import APIView
 
 from core.access import AccessLevel
 from core.apis import points_text, validated
+from core.audit import AuditEntry, audit_entries
 from core.db_router import replica_reads
 from core.exceptions import NotFound
 from core.limits import MAX_BIGINT
@@ -35,6 +37,8 @@ from loyalty.serializers import (
     ApplicationDeleteInput,
     ApplicationOutput,
     ApplicationUpdateInput,
+    AuditOutput,
+    AuditQueryInput,
     BreakageOutput,
     CustomerExportOutput,
     CustomerSegmentsOutput,
@@ -75,17 +79,24 @@ from loyalty.serializers import (
     WebhookListOutput,
     WebhookOutput,
 )
-from loyalty.services.personal_data import CustomerNotFound, customer_export, personal_data_erase
+from loyalty.services.personal_data import (
+    CustomerNotFound,
+    customer_export,
+    customer_points_as_of,
+    personal_data_erase,
+)
 from loyalty.services.webhooks import webhook_change, webhook_create, webhook_delete
 from rewards import reports
 from rewards import services as rewards_services
-from rewards.apis import acting_app
+from rewards.apis import acting_app, balance_as_of_fields
 from rewards.errors import CatalogItemNotFound
 from rewards.models import CatalogItem, Rule, RuleTrigger
 from rewards.segments import membership
 from rewards.selectors import Balance, account_find, catalog_item_find, catalog_items_all, rule_find, rules_listed
 from rewards.serializers import (
+    AsOfQueryInput,
     AwardsOutput,
+    BalanceAsOfOutput,
     CatalogInput,
     CatalogItemOutput,
     CatalogItemSavedOutput,
@@ -599,6 +610,53 @@ class BreakageReportApi(ReportApi):
         )
 
 
+AUDIT_CSV_HEADER = ["id", "at", "subject", "object_id", "action", "actor_type", "actor", "path", "before", "after"]
+
+
+def _audit_row(entry: AuditEntry) -> list[Any]:
+    actor = entry.actor or {}
+    who = actor.get("username") or actor.get("name") or ""
+    values = [json.dumps(v, sort_keys=True) if v is not None else "" for v in (entry.before, entry.after)]
+    return [
+        entry.id,
+        iso(entry.at),
+        entry.subject,
+        entry.object_id,
+        entry.action,
+        actor.get("type", ""),
+        who,
+        entry.path,
+        *values,
+    ]
+
+
+@extend_schema(
+    parameters=[AuditQueryInput],
+    responses={200: AuditOutput, **errors()},
+    summary="Who changed what: the program's and its access's changes over days, with the values before and after",
+)
+class AuditApi(ReportApi):
+    def get(self, request: Request) -> Response:
+        query = validated(AuditQueryInput, request.query_params, query=True)
+        entries = audit_entries(
+            start=query["from"],
+            end=query["to"],
+            subject=query.get("subject"),
+            after_id=query["after"],
+            limit=query["limit"],
+        )
+        next_after = entries[-1].id if len(entries) == query["limit"] else None
+        fields = {
+            "from": query["from"],
+            "to": query["to"],
+            "subject": query.get("subject"),
+            "entries": [{**entry.fields(), "at": iso(entry.at)} for entry in entries],
+            "next_after": next_after,
+        }
+        table = [AUDIT_CSV_HEADER, *(_audit_row(entry) for entry in entries)]
+        return self.answer(request, fields, table, csv_filename("audit", query["from"], query["to"]))
+
+
 def _user_id(raw: str) -> int:
     return _path_id(raw, CustomerNotFound())
 
@@ -612,6 +670,20 @@ class CustomerExportApi(APIView):
 
     def get(self, request: Request, user_id: str) -> Response:
         return Response({"success": True, **customer_export(user_id=_user_id(user_id))})
+
+
+@extend_schema(
+    parameters=[AsOfQueryInput],
+    responses={200: BalanceAsOfOutput, **errors(404)},
+    summary="A customer's available, pending and owed points at a moment, as the liability report counts them",
+)
+class CustomerBalanceApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, user_id: str) -> Response:
+        query = validated(AsOfQueryInput, request.query_params, query=True)
+        points = customer_points_as_of(user_id=_user_id(user_id), at=reports.moment_of(query["as_of"]))
+        return Response(balance_as_of_fields(points))
 
 
 @extend_schema(

@@ -8,6 +8,7 @@ final comparison is constant-time.
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from core.audit import audit_actor
 from loyalty.customers import (
     CustomerPrincipal,
     CustomerTokenInvalid,
@@ -64,3 +65,5 @@ def _remember_app(request: Request, app: Application) -> None:
     # The request log line names the calling application; it reads it from the
     # Django request, which outlives DRF's wrapper.
     request._request.api_app = app
+    # Every change this request makes is recorded as the application's (core/audit.py).
+    audit_actor(actor="application", app_id=str(app.app_id), app_name=app.name)

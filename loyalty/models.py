@@ -3,6 +3,7 @@ import uuid
 from django.db import models
 
 from core.access import AccessLevel, grants
+from core.audit import audited
 from rewards.models import Account, ImportSource
 
 
@@ -11,6 +12,8 @@ class ApplicationQuerySet(models.QuerySet["Application"]):
         return self.filter(revoked_at__isnull=True)
 
 
+# The token's hash is never copied; last_used_at moves with the calls, not with a change.
+@audited("application", exclude=["token_hash", "last_used_at"])
 class Application(models.Model):
     """A client service that calls the API with a token.
 
@@ -194,6 +197,7 @@ class Customer(Account):
         proxy = True
 
 
+@audited("staff_adjustment")
 class AdjustmentSubmission(models.Model):
     """A staff adjustment form that was posted: each form carries a one-time key, taken in the
     transaction of the adjustment, so a double click or a resent form posts it once."""
@@ -201,12 +205,16 @@ class AdjustmentSubmission(models.Model):
     key = models.CharField(max_length=64, unique=True)
     staff = models.CharField(max_length=150)
     user_id = models.BigIntegerField()
+    # What the adjustment posted, for the audit record (null: posted before it was kept).
+    points = models.BigIntegerField(null=True)
     created_at = models.DateTimeField()
 
     def __str__(self) -> str:
         return f"{self.staff} on {self.user_id} at {self.created_at}"
 
 
+# The secret is never copied; the dispatch cursor and the failure count move with deliveries.
+@audited("webhook_subscription", exclude=["secret", "last_event_id", "consecutive_failures"])
 class WebhookSubscription(models.Model):
     """An application's webhook: the events of these types are POSTed to ``url``, signed with
     ``secret`` (shown once when created, kept to sign)."""
@@ -293,6 +301,7 @@ class WebhookAttempt(models.Model):
         return f"{self.attempted_at}: {self.status_code or self.error}"
 
 
+@audited("personal_data_erasure")
 class PersonalDataErasure(models.Model):
     """A customer's personal data erased: who asked, when, and what was erased. The ledger's
     amounts, dates and balances stay; its free-text descriptions read ``[erased]``."""

@@ -7,6 +7,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.audit import AUDIT_PAGE_MAX, AUDIT_SUBJECTS
 from core.fields import (
     MAX_BIGINT,
     NoUnknownKeysMixin,
@@ -420,6 +421,45 @@ class RollforwardQueryInput(serializers.Serializer):
         if attrs["from"] > attrs["to"]:
             raise serializers.ValidationError({"from": ["Not after `to`."]})
         return attrs
+
+
+class AuditQueryInput(RollforwardQueryInput):
+    """The days as a rollforward's; one subject or all; a page after the cursor."""
+
+    subject = StrictChoiceField(
+        choices=sorted(set(AUDIT_SUBJECTS.values())), required=False, help_text="One subject; default every one."
+    )
+    after = StrictIntegerField(
+        min_value=0, max_value=MAX_BIGINT, default=0, help_text="The cursor: entries after this id (`next_after`)."
+    )
+    limit = StrictIntegerField(min_value=1, max_value=AUDIT_PAGE_MAX, default=100, help_text="At most this many.")
+
+
+class AuditEntryOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="One order across every subject.")
+    at = serializers.DateTimeField(help_text="When the change's transaction ran (UTC).")
+    subject = serializers.CharField()
+    object_id = serializers.CharField(allow_null=True)
+    action = serializers.CharField(help_text="insert, update, delete; existing: the row when the record began.")
+    actor = serializers.DictField(
+        allow_null=True, help_text="{type: staff, user_id, username} or {type: application, app_id, name}; null."
+    )
+    path = serializers.CharField(allow_null=True, help_text="The request that made it; null outside one.")
+    context_id = serializers.CharField(allow_null=True, help_text="The same for every change of one request.")
+    before = serializers.DictField(allow_null=True)
+    after = serializers.DictField(allow_null=True)
+
+
+class AuditOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    subject = serializers.CharField(allow_null=True)
+    entries = AuditEntryOutput(many=True)
+    next_after = serializers.IntegerField(allow_null=True, help_text="The cursor of the next page; null: no more.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["from"], fields["to"] = serializers.DateField(), serializers.DateField()
+        return fields
 
 
 class LiabilityOutput(serializers.Serializer):

@@ -12,12 +12,14 @@ urlpatterns = [
     api_path("tiers", apis.TiersApi.as_view(), "tiers"),
     api_path("catalog", apis.CatalogManageApi.as_view(), "catalog"),
     api_path(r"customers/(?P<user_id>[^/]+)/export", apis.CustomerExportApi.as_view(), "customer-export"),
+    api_path(r"customers/(?P<user_id>[^/]+)/balance", apis.CustomerBalanceApi.as_view(), "customer-balance"),
     api_path(
         r"customers/(?P<user_id>[^/]+)/personal-data", apis.CustomerPersonalDataApi.as_view(), "customer-personal-data"
     ),
     api_path("reports/liability", apis.LiabilityReportApi.as_view(), "report-liability"),
     api_path("reports/rollforward", apis.RollforwardReportApi.as_view(), "report-rollforward"),
     api_path("reports/breakage", apis.BreakageReportApi.as_view(), "report-breakage"),
+    api_path("audit", apis.AuditApi.as_view(), "audit"),
     api_path(r"catalog/(?P<item_id>[^/]+)", apis.CatalogItemApi.as_view(), "catalog-item"),
     api_path("rules", apis.RulesApi.as_view(), "rules"),
     api_path("rules/simulate", apis.RulesSimulateApi.as_view(), "rules-simulate"),

@@ -15,7 +15,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from pghistory.models import Events
 
+from core.audit import AUDIT_SUBJECTS, audit_models
 from core.exceptions import DomainError
 from core.renderers import csv_download
 from rewards import services
@@ -591,3 +593,51 @@ class SegmentAwardAdmin(ReadOnlyAdmin):
 class CustomerAttributesAdmin(ReadOnlyAdmin):
     list_display = ["user_id", "attributes", "updated_at"]
     search_fields = ["user_id"]
+
+
+class AuditSubjectFilter(admin.SimpleListFilter):
+    title = "subject"
+    parameter_name = "subject"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return sorted((subject, subject.replace("_", " ")) for subject in set(AUDIT_SUBJECTS.values()))
+
+    def queryset(self, request: HttpRequest, queryset):
+        if self.value() is None:
+            return queryset
+        labels = [label for label, subject in AUDIT_SUBJECTS.items() if subject == self.value()]
+        return queryset.filter(pgh_obj_model__in=labels)
+
+
+@admin.register(Events)
+class AuditAdmin(ReadOnlyAdmin):
+    """Who changed what (core/audit.py): every recorded change, newest first, read only."""
+
+    list_display = ["pgh_id", "pgh_created_at", "subject", "pgh_obj_id", "pgh_label", "actor", "changes"]
+    list_display_links = None
+    list_filter = [AuditSubjectFilter]
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest):
+        return Events.objects.across(*audit_models()).order_by("-pgh_id")
+
+    @admin.display(description="subject")
+    def subject(self, event: Events) -> str:
+        return AUDIT_SUBJECTS.get(event.pgh_obj_model, event.pgh_obj_model)
+
+    @admin.display(description="who")
+    def actor(self, event: Events) -> str:
+        context = event.pgh_context or {}
+        if context.get("actor") == "staff":
+            return f"staff {context['staff_username']}"
+        if context.get("actor") == "application":
+            return f"application {context['app_name']}"
+        return "no actor (outside the API and admin)"
+
+    @admin.display(description="changes")
+    def changes(self, event: Events) -> str:
+        if event.pgh_label == "update" and event.pgh_diff:
+            return format_html_join(
+                mark_safe("<br>"), "{}: {} → {}", ((name, *values) for name, values in sorted(event.pgh_diff.items()))
+            )
+        return format_html_join(mark_safe("<br>"), "{}: {}", sorted((event.pgh_data or {}).items()))

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -19,14 +19,16 @@ from core.access import AccessLevel
 from core.apis import money_text, points_text, validated
 from core.db_router import lag_tolerant, replica_reads
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors, read_schema
-from rewards import selectors, services
+from rewards import reports, selectors, services
 from rewards.models import RedeemedItemState
 from rewards.program.engine import program_time
 from rewards.serializers import (
     ActivityInput,
     ActivityOutput,
     AllHistoryOutput,
+    BalanceAsOfOutput,
     BalanceOutput,
+    BalanceQueryInput,
     BirthdayInput,
     BirthdayOutput,
     CatalogItemOutput,
@@ -63,7 +65,7 @@ from rewards.services.birthdays import birthday_first_rewarded, birthday_next
 from rewards.services.digests import digest_fields, public_key
 from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
-from rewards.shapes import balance_fields, event_fields, redeemed_item_fields, reward_row_fields
+from rewards.shapes import balance_fields, event_fields, iso, redeemed_item_fields, reward_row_fields
 
 CAN_READ = AccessLevel.CAN_READ
 CAN_MODIFY = AccessLevel.CAN_MODIFY_ORDERS
@@ -398,9 +400,29 @@ class TiersApi(CustomerAPIView):
         return Response({"success": True, **services.ladder_fields()})
 
 
-@read_schema(query=UserQueryInput, answer=BalanceOutput, summary="A customer's points", tag="rewards-api")
+def balance_as_of_fields(points: reports.CustomerAsOf) -> dict[str, Any]:
+    """A customer's points at a moment, as get-points with ``as_of`` and loyalty-api's
+    ``customers/<user_id>/balance`` answer them."""
+    return {"success": True, "user_id": points.user_id, "as_of": iso(points.at), **points.fields()}
+
+
+@read_schema(
+    query=BalanceQueryInput,
+    answer=PolymorphicProxySerializer(
+        component_name="BalanceNowOrAsOf",
+        serializers=[BalanceOutput, BalanceAsOfOutput],
+        resource_type_field_name=None,
+    ),
+    summary="A customer's points; with as_of, the available, pending and owed points at that moment",
+    tag="rewards-api",
+)
 class GetPointsApi(ReadAPIView):
+    input_serializer = BalanceQueryInput
+
     def read(self, params: dict[str, Any]) -> dict[str, Any]:
+        if "as_of" in params:
+            at = reports.moment_of(params["as_of"])
+            return balance_as_of_fields(reports.customer_as_of(user_id=params["user_id"], at=at))
         balance = selectors.account_balance(user_id=params["user_id"])
         return {
             "success": True,

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.audit import audited
+
 DESCRIPTION_MAX_LENGTH = 255
 ITEM_CODE_LENGTH = 16
 # What an erasure of a customer's personal data leaves in place of a free text, and of the
@@ -202,6 +204,8 @@ class RedeemedItemState(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+# units_out moves with every redemption and void: those are the ledger's, not a change of the item.
+@audited("catalog_item", exclude=["units_out"])
 class CatalogItem(models.Model):
     """A redeemable option; staff set the exchange rate here, never a client."""
 
@@ -539,6 +543,7 @@ class RuleStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+@audited("rule")
 class Rule(models.Model):
     """An earning rule as it is now: when it applies (trigger, conditions, dates, status) and
     what it awards (effect, caps). Every change makes a new ``version`` and a ``RuleVersion``
@@ -583,6 +588,7 @@ class Rule(models.Model):
         return f"{self.name} (v{self.version}, {self.status})"
 
 
+@audited("rule_version")
 class RuleVersion(models.Model):
     """Every version a rule has had, as it was saved: the history of what awarded what."""
 
@@ -688,6 +694,7 @@ class Birthday(models.Model):
 # ---- the program: tiers -----------------------------------------------------------------------
 
 
+@audited("tier_ladder")
 class TierLadder(models.Model):
     """The one tier ladder's settings (row id 1; no row: no ladder, and every customer's tier
     is null). Its tiers are ``Tier`` rows, ranked by ``entry_points``."""
@@ -710,6 +717,7 @@ class TierLadder(models.Model):
         return f"Tier ladder ({self.window_days}-day window)"
 
 
+@audited("tier")
 class Tier(models.Model):
     """A step of the ladder: reached at ``entry_points`` qualifying points, kept at the
     requalification date with ``retain_points``; its ``multiplier`` adds a tier award to every
@@ -961,6 +969,7 @@ class CustomerAttributes(models.Model):
         return f"{self.user_id}: {len(self.attributes)} attributes"
 
 
+@audited("segment")
 class Segment(models.Model):
     """Who a customer is, as the program targets them: all of ``conditions`` hold
     (``rewards.segments.language``). Membership is never stored: it is the one query the

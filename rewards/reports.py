@@ -75,6 +75,23 @@ def _money(points: int, per_point: Decimal) -> Decimal:
 
 _REWARDS, _LOTS = Reward._meta.db_table, PointLot._meta.db_table
 
+
+def _per_customer(*, one: bool) -> str:
+    """Each customer's figures from the rows dated before ``rows_until``: ``available`` (what the
+    credits and debits leave, at least 0), ``pending`` and ``owed`` (what they leave below 0),
+    with ``net``. The one computation of a customer's points at a moment: the liability sums it
+    over every customer, and a customer's balance as of a moment (``customer_as_of``) is it,
+    for ``one`` customer (``user_id``)."""
+    customer = "AND user_id = %(user_id)s" if one else ""
+    return f"""
+        SELECT user_id, net, pending, GREATEST(net, 0) AS available, GREATEST(-net, 0) AS owed
+        FROM (
+            SELECT user_id, SUM(points_earned - points_redeemed) AS net, SUM(pending_change) AS pending
+            FROM {_REWARDS} WHERE created_at < %(rows_until)s {customer} GROUP BY user_id
+        ) sums
+    """
+
+
 # Each customer's available points (from the rows) are placed in their lots as the ledger spends
 # them: debits and expiry take the soonest-expiring lots first, so what is left sits in the
 # latest-expiring lots available by then. So the buckets add up to the available points exactly.
@@ -85,10 +102,7 @@ _REWARDS, _LOTS = Reward._meta.db_table, PointLot._meta.db_table
 # A lot is available from its available_at; in a report that ends today, a lot the ledger
 # already counts as available (not pending) is available, whatever its row's date.
 _LIABILITY = f"""
-    WITH per AS (
-        SELECT user_id, SUM(points_earned - points_redeemed) AS net, SUM(pending_change) AS pending
-        FROM {_REWARDS} WHERE created_at < %(rows_until)s GROUP BY user_id
-    ), lots AS (
+    WITH per AS ({_per_customer(one=False)}), lots AS (
         SELECT l.user_id, l.expires_at, l.points - l.cancelled_points AS cap,
                SUM(l.points - l.cancelled_points) OVER (
                    PARTITION BY l.user_id ORDER BY l.expires_at DESC NULLS FIRST, l.id DESC
@@ -113,9 +127,9 @@ _LIABILITY = f"""
                END AS bucket, SUM(points) AS points
         FROM placed GROUP BY 1
     )
-    SELECT 'available', COALESCE(SUM(GREATEST(net, 0)), 0) FROM per
+    SELECT 'available', COALESCE(SUM(available), 0) FROM per
     UNION ALL SELECT 'pending', COALESCE(SUM(pending), 0) FROM per
-    UNION ALL SELECT 'owed', COALESCE(SUM(GREATEST(-net, 0)), 0) FROM per
+    UNION ALL SELECT 'owed', COALESCE(SUM(owed), 0) FROM per
     UNION ALL SELECT bucket, points FROM bucketed
 """
 
@@ -189,6 +203,56 @@ def liability(*, as_of: date) -> Liability:
         point_value=Decimal(str(settings.POINT_VALUE)),
         catalog_point_value=_catalog_point_value(),
     )
+
+
+# ---- a customer's points at any moment -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerAsOf:
+    """One customer's points at a moment, as the liability counts them."""
+
+    user_id: int
+    at: datetime
+    available_points: int
+    pending_points: int
+    owed_points: int
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "available_points": self.available_points,
+            "pending_points": self.pending_points,
+            "owed_points": self.owed_points,
+        }
+
+
+def moment_of(as_of: date | datetime) -> datetime:
+    """The moment an ``as_of`` names: a day is its end (UTC), as the liability's ``as_of``."""
+    return as_of if isinstance(as_of, datetime) else end_of_day(as_of)
+
+
+def _rows_before(moment: datetime) -> datetime:
+    """Where the rows counted at ``moment`` stop: as ``rows_until`` does for a day, a moment
+    from now on counts every row (one dated later too), so it is the balance."""
+    return FAR_FUTURE if moment >= timezone.now() else moment
+
+
+def customers_as_of(*, at: datetime) -> dict[int, CustomerAsOf]:
+    """Every customer with rows before ``at`` and their points then: the liability's figures,
+    customer by customer (its ``available_points`` etc. at the end of a day are their sums)."""
+    sql = f"SELECT user_id, available, pending, owed FROM ({_per_customer(one=False)}) per"
+    return {
+        user_id: CustomerAsOf(user_id, at, int(available), int(pending), int(owed))
+        for user_id, available, pending, owed in _rows(sql, {"rows_until": _rows_before(at)})
+    }
+
+
+def customer_as_of(*, user_id: int, at: datetime) -> CustomerAsOf:
+    """One customer's available, pending and owed points at ``at`` (none before: zeros)."""
+    sql = f"SELECT available, pending, owed FROM ({_per_customer(one=True)}) per"
+    found = _rows(sql, {"rows_until": _rows_before(at), "user_id": user_id})
+    available, pending, owed = found[0] if found else (0, 0, 0)
+    return CustomerAsOf(user_id, at, int(available), int(pending), int(owed))
 
 
 # ---- rollforward --------------------------------------------------------------------------------

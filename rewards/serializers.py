@@ -1,14 +1,17 @@
 """Input and output shapes of rewards-api/. Field names are those of the rewards system this service replaces."""
 
+from datetime import date, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.fields import (
     MAX_BIGINT,
+    AsOfField,
     DomainValidated,
     NoUnknownKeysMixin,
     NulRefusedMixin,
@@ -106,6 +109,49 @@ class VoidCouponInput(serializers.Serializer):
 
 class UserQueryInput(serializers.Serializer):
     user_id = user_id_field()
+
+
+def _not_after_today(as_of: date | datetime) -> None:
+    """An ``as_of`` no later than the end of today (UTC): what is after it has not happened."""
+    from rewards import reports  # reports reads the tiers, whose service validates with this module
+
+    today = reports.utc_today()
+    # A day is compared as a day: the end of 9999-12-31 is past what a datetime holds.
+    late = as_of > reports.end_of_day(today) if isinstance(as_of, datetime) else as_of > today
+    if late:
+        raise serializers.ValidationError("Not after today (UTC).")
+
+
+def as_of_field(**kwargs: Any) -> AsOfField:
+    return AsOfField(
+        required=False,
+        validators=[_not_after_today],
+        help_text="A day YYYY-MM-DD (its end, UTC) or a moment 2026-12-07T10:00:00Z: the points then.",
+        **kwargs,
+    )
+
+
+class BalanceQueryInput(UserQueryInput):
+    """get-points: a customer's points now, or with ``as_of`` at that moment."""
+
+    as_of = as_of_field()
+
+
+class AsOfQueryInput(serializers.Serializer):
+    as_of = as_of_field()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("as_of", timezone.now())  # default: now
+        return attrs
+
+
+class BalanceAsOfOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    as_of = serializers.DateTimeField(help_text="The moment (UTC): a day's is the end of it.")
+    available_points = serializers.IntegerField(help_text="Spendable then (0 while owing).")
+    pending_points = serializers.IntegerField(help_text="Credited then, not yet available.")
+    owed_points = serializers.IntegerField(help_text="What the customer owed then (below zero).")
 
 
 class HistoryQueryInput(UserQueryInput):

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+import pghistory
 from django.core.exceptions import ImproperlyConfigured
 
 from rewards_project.devenv import DEFAULT_DATABASE_URL
@@ -46,6 +47,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Who changed what: audit triggers (core/audit.py, docs/AUDIT.md).
+    "pgtrigger",
+    "core.apps.AuditConfig",  # pghistory, named "Audit" in admin
     "rewards",
     "loyalty",
 ]
@@ -63,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "core.middleware.SiteCsrfViewMiddleware",
     "core.middleware.SiteAuthenticationMiddleware",
+    # After the site's user is known: admin changes carry the staff user, API ones the app.
+    "core.audit.AuditContextMiddleware",
     "core.middleware.SiteMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -215,6 +221,16 @@ API_PATH_PREFIXES = ("/rewards-api/", "/loyalty-api/")
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/(rewards-api|loyalty-api)/.*$"
 CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "token", "idempotency-key")
+
+# The audit record (core/audit.py, docs/AUDIT.md): append-only tables, each row carrying its
+# context (who, through which path) itself rather than pointing at a row that could change.
+PGHISTORY_APPEND_ONLY = True
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
+PGHISTORY_CONTEXT_ID_FIELD = pghistory.ContextUUIDField()
+PGHISTORY_BASE_MODEL = "core.audit.AuditEvent"
+PGHISTORY_ADMIN_MODEL = "pghistory.Events"
+# pgtrigger installs triggers through migrations only, as every schema change here is made.
+PGTRIGGER_INSTALL_ON_MIGRATE = False
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["loyalty.authentication.AppTokenAuthentication"],

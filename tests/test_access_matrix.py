@@ -60,6 +60,7 @@ def calls(state: dict) -> list[Call]:
         Call("get", "/rewards-api/catalog/", None, 200, READ, True),
         Call("get", f"/rewards-api/get-points/?user_id={USER}", None, 200, READ, True),
         Call("post", "/rewards-api/get-points/", user, 200, READ, True),
+        Call("get", f"/rewards-api/get-points/?user_id={USER}&as_of=2026-01-01T00:00:00Z", None, 200, READ, True),
         Call("get", f"/rewards-api/get-redemptions/?user_id={USER}", None, 200, READ, True),
         Call("post", "/rewards-api/get-redemptions/", user, 200, READ, True),
         Call("get", f"/rewards-api/get-user-info/?user_id={USER}", None, 200, READ, True),
@@ -142,7 +143,9 @@ def calls(state: dict) -> list[Call]:
         Call("get", "/loyalty-api/reports/liability", None, 200, PROGRAM),
         Call("get", "/loyalty-api/reports/rollforward?from=2026-01-01", None, 200, PROGRAM),
         Call("get", "/loyalty-api/reports/breakage", None, 200, PROGRAM),
+        Call("get", "/loyalty-api/audit?from=2026-01-01&subject=rule", None, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/export", None, 200, PROGRAM),
+        Call("get", f"/loyalty-api/customers/{USER}/balance?as_of=2026-01-01", None, 200, PROGRAM),
         Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
         Call("get", f"/rewards-api/customers/{USER}/contact/", None, 200, READ, True),
         Call("put", f"/rewards-api/customers/{USER}/contact/", {"email": "c@example.com"}, 200, MODIFY, True),
@@ -160,7 +163,7 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 66
+CALL_COUNT = 69
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 

@@ -23,7 +23,9 @@ def staff_adjustment_post(*, user_id: int, points: int, reason: str, staff: str,
     """
     try:
         with transaction.atomic():
-            AdjustmentSubmission.objects.create(key=submission, staff=staff, user_id=user_id, created_at=timezone.now())
+            AdjustmentSubmission.objects.create(
+                key=submission, staff=staff, user_id=user_id, points=points, created_at=timezone.now()
+            )
     except IntegrityError:
         raise AdjustmentAlreadyPosted() from None
     return points_adjust(user_id=user_id, points=points, reason=reason, staff=staff)

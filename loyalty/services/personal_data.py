@@ -19,6 +19,7 @@ and changes nothing.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from core.exceptions import NotFound
 from loyalty.models import Order, PersonalDataErasure, Referral, ReferralCode, WebhookAttempt
+from rewards import reports
 from rewards.models import (
     ERASED,
     Account,
@@ -93,6 +95,14 @@ def _known(user_id: int) -> bool:
         or ReferralCode.objects.filter(user_id=user_id).exists()
         or Contact.objects.filter(user_id=user_id).exists()
     )
+
+
+def customer_points_as_of(*, user_id: int, at: datetime) -> reports.CustomerAsOf:
+    """A known customer's available, pending and owed points at ``at``, as the liability
+    report counts them (``rewards.reports``, its one computation of a customer's points)."""
+    if not _known(user_id):
+        raise CustomerNotFound()
+    return reports.customer_as_of(user_id=user_id, at=at)
 
 
 def customer_export(*, user_id: int) -> dict[str, Any]:

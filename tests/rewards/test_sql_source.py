@@ -14,7 +14,12 @@ pytestmark = pytest.mark.django_db
 
 def installed() -> dict[str, tuple[str, str]]:
     """Every function of the schema that no extension owns: its signature, and its result and
-    body (``prosrc``); and every composite type the project created, with its attributes."""
+    body (``prosrc``); and every composite type the project created, with its attributes.
+
+    Not the audit's: its trigger functions are declared with the models they record
+    (``core/audit.py``; ``tests/test_audit.py`` checks they are installed as declared), and
+    pghistory's ``_pgh_attach_context`` and pgtrigger's ``_pgtrigger_should_ignore`` come
+    with those packages."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -22,6 +27,8 @@ def installed() -> dict[str, tuple[str, str]]:
             FROM pg_proc p
             WHERE p.pronamespace = current_schema()::regnamespace
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+              AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgfoid = p.oid AND t.tgname LIKE 'pgtrigger\\_%%')
+              AND p.proname NOT IN ('_pgh_attach_context', '_pgtrigger_should_ignore')
             """
         )
         functions = {signature: (result, body) for signature, result, body in cursor.fetchall()}
