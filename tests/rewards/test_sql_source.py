@@ -16,7 +16,7 @@ def installed() -> dict[str, tuple[str, str]]:
     """Every function of the schema that no extension owns: its signature, and its result and
     body (``prosrc``); and every composite type the project created, with its attributes.
 
-    Not the audit's: its trigger functions are declared with the models they record
+    Not the audit's: its triggers and their functions are declared with the models they record
     (``core/audit.py``; ``tests/test_audit.py`` checks they are installed as declared), and
     pghistory's ``_pgh_attach_context`` and pgtrigger's ``_pgtrigger_should_ignore`` come
     with those packages."""
@@ -43,7 +43,10 @@ def installed() -> dict[str, tuple[str, str]]:
             """
         )
         types = {f"type {name}": ("", attributes) for name, attributes in cursor.fetchall()}
-        cursor.execute("SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")
+        # The audit's triggers (``pgtrigger_*``) are declared with their models, as their functions.
+        cursor.execute(
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal AND tgname NOT LIKE 'pgtrigger\\_%%'"
+        )
         triggers = {f"trigger {name}": ("", definition) for name, definition in cursor.fetchall()}
     return functions | types | triggers
 
