@@ -72,11 +72,24 @@ from loyalty.services.webhooks import webhook_change, webhook_create, webhook_de
 from rewards import reports
 from rewards import services as rewards_services
 from rewards.apis import acting_app
-from rewards.errors import CatalogItemNotFound
+from rewards.errors import BadgeNotFound, CatalogItemNotFound
 from rewards.models import CatalogItem, Rule, RuleTrigger
-from rewards.selectors import Balance, account_find, catalog_item_find, catalog_items_all, rule_find, rules_listed
+from rewards.selectors import (
+    Balance,
+    account_find,
+    badge_find,
+    badges_all,
+    catalog_item_find,
+    catalog_items_all,
+    rule_find,
+    rules_listed,
+)
 from rewards.serializers import (
     AwardsOutput,
+    BadgeInput,
+    BadgeListOutput,
+    BadgeOutput,
+    BadgePatchInput,
     CatalogInput,
     CatalogItemOutput,
     CatalogItemSavedOutput,
@@ -86,8 +99,9 @@ from rewards.serializers import (
     TierLadderInput,
     TierLadderOutput,
 )
+from rewards.services.badges import badge_create, badge_edit
 from rewards.services.catalog import catalog_item_create, catalog_item_edit
-from rewards.shapes import balance_fields, iso
+from rewards.shapes import badge_fields, balance_fields, iso
 
 
 def order_fields(order: Order) -> dict[str, Any]:
@@ -524,6 +538,52 @@ class CatalogItemApi(APIView):
             changes.pop(read_only, None)
         item = catalog_item_edit(item_id=_catalog_item_id(item_id), changes=changes)
         return Response(_catalog_fields(item))
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: BadgeListOutput, **errors()}, summary="Every badge"),
+    post=extend_schema(
+        request=BadgeInput, responses={201: BadgeOutput, **errors(409)}, summary="Create a badge (a code is set once)"
+    ),
+)
+class BadgesApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request) -> Response:
+        return Response({"success": True, "badges": [badge_fields(badge) for badge in badges_all()]})
+
+    def post(self, request: Request) -> Response:
+        badge = badge_create(**validated(BadgeInput, _object_body(request)))
+        return Response({"success": True, **badge_fields(badge)}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: BadgeOutput, **errors(404)}, summary="A badge"),
+    patch=extend_schema(
+        request=BadgePatchInput(partial=True),
+        responses={200: BadgeOutput, **errors(404)},
+        summary="Change a badge's name, description or picture (its holders keep it)",
+    ),
+)
+class BadgeDetailApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, code: str) -> Response:
+        badge = badge_find(code=code)
+        if badge is None:
+            raise BadgeNotFound()
+        return Response({"success": True, **badge_fields(badge)})
+
+    def patch(self, request: Request, code: str) -> Response:
+        changes = _object_body(request)
+        for read_only in ("success", "created_at", "updated_at"):
+            changes.pop(read_only, None)
+        if changes.pop("code", code) != code:
+            raise ValidationError({"code": ["A badge's code is set once; it is the one in the path."]})
+        serializer = BadgePatchInput(data=changes, partial=True)
+        serializer.is_valid(raise_exception=True)
+        badge = badge_edit(code=code, changes=serializer.validated_data)
+        return Response({"success": True, **badge_fields(badge)})
 
 
 class ReportApi(APIView):

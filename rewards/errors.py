@@ -129,6 +129,29 @@ class InvalidBirthday(DomainError):
     code = "invalid_birthday"
 
 
+# ---- badges ---------------------------------------------------------------------------------------
+
+
+class BadgeNotFound(NotFound):
+    code = "badge_not_found"
+    default_message = "No badge has this code."
+
+
+class BadgeConflict(Conflict):
+    code = "badge_conflict"
+    default_message = "A badge with this code already exists."
+
+
+class BadgeAlreadyHeld(Conflict):
+    code = "badge_already_held"
+    default_message = "The customer already holds this badge."
+
+
+class BadgeNotHeld(Conflict):
+    code = "badge_not_held"
+    default_message = "This badge award was already taken back."
+
+
 # ---- Idempotency-Key ----------------------------------------------------------------------------
 
 

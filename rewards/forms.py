@@ -11,8 +11,13 @@ from django import forms
 from django.utils import timezone
 
 from core.errors import plain_errors
+from core.fields import has_visible_character
+from core.limits import MAX_BIGINT
 from rewards import program
+from rewards.errors import BadgeAlreadyHeld
 from rewards.models import (
+    Badge,
+    BadgeAward,
     CapPeriod,
     CatalogItem,
     RewardKind,
@@ -23,7 +28,7 @@ from rewards.models import (
     TierChange,
     TierLadder,
 )
-from rewards.serializers import CatalogInput, RuleInput, TierLadderInput
+from rewards.serializers import BadgeInput, CatalogInput, RuleInput, TierLadderInput
 from rewards.services.program import RULE_FIELDS
 from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
 
@@ -467,3 +472,74 @@ class CatalogItemAdminForm(forms.ModelForm):
             return data
         self.catalog_definition = definition
         return data
+
+
+# ---- badges -----------------------------------------------------------------------------------------
+
+
+class BadgeAdminForm(forms.ModelForm):
+    """A badge, checked by the API's validator (``BadgeInput``); its code is set once."""
+
+    class Meta:
+        model = Badge
+        fields = ["code", "name", "description", "image_url"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["code"].disabled = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        definition = {name: data.get(name, "") for name in ("code", "name", "description", "image_url")}
+        serializer = BadgeInput(data=definition)
+        if not serializer.is_valid():
+            for field, messages in plain_errors(serializer.errors).items():
+                self.add_error(field if field in self.fields else None, messages)
+            return data
+        self.badge_definition = dict(serializer.validated_data)
+        return data
+
+
+class BadgeGiveForm(forms.ModelForm):
+    """Staff give a customer a badge, saying why (recorded on the award with their name)."""
+
+    class Meta:
+        model = BadgeAward
+        fields = ["user_id", "badge", "reason"]
+        help_texts = {"reason": "Why: it is recorded on the award with your user name."}
+
+    def clean_user_id(self) -> int:
+        user_id = self.cleaned_data["user_id"]
+        if not 0 < user_id <= MAX_BIGINT:
+            raise forms.ValidationError("A customer is a positive whole user_id.")
+        return user_id
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        badge, user_id = data.get("badge"), data.get("user_id")
+        if badge and user_id and BadgeAward.objects.filter(user_id=user_id, badge=badge, revoked_at=None).exists():
+            self.add_error("badge", BadgeAlreadyHeld.default_message)
+        return data
+
+
+class BadgeTakeBackForm(forms.ModelForm):
+    """Staff take a badge back, saying why; the award stays, with who and why."""
+
+    take_back_reason = forms.CharField(
+        max_length=200, required=False, help_text="Why it is taken back; saving with a reason takes it back."
+    )
+
+    class Meta:
+        model = BadgeAward
+        fields = []
+
+    def clean_take_back_reason(self) -> str:
+        reason = self.cleaned_data["take_back_reason"]
+        if reason and not has_visible_character(reason):
+            raise forms.ValidationError("A reason shows something.")
+        if self.instance.revoked_at is None and not reason:
+            raise forms.ValidationError("Say why the badge is taken back.")
+        return reason

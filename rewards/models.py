@@ -14,6 +14,8 @@ soonest-expiring first. Every change to a customer's lots happens under that cus
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -442,6 +444,8 @@ class EventType(models.TextChoices):
     TIER_DOWNGRADED = "tier.downgraded", "Tier downgraded"
     COUPON_VOIDED = "coupon.voided", "Coupon voided (its points given back)"
     COUPON_EXPIRED = "coupon.expired", "Coupon expired"
+    BADGE_AWARDED = "badge.awarded", "Badge awarded"
+    BADGE_REVOKED = "badge.revoked", "Badge taken back"
 
 
 class Event(models.Model):
@@ -814,3 +818,82 @@ class QualifyingDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.day}: {self.points}"
+
+
+# ---- the program: badges ----------------------------------------------------------------------
+
+BADGE_CODE_REGEX = r"^[a-z0-9][a-z0-9_-]{0,49}$"
+BADGE_CODE_MESSAGE = "Lower-case letters, digits, _ and -, starting with a letter or digit (1-50)."
+
+
+def badge_image_url_validate(value: str) -> None:
+    """A badge's picture: an https URL, or a path on this service (``/static/…``); never
+    ``http:``, ``javascript:`` or a protocol-relative ``//host``, which a page would load as is."""
+    if value.startswith("/") and not value.startswith("//"):
+        if any(char.isspace() or char in "\\\"'<>" for char in value):
+            raise ValidationError("A path on this service has no spaces, quotes, angle brackets or backslashes.")
+        return
+    if not value.startswith("https://"):
+        raise ValidationError("An https:// URL or a path on this service starting with /.")
+    URLValidator(schemes=["https"])(value)
+
+
+class Badge(models.Model):
+    """A badge a customer can hold: given by staff or by a challenge's reward. Never deleted
+    (awards name it); its name, description and picture may change."""
+
+    code = models.CharField(
+        max_length=50,
+        unique=True,
+        validators=[RegexValidator(BADGE_CODE_REGEX, BADGE_CODE_MESSAGE)],
+    )
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    image_url = models.CharField(max_length=500, blank=True, default="", validators=[badge_image_url_validate])
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class BadgeAward(models.Model):
+    """A badge given to a customer, by staff (with a reason) or by a challenge's completion.
+
+    Never deleted: taking a badge back sets ``revoked_at``, ``revoked_by`` and
+    ``revoke_reason`` once, so the row says who gave it, who took it back and why. A customer
+    holds a badge at most once at a time (a partial unique constraint); once taken back it can
+    be given again, as a new row.
+    """
+
+    user_id = models.BigIntegerField()
+    badge = models.ForeignKey(Badge, on_delete=models.PROTECT, related_name="awards")
+    awarded_at = models.DateTimeField()
+    awarded_by = models.CharField(max_length=200)
+    reason = models.CharField(max_length=200)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=200, blank=True, default="")
+    revoke_reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "-id"], name="badgeaward_user_newest")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "badge"], condition=Q(revoked_at__isnull=True), name="badgeaward_held_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True, revoked_by="", revoke_reason="")
+                | Q(revoked_at__isnull=False) & ~Q(revoked_by="") & ~Q(revoke_reason=""),
+                name="badgeaward_revoked_with_who_and_why",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "held" if self.revoked_at is None else f"taken back {self.revoked_at:%Y-%m-%d}"
+        return f"{self.badge_id} of {self.user_id} ({state})"
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRowError("A badge award is never deleted; take the badge back instead.")

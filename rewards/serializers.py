@@ -26,6 +26,8 @@ from core.limits import MAX_POINTS_PER_ENTRY
 from rewards import program
 from rewards import tiers as tiers_module
 from rewards.models import (
+    BADGE_CODE_MESSAGE,
+    BADGE_CODE_REGEX,
     DESCRIPTION_MAX_LENGTH,
     CapPeriod,
     CatalogKind,
@@ -33,6 +35,7 @@ from rewards.models import (
     Reward,
     RuleStatus,
     RuleTrigger,
+    badge_image_url_validate,
 )
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 from rewards.shapes import iso
@@ -246,6 +249,54 @@ class CatalogInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
         return attrs
 
 
+class BadgeInput(NoUnknownKeysMixin, serializers.Serializer):
+    """A badge as staff define it (``loyalty-api/badges``); its code is set once, when created."""
+
+    code = StrictCharField(
+        max_length=50,
+        validators=[RegexValidator(BADGE_CODE_REGEX, BADGE_CODE_MESSAGE)],
+        help_text="Lower-case letters, digits, _ and - (1-50).",
+    )
+    name = text_field(max_length=100)
+    description = StrictCharField(max_length=500, allow_blank=True, trim_whitespace=False, default="")
+    image_url = StrictCharField(
+        max_length=500,
+        allow_blank=True,
+        default="",
+        validators=[badge_image_url_validate],
+        help_text="An https:// URL or a path on this service (/static/...); optional.",
+    )
+
+
+class BadgePatchInput(BadgeInput):
+    """What a PATCH may change: name, description, image_url (the code is the badge's name in the path)."""
+
+    code = None
+
+
+class BadgeOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    image_url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class BadgeListOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    badges = BadgeOutput(many=True)
+
+
+class BadgeHeldOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    image_url = serializers.CharField()
+    awarded_at = serializers.DateTimeField()
+
+
 class BalancePartsOutput(serializers.Serializer):
     """The schema of ``balance_fields``."""
 
@@ -372,6 +423,7 @@ class RedemptionsOutput(PageOutput):
 
 
 class UserInfoOutput(BalanceOutput, PageOutput):
+    badges = BadgeHeldOutput(many=True, help_text="The badges the customer holds, oldest first.")
     reward_history = RewardHistoryOutput(many=True)
 
 

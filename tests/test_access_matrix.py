@@ -10,6 +10,7 @@ from loyalty.customers import customer_session_issue
 from loyalty.models import AccessLevel
 from loyalty.services import application_create, order_record, referral_code_for
 from rewards import services
+from rewards.services.badges import badge_create
 from tests.conftest import client_for
 from tests.factories import ApplicationFactory
 
@@ -137,12 +138,16 @@ def calls(state: dict) -> list[Call]:
         Call("get", "/loyalty-api/reports/liability", None, 200, PROGRAM),
         Call("get", "/loyalty-api/reports/rollforward?from=2026-01-01", None, 200, PROGRAM),
         Call("get", "/loyalty-api/reports/breakage", None, 200, PROGRAM),
+        Call("get", "/loyalty-api/badges", None, 200, PROGRAM),
+        Call("post", "/loyalty-api/badges", {"code": f"b{state['item']}", "name": "New"}, 201, PROGRAM),
+        Call("get", "/loyalty-api/badges/regular", None, 200, PROGRAM),
+        Call("patch", "/loyalty-api/badges/regular", {"name": "Regular customer"}, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/export", None, 200, PROGRAM),
         Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
     ]
 
 
-CALL_COUNT = 51
+CALL_COUNT = 55
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
@@ -165,6 +170,7 @@ def state(db) -> dict:
     target = application_create(name="target", access_level=READ).app
     rule = services.rule_create(definition=BONUS, by="test")
     code = referral_code_for(user_id=USER).code
+    badge_create(code="regular", name="Regular")
     return {
         "code": code,
         "coupon": coupon.redeemed_item.item_code,

@@ -20,6 +20,7 @@ from loyalty.services.webhooks import webhook_create, webhooks_deliver_all
 from rewards import services
 from rewards.importers.balances_csv import balances_csv_import
 from rewards.models import EventType, RedeemedItem
+from rewards.services.badges import badge_award, badge_create, badge_revoke
 from tests.conftest import client_for
 
 USER = 4545
@@ -177,6 +178,9 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     application_revoke(app_id=application_create(name="gone", access_level="Can_Read").app.pk)
     (tmp_path / "balances.csv").write_text(f"{USER},5\n")
     balances_csv_import(tmp_path / "balances.csv")
+    badge_create(code="vip", name="VIP")
+    badge = badge_award(user_id=USER, code="vip", reason="top reviewer", by="staff maria")
+    badge_revoke(award_id=badge.pk, reason="mistake", by="staff maria")
 
     deliver_until_quiet()
 
