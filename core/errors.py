@@ -24,6 +24,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
 from core.exceptions import DomainError
+from core.validation import plain_errors
 
 logger = logging.getLogger(__name__)
 
@@ -119,20 +120,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers=headers,
         )
     return Response(error_body(code, str(exc.detail)), status=exc.status_code, headers=headers)
-
-
-def plain_errors(detail: dict[str, Any]) -> dict[str, list[str]]:
-    """DRF's error details as ``{field: [message, ...]}``: nested errors (a list's items, a
-    nested object's fields) become messages prefixed with where they are."""
-    return {str(field): _messages(errors) for field, errors in detail.items()}
-
-
-def _messages(errors: Any, where: str = "") -> list[str]:
-    if isinstance(errors, dict):
-        return [message for key, value in errors.items() for message in _messages(value, f"{where}{key}: ")]
-    if isinstance(errors, list):
-        return [message for item in errors for message in _messages(item, where)]
-    return [f"{where}{errors}"]
 
 
 def is_api_request(request: HttpRequest) -> bool:

@@ -26,3 +26,11 @@ class Conflict(DomainError):
     status_code = 409
     code = "conflict"
     default_message = "The request conflicts with the current state."
+
+
+class InvalidInput(DomainError):
+    """A body a domain's grammar refuses (``core.validation``): ``fields`` names what is wrong,
+    as the API's serializers name it."""
+
+    code = "validation_error"
+    default_message = "Invalid input."

@@ -7,7 +7,6 @@ reads digits from text only when the serializer's context says ``query=True``.
 """
 
 import re
-import unicodedata
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,14 +16,15 @@ from django.core.validators import MaxValueValidator, RegexValidator
 from rest_framework import serializers
 from rest_framework.utils import html
 
+from core.exceptions import InvalidInput
 from core.limits import MAX_BIGINT, MAX_POINTS_PER_ENTRY
+from core.validation import MAX_MONEY, NUL_MESSAGE, has_visible_character, holds_nul
 
 _DIGITS = re.compile(r"^-?[0-9]{1,30}$")
 # Only ASCII digits are numbers: Python's int() and Decimal() also read other scripts' digits.
 _DECIMAL_TEXT = re.compile(r"^\s*[+-]?[0-9]{1,30}(\.[0-9]{1,30})?\s*$")
 
 MAX_USER_ID = MAX_BIGINT
-MAX_MONEY = Decimal("9999999999.99")
 
 
 class QueryBlankIsInvalid:
@@ -69,18 +69,6 @@ def user_id_field(**kwargs: Any) -> StrictIntegerField:
 
 def points_field(**kwargs: Any) -> StrictIntegerField:
     return StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY, **kwargs)
-
-
-# Blank-looking letters: Hangul fillers and the Braille blank are letters or symbols to
-# Unicode, yet draw nothing.
-_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-
-
-def has_visible_character(text: str) -> bool:
-    """Some letter, number, punctuation or symbol: spaces of every kind (no-break, ideographic),
-    format characters (zero-width space, joiners, direction marks), controls and marks alone
-    draw nothing a person could read."""
-    return any(unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_GLYPHS for ch in text)
 
 
 class VisibleTextValidator(RegexValidator):
@@ -212,22 +200,6 @@ class NoUnknownKeysMixin:
         return super().to_internal_value(data)
 
 
-# What text fields answer for a NUL (Django's ProhibitNullCharactersValidator), so every NUL
-# is refused in the same words.
-NUL_MESSAGE = "Null characters are not allowed."
-
-
-def holds_nul(value: Any) -> bool:
-    """A NUL (U+0000) in a string anywhere in a JSON value: in a text, a key, a list's item."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(holds_nul(item) for item in value)
-    return False
-
-
 class NulRefusedMixin:
     """For an input whose values are stored as JSON: PostgreSQL's jsonb cannot hold a NUL, so
     a field whose value holds one anywhere (a condition's value, an activity's properties, an
@@ -240,3 +212,17 @@ class NulRefusedMixin:
             if refused:
                 raise serializers.ValidationError(refused)
         return super().to_internal_value(data)
+
+
+class DomainValidated:
+    """A body a domain's grammar checks (``core.validation``): the serializer's fields document
+    it (the OpenAPI schema), and validating it calls ``domain_validator``, whose refusal becomes
+    the same 400, field by field, as a serializer's own."""
+
+    domain_validator: Any
+
+    def to_internal_value(self, data: Any) -> Any:
+        try:
+            return self.domain_validator(data)
+        except InvalidInput as error:
+            raise serializers.ValidationError(error.fields) from None

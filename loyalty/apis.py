@@ -553,7 +553,7 @@ class BadgesApi(APIView):
         return Response({"success": True, "badges": [badge_fields(badge) for badge in badges_all()]})
 
     def post(self, request: Request) -> Response:
-        badge = badge_create(**validated(BadgeInput, _object_body(request)))
+        badge = badge_create(definition=_object_body(request))
         return Response({"success": True, **badge_fields(badge)}, status=status.HTTP_201_CREATED)
 
 
@@ -578,11 +578,7 @@ class BadgeDetailApi(APIView):
         changes = _object_body(request)
         for read_only in ("success", "created_at", "updated_at"):
             changes.pop(read_only, None)
-        if changes.pop("code", code) != code:
-            raise ValidationError({"code": ["A badge's code is set once; it is the one in the path."]})
-        serializer = BadgePatchInput(data=changes, partial=True)
-        serializer.is_valid(raise_exception=True)
-        badge = badge_edit(code=code, changes=serializer.validated_data)
+        badge = badge_edit(code=code, changes=changes)
         return Response({"success": True, **badge_fields(badge)})
 
 

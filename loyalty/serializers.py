@@ -24,7 +24,7 @@ from loyalty.models import Application, Order, WebhookSubscription
 from loyalty.services import CLIENT_ACCESS_LEVELS
 from rewards import reports
 from rewards.models import EventType, RuleStatus, RuleTrigger
-from rewards.program import EventItem
+from rewards.program.engine import EventItem
 from rewards.serializers import (
     ActivityInput,
     AwardOutput,

@@ -524,7 +524,7 @@ class BadgeAdmin(SafeModelAdmin):
     def save_model(self, request: HttpRequest, obj: Badge, form, change: bool) -> None:
         definition = form.badge_definition
         try:
-            saved = badge_edit(code=obj.code, changes=definition) if change else badge_create(**definition)
+            saved = badge_edit(code=obj.code, changes=definition) if change else badge_create(definition=definition)
         except DomainError as refused:
             # Two staff creating one code at once: the second is told, nothing is written twice.
             messages.error(request, refused.message)

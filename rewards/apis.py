@@ -20,7 +20,7 @@ from core.db_router import lag_tolerant, replica_reads
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors, read_schema
 from rewards import selectors, services
 from rewards.models import RedeemedItemState
-from rewards.program import program_time
+from rewards.program.engine import program_time
 from rewards.serializers import (
     ActivityInput,
     ActivityOutput,

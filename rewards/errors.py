@@ -4,7 +4,7 @@ Services raise them; the API's exception handler turns each into the error body 
 (docs/API.md, Errors), and admin shows its message. None imports DRF.
 """
 
-from core.exceptions import Conflict, DomainError, NotFound
+from core.exceptions import Conflict, DomainError, InvalidInput, NotFound
 
 # ---- postings -----------------------------------------------------------------------------------
 
@@ -106,6 +106,18 @@ class CatalogItemConflict(Conflict):
 # ---- the program: rules, activities, tiers, birthdays -------------------------------------------
 
 
+class RuleInvalid(InvalidInput):
+    """A rule definition its grammar refuses (``rewards.program.validate``)."""
+
+
+class TierLadderInvalid(InvalidInput):
+    """A tier ladder its grammar refuses (``rewards.tiers``)."""
+
+
+class CatalogItemInvalid(InvalidInput):
+    """A catalog item its grammar refuses (``rewards.services.catalog``)."""
+
+
 class RuleNotFound(NotFound):
     code = "rule_not_found"
     default_message = "No rule has this id."
@@ -130,6 +142,10 @@ class InvalidBirthday(DomainError):
 
 
 # ---- badges ---------------------------------------------------------------------------------------
+
+
+class BadgeInvalid(InvalidInput):
+    """A badge its grammar refuses (``rewards.services.badges``)."""
 
 
 class BadgeNotFound(NotFound):

@@ -1,6 +1,7 @@
 """The earning rule form staff fill in in admin: plain fields for the effect, the caps and up to
 five conditions, turned into the rule definition the API takes and checked by the same
-validator (``RuleInput``), so a rule saved here is exactly one the API would accept."""
+grammar (``rewards.program.validate``), so a rule saved here is exactly one the API would accept.
+The tier ladder's and the catalog's forms likewise check with the API's grammar of each."""
 
 import re
 from datetime import datetime
@@ -10,10 +11,9 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from core.errors import plain_errors
-from core.fields import has_visible_character
+from core.exceptions import InvalidInput
 from core.limits import MAX_BIGINT
-from rewards import program
+from core.validation import has_visible_character
 from rewards.errors import BadgeAlreadyHeld
 from rewards.models import (
     Badge,
@@ -28,35 +28,24 @@ from rewards.models import (
     TierChange,
     TierLadder,
 )
-from rewards.serializers import BadgeInput, CatalogInput, RuleInput, TierLadderInput
-from rewards.services.program import RULE_FIELDS
-from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS
+from rewards.program import language
+from rewards.program.validate import rule_validated
+from rewards.program.versions import RULE_FIELDS
+from rewards.services.badges import BADGE_FIELDS, badge_validated
+from rewards.services.catalog import catalog_item_validated
+from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS, ladder_validated
 
 CONDITION_ROWS = 5
 PROPERTY = "properties"
 
-OP_WORDS = {
-    "eq": "is",
-    "ne": "is not",
-    "gt": "is more than",
-    "gte": "is at least",
-    "lt": "is less than",
-    "lte": "is at most",
-    "in": "is one of",
-    "not_in": "is none of",
-}
+# The form's words for each op and condition field are the language's own.
+OP_WORDS = {op: spec.words for op, spec in language.OP_SPECS.items()}
 # A list is typed with commas between its values, as the label shows.
-OP_LABELS = {op: f"{words} (a, b, …)" if op in program.LIST_OPS else words for op, words in OP_WORDS.items()}
+OP_LABELS = {op: f"{words} (a, b, …)" if op in language.LIST_OPS else words for op, words in OP_WORDS.items()}
+# The condition fields, then an activity's property.
 FIELD_LABELS = {
-    "total_cost": "Order total",
-    "amount": "Purchase amount",
-    "channel": "Order channel",
-    "item.sku": "An item's SKU",
-    "item.category": "An item's category",
-    "customer.orders_placed": "Customer's earlier orders",
-    "customer.tier": "Customer's tier",
-    "weekday": "Weekday (1 = Monday)",
-    PROPERTY: "Activity property (name it)",
+    **{name: spec.label for name, spec in language.FIELDS.items()},
+    PROPERTY: language.PROPERTIES_SPEC.label,
 }
 EFFECT_LABELS = {
     "rate": "Points per unit of money spent",
@@ -76,16 +65,16 @@ def _value_text(value: Any) -> str:
 def _value_parsed(text: str, *, field: str, op: str) -> Any:
     """What staff typed, as the definition holds it: numbers as numbers (for number fields and
     properties), true/false for properties, a list for "one of"."""
-    if op in program.LIST_OPS:
+    if op in language.LIST_OPS:
         return [_value_parsed(part.strip(), field=field, op="eq") for part in text.split(",") if part.strip()]
-    spec = program.field_spec(field)
-    if spec is not None and spec.kind != program.TEXT:
-        if spec.kind == program.ANY and text in ("true", "false"):
+    spec = language.field_spec(field)
+    if spec is not None and spec.kind != language.TEXT:
+        if spec.kind == language.ANY and text in ("true", "false"):
             return text == "true"
         try:
             return Decimal(text)
         except InvalidOperation:
-            if spec.kind == program.NUMBER:
+            if spec.kind == language.NUMBER:
                 return text  # the validator says it must be a number
     return text
 
@@ -120,8 +109,8 @@ def caps_text(caps: dict[str, Any]) -> str:
 def condition_text(condition: dict[str, Any]) -> str:
     """A condition as the form words it: "Order total is at least 100"."""
     field = condition["field"]
-    if field.startswith(program.PROPERTIES_PREFIX):
-        subject = f"Property '{field[len(program.PROPERTIES_PREFIX) :]}'"
+    if field.startswith(language.PROPERTIES_PREFIX):
+        subject = f"Property '{field[len(language.PROPERTIES_PREFIX) :]}'"
     else:
         subject = FIELD_LABELS.get(field, field)
     return f"{subject} {OP_WORDS.get(condition['op'], condition['op'])} {_value_text(condition['value'])}"
@@ -183,7 +172,7 @@ class RuleAdminForm(forms.ModelForm):
     effect_role = forms.ChoiceField(
         label="Referral role",
         required=False,
-        choices=[("", "—"), *((role, role) for role in program.REFERRAL_ROLES)],
+        choices=[("", "—"), *((role, role) for role in language.REFERRAL_ROLES)],
         help_text="Referral rules: whose award this is.",
     )
     cap_per_event = forms.IntegerField(label="At most per event", required=False, min_value=1)
@@ -212,15 +201,15 @@ class RuleAdminForm(forms.ModelForm):
             "effect_type": effect["type"],
             "effect_value": effect.get("value", ""),
             "effect_points": effect.get("points"),
-            "effect_matching_items": effect.get("scope") == program.RATE_SCOPE_MATCHING_ITEMS,
+            "effect_matching_items": effect.get("scope") == language.RATE_SCOPE_MATCHING_ITEMS,
             "effect_role": effect.get("role", ""),
-            **{f"cap_{key}": caps.get(key) for key in program.CAP_KEYS},
+            **{f"cap_{key}": caps.get(key) for key in language.CAP_KEYS},
         }
         for row, condition in enumerate(rule.conditions, start=1):
             field = condition["field"]
-            is_property = field.startswith(program.PROPERTIES_PREFIX)
+            is_property = field.startswith(language.PROPERTIES_PREFIX)
             initial[f"condition_{row}_field"] = PROPERTY if is_property else field
-            initial[f"condition_{row}_property"] = field[len(program.PROPERTIES_PREFIX) :] if is_property else ""
+            initial[f"condition_{row}_property"] = field[len(language.PROPERTIES_PREFIX) :] if is_property else ""
             initial[f"condition_{row}_op"] = condition["op"]
             initial[f"condition_{row}_value"] = _value_text(condition["value"])
         return initial
@@ -234,17 +223,17 @@ class RuleAdminForm(forms.ModelForm):
         else:
             effect["value"] = (data.get("effect_value") or "").strip()
         if data.get("effect_matching_items"):
-            effect["scope"] = program.RATE_SCOPE_MATCHING_ITEMS
+            effect["scope"] = language.RATE_SCOPE_MATCHING_ITEMS
         if data.get("effect_role"):
             effect["role"] = data["effect_role"]
-        caps = {key: data[f"cap_{key}"] for key in program.CAP_KEYS if data.get(f"cap_{key}") not in (None, "")}
+        caps = {key: data[f"cap_{key}"] for key in language.CAP_KEYS if data.get(f"cap_{key}") not in (None, "")}
         conditions = []
         for row in range(1, CONDITION_ROWS + 1):
             field = data.get(f"condition_{row}_field")
             if not field:
                 continue
             if field == PROPERTY:
-                field = program.PROPERTIES_PREFIX + data.get(f"condition_{row}_property", "").strip()
+                field = language.PROPERTIES_PREFIX + data.get(f"condition_{row}_property", "").strip()
             op = data.get(f"condition_{row}_op") or "eq"
             conditions.append(
                 {"field": field, "op": op, "value": _value_parsed(data[f"condition_{row}_value"], field=field, op=op)}
@@ -274,9 +263,10 @@ class RuleAdminForm(forms.ModelForm):
             if definition[name] is not None:
                 definition[name] = definition[name].isoformat()
         self.rule_definition = definition  # what save_model hands to the service
-        serializer = RuleInput(data=definition)
-        if not serializer.is_valid():
-            for key, messages in plain_errors(serializer.errors).items():
+        try:
+            rule_validated(definition)
+        except InvalidInput as error:
+            for key, messages in error.fields.items():
                 if key in self.fields:
                     self.add_error(key, messages)
                 elif key == "conditions":  # "0: field: ..." is the form's condition 1
@@ -350,12 +340,12 @@ class TierAdminForm(forms.ModelForm):
         }
 
     def validate_unique(self) -> None:
-        # The ladder is replaced whole: codes and entries are checked across it, by TierLadderInput.
+        # The ladder is replaced whole: codes and entries are checked across it, by its grammar.
         pass
 
 
 class TierFormSet(forms.BaseInlineFormSet):
-    """The ladder's tiers, checked whole by the API's validator (``TierLadderInput``) with the
+    """The ladder's tiers, checked whole by the API's grammar (``ladder_validated``) with the
     ladder's settings from the form above them."""
 
     def clean(self) -> None:
@@ -370,11 +360,12 @@ class TierFormSet(forms.BaseInlineFormSet):
             "window_days": self.instance.window_days,
             "qualifying_kinds": list(self.instance.qualifying_kinds or []),
         }
-        serializer = TierLadderInput(data=definition)
-        if not serializer.is_valid():
+        try:
+            ladder_validated(definition)
+        except InvalidInput as error:
             raise forms.ValidationError(
-                [message for messages in plain_errors(serializer.errors).values() for message in messages]
-            )
+                [message for messages in error.fields.values() for message in messages]
+            ) from None
         if not tiers:
             raise forms.ValidationError("A ladder has at least one tier, entered at 0 points.")
         self.ladder_definition = definition
@@ -421,7 +412,7 @@ class TierFloorForm(forms.ModelForm):
 
 
 class CatalogItemAdminForm(forms.ModelForm):
-    """A catalog item, checked by the API's validator (``CatalogInput``); its tiers as text."""
+    """A catalog item, checked by the API's grammar (``catalog_item_validated``); its tiers as text."""
 
     tier_codes_text = forms.CharField(
         label="Only for the tiers", required=False, help_text="Tier codes, comma-separated; empty: every customer."
@@ -465,9 +456,10 @@ class CatalogItemAdminForm(forms.ModelForm):
             "tier_codes": [code.strip() for code in data.get("tier_codes_text", "").split(",") if code.strip()],
             "coupon_valid_days": data.get("coupon_valid_days"),
         }
-        serializer = CatalogInput(data=definition)
-        if not serializer.is_valid():
-            for field, messages in plain_errors(serializer.errors).items():
+        try:
+            catalog_item_validated(definition)
+        except InvalidInput as error:
+            for field, messages in error.fields.items():
                 self.add_error(field if field in self.fields else None, messages)
             return data
         self.catalog_definition = definition
@@ -478,7 +470,7 @@ class CatalogItemAdminForm(forms.ModelForm):
 
 
 class BadgeAdminForm(forms.ModelForm):
-    """A badge, checked by the API's validator (``BadgeInput``); its code is set once."""
+    """A badge, checked by the API's grammar (``badge_validated``); its code is set once."""
 
     class Meta:
         model = Badge
@@ -493,13 +485,16 @@ class BadgeAdminForm(forms.ModelForm):
         data = super().clean()
         if self.errors:
             return data
-        definition = {name: data.get(name, "") for name in ("code", "name", "description", "image_url")}
-        serializer = BadgeInput(data=definition)
-        if not serializer.is_valid():
-            for field, messages in plain_errors(serializer.errors).items():
+        definition = {name: data.get(name) or "" for name in BADGE_FIELDS}
+        if self.instance.pk is not None:
+            definition["code"] = self.instance.code
+        try:
+            badge_validated(definition)
+        except InvalidInput as error:
+            for field, messages in error.fields.items():
                 self.add_error(field if field in self.fields else None, messages)
             return data
-        self.badge_definition = dict(serializer.validated_data)
+        self.badge_definition = definition
         return data
 
 

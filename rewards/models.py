@@ -14,8 +14,6 @@ soonest-expiring first. Every change to a customer's lots happens under that cus
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -521,7 +519,7 @@ class Rule(models.Model):
     what it awards (effect, caps). Every change makes a new ``version`` and a ``RuleVersion``
     copy of it; an award's ledger row names the rule and the version that made it.
 
-    ``conditions``, ``effect`` and ``caps`` hold what ``rewards.program.rule_definition``
+    ``conditions``, ``effect`` and ``caps`` hold what ``rewards.program.validate.rule_validated``
     validated; nothing writes them without it (``rewards.services.program``).
     """
 
@@ -822,34 +820,16 @@ class QualifyingDay(models.Model):
 
 # ---- the program: badges ----------------------------------------------------------------------
 
-BADGE_CODE_REGEX = r"^[a-z0-9][a-z0-9_-]{0,49}$"
-BADGE_CODE_MESSAGE = "Lower-case letters, digits, _ and -, starting with a letter or digit (1-50)."
-
-
-def badge_image_url_validate(value: str) -> None:
-    """A badge's picture: an https URL, or a path on this service (``/static/…``); never
-    ``http:``, ``javascript:`` or a protocol-relative ``//host``, which a page would load as is."""
-    if value.startswith("/") and not value.startswith("//"):
-        if any(char.isspace() or char in "\\\"'<>" for char in value):
-            raise ValidationError("A path on this service has no spaces, quotes, angle brackets or backslashes.")
-        return
-    if not value.startswith("https://"):
-        raise ValidationError("An https:// URL or a path on this service starting with /.")
-    URLValidator(schemes=["https"])(value)
-
 
 class Badge(models.Model):
     """A badge a customer can hold: given by staff or by a challenge's reward. Never deleted
-    (awards name it); its name, description and picture may change."""
+    (awards name it); its name, description and picture may change. What a badge may be is
+    its grammar's (``rewards.services.badges``)."""
 
-    code = models.CharField(
-        max_length=50,
-        unique=True,
-        validators=[RegexValidator(BADGE_CODE_REGEX, BADGE_CODE_MESSAGE)],
-    )
+    code = models.CharField(max_length=50, unique=True)
     name = models.CharField(max_length=100)
     description = models.CharField(max_length=500, blank=True, default="")
-    image_url = models.CharField(max_length=500, blank=True, default="", validators=[badge_image_url_validate])
+    image_url = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -1,6 +1,5 @@
 """Input and output shapes of rewards-api/. Field names are those of the rewards system this service replaces."""
 
-from decimal import Decimal
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -10,6 +9,7 @@ from rest_framework import serializers
 
 from core.fields import (
     MAX_BIGINT,
+    DomainValidated,
     NoUnknownKeysMixin,
     NulRefusedMixin,
     StrictBooleanField,
@@ -23,11 +23,9 @@ from core.fields import (
     user_id_field,
 )
 from core.limits import MAX_POINTS_PER_ENTRY
-from rewards import program
+from core.validation import Invalid
 from rewards import tiers as tiers_module
 from rewards.models import (
-    BADGE_CODE_MESSAGE,
-    BADGE_CODE_REGEX,
     DESCRIPTION_MAX_LENGTH,
     CapPeriod,
     CatalogKind,
@@ -35,10 +33,21 @@ from rewards.models import (
     Reward,
     RuleStatus,
     RuleTrigger,
-    badge_image_url_validate,
+)
+from rewards.program import language
+from rewards.program.validate import (
+    MAX_CONDITIONS,
+    MAX_RULE_DAYS,
+    RULE_DECIMAL_PLACES,
+    RULE_NUMBER_DIGITS,
+    activity_properties,
+    rule_validated,
 )
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
-from rewards.shapes import iso
+from rewards.services.badges import BADGE_CODE_MESSAGE
+from rewards.services.catalog import MAX_CATALOG_COUNT, MAX_TIER_CODES, catalog_item_validated
+from rewards.shapes import pending_available_at, pending_status
+from rewards.tiers import MAX_BENEFITS, MAX_TIERS, ladder_validated
 
 # ---- inputs -------------------------------------------------------------------
 
@@ -93,9 +102,6 @@ class UseCouponInput(serializers.Serializer):
 class VoidCouponInput(serializers.Serializer):
     item_code = text_field(max_length=64)
     reason = text_field(max_length=200, help_text="Why: it is on the refund's ledger row and event.")
-
-
-MAX_CATALOG_COUNT = 1_000_000_000
 
 
 class UserQueryInput(serializers.Serializer):
@@ -161,22 +167,13 @@ class RewardHistoryOutput(serializers.ModelSerializer):
         help_text="A credit whose points are still on the way: when they become available (else null)."
     )
 
-    @staticmethod
-    def _pending_lot(row: Reward) -> Any:
-        return getattr(row, "lot", None) if row.pending_change > 0 else None
-
     @extend_schema_field(serializers.ChoiceField(choices=["on_the_way", "arrived", "cancelled"], allow_null=True))
     def get_pending_status(self, row: Reward) -> str | None:
-        lot = self._pending_lot(row)
-        if lot is None:
-            return None
-        if not lot.pending:
-            return "arrived"
-        return "on_the_way" if lot.remaining > 0 else "cancelled"
+        return pending_status(row)
 
     @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_available_at(self, row: Reward) -> str | None:
-        return iso(self._pending_lot(row).available_at) if self.get_pending_status(row) == "on_the_way" else None
+        return pending_available_at(row)
 
     class Meta:
         model = Reward
@@ -220,8 +217,11 @@ class CatalogItemOutput(serializers.Serializer):
     coupon_valid_days = serializers.IntegerField(allow_null=True, help_text="Null: its coupons never expire.")
 
 
-class CatalogInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
+class CatalogInput(NulRefusedMixin, DomainValidated, serializers.Serializer):
     """A catalog item as staff set it (``loyalty-api/catalog``; admin uses the same checks)."""
+
+    # These fields document it (the schema); the catalog's grammar checks it.
+    domain_validator = staticmethod(catalog_item_validated)
 
     kind = StrictChoiceField(choices=CatalogKind.choices)
     points_cost = StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY)
@@ -234,36 +234,22 @@ class CatalogInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
     available_from = serializers.DateTimeField(allow_null=True, default=None)
     available_until = serializers.DateTimeField(allow_null=True, default=None)
     tier_codes = serializers.ListField(
-        child=StrictCharField(max_length=30), max_length=20, default=list, help_text="Empty: every tier."
+        child=StrictCharField(max_length=30), max_length=MAX_TIER_CODES, default=list, help_text="Empty: every tier."
     )
     coupon_valid_days = StrictIntegerField(min_value=1, max_value=36_500, allow_null=True, default=None)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        start, end = attrs.get("available_from"), attrs.get("available_until")
-        if start and end and start >= end:
-            raise serializers.ValidationError({"available_until": ["Must be after available_from."]})
-        if attrs.get("coupon_valid_days") and attrs["kind"] != CatalogKind.COUPON:
-            raise serializers.ValidationError({"coupon_valid_days": ["Only a coupon has a validity."]})
-        if len(set(attrs.get("tier_codes", []))) != len(attrs.get("tier_codes", [])):
-            raise serializers.ValidationError({"tier_codes": ["Each tier once."]})
-        return attrs
 
+class BadgeInput(serializers.Serializer):
+    """A badge as staff define it (``loyalty-api/badges``); its code is set once, when created.
+    These fields document it (the schema); the badge's grammar checks it, in the service."""
 
-class BadgeInput(NoUnknownKeysMixin, serializers.Serializer):
-    """A badge as staff define it (``loyalty-api/badges``); its code is set once, when created."""
-
-    code = StrictCharField(
-        max_length=50,
-        validators=[RegexValidator(BADGE_CODE_REGEX, BADGE_CODE_MESSAGE)],
-        help_text="Lower-case letters, digits, _ and - (1-50).",
-    )
+    code = StrictCharField(max_length=50, help_text=f"{BADGE_CODE_MESSAGE}")
     name = text_field(max_length=100)
     description = StrictCharField(max_length=500, allow_blank=True, trim_whitespace=False, default="")
     image_url = StrictCharField(
         max_length=500,
         allow_blank=True,
         default="",
-        validators=[badge_image_url_validate],
         help_text="An https:// URL or a path on this service (/static/...); optional.",
     )
 
@@ -455,31 +441,6 @@ class EventsOutput(serializers.Serializer):
 
 # ---- earning rules ------------------------------------------------------------------------------
 
-# Rule numbers: exact decimals with at most 6 places and 15 significant digits, so a JSON float
-# holds them exactly (program.json_number).
-RULE_DECIMAL_PLACES = 6
-RULE_NUMBER_DIGITS = 15
-MAX_RATE = Decimal(1_000_000)
-MAX_MULTIPLIER = Decimal(100)
-MAX_RULE_DAYS = 36_500
-MAX_CONDITIONS = 20
-
-
-PROPERTY_NAME_RULE = "a property's name is 1 to 50 ASCII letters, digits, _, . or -"
-
-
-def _rule_number(value: Any, *, what: str) -> Decimal:
-    number = program.as_number(value)
-    if number is None:
-        raise serializers.ValidationError(f"{what} must be a number.")
-    exponent = number.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > RULE_DECIMAL_PLACES:
-        raise serializers.ValidationError(f"{what} may have at most {RULE_DECIMAL_PLACES} decimal places.")
-    if len(number.normalize().as_tuple().digits) > RULE_NUMBER_DIGITS or abs(number) >= 10**RULE_NUMBER_DIGITS:
-        raise serializers.ValidationError(f"{what} is too large.")
-    return number
-
-
 RULE_DECIMAL_PATTERN = r"^[0-9]{1,9}(\.[0-9]{1,6})?$"
 
 
@@ -501,46 +462,24 @@ class RuleDecimalField(StrictDecimalField):
 class ConditionInput(NoUnknownKeysMixin, serializers.Serializer):
     field = StrictCharField(
         max_length=100,
-        help_text="total_cost, amount, channel, item.sku, item.category, "
-        "customer.orders_placed, customer.tier, weekday or properties.<name>.",
+        help_text=f"{language.FIELD_NAMES_TEXT}.",
     )
-    op = StrictChoiceField(choices=program.OPS)
+    op = StrictChoiceField(choices=language.OPS)
     value = serializers.JSONField(
         encoder=DjangoJSONEncoder, help_text="A number, a text or (for in and not_in) a list of them."
     )
 
 
 class EffectInput(NoUnknownKeysMixin, serializers.Serializer):
-    type = StrictChoiceField(choices=program.EFFECT_TYPES)
+    type = StrictChoiceField(choices=language.EFFECT_TYPES)
     value = RuleDecimalField(required=False, help_text="rate: points per unit of money; multiplier: at least 1.")
     points = StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY, required=False, help_text="fixed only.")
     scope = StrictChoiceField(
-        choices=[program.RATE_SCOPE_MATCHING_ITEMS],
+        choices=[language.RATE_SCOPE_MATCHING_ITEMS],
         required=False,
         help_text="rate only: of the matching items' price x quantity instead of the whole total_cost.",
     )
-    role = StrictChoiceField(choices=program.REFERRAL_ROLES, required=False, help_text="referral rules only.")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        kind = attrs["type"]
-        allowed = {"rate": {"value", "scope"}, "fixed": {"points"}, "multiplier": {"value"}}[kind] | {"type", "role"}
-        extra = sorted(set(attrs) - allowed)
-        if extra:
-            raise serializers.ValidationError({key: [f"A {kind} effect does not take {key}."] for key in extra})
-        if kind == "fixed":
-            if "points" not in attrs:
-                raise serializers.ValidationError({"points": ["A fixed effect needs points."]})
-            return attrs
-        if "value" not in attrs:
-            raise serializers.ValidationError({"value": [f"A {kind} effect needs a value."]})
-        value = attrs["value"]
-        if kind == "rate" and not Decimal(0) < value <= MAX_RATE:
-            raise serializers.ValidationError({"value": [f"A rate must be above 0 and at most {MAX_RATE}."]})
-        if kind == "multiplier" and not Decimal(1) <= value <= MAX_MULTIPLIER:
-            raise serializers.ValidationError(
-                {"value": [f"A multiplier must be at least 1 and at most {MAX_MULTIPLIER}."]}
-            )
-        return attrs
+    role = StrictChoiceField(choices=language.REFERRAL_ROLES, required=False, help_text="referral rules only.")
 
 
 class CapsInput(NoUnknownKeysMixin, serializers.Serializer):
@@ -549,17 +488,13 @@ class CapsInput(NoUnknownKeysMixin, serializers.Serializer):
     period = StrictChoiceField(choices=CapPeriod.choices, required=False, help_text="Of per_customer; default ever.")
     budget = StrictIntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if "period" in attrs and "per_customer" not in attrs:
-            raise serializers.ValidationError({"period": ["A period is the period of per_customer."]})
-        if "per_customer" in attrs:
-            attrs.setdefault("period", CapPeriod.EVER)
-        return attrs
 
-
-class RuleInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
+class RuleInput(NulRefusedMixin, DomainValidated, serializers.Serializer):
     """An earning rule, validated whole: by the API (create, and edit merged into the rule as
     it is) and by the admin form alike."""
+
+    # These fields document it (the schema); the rules' grammar (rewards.program.validate) checks it.
+    domain_validator = staticmethod(rule_validated)
 
     name = text_field(max_length=100)
     trigger = StrictChoiceField(choices=RuleTrigger.choices)
@@ -585,99 +520,15 @@ class RuleInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
         min_value=1, max_value=MAX_RULE_DAYS, required=False, allow_null=True, default=None
     )
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        trigger = attrs["trigger"]
-        if trigger == RuleTrigger.ACTIVITY and not attrs["activity_name"].strip():
-            raise serializers.ValidationError({"activity_name": ["An activity rule names its activity."]})
-        if trigger != RuleTrigger.ACTIVITY and attrs["activity_name"]:
-            raise serializers.ValidationError({"activity_name": ["Only activity rules name an activity."]})
-        if attrs["starts_at"] and attrs["ends_at"] and attrs["starts_at"] >= attrs["ends_at"]:
-            raise serializers.ValidationError({"ends_at": ["Must be after starts_at."]})
-        attrs["effect"] = self._effect(attrs["effect"], trigger)
-        errors = {}
-        for index, condition in enumerate(attrs["conditions"]):
-            try:
-                condition["value"] = self._condition_value(condition, trigger)
-            except serializers.ValidationError as error:
-                errors[str(index)] = error.detail
-        if errors:
-            raise serializers.ValidationError({"conditions": errors})
-        return attrs
-
-    @staticmethod
-    def _effect(effect: dict[str, Any], trigger: str) -> dict[str, Any]:
-        kind = effect["type"]
-        if kind in ("rate", "multiplier") and trigger not in program.RATE_TRIGGERS:
-            raise serializers.ValidationError(
-                {"effect": {"type": [f"A {kind} needs money: {trigger} events have none; use fixed."]}}
-            )
-        if "scope" in effect and trigger not in (RuleTrigger.ORDER, RuleTrigger.REFERRAL):
-            raise serializers.ValidationError({"effect": {"scope": ["Only order rules have items to match."]}})
-        if (trigger == RuleTrigger.REFERRAL) != ("role" in effect):
-            message = (
-                "A referral rule says whose award it is."
-                if trigger == RuleTrigger.REFERRAL
-                else ("Only referral rules have a role.")
-            )
-            raise serializers.ValidationError({"effect": {"role": [message]}})
-        if "value" in effect:  # stored as text, the exact decimal sent
-            effect = {**effect, "value": program.decimal_text(effect["value"])}
-        return effect
-
-    @staticmethod
-    def _condition_value(condition: dict[str, Any], trigger: str) -> Any:
-        name, op, value = condition["field"], condition["op"], condition["value"]
-        spec = program.field_spec(name)
-        if spec is None and name.startswith(program.PROPERTIES_PREFIX):
-            raise serializers.ValidationError({"field": [f"{name!r}: {PROPERTY_NAME_RULE}; no activity carries it."]})
-        if spec is None:
-            known = ", ".join([*program.FIELDS, "properties.<name>"])
-            raise serializers.ValidationError({"field": [f"Unknown field {name!r}; the fields are: {known}."]})
-        if trigger not in spec.triggers:
-            raise serializers.ValidationError(
-                {
-                    "field": [
-                        f"{name} is not a field of {trigger} events (it is of: {', '.join(sorted(spec.triggers))})."
-                    ]
-                }
-            )
-        if op in program.ORDERING_OPS and spec.kind == program.TEXT:
-            raise serializers.ValidationError({"op": [f"{op} compares numbers; {name} is text."]})
-        if op in program.LIST_OPS:
-            if not isinstance(value, list) or not 1 <= len(value) <= program.MAX_LIST_VALUES:
-                raise serializers.ValidationError(
-                    {"value": [f"{op} takes a list of 1 to {program.MAX_LIST_VALUES} values."]}
-                )
-            return [RuleInput._scalar(item, spec, name, op) for item in value]
-        return RuleInput._scalar(value, spec, name, op)
-
-    @staticmethod
-    def _scalar(value: Any, spec: "program.FieldSpec", name: str, op: str) -> Any:
-        try:
-            if spec.kind == program.NUMBER or (op in program.ORDERING_OPS):
-                number = _rule_number(value, what=f"The value of {name}")
-                if name == "weekday" and number not in range(1, 8):
-                    raise serializers.ValidationError("A weekday is 1 (Monday) to 7 (Sunday).")
-                return program.json_number(number)
-            if spec.kind == program.TEXT:
-                if not isinstance(value, str) or len(value) > 255:
-                    raise serializers.ValidationError(f"The value of {name} must be a text of at most 255 characters.")
-                return value
-            if isinstance(value, str | bool) and len(str(value)) <= 255:
-                return value
-            return program.json_number(_rule_number(value, what=f"The value of {name}"))
-        except serializers.ValidationError as error:
-            raise serializers.ValidationError({"value": error.detail}) from None
-
 
 class EffectOutput(serializers.Serializer):
-    type = serializers.ChoiceField(choices=program.EFFECT_TYPES)
+    type = serializers.ChoiceField(choices=language.EFFECT_TYPES)
     value = serializers.RegexField(
         RULE_DECIMAL_PATTERN, required=False, help_text="rate or multiplier: the exact decimal, as text."
     )
     points = serializers.IntegerField(required=False, help_text="fixed only.")
-    scope = serializers.ChoiceField(choices=[program.RATE_SCOPE_MATCHING_ITEMS], required=False)
-    role = serializers.ChoiceField(choices=program.REFERRAL_ROLES, required=False)
+    scope = serializers.ChoiceField(choices=[language.RATE_SCOPE_MATCHING_ITEMS], required=False)
+    role = serializers.ChoiceField(choices=language.REFERRAL_ROLES, required=False)
 
 
 class RuleOutput(serializers.Serializer):
@@ -721,9 +572,6 @@ class EarnedOutput(PostingOutput, AwardsOutput):
         fields = [*PostingOutput.Meta.fields, "points_awarded", "breakdown"]
 
 
-MAX_PROPERTIES = 50
-
-
 class ActivityInput(NulRefusedMixin, serializers.Serializer):
     user_id = user_id_field()
     name = text_field(max_length=100, help_text="What happened: the activity rules' activity_name.")
@@ -736,21 +584,10 @@ class ActivityInput(NulRefusedMixin, serializers.Serializer):
     )
 
     def validate_properties(self, properties: dict[str, Any]) -> dict[str, Any]:
-        if len(properties) > MAX_PROPERTIES:
-            raise serializers.ValidationError(f"At most {MAX_PROPERTIES} properties.")
-        cleaned = {}
-        for name, value in properties.items():
-            if not program.is_property_name(name):
-                raise serializers.ValidationError(f"{name!r}: {PROPERTY_NAME_RULE}.")
-            if isinstance(value, str | bool):
-                if isinstance(value, str) and len(value) > 255:
-                    raise serializers.ValidationError(f"{name}: a text of at most 255 characters.")
-                cleaned[name] = value
-            elif program.is_number(value):
-                cleaned[name] = program.json_number(_rule_number(value, what=name))
-            else:
-                raise serializers.ValidationError(f"{name}: a text, a number or a boolean (the object is flat).")
-        return cleaned
+        try:
+            return activity_properties(properties)
+        except Invalid as error:
+            raise serializers.ValidationError(error.detail) from None
 
 
 class ActivityOutput(AwardsOutput, BalancePartsOutput):
@@ -779,10 +616,6 @@ class BirthdayOutput(serializers.Serializer):
 
 # ---- tiers -----------------------------------------------------------------------------------
 
-MAX_TIERS = 20
-MAX_BENEFITS = 20
-MAX_TIER_MULTIPLIER = 100
-
 
 class TierInput(NoUnknownKeysMixin, serializers.Serializer):
     code = StrictCharField(
@@ -805,20 +638,12 @@ class TierInput(NoUnknownKeysMixin, serializers.Serializer):
         help_text="What the tier gives, in words.",
     )
 
-    def validate_multiplier(self, multiplier: Decimal) -> Decimal:
-        if not 1 <= multiplier <= MAX_TIER_MULTIPLIER:
-            raise serializers.ValidationError(f"At least 1 and at most {MAX_TIER_MULTIPLIER}.")
-        return multiplier
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["retain_points"] > attrs["entry_points"]:
-            raise serializers.ValidationError({"retain_points": ["At most entry_points."]})
-        attrs.setdefault("multiplier", Decimal(1))
-        return attrs
-
-
-class TierLadderInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
+class TierLadderInput(NulRefusedMixin, DomainValidated, serializers.Serializer):
     """The whole ladder: it replaces the one there was (no tiers: no ladder)."""
+
+    # These fields document it (the schema); the ladder's grammar (rewards.tiers) checks it.
+    domain_validator = staticmethod(ladder_validated)
 
     tiers = TierInput(many=True, max_length=MAX_TIERS, help_text="Ranked by entry_points; the lowest enters at 0.")
     window_days = StrictIntegerField(
@@ -830,24 +655,6 @@ class TierLadderInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serialize
         max_length=len(tiers_module.QUALIFIABLE_KINDS),
         help_text="The credit kinds whose points count toward the tiers.",
     )
-
-    def validate_tiers(self, tiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not tiers:
-            return tiers
-        codes = [tier["code"] for tier in tiers]
-        if len(set(codes)) != len(codes):
-            raise serializers.ValidationError("Each tier's code must be unique.")
-        entries = [tier["entry_points"] for tier in tiers]
-        if len(set(entries)) != len(entries):
-            raise serializers.ValidationError("Each tier's entry_points must differ: they rank the ladder.")
-        if min(entries) != 0:
-            raise serializers.ValidationError("The lowest tier's entry_points must be 0: every customer has a tier.")
-        return sorted(tiers, key=lambda tier: tier["entry_points"])
-
-    def validate_qualifying_kinds(self, kinds: list[str]) -> list[str]:
-        if len(set(kinds)) != len(kinds):
-            raise serializers.ValidationError("Each kind once.")
-        return kinds
 
 
 class TierOutput(serializers.Serializer):

@@ -42,6 +42,40 @@ def reward_row_fields(reward: Reward) -> dict[str, Any]:
     }
 
 
+def pending_status(row: Reward) -> str | None:
+    """A credit that was pending: ``on_the_way`` (its points still are), ``arrived`` (they became
+    available), or ``cancelled`` (a return took them all back first); None for every other row.
+    The row's lot is read (``select_related("lot")`` spares a query per row)."""
+    lot = getattr(row, "lot", None) if row.pending_change > 0 else None
+    if lot is None:
+        return None
+    if not lot.pending:
+        return "arrived"
+    return "on_the_way" if lot.remaining > 0 else "cancelled"
+
+
+def pending_available_at(row: Reward) -> str | None:
+    """A credit whose points are still on the way: when they become available (else None)."""
+    return iso(row.lot.available_at) if pending_status(row) == "on_the_way" else None
+
+
+def history_row_fields(row: Reward) -> dict[str, Any]:
+    """A row of a customer's history, as in ``RewardHistoryOutput`` (its rule and lot read)."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "points_earned": row.points_earned,
+        "points_redeemed": row.points_redeemed,
+        "pending_change": row.pending_change,
+        "earned_date": iso(row.earned_date),
+        "redeemed_date": iso(row.redeemed_date),
+        "reward_description": row.reward_description,
+        "rule_name": row.rule.name if row.rule_id is not None else None,
+        "pending_status": pending_status(row),
+        "available_at": pending_available_at(row),
+    }
+
+
 def redeemed_item_fields(item: RedeemedItem) -> dict[str, Any]:
     """As ``RedeemedItemOutput``."""
     return {

@@ -1,6 +1,7 @@
 """The tier ladder's arithmetic, with no database: which tier a figure of qualifying points
 reaches or keeps, what a customer's tier is with a staff floor, the tier award of a credit, and
-the progress a customer sees. ``rewards.services.tiers`` reads and writes what this decides.
+the progress a customer sees; and the ladder's grammar (``ladder_validated``), which the API and
+admin both use. ``rewards.services.tiers`` reads and writes what this decides.
 
 - **Qualifying points**: the points credited by the ladder's qualifying kinds whose event day
   (in the program's time zone) is within the last ``window_days`` days up to today (a credit
@@ -20,8 +21,23 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from core.limits import MAX_BIGINT
+from core.validation import (
+    Choice,
+    Integer,
+    Invalid,
+    ListOf,
+    Object,
+    ObjectList,
+    Text,
+    pattern,
+    plain_errors,
+    visible_text,
+)
+from rewards.errors import TierLadderInvalid
 from rewards.models import RewardKind
-from rewards.program import decimal_text
+from rewards.program.language import decimal_text
+from rewards.program.validate import rule_decimal
 
 DEFAULT_WINDOW_DAYS = 365
 DEFAULT_QUALIFYING_KINDS = (RewardKind.ORDER, RewardKind.PURCHASE)
@@ -207,3 +223,80 @@ def progress(ladder: Ladder, tier: TierDef, qualifying: int) -> Progress:
         points_to_next=max(following.entry_points - qualifying, 0) if following else None,
         points_to_retain=max(tier.retain_points - qualifying, 0),
     )
+
+
+# ---- the ladder's grammar -------------------------------------------------------------------------
+
+MAX_TIERS = 20
+MAX_BENEFITS = 20
+MAX_TIER_MULTIPLIER = 100
+
+
+def _multiplier_check(multiplier: Decimal) -> Decimal:
+    if not 1 <= multiplier <= MAX_TIER_MULTIPLIER:
+        raise Invalid(f"At least 1 and at most {MAX_TIER_MULTIPLIER}.")
+    return multiplier
+
+
+def _tier_whole(tier: dict[str, Any]) -> dict[str, Any]:
+    if tier["retain_points"] > tier["entry_points"]:
+        raise Invalid({"retain_points": ["At most entry_points."]})
+    tier.setdefault("multiplier", Decimal(1))
+    return tier
+
+
+def _tiers_check(tiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Codes and entry points are checked across the ladder, which is ranked by entry points."""
+    if not tiers:
+        return tiers
+    codes = [tier["code"] for tier in tiers]
+    if len(set(codes)) != len(codes):
+        raise Invalid("Each tier's code must be unique.")
+    entries = [tier["entry_points"] for tier in tiers]
+    if len(set(entries)) != len(entries):
+        raise Invalid("Each tier's entry_points must differ: they rank the ladder.")
+    if min(entries) != 0:
+        raise Invalid("The lowest tier's entry_points must be 0: every customer has a tier.")
+    return sorted(tiers, key=lambda tier: tier["entry_points"])
+
+
+def _kinds_check(kinds: list[str]) -> list[str]:
+    if len(set(kinds)) != len(kinds):
+        raise Invalid("Each kind once.")
+    return kinds
+
+
+TIER = Object(
+    {
+        "code": Text(max_length=30, checks=[pattern(r"^[a-z0-9_-]+$", "Lowercase letters, digits, _ and - only.")]),
+        "name": visible_text(max_length=100),
+        "entry_points": Integer(min_value=0, max_value=MAX_BIGINT),
+        "retain_points": Integer(min_value=0, max_value=MAX_BIGINT),
+        "multiplier": rule_decimal(required=False),
+        "benefits": ListOf(visible_text(max_length=200), max_length=MAX_BENEFITS, default=list),
+    },
+    each={"multiplier": _multiplier_check},
+    whole=_tier_whole,
+)
+LADDER = Object(
+    {
+        "tiers": ObjectList(TIER, max_length=MAX_TIERS),
+        "window_days": Integer(min_value=1, max_value=3660, default=DEFAULT_WINDOW_DAYS),
+        "qualifying_kinds": ListOf(
+            Choice(QUALIFIABLE_KINDS),
+            default=list(DEFAULT_QUALIFYING_KINDS),
+            max_length=len(QUALIFIABLE_KINDS),
+        ),
+    },
+    each={"tiers": _tiers_check, "qualifying_kinds": _kinds_check},
+    nul_refused=True,
+)
+
+
+def ladder_validated(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole ladder as staff set it (it replaces the one there was; no tiers: no ladder), its
+    tiers ranked by entry points, or ``TierLadderInvalid`` naming what is wrong."""
+    try:
+        return LADDER.validate(definition)
+    except Invalid as error:
+        raise TierLadderInvalid(fields=plain_errors(error.detail)) from None

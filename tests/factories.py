@@ -7,7 +7,7 @@ from factory.django import DjangoModelFactory
 from loyalty.models import AccessLevel, Application
 from loyalty.services import application_create, order_coefficient
 from rewards.models import CatalogItem, Rule, RuleTrigger
-from rewards.program import ProgramEvent, points_wanted
+from rewards.program.engine import ProgramEvent, points_wanted
 
 
 class ApplicationFactory(DjangoModelFactory[Application]):

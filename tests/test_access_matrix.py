@@ -170,7 +170,7 @@ def state(db) -> dict:
     target = application_create(name="target", access_level=READ).app
     rule = services.rule_create(definition=BONUS, by="test")
     code = referral_code_for(user_id=USER).code
-    badge_create(code="regular", name="Regular")
+    badge_create(definition={"code": "regular", "name": "Regular"})
     return {
         "code": code,
         "coupon": coupon.redeemed_item.item_code,

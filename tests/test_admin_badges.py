@@ -45,7 +45,7 @@ def test_staff_create_a_badge_with_the_apis_checks(staff_client):
 
 
 def test_staff_give_a_badge_with_a_reason_and_take_it_back_with_one(staff_client):
-    badge = badge_create(code="vip", name="VIP")
+    badge = badge_create(definition={"code": "vip", "name": "VIP"})
 
     given = staff_client.post(
         reverse("admin:rewards_badgeaward_add"), {"user_id": USER, "badge": badge.pk, "reason": "Helped at the fair"}
@@ -92,7 +92,7 @@ def test_staff_give_a_badge_with_a_reason_and_take_it_back_with_one(staff_client
 
 
 def test_giving_and_taking_back_need_their_permissions(client, django_user_model):
-    badge = badge_create(code="vip", name="VIP")
+    badge = badge_create(definition={"code": "vip", "name": "VIP"})
     award = badge_award(user_id=USER, code="vip", reason="r", by="staff maria")
     viewer = django_user_model.objects.create_user("tom", "tom@example.com", "pw", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_badgeaward"))

@@ -16,7 +16,7 @@ from core.exceptions import Conflict, DomainError, NotFound
 from loyalty.models import Application, Order, OrderAward, OrderCounter, Referral
 from loyalty.services.personal_data import order_text_erased
 from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, Rule, RuleTrigger
-from rewards.program import EventItem, ProgramEvent
+from rewards.program.engine import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
 from rewards.services import (
     Earned,

@@ -39,9 +39,8 @@ from rewards.models import (
     Reward,
     TierChange,
 )
-from rewards.serializers import RewardHistoryOutput
 from rewards.services import tier_fields
-from rewards.shapes import badge_award_fields, iso, redeemed_item_fields
+from rewards.shapes import badge_award_fields, history_row_fields, iso, redeemed_item_fields
 
 # The keys of stored JSON whose texts are free text about the customer: a ledger row's
 # description, a void's or an expiry's reason, an order's channel, an order item's sku and
@@ -101,7 +100,7 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
     referred_by = Referral.objects.filter(referee_user_id=user_id).first()
     return {
         "user_id": user_id,
-        "ledger": RewardHistoryOutput(rewards, many=True).data,
+        "ledger": [history_row_fields(row) for row in rewards],
         "lots": [
             {
                 "id": lot.id,

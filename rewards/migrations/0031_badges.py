@@ -1,7 +1,5 @@
 """Badges, and a customer's awards of them: never deleted, taken back with who and why."""
-import django.core.validators
 import django.db.models.deletion
-import rewards.models
 from django.db import migrations, models
 
 
@@ -16,10 +14,10 @@ class Migration(migrations.Migration):
             name='Badge',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=50, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_-]{0,49}$', 'Lower-case letters, digits, _ and -, starting with a letter or digit (1-50).')])),
+                ('code', models.CharField(max_length=50, unique=True)),
                 ('name', models.CharField(max_length=100)),
                 ('description', models.CharField(blank=True, default='', max_length=500)),
-                ('image_url', models.CharField(blank=True, default='', max_length=500, validators=[rewards.models.badge_image_url_validate])),
+                ('image_url', models.CharField(blank=True, default='', max_length=500)),
                 ('created_at', models.DateTimeField()),
                 ('updated_at', models.DateTimeField()),
             ],

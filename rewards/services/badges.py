@@ -8,26 +8,72 @@ Every award and take-back writes its event (``badge.awarded``, ``badge.revoked``
 transaction.
 """
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from rewards.errors import BadgeAlreadyHeld, BadgeConflict, BadgeNotFound, BadgeNotHeld
+from core.validation import Invalid, Object, Text, pattern, plain_errors, visible_text
+from rewards.errors import BadgeAlreadyHeld, BadgeConflict, BadgeInvalid, BadgeNotFound, BadgeNotHeld
 from rewards.models import Badge, BadgeAward, EventType
 from rewards.services.events import event_record
 from rewards.shapes import badge_award_fields
 
-# What staff may set on a badge; ``code`` only when it is created.
-BADGE_EDITABLE_FIELDS = ("name", "description", "image_url")
+BADGE_CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
+BADGE_CODE_MESSAGE = "Lower-case letters, digits, _ and -, starting with a letter or digit (1-50)."
+# What a path on this service may hold: no spaces, quotes, angle brackets or backslashes.
+_PATH_UNSAFE = re.compile(r"[\s\\\"'<>]")
 
 
-def badge_create(*, code: str, name: str, description: str = "", image_url: str = "") -> Badge:
-    """A new badge (validated by the caller's serializer or form); a code taken is a 409."""
+def image_url_refusal(value: str) -> str | None:
+    """A badge's picture is an https URL or a path on this service (``/static/…``); never
+    ``http:``, ``javascript:`` or a protocol-relative ``//host``, which a page would load as is."""
+    if value.startswith("/") and not value.startswith("//"):
+        return (
+            "A path on this service has no spaces, quotes, angle brackets or backslashes."
+            if _PATH_UNSAFE.search(value)
+            else None
+        )
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or _PATH_UNSAFE.search(value):
+        return "An https:// URL or a path on this service starting with /."
+    return None
+
+
+# A badge as staff define it (``loyalty-api/badges`` and admin).
+BADGE = Object(
+    {
+        "code": Text(max_length=50, checks=[pattern(BADGE_CODE_PATTERN, BADGE_CODE_MESSAGE)]),
+        "name": visible_text(max_length=100),
+        "description": Text(max_length=500, allow_blank=True, trim=False, default=""),
+        "image_url": Text(max_length=500, allow_blank=True, default="", checks=[image_url_refusal]),
+    },
+    nul_refused=True,
+)
+BADGE_FIELDS = tuple(BADGE.fields)
+
+
+def badge_validated(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """A badge's definition checked whole, or ``BadgeInvalid`` naming what is wrong."""
+    try:
+        return BADGE.validate(definition)
+    except Invalid as error:
+        raise BadgeInvalid(fields=plain_errors(error.detail)) from None
+
+
+def badge_definition(badge: Badge) -> dict[str, Any]:
+    return {name: getattr(badge, name) for name in BADGE_FIELDS}
+
+
+def badge_create(*, definition: Mapping[str, Any]) -> Badge:
+    """A new badge from a definition ``BADGE`` accepts (else a 400 naming what is wrong); a code
+    taken is a 409."""
     now = timezone.now()
-    badge = Badge(code=code, name=name, description=description, image_url=image_url, created_at=now, updated_at=now)
+    badge = Badge(**badge_validated(dict(definition)), created_at=now, updated_at=now)
     try:
         with transaction.atomic():
             badge.save()
@@ -38,13 +84,15 @@ def badge_create(*, code: str, name: str, description: str = "", image_url: str 
 
 @transaction.atomic
 def badge_edit(*, code: str, changes: Mapping[str, Any]) -> Badge:
-    """Change a badge's name, description or picture; awards already given show the change."""
+    """Change a badge's name, description or picture, the whole result validated; its code is
+    set once. Awards already given show the change."""
     badge = Badge.objects.select_for_update().filter(code=code).first()
     if badge is None:
         raise BadgeNotFound()
-    for name in BADGE_EDITABLE_FIELDS:
-        if name in changes:
-            setattr(badge, name, changes[name])
+    if changes.get("code", code) != code:
+        raise BadgeInvalid(fields={"code": ["A badge's code is set once; it is the one in the path."]})
+    for name, value in badge_validated({**badge_definition(badge), **changes}).items():
+        setattr(badge, name, value)
     badge.updated_at = timezone.now()
     badge.save()
     return badge

@@ -21,7 +21,7 @@ from django.utils import timezone
 from core.exceptions import DomainError
 from rewards.errors import InvalidBirthday
 from rewards.models import Birthday, RewardKind, RuleTrigger
-from rewards.program import ProgramEvent, program_time
+from rewards.program.engine import ProgramEvent, program_time
 from rewards.services.program import event_earn, rules_active
 
 logger = logging.getLogger(__name__)

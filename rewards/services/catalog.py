@@ -11,9 +11,22 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from rewards.errors import CatalogItemConflict, CatalogItemNotFound
-from rewards.models import CatalogItem
-from rewards.serializers import CatalogInput
+from core.limits import MAX_POINTS_PER_ENTRY
+from core.validation import (
+    Boolean,
+    Choice,
+    DateTime,
+    Integer,
+    Invalid,
+    ListOf,
+    Object,
+    Text,
+    money,
+    plain_errors,
+    visible_text,
+)
+from rewards.errors import CatalogItemConflict, CatalogItemInvalid, CatalogItemNotFound
+from rewards.models import DESCRIPTION_MAX_LENGTH, CapPeriod, CatalogItem, CatalogKind
 
 # What a catalog item's definition holds, as the API takes it ("active" is the model's is_active).
 CATALOG_FIELDS = (
@@ -38,10 +51,53 @@ def catalog_definition(item: CatalogItem) -> dict[str, Any]:
     return definition
 
 
+MAX_CATALOG_COUNT = 1_000_000_000
+MAX_TIER_CODES = 20
+
+
+def _catalog_whole(item: dict[str, Any]) -> dict[str, Any]:
+    start, end = item.get("available_from"), item.get("available_until")
+    if start and end and start >= end:
+        raise Invalid({"available_until": ["Must be after available_from."]})
+    if item.get("coupon_valid_days") and item["kind"] != CatalogKind.COUPON:
+        raise Invalid({"coupon_valid_days": ["Only a coupon has a validity."]})
+    if len(set(item.get("tier_codes", []))) != len(item.get("tier_codes", [])):
+        raise Invalid({"tier_codes": ["Each tier once."]})
+    return item
+
+
+# A catalog item as staff set it (``loyalty-api/catalog`` and admin).
+CATALOG_ITEM = Object(
+    {
+        "kind": Choice(CatalogKind.choices),
+        "points_cost": Integer(min_value=1, max_value=MAX_POINTS_PER_ENTRY),
+        "amount": money(),
+        "description": visible_text(max_length=DESCRIPTION_MAX_LENGTH),
+        "active": Boolean(default=True),
+        "stock": Integer(min_value=0, max_value=MAX_CATALOG_COUNT, allow_null=True, default=None),
+        "per_customer_limit": Integer(min_value=1, max_value=MAX_CATALOG_COUNT, allow_null=True, default=None),
+        "limit_period": Choice(CapPeriod.choices, default=CapPeriod.EVER),
+        "available_from": DateTime(allow_null=True, default=None),
+        "available_until": DateTime(allow_null=True, default=None),
+        "tier_codes": ListOf(Text(max_length=30), max_length=MAX_TIER_CODES, default=list),
+        "coupon_valid_days": Integer(min_value=1, max_value=36_500, allow_null=True, default=None),
+    },
+    whole=_catalog_whole,
+    nul_refused=True,
+)
+
+
+def catalog_item_validated(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """A catalog item's definition as the API takes it, checked whole, or ``CatalogItemInvalid``
+    naming what is wrong."""
+    try:
+        return CATALOG_ITEM.validate(definition)
+    except Invalid as error:
+        raise CatalogItemInvalid(fields=plain_errors(error.detail)) from None
+
+
 def _validated(definition: Mapping[str, Any]) -> dict[str, Any]:
-    serializer = CatalogInput(data=dict(definition))
-    serializer.is_valid(raise_exception=True)
-    valid = dict(serializer.validated_data)
+    valid = catalog_item_validated(dict(definition))
     valid["is_active"] = valid.pop("active")
     return valid
 
@@ -56,8 +112,8 @@ def _saved(item: CatalogItem) -> CatalogItem:
 
 
 def catalog_item_create(*, definition: Mapping[str, Any]) -> CatalogItem:
-    """A new catalog item from a definition ``CatalogInput`` accepts (else a 400 naming
-    what is wrong); an active one priced like another active one of its kind is a 409."""
+    """A new catalog item from a definition ``CATALOG_ITEM`` accepts (else a 400 naming what
+    is wrong); an active one priced like another active one of its kind is a 409."""
     return _saved(CatalogItem(**_validated(definition)))
 
 

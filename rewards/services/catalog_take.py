@@ -24,7 +24,7 @@ from django.db import connection
 
 from rewards.errors import OutOfStock, RedemptionLimitReached
 from rewards.models import CatalogItem
-from rewards.program import period_start
+from rewards.program.engine import period_start
 
 
 @dataclass(frozen=True)

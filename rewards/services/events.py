@@ -6,11 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Model
 from django.dispatch import Signal
 
+from core.jsonencoder import JSONEncoder
 from rewards.models import Event, EventType, Reward, RewardKind
 from rewards.selectors import Balance
 from rewards.shapes import balance_fields, reward_row_fields
@@ -43,7 +43,7 @@ def event_type_for(*, kind: str, credit: bool) -> str:
     return _KIND_EVENT[kind]
 
 
-class _EventEncoder(DjangoJSONEncoder):
+class _EventEncoder(JSONEncoder):
     def default(self, o: object) -> object:
         # Money as a JSON number, as the API shows it (at most 2 places and under 10^10, so
         # the float's shortest form is the exact amount).

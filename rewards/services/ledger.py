@@ -56,6 +56,7 @@ from rewards.models import (
     Reward,
     RewardKind,
 )
+from rewards.program.language import ORDER_TRIGGERS
 from rewards.selectors import BALANCE_COLUMNS, Balance, catalog_item_for_redemption
 from rewards.services.catalog_take import catalog_counted, catalog_take
 from rewards.services.events import announce_committed, event_json, event_type_for
@@ -100,7 +101,7 @@ def lot_timing(
 
 def kind_pending_days(kind: str) -> int:
     """How long a credit of this kind waits by default before its points are available."""
-    if kind in (RewardKind.ORDER, RewardKind.REFERRAL):  # a referral's awards wait as its order's do
+    if kind in ORDER_TRIGGERS:  # an order's credits, and a referral's, which wait as its order's do
         return settings.ORDER_POINTS_PENDING_DAYS
     return settings.CREDIT_PENDING_DAYS.get(kind, 0)
 

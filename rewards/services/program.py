@@ -1,11 +1,11 @@
 """The program at work: earning rules written by staff (each change a new version), and the awards
 an event earns through them, each its own ledger row naming the rule and version that made it.
 
-What an event earns: the active rules of its trigger that apply (``rewards.program``), in the
-order they run; rate and fixed awards first, then multipliers over the rate awards; each award
-floored on its own, then held to its caps. Caps (``per_customer`` per period, ``budget``) are
-taken by the database function ``program_cap_take`` under the cap counts' row locks, so racing
-events never award past them. Purchases and feedback are events like orders and activities.
+What an event earns is the engine's (``rewards.program.engine``: the rules that apply, rate and
+fixed awards, multipliers, caps); this module reads the active rules, holds the transaction and
+posts the awards, with the tier award the customer's tier adds. A rule's grammar is
+``rewards.program.validate``; its versions, ``rewards.program.versions``. Purchases and feedback
+are events like orders and activities.
 """
 
 import hashlib
@@ -21,66 +21,25 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import JSONField, Model
 from django.utils import timezone
 
-from rewards import program
 from rewards.errors import ActivityConflict, RuleChanged, RuleNotFound
-from rewards.models import ERASED, Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger, RuleVersion
-from rewards.program import ProgramEvent, decimal_text
+from rewards.models import ERASED, Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger
+from rewards.program.engine import Award, ProgramEvent, awards_take, breakdown, counted_caps
+from rewards.program.language import TRIGGERS, decimal_text
+from rewards.program.validate import rule_validated
+from rewards.program.versions import first_version, next_version, rule_definition
 from rewards.selectors import account_balance
-from rewards.serializers import RuleInput
 from rewards.services import tiers
 from rewards.services.ledger import Posting, kind_pending_days, points_credit, points_entry_check
 from rewards.services.tiers import ladder_read
 from rewards.shapes import balance_fields, iso
 from rewards.tiers import Ladder, TierDef, tier_award_points
 
-RULE_FIELDS = (
-    "name",
-    "trigger",
-    "activity_name",
-    "status",
-    "starts_at",
-    "ends_at",
-    "priority",
-    "exclusive",
-    "conditions",
-    "effect",
-    "caps",
-    "pending_days",
-    "validity_days",
-)
-
-
-# ---- rules ----------------------------------------------------------------------------------
-
-
-def rule_definition(rule: Rule) -> dict[str, Any]:
-    """A rule's definition as JSON holds it: what a version keeps and an edit starts from."""
-    definition = {name: getattr(rule, name) for name in RULE_FIELDS}
-    definition["starts_at"], definition["ends_at"] = iso(rule.starts_at), iso(rule.ends_at)
-    return definition
-
-
-def _rule_validated(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """The one validator of rules, the API's (a 400 naming what is wrong)."""
-    serializer = RuleInput(data=dict(definition))
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-def _version_record(rule: Rule, *, by: str) -> None:
-    RuleVersion.objects.create(
-        rule=rule, version=rule.version, definition=rule_definition(rule), created_at=rule.updated_at, created_by=by
-    )
-
 
 @transaction.atomic
 def rule_create(*, definition: Mapping[str, Any], by: str) -> Rule:
-    """A new rule, version 1, from a definition ``RuleInput`` accepts (else a 400 naming what is wrong)."""
-    now = timezone.now()
-    rule = Rule(**_rule_validated(definition), version=1, created_at=now, updated_at=now, updated_by=by)
-    rule.save()
-    _version_record(rule, by=by)
-    return rule
+    """A new rule, version 1, from a definition the rules' grammar accepts (else a 400 naming
+    what is wrong)."""
+    return first_version(rule_validated(dict(definition)), by=by, now=timezone.now())
 
 
 @transaction.atomic
@@ -95,18 +54,8 @@ def rule_edit(*, rule_id: int, changes: Mapping[str, Any], by: str, from_version
         raise RuleNotFound()
     if from_version is not None and from_version != rule.version:
         raise RuleChanged(fields={"version": [f"The rule is at version {rule.version}, not {from_version}."]})
-    before = rule_definition(rule)
-    validated = _rule_validated({**before, **changes})
-    for name, value in validated.items():
-        setattr(rule, name, value)
-    if rule_definition(rule) == before:
-        return rule
-    rule.version += 1
-    rule.updated_at = timezone.now()
-    rule.updated_by = by
-    rule.save()
-    _version_record(rule, by=by)
-    return rule
+    validated = rule_validated({**rule_definition(rule), **changes})
+    return next_version(rule, validated, by=by, now=timezone.now())
 
 
 def rule_archive(*, rule_id: int, by: str) -> Rule:
@@ -139,71 +88,12 @@ def rules_active(trigger: str) -> list[Rule]:
 # ---- awards -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Award:
-    """What one rule gave for one event (0 when its caps were used up)."""
-
-    rule: Rule
-    points: int
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            "rule_id": self.rule.pk,
-            "rule_name": self.rule.name,
-            "version": self.rule.version,
-            "points": self.points,
-        }
-
-
-def breakdown(awards: Sequence[Award]) -> list[dict[str, Any]]:
-    return [award.fields() for award in awards]
-
-
-def _counted_caps(rule: Rule) -> bool:
-    return "per_customer" in rule.caps or "budget" in rule.caps
-
-
-def _caps_take(rule: Rule, event: ProgramEvent, points: int) -> int:
-    """Points the rule's counted caps grant of ``points``, counted against them."""
-    if points <= 0 or not _counted_caps(rule):
-        return max(points, 0)
-    caps = rule.caps
-    period = caps.get("period", "ever")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT program_cap_take(%s, %s, %s, %s, %s, %s, %s)",
-            [
-                rule.pk,
-                event.user_id,
-                period,
-                program.period_start(event.occurred_at, period),
-                caps.get("per_customer"),
-                caps.get("budget"),
-                points,
-            ],
-        )
-        return cursor.fetchone()[0]
-
-
-def awards_take(event: ProgramEvent, rules: Sequence[Rule]) -> list[Award]:
-    """The awards of the rules that apply to ``event``, in the order they ran, caps taken. Rate
-    and fixed effects first, then multipliers, which add to the rate awards as capped."""
-    matched = program.rules_matching(rules, event)
-    granted: dict[int, int] = {}
-    rate_points = 0
-    for rule in [*(r for r in matched if not program.is_multiplier(r)), *filter(program.is_multiplier, matched)]:
-        granted[rule.pk] = _caps_take(rule, event, program.points_wanted(rule, event, rate_points=rate_points))
-        if program.is_rate(rule):
-            rate_points += granted[rule.pk]
-    return [Award(rule=rule, points=granted[rule.pk]) for rule in matched]
-
-
 def _needs_transaction(rules: Sequence[Rule], ladder: Ladder | None) -> bool:
     """Several rows, a cap count or a tier's locks and counts must commit together; one plain
     credit is its own statement (and inside the caller's transaction, no savepoint is needed)."""
     if connection.in_atomic_block:
         return False
-    return ladder is not None or len(rules) > 1 or any(_counted_caps(rule) for rule in rules)
+    return ladder is not None or len(rules) > 1 or any(counted_caps(rule) for rule in rules)
 
 
 @dataclass(frozen=True)
@@ -252,25 +142,13 @@ def _award_rows(awards: Sequence[Award], *, record_zero: bool) -> list[Award | N
     return written
 
 
-# The field of each trigger's body an award past the per-entry limit is named on: the input
-# that made it that large.
-ENTRY_FIELDS = {
-    RuleTrigger.ORDER: "total_cost",
-    RuleTrigger.REFERRAL: "total_cost",
-    RuleTrigger.PURCHASE: "amount",
-    RuleTrigger.FEEDBACK: "points",
-    RuleTrigger.BIRTHDAY: "points",
-    RuleTrigger.ACTIVITY: "properties",
-}
-
-
 def _awards_checked(
     context: tiers.TierContext | None, event: ProgramEvent, awards: Sequence[Award], *, kind: str
 ) -> TierAward | None:
     """What the awards add up to at the customer's tier: the tier award (if the event qualifies)
     or None. An award or a tier award past the per-entry limit refuses the event, named on its
     trigger's field, a real event and its simulation alike."""
-    field = ENTRY_FIELDS[event.trigger]
+    field = TRIGGERS[event.trigger].entry_field
     for award in awards:
         points_entry_check(award.points, field=field)
     points = sum(award.points for award in awards)
@@ -299,7 +177,7 @@ def event_earn(
     purchase and feedback is on the ledger. The first row writes its kind's event
     (``order.recorded`` for an order), the others ``points.earned``; each names its rule and
     carries ``event_extra(points_awarded)``. An award past the per-entry limit refuses the
-    event (on its trigger's ``ENTRY_FIELDS``) before anything is written. ``rules``: the trigger's active
+    event (on its trigger's ``entry_field``) before anything is written. ``rules``: the trigger's active
     rules when the caller has read them already (a referral runs them once per side).
     """
     rules = rules_active(event.trigger) if rules is None else rules

@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.exceptions import Conflict
 from rewards.errors import NotAvailable, TierRequired
 from rewards.models import CatalogItem, CatalogRedemptionCount
-from rewards.program import period_start
+from rewards.program.engine import period_start
 from rewards.services.tiers import tier_view
 
 

@@ -30,11 +30,11 @@ from rewards.models import (
     TierLadder,
     TierStanding,
 )
-from rewards.program import decimal_text, program_time
-from rewards.serializers import TierLadderInput
+from rewards.program.engine import program_time
+from rewards.program.language import decimal_text
 from rewards.services.events import event_record
 from rewards.shapes import iso
-from rewards.tiers import Ladder, Standing, TierDef, current_tier, earned_tier, held_tier, progress
+from rewards.tiers import Ladder, Standing, TierDef, current_tier, earned_tier, held_tier, ladder_validated, progress
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +67,11 @@ def ladder_read() -> Ladder | None:
 
 @transaction.atomic
 def ladder_set(*, definition: Mapping[str, Any], by: str) -> Ladder | None:
-    """Replace the ladder with one ``TierLadderInput`` accepts (else a 400 naming what is
-    wrong); no tiers removes it. It applies from now on: credits are multiplied and upgrade by
+    """Replace the ladder with one the ladder's grammar accepts (``ladder_validated``, else a
+    400 naming what is wrong); no tiers removes it. It applies from now on: credits are multiplied and upgrade by
     it at once, and customers move down only at their requalification dates
     (``recompute_tiers`` places those whose tier it no longer has, or who now reach higher)."""
-    serializer = TierLadderInput(data=dict(definition))
-    serializer.is_valid(raise_exception=True)
-    valid = serializer.validated_data
+    valid = ladder_validated(dict(definition))
     now = timezone.now()
     with connection.cursor() as cursor:
         # Racing sets (the first one included) one after the other; reads of the ladder go on.

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -403,3 +403,40 @@ def test_a_birthday_set_again_after_an_erasure_earns_nothing_more_that_year(prog
 @pytest.fixture
 def program_app(db):
     return ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program")
+
+
+def test_the_exported_ledger_is_the_history_the_api_shows_row_for_row(settings, shop, program_app):
+    """The export shapes its ledger with the history's own shape (``history_row_fields``): the
+    same rows as rewards-api/get-all-history and its documented serializer, a credit on the
+    way, one a return cancelled, one arrived, a rule's name and a row of no rule alike."""
+    from loyalty.services.personal_data import customer_export
+    from rewards.serializers import RewardHistoryOutput
+
+    settings.ORDER_POINTS_PENDING_DAYS = 14
+    now = int(timezone.now().timestamp())
+    orders = [(1, 1000, now), (2, 600, now), (3, 2000, now - 10 * 86_400)]
+    for order_id, total_cost, completed_at in orders:
+        body = {"user_id": USER, "order_id": order_id, "total_cost": total_cost, "completed_at": completed_at}
+        assert shop.post("/loyalty-api/orders", body, format="json").status_code == 201
+    assert shop.delete("/loyalty-api/orders/2").status_code == 200
+    services.points_lifecycle_run(now=timezone.now() + timedelta(days=5))  # order 3's points arrive
+    earned = {"user_id": USER, "points_earned": 7, "reward_description": "A bonus"}
+    assert shop.post("/rewards-api/earn-points/", earned, format="json").status_code == 201
+
+    exported = customer_export(user_id=USER)["ledger"]
+    shown = shop.get("/rewards-api/get-all-history/", {"user_id": USER}).json()["reward_history"]
+    documented = RewardHistoryOutput(
+        Reward.objects.filter(user_id=USER).select_related("rule", "lot").order_by("id"), many=True
+    ).data
+
+    assert exported == list(reversed(shown)) == json.loads(json.dumps(documented))
+    by_description = {row["reward_description"]: row for row in exported}
+    assert [
+        (by_description[f"Order {n}"]["points_earned"], by_description[f"Order {n}"]["pending_change"])
+        for n in (1, 2, 3)
+    ] == [(0, 50), (0, 30), (0, 100)]
+    assert [by_description[f"Order {n}"]["pending_status"] for n in (1, 2, 3)] == ["on_the_way", "cancelled", "arrived"]
+    assert by_description["Order 1"]["available_at"] is not None
+    assert by_description["Order 2"]["available_at"] is None
+    assert by_description["Order 1"]["rule_name"] is not None
+    assert by_description["A bonus"]["rule_name"] is None and by_description["A bonus"]["points_earned"] == 7

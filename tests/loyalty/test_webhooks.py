@@ -178,7 +178,7 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     application_revoke(app_id=application_create(name="gone", access_level="Can_Read").app.pk)
     (tmp_path / "balances.csv").write_text(f"{USER},5\n")
     balances_csv_import(tmp_path / "balances.csv")
-    badge_create(code="vip", name="VIP")
+    badge_create(definition={"code": "vip", "name": "VIP"})
     badge = badge_award(user_id=USER, code="vip", reason="top reviewer", by="staff maria")
     badge_revoke(award_id=badge.pk, reason="mistake", by="staff maria")
 

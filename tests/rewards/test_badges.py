@@ -108,7 +108,7 @@ def test_a_code_taken_is_a_409_an_unknown_one_a_404_and_the_code_never_changes(p
 
 @pytest.mark.django_db
 def test_a_badge_given_and_taken_back_keeps_its_row_and_writes_both_events():
-    badge_create(code="vip", name="VIP")
+    badge_create(definition={"code": "vip", "name": "VIP"})
 
     award = badge_award(user_id=USER, code="vip", reason="Top reviewer", by="staff maria", now=AWARDED)
     with pytest.raises(BadgeAlreadyHeld):
@@ -174,9 +174,16 @@ def test_a_badge_given_and_taken_back_keeps_its_row_and_writes_both_events():
 
 @pytest.mark.django_db
 def test_get_user_info_shows_the_badges_held_oldest_first(shop_app):
-    badge_create(code="vip", name="VIP", description="Very important", image_url="https://cdn.example.com/vip.png")
-    badge_create(code="early", name="Early bird")
-    badge_create(code="gone", name="Gone")
+    badge_create(
+        definition={
+            "code": "vip",
+            "name": "VIP",
+            "description": "Very important",
+            "image_url": "https://cdn.example.com/vip.png",
+        }
+    )
+    badge_create(definition={"code": "early", "name": "Early bird"})
+    badge_create(definition={"code": "gone", "name": "Gone"})
     badge_award(user_id=USER, code="vip", reason="r", by="staff maria", now=AWARDED)
     badge_award(user_id=USER, code="early", reason="r", by="staff maria", now=REVOKED)
     gone = badge_award(user_id=USER, code="gone", reason="r", by="staff maria")
@@ -206,7 +213,7 @@ def test_get_user_info_shows_the_badges_held_oldest_first(shop_app):
 
 @pytest.mark.django_db
 def test_the_export_carries_every_award_and_the_erasure_keeps_them_without_reasons():
-    badge_create(code="vip", name="VIP")
+    badge_create(definition={"code": "vip", "name": "VIP"})
     award = badge_award(user_id=USER, code="vip", reason="Met at the fair", by="staff maria", now=AWARDED)
     badge_revoke(award_id=award.pk, reason="Asked by Ann Smith", by="staff tom", now=REVOKED)
     badge_award(user_id=USER, code="vip", reason="Welcome back Ann", by="staff maria", now=REVOKED)
@@ -232,7 +239,7 @@ def test_the_export_carries_every_award_and_the_erasure_keeps_them_without_reaso
 
 @pytest.mark.django_db(transaction=True)
 def test_racing_awards_of_one_badge_give_it_once():
-    badge_create(code="vip", name="VIP")
+    badge_create(definition={"code": "vip", "name": "VIP"})
 
     results = run_concurrently(
         lambda i: badge_award(user_id=USER, code="vip", reason=f"try {i}", by="staff", if_not_held=True), 16

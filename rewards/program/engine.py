@@ -1,15 +1,16 @@
-"""The earning rules' language and arithmetic, with no database: which fields and operators a
-condition may use on which trigger, whether a rule applies to an event, and how many points
-its effect asks for. ``rewards.serializers.RuleInput`` validates a rule against this once,
-when it is saved; ``rewards.services.program`` loads the active rules, takes their caps and
-posts the awards.
+"""The engine: what an event is to the rules, whether a rule applies to it, and the awards
+its rules give (rate and fixed effects, then multipliers over the rate awards), each held to
+its caps. ``rewards.services.program`` reads the active rules, calls ``awards_take`` inside
+its transaction and posts the awards.
 
-Arithmetic is exact (``Fraction``), and every award is floored on its own.
+Arithmetic is exact (``Fraction``), and every award is floored on its own. Counted caps
+(``per_customer`` per period, ``budget``) are taken by the database function
+``program_cap_take`` (rewards/sql/program.sql) under the cap counts' row locks, so racing
+events never award past them.
 """
 
 import math
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,86 +19,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 
 from rewards.models import CapPeriod, Rule, RuleTrigger
-
-# ---- the language -------------------------------------------------------------------------
-
-OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in")
-ORDERING_OPS = frozenset({"gt", "gte", "lt", "lte"})
-LIST_OPS = frozenset({"in", "not_in"})
-MAX_LIST_VALUES = 100
-
-EFFECT_TYPES = ("rate", "fixed", "multiplier")
-RATE_SCOPE_MATCHING_ITEMS = "matching_items"
-REFERRAL_ROLES = ("referrer", "referee")
-CAP_KEYS = ("per_event", "per_customer", "period", "budget")
-
-NUMBER, TEXT, ANY = "number", "text", "any"
-_ALL_TRIGGERS = frozenset(RuleTrigger.values)
-_ORDER_TRIGGERS = frozenset({RuleTrigger.ORDER, RuleTrigger.REFERRAL})
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    kind: str  # NUMBER, TEXT or ANY (an activity's properties)
-    triggers: frozenset[str]  # the events that have the field
-
-
-FIELDS: dict[str, FieldSpec] = {
-    "total_cost": FieldSpec(NUMBER, _ORDER_TRIGGERS),
-    "amount": FieldSpec(NUMBER, frozenset({RuleTrigger.PURCHASE})),
-    "channel": FieldSpec(TEXT, _ORDER_TRIGGERS),
-    "item.sku": FieldSpec(TEXT, _ORDER_TRIGGERS),  # true when any of the order's items has it
-    "item.category": FieldSpec(TEXT, _ORDER_TRIGGERS),
-    "customer.orders_placed": FieldSpec(NUMBER, _ORDER_TRIGGERS),  # before this order, returned ones included
-    "customer.tier": FieldSpec(TEXT, _ALL_TRIGGERS),  # none while no tier ladder is set
-    "weekday": FieldSpec(NUMBER, _ALL_TRIGGERS),  # 1 = Monday, in the program's time zone
-}
-PROPERTIES_PREFIX = "properties."
-PROPERTIES_SPEC = FieldSpec(ANY, frozenset({RuleTrigger.ACTIVITY}))
-# An activity's property names (what properties.<name> may name): ASCII only, so a name looks
-# the same to every client.
-_PROPERTY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,50}")
-# Which base an effect of type rate multiplies: the event's money.
-RATE_TRIGGERS = frozenset({RuleTrigger.ORDER, RuleTrigger.PURCHASE, RuleTrigger.REFERRAL})
-
-
-def is_property_name(name: str) -> bool:
-    return _PROPERTY_NAME.fullmatch(name) is not None
-
-
-def field_spec(name: str) -> FieldSpec | None:
-    """What a condition's field is, or None for a field the language does not have (a property
-    no activity can carry among them)."""
-    if name.startswith(PROPERTIES_PREFIX):
-        return PROPERTIES_SPEC if is_property_name(name[len(PROPERTIES_PREFIX) :]) else None
-    return FIELDS.get(name)
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-
-
-def as_number(value: Any) -> Decimal | None:
-    """A number as an exact Decimal (a float by its shortest repr, which is what JSON sent);
-    None for anything else: text, booleans, NaN."""
-    if not is_number(value):
-        return None
-    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
-    return number if number.is_finite() else None
-
-
-def decimal_text(value: Decimal) -> str:
-    """An exact decimal as plain text, no trailing zeros and no exponent: "1.5", "100"."""
-    return format(value.normalize(), "f")
-
-
-def json_number(value: Decimal) -> int | float:
-    """A validated number as JSON stores it: an int when whole, else a float whose repr is
-    the decimal sent (validated numbers have at most 15 significant digits)."""
-    return int(value) if value == value.to_integral_value() else float(value)
-
+from rewards.program.language import (
+    FIELDS,
+    ITEM_PREFIX,
+    MONEY,
+    OP_SPECS,
+    PROPERTIES_PREFIX,
+    RATE_SCOPE_MATCHING_ITEMS,
+    TRIGGERS,
+    as_number,
+    is_number,
+)
 
 # ---- events ---------------------------------------------------------------------------------
 
@@ -110,7 +45,7 @@ class EventItem:
     price: int  # per unit, in the unit of the order's total_cost
 
     def field(self, name: str) -> Any:
-        return {"item.sku": self.sku, "item.category": self.category}[name]
+        return getattr(self, FIELDS[name].source)
 
 
 @dataclass(frozen=True)
@@ -133,15 +68,14 @@ class ProgramEvent:
         """A non-item field's value for this event; None when the event has none."""
         if name.startswith(PROPERTIES_PREFIX):
             return self.properties.get(name[len(PROPERTIES_PREFIX) :])
-        if name == "weekday":
-            return program_time(self.occurred_at).isoweekday()
-        return {
-            "total_cost": self.money if self.trigger in _ORDER_TRIGGERS else None,
-            "amount": self.money if self.trigger == RuleTrigger.PURCHASE else None,
-            "channel": self.channel,
-            "customer.orders_placed": self.orders_placed,
-            "customer.tier": self.tier,
-        }[name]
+        source = FIELDS[name].source
+        if source == MONEY and TRIGGERS[self.trigger].money_field != name:
+            return None  # the money of another trigger's events
+        return getattr(self, source)
+
+    @property
+    def weekday(self) -> int:
+        return program_time(self.occurred_at).isoweekday()
 
 
 def program_time(moment: datetime) -> datetime:
@@ -160,24 +94,20 @@ def _equal(actual: Any, wanted: Any) -> bool:
 
 
 def compare(actual: Any, op: str, wanted: Any) -> bool:
-    """One condition on one value. A missing value (no channel, no such property) meets only
-    ``ne`` and ``not_in``; ordering needs two numbers."""
+    """One condition on one value, as the language says the op means. A missing value (no
+    channel, no such property) meets only the negated ops (``ne``, ``not_in``); ordering needs
+    two numbers."""
+    spec = OP_SPECS[op]
     if actual is None:
-        return op in ("ne", "not_in")
-    if op in LIST_OPS:
-        found = any(_equal(actual, choice) for choice in wanted)
-        return found if op == "in" else not found
-    if op in ("eq", "ne"):
-        return _equal(actual, wanted) == (op == "eq")
+        return spec.negated
+    if spec.takes_list:
+        return any(_equal(actual, choice) for choice in wanted) != spec.negated
+    if spec.ordering is None:
+        return _equal(actual, wanted) != spec.negated
     actual_number, wanted_number = as_number(actual), as_number(wanted)
     if actual_number is None or wanted_number is None:
         return False
-    return {
-        "gt": actual_number > wanted_number,
-        "gte": actual_number >= wanted_number,
-        "lt": actual_number < wanted_number,
-        "lte": actual_number <= wanted_number,
-    }[op]
+    return spec.ordering(actual_number, wanted_number)
 
 
 def _item_holds(item: EventItem, condition: Mapping[str, Any]) -> bool:
@@ -186,7 +116,7 @@ def _item_holds(item: EventItem, condition: Mapping[str, Any]) -> bool:
 
 def condition_holds(condition: Mapping[str, Any], event: ProgramEvent) -> bool:
     """An ``item.*`` condition holds when any of the event's items meets it."""
-    if condition["field"].startswith("item."):
+    if condition["field"].startswith(ITEM_PREFIX):
         return any(_item_holds(item, condition) for item in event.items)
     return compare(event.value(condition["field"]), condition["op"], condition["value"])
 
@@ -230,7 +160,7 @@ def is_rate(rule: Rule) -> bool:
 
 def _rate_base(rule: Rule, event: ProgramEvent) -> Fraction:
     if rule.effect.get("scope") == RATE_SCOPE_MATCHING_ITEMS:
-        item_conditions = [c for c in rule.conditions if c["field"].startswith("item.")]
+        item_conditions = [c for c in rule.conditions if c["field"].startswith(ITEM_PREFIX)]
         matching = [item for item in event.items if all(_item_holds(item, c) for c in item_conditions)]
         return sum((Fraction(item.price) * item.quantity for item in matching), Fraction(0))
     return Fraction(event.money or 0)
@@ -264,3 +194,65 @@ def period_start(moment: datetime, period: str) -> date:
     if period == CapPeriod.YEAR:
         return day.replace(month=1, day=1)
     return date.min
+
+
+# ---- the awards: caps taken, multipliers last ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Award:
+    """What one rule gave for one event (0 when its caps were used up)."""
+
+    rule: Rule
+    points: int
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule.pk,
+            "rule_name": self.rule.name,
+            "version": self.rule.version,
+            "points": self.points,
+        }
+
+
+def breakdown(awards: Sequence[Award]) -> list[dict[str, Any]]:
+    return [award.fields() for award in awards]
+
+
+def counted_caps(rule: Rule) -> bool:
+    return "per_customer" in rule.caps or "budget" in rule.caps
+
+
+def _caps_take(rule: Rule, event: ProgramEvent, points: int) -> int:
+    """Points the rule's counted caps grant of ``points``, counted against them."""
+    if points <= 0 or not counted_caps(rule):
+        return max(points, 0)
+    caps = rule.caps
+    period = caps.get("period", "ever")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT program_cap_take(%s, %s, %s, %s, %s, %s, %s)",
+            [
+                rule.pk,
+                event.user_id,
+                period,
+                period_start(event.occurred_at, period),
+                caps.get("per_customer"),
+                caps.get("budget"),
+                points,
+            ],
+        )
+        return cursor.fetchone()[0]
+
+
+def awards_take(event: ProgramEvent, rules: Sequence[Rule]) -> list[Award]:
+    """The awards of the rules that apply to ``event``, in the order they ran, caps taken. Rate
+    and fixed effects first, then multipliers, which add to the rate awards as capped."""
+    matched = rules_matching(rules, event)
+    granted: dict[int, int] = {}
+    rate_points = 0
+    for rule in [*(r for r in matched if not is_multiplier(r)), *filter(is_multiplier, matched)]:
+        granted[rule.pk] = _caps_take(rule, event, points_wanted(rule, event, rate_points=rate_points))
+        if is_rate(rule):
+            rate_points += granted[rule.pk]
+    return [Award(rule=rule, points=granted[rule.pk]) for rule in matched]
