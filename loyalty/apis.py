@@ -89,13 +89,26 @@ from loyalty.services.webhooks import webhook_change, webhook_create, webhook_de
 from rewards import reports
 from rewards import services as rewards_services
 from rewards.apis import acting_app, balance_as_of_fields
-from rewards.errors import CatalogItemNotFound
+from rewards.errors import BadgeNotFound, CatalogItemNotFound
 from rewards.models import CatalogItem, Rule, RuleTrigger
 from rewards.segments import membership
-from rewards.selectors import Balance, account_find, catalog_item_find, catalog_items_all, rule_find, rules_listed
+from rewards.selectors import (
+    Balance,
+    account_find,
+    badge_find,
+    badges_all,
+    catalog_item_find,
+    catalog_items_all,
+    rule_find,
+    rules_listed,
+)
 from rewards.serializers import (
     AsOfQueryInput,
     AwardsOutput,
+    BadgeInput,
+    BadgeListOutput,
+    BadgeOutput,
+    BadgePatchInput,
     BalanceAsOfOutput,
     CatalogInput,
     CatalogItemOutput,
@@ -107,8 +120,9 @@ from rewards.serializers import (
     TierLadderOutput,
 )
 from rewards.services import segments as segment_services
+from rewards.services.badges import badge_create, badge_edit
 from rewards.services.catalog import catalog_item_create, catalog_item_edit
-from rewards.shapes import balance_fields, iso
+from rewards.shapes import badge_fields, balance_fields, iso
 
 
 def order_fields(order: Order) -> dict[str, Any]:
@@ -545,6 +559,48 @@ class CatalogItemApi(APIView):
             changes.pop(read_only, None)
         item = catalog_item_edit(item_id=_catalog_item_id(item_id), changes=changes)
         return Response(_catalog_fields(item))
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: BadgeListOutput, **errors()}, summary="Every badge"),
+    post=extend_schema(
+        request=BadgeInput, responses={201: BadgeOutput, **errors(409)}, summary="Create a badge (a code is set once)"
+    ),
+)
+class BadgesApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request) -> Response:
+        return Response({"success": True, "badges": [badge_fields(badge) for badge in badges_all()]})
+
+    def post(self, request: Request) -> Response:
+        badge = badge_create(definition=_object_body(request))
+        return Response({"success": True, **badge_fields(badge)}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: BadgeOutput, **errors(404)}, summary="A badge"),
+    patch=extend_schema(
+        request=BadgePatchInput(partial=True),
+        responses={200: BadgeOutput, **errors(404)},
+        summary="Change a badge's name, description or picture (its holders keep it)",
+    ),
+)
+class BadgeDetailApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, code: str) -> Response:
+        badge = badge_find(code=code)
+        if badge is None:
+            raise BadgeNotFound()
+        return Response({"success": True, **badge_fields(badge)})
+
+    def patch(self, request: Request, code: str) -> Response:
+        changes = _object_body(request)
+        for read_only in ("success", "created_at", "updated_at"):
+            changes.pop(read_only, None)
+        badge = badge_edit(code=code, changes=changes)
+        return Response({"success": True, **badge_fields(badge)})
 
 
 class ReportApi(APIView):

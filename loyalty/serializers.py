@@ -528,6 +528,10 @@ class CustomerExportOutput(serializers.Serializer):
     orders = serializers.ListField(child=serializers.DictField())
     coupons = serializers.ListField(child=serializers.DictField(), help_text="Coupons and donations redeemed.")
     activities = serializers.ListField(child=serializers.DictField())
+    badges = serializers.ListField(
+        child=serializers.DictField(),
+        help_text="Every badge award, held or taken back: badge, when, by whom, why, and when taken back.",
+    )
     tier = CustomerTierOutput(allow_null=True)
     tier_progress = TierProgressOutput(allow_null=True)
     referral = serializers.DictField(help_text="code, referred_by_user_id, referred_user_ids.")

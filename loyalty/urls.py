@@ -21,6 +21,8 @@ urlpatterns = [
     api_path("reports/breakage", apis.BreakageReportApi.as_view(), "report-breakage"),
     api_path("audit", apis.AuditApi.as_view(), "audit"),
     api_path(r"catalog/(?P<item_id>[^/]+)", apis.CatalogItemApi.as_view(), "catalog-item"),
+    api_path("badges", apis.BadgesApi.as_view(), "badges"),
+    api_path(r"badges/(?P<code>[^/]+)", apis.BadgeDetailApi.as_view(), "badge"),
     api_path("rules", apis.RulesApi.as_view(), "rules"),
     api_path("rules/simulate", apis.RulesSimulateApi.as_view(), "rules-simulate"),
     api_path(r"rules/(?P<rule_id>[^/]+)", apis.RuleDetailApi.as_view(), "rule"),

@@ -23,6 +23,9 @@ from core.renderers import csv_download
 from rewards import services
 from rewards.forms import (
     CONDITION_ROWS,
+    BadgeAdminForm,
+    BadgeGiveForm,
+    BadgeTakeBackForm,
     CatalogItemAdminForm,
     RuleAdminForm,
     SegmentAdminForm,
@@ -36,6 +39,8 @@ from rewards.forms import (
 )
 from rewards.models import (
     Activity,
+    Badge,
+    BadgeAward,
     Birthday,
     CatalogItem,
     Contact,
@@ -55,6 +60,7 @@ from rewards.models import (
 from rewards.segments import membership
 from rewards.selectors import rows_by_keyset
 from rewards.services import segments as segment_services
+from rewards.services.badges import badge_award, badge_create, badge_edit, badge_revoke
 from rewards.services.catalog import catalog_item_create, catalog_item_edit
 
 
@@ -641,3 +647,81 @@ class AuditAdmin(ReadOnlyAdmin):
                 mark_safe("<br>"), "{}: {} → {}", ((name, *values) for name, values in sorted(event.pgh_diff.items()))
             )
         return format_html_join(mark_safe("<br>"), "{}: {}", sorted((event.pgh_data or {}).items()))
+
+
+@admin.register(Badge)
+class BadgeAdmin(SafeModelAdmin):
+    """Badges, created and edited through the badge services with the API's validator."""
+
+    form = BadgeAdminForm
+    list_display = ["code", "name", "description", "image_url", "updated_at"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: Badge, form, change: bool) -> None:
+        definition = form.badge_definition
+        try:
+            saved = badge_edit(code=obj.code, changes=definition) if change else badge_create(definition=definition)
+        except DomainError as refused:
+            # Two staff creating one code at once: the second is told, nothing is written twice.
+            messages.error(request, refused.message)
+            saved = Badge.objects.get(code=obj.code)
+        obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # Awards name their badge; a badge stays.
+        return False
+
+
+@admin.register(BadgeAward)
+class BadgeAwardAdmin(SafeModelAdmin):
+    """Every badge given and taken back. "Add" gives a customer a badge (the add permission);
+    an award's page takes it back with a reason (the change permission). Nothing is deleted:
+    a taken-back award keeps its row with who took it back and why."""
+
+    list_display = ["user_id", "badge", "status", "awarded_at", "awarded_by", "reason", "revoked_by", "revoke_reason"]
+    list_filter = ["badge", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["badge"]
+    search_fields = ["=user_id"]
+    search_help_text = "A user_id."
+    ordering = ["-id"]
+    show_full_result_count = False
+
+    @admin.display(description="status", ordering="revoked_at")
+    def status(self, award: BadgeAward) -> str:
+        return "held" if award.revoked_at is None else f"taken back {award.revoked_at:%Y-%m-%d}"
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs: Any):
+        if obj is None:
+            kwargs["form"], kwargs["fields"] = BadgeGiveForm, ["user_id", "badge", "reason"]
+        else:
+            kwargs["form"] = BadgeTakeBackForm
+            kwargs["fields"] = [] if obj.revoked_at else ["take_back_reason"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        if obj is None:
+            return ["user_id", "badge", "reason"]
+        shown = [field.name for field in BadgeAward._meta.fields if field.name != "id"]
+        return shown if obj.revoked_at else [*shown, "take_back_reason"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        return [field.name for field in BadgeAward._meta.fields] if obj is not None else []
+
+    def save_model(self, request: HttpRequest, obj: BadgeAward, form, change: bool) -> None:
+        staff = f"staff {request.user.get_username()}"
+        try:
+            if not change:
+                data = form.cleaned_data
+                saved = badge_award(user_id=data["user_id"], code=data["badge"].code, reason=data["reason"], by=staff)
+                obj.pk = saved.pk
+            elif form.cleaned_data.get("take_back_reason"):
+                badge_revoke(award_id=obj.pk, reason=form.cleaned_data["take_back_reason"], by=staff)
+        except DomainError as refused:
+            # Another staff user was quicker (the same badge given, or this one taken back).
+            messages.error(request, refused.message)
+            if not change:
+                obj.pk = BadgeAward.objects.get(user_id=obj.user_id, badge=obj.badge, revoked_at=None).pk
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -65,7 +65,7 @@ from rewards.services.birthdays import birthday_first_rewarded, birthday_next
 from rewards.services.digests import digest_fields, public_key
 from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
-from rewards.shapes import balance_fields, event_fields, iso, redeemed_item_fields, reward_row_fields
+from rewards.shapes import badge_held_fields, balance_fields, event_fields, iso, redeemed_item_fields, reward_row_fields
 
 CAN_READ = AccessLevel.CAN_READ
 CAN_MODIFY = AccessLevel.CAN_MODIFY_ORDERS
@@ -469,6 +469,7 @@ class GetUserInfoApi(ReadAPIView):
             "user_id": params["user_id"],
             **balance_fields(balance),
             **services.tier_fields(params["user_id"]),
+            "badges": [badge_held_fields(award) for award in selectors.badges_held(user_id=params["user_id"])],
             "reward_history": RewardHistoryOutput(page.rows, many=True).data,
             **page_fields(page),
         }

@@ -182,6 +182,33 @@ class SegmentAwardConflict(Conflict):
     default_message = "This award_id was already asked with another segment, points or description."
 
 
+# ---- badges ---------------------------------------------------------------------------------------
+
+
+class BadgeInvalid(InvalidInput):
+    """A badge its grammar refuses (``rewards.services.badges``)."""
+
+
+class BadgeNotFound(NotFound):
+    code = "badge_not_found"
+    default_message = "No badge has this code."
+
+
+class BadgeConflict(Conflict):
+    code = "badge_conflict"
+    default_message = "A badge with this code already exists."
+
+
+class BadgeAlreadyHeld(Conflict):
+    code = "badge_already_held"
+    default_message = "The customer already holds this badge."
+
+
+class BadgeNotHeld(Conflict):
+    code = "badge_not_held"
+    default_message = "This badge award was already taken back."
+
+
 # ---- Idempotency-Key ----------------------------------------------------------------------------
 
 

@@ -12,7 +12,12 @@ from django import forms
 from django.utils import timezone
 
 from core.exceptions import InvalidInput
+from core.limits import MAX_BIGINT
+from core.validation import has_visible_character
+from rewards.errors import BadgeAlreadyHeld
 from rewards.models import (
+    Badge,
+    BadgeAward,
     CapPeriod,
     CatalogItem,
     RewardKind,
@@ -28,6 +33,7 @@ from rewards.program import language
 from rewards.program.validate import rule_validated
 from rewards.program.versions import RULE_FIELDS
 from rewards.segments.language import segment_validated
+from rewards.services.badges import BADGE_FIELDS, badge_validated
 from rewards.services.catalog import catalog_item_validated
 from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS, ladder_validated
 
@@ -500,3 +506,77 @@ class SegmentAdminForm(forms.ModelForm):
                 {key if key in self.fields else None: messages for key, messages in error.fields.items()}
             ) from None
         return data
+
+
+# ---- badges -----------------------------------------------------------------------------------------
+
+
+class BadgeAdminForm(forms.ModelForm):
+    """A badge, checked by the API's grammar (``badge_validated``); its code is set once."""
+
+    class Meta:
+        model = Badge
+        fields = ["code", "name", "description", "image_url"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["code"].disabled = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        definition = {name: data.get(name) or "" for name in BADGE_FIELDS}
+        if self.instance.pk is not None:
+            definition["code"] = self.instance.code
+        try:
+            badge_validated(definition)
+        except InvalidInput as error:
+            for field, messages in error.fields.items():
+                self.add_error(field if field in self.fields else None, messages)
+            return data
+        self.badge_definition = definition
+        return data
+
+
+class BadgeGiveForm(forms.ModelForm):
+    """Staff give a customer a badge, saying why (recorded on the award with their name)."""
+
+    class Meta:
+        model = BadgeAward
+        fields = ["user_id", "badge", "reason"]
+        help_texts = {"reason": "Why: it is recorded on the award with your user name."}
+
+    def clean_user_id(self) -> int:
+        user_id = self.cleaned_data["user_id"]
+        if not 0 < user_id <= MAX_BIGINT:
+            raise forms.ValidationError("A customer is a positive whole user_id.")
+        return user_id
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        badge, user_id = data.get("badge"), data.get("user_id")
+        if badge and user_id and BadgeAward.objects.filter(user_id=user_id, badge=badge, revoked_at=None).exists():
+            self.add_error("badge", BadgeAlreadyHeld.default_message)
+        return data
+
+
+class BadgeTakeBackForm(forms.ModelForm):
+    """Staff take a badge back, saying why; the award stays, with who and why."""
+
+    take_back_reason = forms.CharField(
+        max_length=200, required=False, help_text="Why it is taken back; saving with a reason takes it back."
+    )
+
+    class Meta:
+        model = BadgeAward
+        fields = []
+
+    def clean_take_back_reason(self) -> str:
+        reason = self.cleaned_data["take_back_reason"]
+        if reason and not has_visible_character(reason):
+            raise forms.ValidationError("A reason shows something.")
+        if self.instance.revoked_at is None and not reason:
+            raise forms.ValidationError("Say why the badge is taken back.")
+        return reason

@@ -473,6 +473,8 @@ class EventType(models.TextChoices):
     MESSAGE_SENT = "message.sent", "Message to a customer sent"
     MESSAGE_FAILED = "message.failed", "Message to a customer failed"
     SEGMENT_AWARD_DONE = "segment.award_done", "A bulk award to a segment credited every member"
+    BADGE_AWARDED = "badge.awarded", "Badge awarded"
+    BADGE_REVOKED = "badge.revoked", "Badge taken back"
 
 
 class Event(models.Model):
@@ -1096,3 +1098,65 @@ class LedgerDigestHead(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} seq {self.seq} in digest {self.digest_id}"
+
+
+# ---- the program: badges ----------------------------------------------------------------------
+
+
+@audited("badge")
+class Badge(models.Model):
+    """A badge a customer can hold: given by staff or by a challenge's reward. Never deleted
+    (awards name it); its name, description and picture may change. What a badge may be is
+    its grammar's (``rewards.services.badges``)."""
+
+    code = models.CharField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    image_url = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class BadgeAward(models.Model):
+    """A badge given to a customer, by staff (with a reason) or by a challenge's completion.
+
+    Never deleted: taking a badge back sets ``revoked_at``, ``revoked_by`` and
+    ``revoke_reason`` once, so the row says who gave it, who took it back and why. A customer
+    holds a badge at most once at a time (a partial unique constraint); once taken back it can
+    be given again, as a new row.
+    """
+
+    user_id = models.BigIntegerField()
+    badge = models.ForeignKey(Badge, on_delete=models.PROTECT, related_name="awards")
+    awarded_at = models.DateTimeField()
+    awarded_by = models.CharField(max_length=200)
+    reason = models.CharField(max_length=200)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=200, blank=True, default="")
+    revoke_reason = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["user_id", "-id"], name="badgeaward_user_newest")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user_id", "badge"], condition=Q(revoked_at__isnull=True), name="badgeaward_held_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at__isnull=True, revoked_by="", revoke_reason="")
+                | Q(revoked_at__isnull=False) & ~Q(revoked_by="") & ~Q(revoke_reason=""),
+                name="badgeaward_revoked_with_who_and_why",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "held" if self.revoked_at is None else f"taken back {self.revoked_at:%Y-%m-%d}"
+        return f"{self.badge_id} of {self.user_id} ({state})"
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableRowError("A badge award is never deleted; take the badge back instead.")

@@ -13,6 +13,8 @@ from core.db_router import read_alias
 from rewards.models import (
     REDEMPTION_KINDS,
     Account,
+    Badge,
+    BadgeAward,
     CatalogItem,
     CatalogRedemptionCount,
     Event,
@@ -134,6 +136,20 @@ def user_info(
 ) -> tuple[Balance, HistoryPage]:
     """The totals and one page of the ledger, for get-user-info/."""
     return account_balance(user_id=user_id), reward_history(user_id=user_id, limit=limit, before_id=before_id)
+
+
+def badges_held(*, user_id: int) -> list[BadgeAward]:
+    """The badges a customer holds now, oldest award first."""
+    awards = BadgeAward.objects.filter(user_id=user_id, revoked_at__isnull=True).select_related("badge")
+    return list(awards.order_by("id"))
+
+
+def badges_all() -> QuerySet[Badge]:
+    return Badge.objects.order_by("code")
+
+
+def badge_find(*, code: str) -> Badge | None:
+    return Badge.objects.filter(code=code).first()
 
 
 def redemption_history(

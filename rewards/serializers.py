@@ -48,6 +48,7 @@ from rewards.program.validate import (
     rule_validated,
 )
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
+from rewards.services.badges import BADGE_CODE_MESSAGE
 from rewards.services.catalog import MAX_CATALOG_COUNT, MAX_TIER_CODES, catalog_item_validated
 from rewards.shapes import pending_available_at, pending_status
 from rewards.tiers import MAX_BENEFITS, MAX_TIERS, ladder_validated
@@ -294,6 +295,50 @@ class CatalogInput(NulRefusedMixin, DomainValidated, serializers.Serializer):
     coupon_valid_days = StrictIntegerField(min_value=1, max_value=36_500, allow_null=True, default=None)
 
 
+class BadgeInput(serializers.Serializer):
+    """A badge as staff define it (``loyalty-api/badges``); its code is set once, when created.
+    These fields document it (the schema); the badge's grammar checks it, in the service."""
+
+    code = StrictCharField(max_length=50, help_text=f"{BADGE_CODE_MESSAGE}")
+    name = text_field(max_length=100)
+    description = StrictCharField(max_length=500, allow_blank=True, trim_whitespace=False, default="")
+    image_url = StrictCharField(
+        max_length=500,
+        allow_blank=True,
+        default="",
+        help_text="An https:// URL or a path on this service (/static/...); optional.",
+    )
+
+
+class BadgePatchInput(BadgeInput):
+    """What a PATCH may change: name, description, image_url (the code is the badge's name in the path)."""
+
+    code = None
+
+
+class BadgeOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    image_url = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class BadgeListOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    badges = BadgeOutput(many=True)
+
+
+class BadgeHeldOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    image_url = serializers.CharField()
+    awarded_at = serializers.DateTimeField()
+
+
 class BalancePartsOutput(serializers.Serializer):
     """The schema of ``balance_fields``."""
 
@@ -420,6 +465,7 @@ class RedemptionsOutput(PageOutput):
 
 
 class UserInfoOutput(BalanceOutput, PageOutput):
+    badges = BadgeHeldOutput(many=True, help_text="The badges the customer holds, oldest first.")
     reward_history = RewardHistoryOutput(many=True)
 
 

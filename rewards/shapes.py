@@ -4,7 +4,7 @@ events carry. Built directly (no serializer): writes are the hot path."""
 from datetime import UTC, datetime
 from typing import Any
 
-from rewards.models import Event, RedeemedItem, Reward
+from rewards.models import Badge, BadgeAward, Event, RedeemedItem, Reward
 from rewards.selectors import Balance
 
 
@@ -84,6 +84,44 @@ def redeemed_item_fields(item: RedeemedItem) -> dict[str, Any]:
         "amount": item.amount,
         "state": item.state,
         "valid_until": iso(item.valid_until),
+    }
+
+
+def badge_fields(badge: Badge) -> dict[str, Any]:
+    """A badge as ``loyalty-api/badges`` answers it."""
+    return {
+        "code": badge.code,
+        "name": badge.name,
+        "description": badge.description,
+        "image_url": badge.image_url,
+        "created_at": iso(badge.created_at),
+        "updated_at": iso(badge.updated_at),
+    }
+
+
+def badge_held_fields(award: BadgeAward) -> dict[str, Any]:
+    """A badge a customer holds, as get-user-info and the rewards page show it."""
+    badge = award.badge
+    return {
+        "code": badge.code,
+        "name": badge.name,
+        "description": badge.description,
+        "image_url": badge.image_url,
+        "awarded_at": iso(award.awarded_at),
+    }
+
+
+def badge_award_fields(award: BadgeAward) -> dict[str, Any]:
+    """One award, held or taken back, as its events and the customer's export carry it."""
+    return {
+        "id": award.pk,
+        "badge": award.badge.code,
+        "awarded_at": iso(award.awarded_at),
+        "awarded_by": award.awarded_by,
+        "reason": award.reason,
+        "revoked_at": iso(award.revoked_at),
+        "revoked_by": award.revoked_by,
+        "revoke_reason": award.revoke_reason,
     }
 
 

@@ -11,6 +11,7 @@ from loyalty.models import AccessLevel
 from loyalty.services import application_create, order_record, referral_code_for
 from rewards import services
 from rewards.services import segments as segment_services
+from rewards.services.badges import badge_create
 from rewards.services.messages import contact_set
 from tests.conftest import client_for
 from tests.factories import ApplicationFactory
@@ -144,6 +145,10 @@ def calls(state: dict) -> list[Call]:
         Call("get", "/loyalty-api/reports/rollforward?from=2026-01-01", None, 200, PROGRAM),
         Call("get", "/loyalty-api/reports/breakage", None, 200, PROGRAM),
         Call("get", "/loyalty-api/audit?from=2026-01-01&subject=rule", None, 200, PROGRAM),
+        Call("get", "/loyalty-api/badges", None, 200, PROGRAM),
+        Call("post", "/loyalty-api/badges", {"code": f"b{state['item']}", "name": "New"}, 201, PROGRAM),
+        Call("get", "/loyalty-api/badges/regular", None, 200, PROGRAM),
+        Call("patch", "/loyalty-api/badges/regular", {"name": "Regular customer"}, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/export", None, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/balance?as_of=2026-01-01", None, 200, PROGRAM),
         Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
@@ -163,7 +168,7 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 69
+CALL_COUNT = 73
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
@@ -189,6 +194,7 @@ def state(db) -> dict:
     contact_set(user_id=USER, email="c@example.com")
     segment_services.segment_create(definition={"code": "all", "name": "All"}, by="test")
     segment_services.award_ask(code="all", **AWARD, app=None, by="test")
+    badge_create(definition={"code": "regular", "name": "Regular"})
     return {
         "code": code,
         "coupon": coupon.redeemed_item.item_code,

@@ -35,6 +35,8 @@ NOT_ON_THE_API = {
     "conflict": "the base of the 409s: every one raised has a code of its own",
     "adjustment_already_posted": "the admin adjustment form posted twice",
     "unknown_tier": "a staff floor in admin naming a tier the ladder does not have",
+    "badge_already_held": "staff in admin giving a badge the customer holds (a race past the form's check)",
+    "badge_not_held": "staff in admin taking back a badge another staff user just took back",
 }
 
 

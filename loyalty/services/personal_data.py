@@ -1,13 +1,13 @@
 """A customer's own data: everything kept about them, and erasing what is personal.
 
-Erasure keeps what the books need (amounts, dates, balances, the ledger's kinds and links), so
-``check_ledger`` stays clean, and removes what says something about the person: their
-birthday's date, who referred whom, their attributes (what a shop said about them), their
-contact (email, language, consent) and the address and subject of the messages sent to them, and
-every free text, wherever it is kept (ledger
-descriptions, void and staff reasons, an order's channel and its items' sku and category,
-activities' properties), inside the events that carry them (so the events API and every
-webhook delivery, which renders its event when it sends, carry it no more), in the answers
+Erasure keeps what the books need (amounts, dates, balances, the ledger's kinds and links, the
+badges a customer holds and held), so ``check_ledger`` stays clean, and removes what says
+something about the person: their birthday's date, who referred whom, their attributes (what a
+shop said about them), their contact (email, language, consent) and the address and subject of
+the messages sent to them, and every free text, wherever it is kept (ledger descriptions, void
+and staff reasons, a badge's award and take-back reasons, an order's channel and its items' sku
+and category, activities' properties), inside the events that carry them (so the events API and
+every webhook delivery, which renders its event when it sends, carry it no more), in the answers
 stored for Idempotency-Key replays, and in what webhook receivers answered to their events.
 
 Nothing left behind tells a guess at erased data from a wrong one: a stored fingerprint of a
@@ -33,6 +33,7 @@ from rewards.models import (
     ERASED,
     Account,
     Activity,
+    BadgeAward,
     Birthday,
     Contact,
     CustomerAttributes,
@@ -50,13 +51,15 @@ from rewards.services import tier_fields
 from rewards.services.attributes import attributes_read
 from rewards.services.digests import customer_digests
 from rewards.services.messages import contact_fields, messages_of
-from rewards.shapes import history_row_fields, iso, redeemed_item_fields
+from rewards.shapes import badge_award_fields, history_row_fields, iso, redeemed_item_fields
 from rewards.verify import export_chain_entry
 
 # The keys of stored JSON whose texts are free text about the customer: a ledger row's
 # description, a void's or an expiry's reason, an order's channel, an order item's sku and
 # category. An activity's ``properties`` are emptied whole.
-FREE_TEXT_KEYS = frozenset({"reward_description", "reason", "refund_reason", "channel", "sku", "category"})
+FREE_TEXT_KEYS = frozenset(
+    {"reward_description", "reason", "refund_reason", "revoke_reason", "channel", "sku", "category"}
+)
 
 
 def erased_json(value: Any) -> Any:
@@ -94,6 +97,7 @@ def _known(user_id: int) -> bool:
         or Birthday.objects.filter(user_id=user_id).exists()
         or ReferralCode.objects.filter(user_id=user_id).exists()
         or Contact.objects.filter(user_id=user_id).exists()
+        or BadgeAward.objects.filter(user_id=user_id).exists()
     )
 
 
@@ -155,6 +159,10 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
                 "properties": a.properties,
             }
             for a in Activity.objects.filter(user_id=user_id).order_by("id")
+        ],
+        "badges": [
+            badge_award_fields(award)
+            for award in BadgeAward.objects.filter(user_id=user_id).select_related("badge").order_by("id")
         ],
         **tier_fields(user_id),
         "referral": {
@@ -266,7 +274,11 @@ def personal_data_erase(*, user_id: int, by: str) -> Erasure:
         .update(reason=ERASED)
         + RedeemedItem.objects.filter(reward__user_id=user_id)
         .exclude(refund_reason__in=["", ERASED])
-        .update(refund_reason=ERASED),
+        .update(refund_reason=ERASED)
+        + BadgeAward.objects.filter(user_id=user_id).exclude(reason=ERASED).update(reason=ERASED)
+        + BadgeAward.objects.filter(user_id=user_id)
+        .exclude(revoke_reason__in=["", ERASED])
+        .update(revoke_reason=ERASED),
         "stored_answers": _save_erased(
             answers.exclude(request_fingerprint=ERASED), ["request_fingerprint", "response_body"], _answer_erase
         ),

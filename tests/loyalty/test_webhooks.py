@@ -21,6 +21,7 @@ from loyalty.services.webhooks import webhook_create, webhooks_deliver_all
 from rewards import services
 from rewards.importers.balances_csv import balances_csv_import
 from rewards.models import EventType, RedeemedItem
+from rewards.services.badges import badge_award, badge_create, badge_revoke
 from rewards.services.segments import award_ask, award_run, segment_create
 from tests.conftest import client_for
 
@@ -192,6 +193,9 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     segment_create(definition={"code": "everyone", "name": "Everyone"}, by="test")
     asked = award_ask(code="everyone", award_id="gift", points=3, description="gift", app=app, by="test")
     award_run(award_pk=asked.award.pk)
+    badge_create(definition={"code": "vip", "name": "VIP"})
+    badge = badge_award(user_id=USER, code="vip", reason="top reviewer", by="staff maria")
+    badge_revoke(award_id=badge.pk, reason="mistake", by="staff maria")
 
     deliver_until_quiet()
 

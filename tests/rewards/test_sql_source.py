@@ -45,7 +45,8 @@ def installed() -> dict[str, tuple[str, str]]:
         types = {f"type {name}": ("", attributes) for name, attributes in cursor.fetchall()}
         # The audit's triggers (``pgtrigger_*``) are declared with their models, as their functions.
         cursor.execute(
-            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal AND tgname NOT LIKE 'pgtrigger\\_%%'"
+            "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger"
+            " WHERE NOT tgisinternal AND tgname NOT LIKE 'pgtrigger\\_%%'"
         )
         triggers = {f"trigger {name}": ("", definition) for name, definition in cursor.fetchall()}
     return functions | types | triggers
