@@ -1076,6 +1076,10 @@ class LedgerDigest(models.Model):
     hash = models.BinaryField()
     public_key = models.BinaryField()
     signature = models.BinaryField()
+    # The audit chain's head when it was cut (what its hash signs too); NULL in the digests
+    # cut before the audit record was chained (their hash is the form without it).
+    audit_seq = models.BigIntegerField(null=True)
+    audit_hash = models.BinaryField(null=True)
 
     class Meta:
         verbose_name = "ledger digest"
@@ -1098,6 +1102,23 @@ class LedgerDigestHead(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} seq {self.seq} in digest {self.digest_id}"
+
+
+class AuditChainHead(models.Model):
+    """The head of the audit chain (docs/VERIFY.md): the seq, id and hash of the last audit
+    entry. One row; every audited change takes its lock to chain its entries, until it
+    commits, so entries chain one transaction after another."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    entry_id = models.BigIntegerField(null=True)
+    hash = models.BinaryField(default=bytes(32))
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_one_row")]
+
+    def __str__(self) -> str:
+        return f"audit chain head: seq {self.seq}"
 
 
 # ---- the program: badges ----------------------------------------------------------------------

@@ -33,6 +33,7 @@ LIVE_FILES = (
     "program.sql",
     "tiers.sql",
     "digests.sql",
+    "audit.sql",
     "messages.sql",
 )
 SNAPSHOT_MARK = "-- A frozen snapshot of rewards/sql/"

@@ -28,6 +28,8 @@ def seed(item: CatalogItem) -> None:
     values = ["n" if column == "stock" else f'c."{column}"' for column in columns]
     now = timezone.now()
     with connection.cursor() as cursor:
+        # Not chained (the chain's trigger off, as the read does not care): 1 s instead of 5.
+        cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(
             f"""
             INSERT INTO {audit.db_table} ({", ".join(f'"{c}"' for c in columns)}, pgh_obj_id, pgh_label, pgh_created_at)
@@ -38,6 +40,7 @@ def seed(item: CatalogItem) -> None:
             """,
             {"seeded": SEEDED, "today": TODAY_ENTRIES, "now": now, "item": item.pk},
         )
+        cursor.execute("SET LOCAL session_replication_role = origin")
         cursor.execute(f"ANALYZE {audit.db_table}")  # what autovacuum does after such a load
 
 

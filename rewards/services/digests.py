@@ -2,7 +2,7 @@
 
 A digest holds every customer's chain head (user_id, seq, hash) that moved since the digest
 before it, in user_id order, as the leaves of a Merkle tree; its hash covers the moment it was
-cut, the previous digest's hash and the tree's root, and is signed with Ed25519 by
+cut, the previous digest's hash, the tree's root and the audit chain's head, and is signed with Ed25519 by
 ``LEDGER_SIGNING_KEY``. A customer's export carries the digests that hold their heads, each with
 the Merkle proof of its head, so it is checked without anyone else's heads.
 
@@ -78,15 +78,23 @@ def ledger_digest_cut(*, now: datetime | None = None) -> LedgerDigest:
             cut_at = now or timezone.now()
             cursor.execute(_MOVED_HEADS)
             heads = [(user_id, seq, bytes(head)) for user_id, seq, head in cursor.fetchall()]
+            # The audit chain's head in the same snapshot: every audited change committed before.
+            # (Its row moves at commit, by a deferred trigger: what this transaction deferred runs first.)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SELECT seq, hash FROM rewards_auditchainhead WHERE id = 1")
+            audit_head = cursor.fetchone()  # none before the first change (a flushed database)
+            audit = (audit_head[0], bytes(audit_head[1])) if audit_head else (0, ZERO_HASH)
         root = heads_root([head_leaf(*head) for head in heads])
         previous_hash = bytes(previous.hash) if previous else ZERO_HASH
-        signed = digest_hash(chain_time(cut_at), previous_hash, len(heads), root)
+        signed = digest_hash(chain_time(cut_at), previous_hash, len(heads), root, audit)
         digest = LedgerDigest.objects.create(
             cut_at=cut_at,
             previous_hash=previous_hash,
             heads_count=len(heads),
             heads_root=root,
             hash=signed,
+            audit_seq=audit[0],
+            audit_hash=audit[1],
             public_key=public_key_of(key),
             signature=key.sign(signed),
         )
@@ -105,6 +113,8 @@ def digest_fields(digest: LedgerDigest) -> dict:
         "previous_hash": bytes(digest.previous_hash).hex(),
         "heads_count": digest.heads_count,
         "heads_root": bytes(digest.heads_root).hex(),
+        "audit_seq": digest.audit_seq,
+        "audit_hash": None if digest.audit_hash is None else bytes(digest.audit_hash).hex(),
         "hash": bytes(digest.hash).hex(),
         "public_key": bytes(digest.public_key).hex(),
         "signature": bytes(digest.signature).hex(),

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
 from rewards import services
-from rewards.models import Account, LedgerDigest, LedgerDigestHead, Reward
+from rewards.models import Account, AuditChainHead, LedgerDigest, LedgerDigestHead, Reward
 from rewards.services.digests import ledger_digest_cut, public_key_of
 from rewards.verify import ZERO_HASH, chain_time, digest_hash, head_leaf, heads_root
 
@@ -262,7 +262,12 @@ def test_a_digest_holds_the_heads_that_moved_since_the_one_before(ledger, shop_a
     assert third.heads_count == 0
     heads = [head_leaf(BOB, 5, bytes(row(BOB, 5).hash)), head_leaf(CAROL, 5, bytes(row(CAROL, 5).hash))]
     assert bytes(second.heads_root) == heads_root(heads)
-    assert bytes(second.hash) == digest_hash(chain_time(second.cut_at), bytes(first.hash), 2, heads_root(heads))
+    # The audit chain's head is signed too (none yet in a flushed database: seq 0).
+    head = AuditChainHead.objects.values_list("seq", "hash").first() or (0, bytes(32))
+    audit_head = (head[0], bytes(head[1]))
+    assert (second.audit_seq, bytes(second.audit_hash)) == audit_head
+    signed = digest_hash(chain_time(second.cut_at), bytes(first.hash), 2, heads_root(heads), audit_head)
+    assert bytes(second.hash) == signed
     call_command("verify_ledger")
     assert Account.objects.get(user_id=BOB).chain_seq == 5
 
