@@ -45,6 +45,7 @@ from rewards.verify import (
     chain_time,
     digest_hash,
     head_leaf,
+    heads_levels,
     heads_root,
     micros_time,
     signature_valid,
@@ -610,11 +611,16 @@ def _digest_problems(trusted_keys: set[bytes] | None) -> list[Problem]:
             previous_hash, root, stored, key, signature = map(bytes, (previous_hash, root, stored, key, signature))
             audit = None if audit_seq is None else (audit_seq, bytes(audit_hash or b""))
             cursor.execute(
-                "SELECT user_id, seq, hash FROM rewards_ledgerdigesthead WHERE digest_id = %s ORDER BY user_id, id",
+                "SELECT user_id, seq, hash, position FROM rewards_ledgerdigesthead WHERE digest_id = %s "
+                "ORDER BY user_id, id",
                 [digest_id],
             )
             heads = cursor.fetchall()
-            leaves = [head_leaf(user_id, seq, bytes(head)) for user_id, seq, head in heads]
+            leaves = [head_leaf(user_id, seq, bytes(head)) for user_id, seq, head, _ in heads]
+            cursor.execute(
+                "SELECT nodes FROM rewards_ledgerdigestlevel WHERE digest_id = %s ORDER BY level", [digest_id]
+            )
+            stored_levels = [bytes(nodes) for (nodes,) in cursor.fetchall()]
             signed = digest_hash(chain_time(cut_at), previous_hash, count, root, audit)
             if previous_hash != previous:
                 what = "it does not name the digest before it: a digest deleted, inserted or altered"
@@ -622,6 +628,10 @@ def _digest_problems(trusted_keys: set[bytes] | None) -> list[Problem]:
                 what = "its heads do not give its root: a head altered, added or removed"
             elif signed != stored:
                 what = "its hash does not match its contents: altered"
+            elif [position for *_, position in heads] != list(range(len(heads))) or stored_levels != [
+                b"".join(level) for level in heads_levels(leaves)[:-1]
+            ]:
+                what = "its stored Merkle levels do not match its heads: the proofs it gives are wrong"
             elif trusted_keys is not None and key not in trusted_keys:
                 what = f"signed by a key this service does not trust ({key.hex()})"
             elif not signature_valid(key, signature, signed):

@@ -175,26 +175,36 @@ def _node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
+def heads_levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """The Merkle tree's levels, the leaves first and the root last: each level pairs the nodes
+    of the one below left to right and carries an odd last node up unchanged."""
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append(
+            [_node(below[i], below[i + 1]) if i + 1 < len(below) else below[i] for i in range(0, len(below), 2)]
+        )
+    return levels
+
+
 def heads_root(leaves: Sequence[bytes]) -> bytes:
-    """The Merkle root of the leaves: pairs hashed level by level, an odd last node carried up;
-    no leaves at all: SHA-256 of nothing."""
+    """The Merkle root of the leaves; no leaves at all: SHA-256 of nothing."""
     if not leaves:
         return hashlib.sha256(b"").digest()
-    level = list(leaves)
-    while len(level) > 1:
-        level = [_node(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
-    return level[0]
+    return heads_levels(leaves)[-1][0]
+
+
+def proof_step(index: int, sibling: bytes) -> dict[str, str]:
+    """One step of a proof: the sibling of node ``index`` at its level, and its side."""
+    return {"side": "left" if index % 2 else "right", "hash": sibling.hex()}
 
 
 def heads_proof(leaves: Sequence[bytes], index: int) -> list[dict[str, str]]:
     """The siblings that lead from leaf ``index`` to the root, each with its side."""
     proof = []
-    level = list(leaves)
-    while len(level) > 1:
-        sibling = index ^ 1
-        if sibling < len(level):
-            proof.append({"side": "left" if sibling < index else "right", "hash": level[sibling].hex()})
-        level = [_node(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
+    for level in heads_levels(leaves)[:-1]:
+        if index ^ 1 < len(level):
+            proof.append(proof_step(index, level[index ^ 1]))
         index //= 2
     return proof
 

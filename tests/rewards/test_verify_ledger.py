@@ -182,9 +182,11 @@ def digest_edit(statement: str, params=()) -> None:
     sql("SET CONSTRAINTS ALL IMMEDIATE")  # (a table with checks pending cannot be altered)
     sql("ALTER TABLE rewards_ledgerdigest DISABLE TRIGGER ledger_digest_append_only")
     sql("ALTER TABLE rewards_ledgerdigesthead DISABLE TRIGGER ledger_digest_head_append_only")
+    sql("ALTER TABLE rewards_ledgerdigestlevel DISABLE TRIGGER ledger_digest_level_append_only")
     sql(statement, params)
     sql("ALTER TABLE rewards_ledgerdigest ENABLE TRIGGER ledger_digest_append_only")
     sql("ALTER TABLE rewards_ledgerdigesthead ENABLE TRIGGER ledger_digest_head_append_only")
+    sql("ALTER TABLE rewards_ledgerdigestlevel ENABLE TRIGGER ledger_digest_level_append_only")
 
 
 @pytest.mark.parametrize(
@@ -229,6 +231,7 @@ def test_a_deleted_digest_is_named_by_the_one_after_it(ledger, shop_app):
     services.points_earn(user_id=ALICE, points=1, description="later", app=shop_app)
     second = ledger_digest_cut()
     digest_edit("DELETE FROM rewards_ledgerdigesthead WHERE digest_id = %s", [first.pk])
+    digest_edit("DELETE FROM rewards_ledgerdigestlevel WHERE digest_id = %s", [first.pk])
     digest_edit("DELETE FROM rewards_ledgerdigest WHERE id = %s", [first.pk])
 
     assert f"the first: digests: digest {second.pk}: it does not name the digest before it" in verify_fails()
@@ -241,6 +244,8 @@ def test_digests_are_append_only(ledger):
         f"DELETE FROM rewards_ledgerdigest WHERE id = {digest.pk}",
         f"UPDATE rewards_ledgerdigesthead SET seq = 1 WHERE digest_id = {digest.pk}",
         f"DELETE FROM rewards_ledgerdigesthead WHERE digest_id = {digest.pk}",
+        f"UPDATE rewards_ledgerdigestlevel SET level = 9 WHERE digest_id = {digest.pk}",
+        f"DELETE FROM rewards_ledgerdigestlevel WHERE digest_id = {digest.pk}",
     ):
         refused = pytest.raises(IntegrityError, match="Ledger digests are append-only")
         with refused, transaction.atomic(), connection.cursor() as cursor:
