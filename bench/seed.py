@@ -14,6 +14,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rewards_project.settings")
+# A load and its chaining run for seconds, more on a busy machine: no request's statement timeout.
+os.environ.setdefault("LOYALTY_MANAGEMENT_COMMAND", "1")
 
 import django
 
