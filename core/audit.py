@@ -12,9 +12,11 @@ for every request that may write and names the staff user of an admin request;
 :func:`audit_actor` adds the application, from the one place an API request is authenticated.
 A change made outside any request (plain SQL, a command, a job) is recorded with no actor.
 
-Audit rows are append-only (a trigger refuses UPDATE and DELETE on every audit table), and
-their ids come from one sequence, ``audit_event_id``, shared by every audit table: the id
-orders every change recorded, across subjects, for whatever reads them in order.
+Audit rows are append-only (a trigger refuses UPDATE and DELETE on every audit table), and each
+is the next link of one hash chain over every audit table (pgh_seq, pgh_hash; docs/VERIFY.md),
+chained by a trigger declared here too, under the chain's lock; their ids come from one
+sequence, ``audit_event_id``, drawn under that lock: the id orders every change recorded,
+across subjects, in the order they were committed.
 """
 
 import json

@@ -8,8 +8,9 @@ holds one of its heads (the head is that row, the Merkle proof leads to the dige
 digest's hash is its own, and its Ed25519 signature verifies with KEY, 64 hex characters).
 
 This module is the second, independent home of the canonical forms (the first is
-rewards/sql/ledger.sql's ``ledger_row_hash``, which writes them); docs/VERIFY.md gives them byte
-for byte. It needs the standard library and ``cryptography`` only: no Django, no database.
+rewards/sql/ledger.sql's ``ledger_row_hash`` for rows and rewards/sql/audit.sql's
+``audit_entry_form`` for audit entries, which write them); docs/VERIFY.md gives them byte for
+byte. It needs the standard library and ``cryptography`` only: no Django, no database.
 ``manage.py verify_ledger`` runs the same checks over the whole database.
 """
 
