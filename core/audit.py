@@ -17,6 +17,7 @@ their ids come from one sequence, ``audit_event_id``, shared by every audit tabl
 orders every change recorded, across subjects, for whatever reads them in order.
 """
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 import pghistory
 from django.db import connection, models
 from django.http import HttpRequest, HttpResponse
-from pghistory.models import Event, Events
+from pghistory.models import Event
 
 ModelT = TypeVar("ModelT", bound=type[models.Model])
 
@@ -67,8 +68,17 @@ def audited(subject: str, *, exclude: Iterable[str] = ()) -> Callable[[ModelT], 
             pghistory.DeleteEvent(trigger_name="audit_delete"),
             exclude=list(exclude),
             model_name=f"{model.__name__}Audit",
-            obj_field=pghistory.ObjForeignKey(related_name="+", related_query_name="+"),
-            meta={"verbose_name": f"{model._meta.verbose_name} audit entry"},
+            # The (pgh_obj_id, pgh_id) index below serves the object's lookups: no index of its own.
+            obj_field=pghistory.ObjForeignKey(related_name="+", related_query_name="+", db_index=False),
+            meta={
+                "verbose_name": f"{model._meta.verbose_name} audit entry",
+                # A page is read by the primary key (the id cursor) or by time, then each of its
+                # entries finds the one before it for the same object: never a scan of the table.
+                "indexes": [
+                    models.Index(fields=["pgh_obj", "pgh_id"], name=f"{subject}_pgh_obj"),
+                    models.Index(fields=["pgh_created_at"], name=f"{subject}_pgh_at"),
+                ],
+            },
         )(model)
 
     return decorate
@@ -158,26 +168,100 @@ def _actor(context: dict[str, Any] | None) -> dict[str, Any] | None:
     return None
 
 
-def _entry(event: Events) -> AuditEntry:
-    data, diff = event.pgh_data, event.pgh_diff
+def _recorded_columns(audit_model: type[models.Model]) -> list[str]:
+    """The pghistory columns of an audit table (``pgh_*``): what an entry's data leaves out."""
+    return [f.column for f in audit_model._meta.concrete_fields if f.column.startswith("pgh_")]
+
+
+def _entry_sql(audit_model: type[models.Model], subject: str) -> str:
+    """The entries of one audit table whose ids are in ``page``, each with its data and the data
+    of the entry before it for the same object (one step back on (pgh_obj_id, pgh_id))."""
+    table = connection.ops.quote_name(audit_model._meta.db_table)
+    dropped = ", ".join(f"'{column}'" for column in _recorded_columns(audit_model))
+    return f"""
+        SELECT '{subject}', e.pgh_id, e.pgh_created_at, e.pgh_label, e.pgh_obj_id::text, e.pgh_context_id,
+               e.pgh_context::text, (to_jsonb(e) - ARRAY[{dropped}])::text,
+               (SELECT (to_jsonb(p) - ARRAY[{dropped}])::text FROM {table} p
+                WHERE p.pgh_obj_id = e.pgh_obj_id AND p.pgh_id < e.pgh_id ORDER BY p.pgh_id DESC LIMIT 1)
+        FROM {table} e WHERE e.pgh_id IN (SELECT pgh_id FROM page)"""
+
+
+def _read(
+    models_read: list[type[models.Model]],
+    conditions: list[str],
+    params: dict[str, Any],
+    *,
+    limit: int,
+    newest_first: bool,
+) -> list[AuditEntry]:
+    """The first ``limit`` entries meeting ``conditions`` (SQL over an audit table's own columns),
+    in id order (newest first if asked), across the audit tables given.
+
+    Each table gives its own first ``limit`` ids by its indexes (the primary key, pgh_created_at)
+    before anything is joined; the page is the first ``limit`` of those, and only its entries
+    are read whole, each with the one entry before it (the (pgh_obj_id, pgh_id) index): a page
+    costs what it holds, not what the record holds."""
+    if not models_read:
+        return []
+    order = "DESC" if newest_first else ""
+    where = " AND ".join(conditions) or "true"
+    candidates = " UNION ALL ".join(
+        f"(SELECT pgh_id FROM {connection.ops.quote_name(m._meta.db_table)} WHERE {where} "
+        f"ORDER BY pgh_id {order} LIMIT %(limit)s)"
+        for m in models_read
+    )
+    entries = " UNION ALL ".join(_entry_sql(m, AUDIT_SUBJECTS[m.pgh_tracked_model._meta.label]) for m in models_read)
+    sql = (
+        f"WITH page AS MATERIALIZED (SELECT pgh_id FROM ({candidates}) candidates ORDER BY pgh_id {order} "
+        f"LIMIT %(limit)s) {entries} ORDER BY 2 {order}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "limit": limit})
+        return [_entry(*record) for record in cursor.fetchall()]
+
+
+def _entry(
+    subject: str,
+    entry_id: int,
+    at: datetime,
+    action: str,
+    object_id: str | None,
+    context_id: Any,
+    context: str | None,
+    data: str,
+    previous: str | None,
+) -> AuditEntry:
+    """An entry from its row: ``before`` is, for an update, the row with the values the entry
+    before it (for the same object) held for the columns that changed."""
+    context_values = json.loads(context) if context else None
+    values = json.loads(data)
     before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = data
-    if event.pgh_label == "delete":
-        before, after = data, None
-    elif event.pgh_label == "update" and diff is not None:
-        before = {**data, **{name: values[0] for name, values in diff.items()}}
+    after: dict[str, Any] | None = values
+    if action == "delete":
+        before, after = values, None
+    elif action == "update" and previous is not None:
+        earlier = json.loads(previous)
+        changed = {name: earlier[name] for name, value in values.items() if name in earlier and earlier[name] != value}
+        before = {**values, **changed} if changed else None
     return AuditEntry(
-        id=event.pgh_id,
-        at=event.pgh_created_at,
-        subject=AUDIT_SUBJECTS[event.pgh_obj_model],
-        object_id=event.pgh_obj_id,
-        action=event.pgh_label,
-        actor=_actor(event.pgh_context),
-        path=(event.pgh_context or {}).get("path"),
-        context_id=str(event.pgh_context_id) if event.pgh_context_id else None,
+        id=entry_id,
+        at=at,
+        subject=subject,
+        object_id=object_id,
+        action=action,
+        actor=_actor(context_values),
+        path=(context_values or {}).get("path"),
+        context_id=str(context_id) if context_id else None,
         before=before,
         after=after,
     )
+
+
+def _subject_models(subject: str | None) -> list[type[models.Model]]:
+    found = audit_models()
+    if subject is None:
+        return found
+    return [m for m in found if AUDIT_SUBJECTS[m.pgh_tracked_model._meta.label] == subject]
 
 
 def audit_entries(
@@ -185,17 +269,18 @@ def audit_entries(
 ) -> list[AuditEntry]:
     """The changes recorded from the start of ``start`` to the end of ``end`` (UTC days), of one
     subject or all, in id order, the first ``limit`` after ``after_id`` (the cursor)."""
-    models_read = audit_models()
-    if subject is not None:
-        models_read = [m for m in models_read if AUDIT_SUBJECTS[m.pgh_tracked_model._meta.label] == subject]
     since = datetime.combine(start, time.min, tzinfo=UTC)
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
-    events = (
-        Events.objects.across(*models_read)
-        .filter(pgh_created_at__gte=since, pgh_created_at__lt=until, pgh_id__gt=after_id)
-        .order_by("pgh_id")[:limit]
-    )
-    return [_entry(event) for event in events]
+    conditions = ["pgh_created_at >= %(since)s", "pgh_created_at < %(until)s", "pgh_id > %(after)s"]
+    params = {"since": since, "until": until, "after": after_id}
+    return _read(_subject_models(subject), conditions, params, limit=limit, newest_first=False)
+
+
+def audit_latest(*, subject: str | None = None, before_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
+    """The latest changes recorded (of one subject or all), newest first, before the entry
+    ``before_id`` when given: what admin lists, page by page."""
+    conditions = [] if before_id is None else ["pgh_id < %(before)s"]
+    return _read(_subject_models(subject), conditions, {"before": before_id}, limit=limit, newest_first=True)
 
 
 # ---- checking the record against the rows -------------------------------------------------------
