@@ -423,13 +423,8 @@ class GetPointsApi(ReadAPIView):
         if "as_of" in params:
             at = reports.moment_of(params["as_of"])
             return balance_as_of_fields(reports.customer_as_of(user_id=params["user_id"], at=at))
-        balance = selectors.account_balance(user_id=params["user_id"])
-        return {
-            "success": True,
-            "user_id": balance.user_id,
-            **balance_fields(balance),
-            **services.tier_fields(params["user_id"]),
-        }
+        balance, tier = services.balance_and_tier_fields(user_id=params["user_id"])
+        return {"success": True, "user_id": balance.user_id, **balance_fields(balance), **tier}
 
 
 def page_fields(page: selectors.HistoryPage) -> dict[str, Any]:
@@ -461,14 +456,15 @@ class GetUserInfoApi(ReadAPIView):
     input_serializer = HistoryQueryInput
 
     def read(self, params: dict[str, Any]) -> dict[str, Any]:
-        balance, page = selectors.user_info(
+        balance, tier = services.balance_and_tier_fields(user_id=params["user_id"])
+        page = selectors.reward_history(
             user_id=params["user_id"], limit=params["limit"], before_id=params.get("cursor")
         )
         return {
             "success": True,
             "user_id": params["user_id"],
             **balance_fields(balance),
-            **services.tier_fields(params["user_id"]),
+            **tier,
             "badges": [badge_held_fields(award) for award in selectors.badges_held(user_id=params["user_id"])],
             "reward_history": RewardHistoryOutput(page.rows, many=True).data,
             **page_fields(page),

@@ -131,13 +131,6 @@ def reward_history(*, user_id: int, limit: int = HISTORY_DEFAULT_LIMIT, before_i
     return _page(rows, limit=limit, before_id=before_id)
 
 
-def user_info(
-    *, user_id: int, limit: int = HISTORY_DEFAULT_LIMIT, before_id: int | None = None
-) -> tuple[Balance, HistoryPage]:
-    """The totals and one page of the ledger, for get-user-info/."""
-    return account_balance(user_id=user_id), reward_history(user_id=user_id, limit=limit, before_id=before_id)
-
-
 def badges_held(*, user_id: int) -> list[BadgeAward]:
     """The badges a customer holds now, oldest award first."""
     awards = BadgeAward.objects.filter(user_id=user_id, revoked_at__isnull=True).select_related("badge")
