@@ -51,7 +51,6 @@ from rewards.serializers import (
     RedeemDonationInput,
     RedemptionOutput,
     RedemptionsOutput,
-    RewardHistoryOutput,
     TierLadderOutput,
     UseCouponInput,
     UseCouponOutput,
@@ -65,7 +64,15 @@ from rewards.services.birthdays import birthday_first_rewarded, birthday_next
 from rewards.services.digests import digest_fields, public_key
 from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
-from rewards.shapes import badge_held_fields, balance_fields, event_fields, iso, redeemed_item_fields, reward_row_fields
+from rewards.shapes import (
+    badge_held_fields,
+    balance_fields,
+    event_fields,
+    history_row_fields,
+    iso,
+    redeemed_item_fields,
+    reward_row_fields,
+)
 
 CAN_READ = AccessLevel.CAN_READ
 CAN_MODIFY = AccessLevel.CAN_MODIFY_ORDERS
@@ -466,7 +473,7 @@ class GetUserInfoApi(ReadAPIView):
             **balance_fields(balance),
             **tier,
             "badges": [badge_held_fields(award) for award in selectors.badges_held(user_id=params["user_id"])],
-            "reward_history": RewardHistoryOutput(page.rows, many=True).data,
+            "reward_history": [history_row_fields(row) for row in page.rows],
             **page_fields(page),
         }
 
@@ -487,7 +494,7 @@ class GetAllHistoryApi(ReadAPIView):
         return {
             "success": True,
             "user_id": params["user_id"],
-            "reward_history": RewardHistoryOutput(page.rows, many=True).data,
+            "reward_history": [history_row_fields(row) for row in page.rows],
             **page_fields(page),
         }
 
