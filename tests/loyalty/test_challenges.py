@@ -300,7 +300,9 @@ def test_purchases_in_a_week_count_per_week(shop, program):
         program, code="buy", goal={"metric": "purchases", "target": 2}, window={"period": "week"}, reward={"points": 10}
     )
     for _ in range(3):
-        response = shop.post("/rewards-api/purchase/", {"user_id": USER, "amount": "1.00", "reward_description": "shop"}, format="json")
+        response = shop.post(
+            "/rewards-api/purchase/", {"user_id": USER, "amount": "1.00", "reward_description": "shop"}, format="json"
+        )
         assert response.status_code == 201, response.json()
     week = period_start(timezone.now(), "week")
     assert progress("buy", week) == 3
