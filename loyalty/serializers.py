@@ -602,9 +602,7 @@ class ChallengeGoalDoc(serializers.Serializer):
     event = serializers.ChoiceField(
         choices=["order", "purchase", "activity"], required=False, help_text="streak_days only (default order)."
     )
-    activity_name = serializers.CharField(
-        required=False, help_text="The activity it counts."
-    )
+    activity_name = serializers.CharField(required=False, help_text="The activity it counts.")
 
 
 class ChallengeWindowDoc(serializers.Serializer):

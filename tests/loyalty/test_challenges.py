@@ -6,7 +6,9 @@ the completion stands). Every figure is exact: progress, ledger rows, balances, 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from loyalty.models import AccessLevel, OrderAward
 from rewards.models import (
@@ -18,7 +20,7 @@ from rewards.models import (
     Event,
     PointLot,
 )
-from rewards.program.engine import period_start
+from rewards.program.engine import period_start, program_time
 from rewards.selectors import account_balance, ledger_drift
 from rewards.services.badges import badge_create
 from tests.conftest import client_for
@@ -403,3 +405,79 @@ def test_a_streak_broken_starts_again_and_an_old_order_counts_on_its_own_day(sho
     assert len(completions("three")) == 1
     assert types().count("challenge.completed") == 2
     assert ledger_drift() == []
+
+
+# ---- reading, check_ledger ------------------------------------------------------------------------
+
+
+def test_a_customer_reads_their_challenges_with_progress_and_what_is_left(shop, program, star, settings):
+    settings.PROGRAM_TIME_ZONE = "Europe/Paris"
+    segment = program.post(
+        "/loyalty-api/segments",
+        {"code": "nobody", "name": "Nobody", "conditions": [{"field": "orders_placed", "op": "gt", "value": 99}]},
+        format="json",
+    )
+    assert segment.status_code == 201, segment.json()
+    challenge_post(
+        program,
+        code="month",
+        goal={"metric": "spend", "target": 5000},
+        window={"period": "month"},
+        reward={"points": 10, "badge": "star"},
+    )
+    challenge_post(program, code="once", goal={"metric": "orders", "target": 1}, reward={"points": 5})
+    challenge_post(
+        program, code="vip", goal={"metric": "orders", "target": 1}, reward={"points": 5}, segment_codes=["nobody"]
+    )  # not for this customer
+    challenge_post(program, code="draft", status="draft", goal={"metric": "orders", "target": 1}, reward={"points": 5})
+    now = timezone.now()
+    order(shop, 61, 1200, at=now)
+
+    session = shop.post("/rewards-api/customer-session/", {"user_id": USER}, format="json").json()
+    customer = APIClient()
+    customer.credentials(HTTP_AUTHORIZATION=f"Bearer {session['token']}")
+    body = customer.get(f"/rewards-api/challenges/?user_id={USER}").json()
+
+    month, once = body["challenges"]
+    assert {k: month[k] for k in ("code", "metric", "progress", "target", "left", "completed", "completed_at")} == {
+        "code": "month",
+        "metric": "spend",
+        "progress": 1200,
+        "target": 5000,
+        "left": 3800,
+        "completed": False,
+        "completed_at": None,
+    }
+    paris = program_time(now)
+    first = paris.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (first + timedelta(days=32)).replace(day=1)
+    assert month["period_start"] == first.date().isoformat()
+    assert datetime.fromisoformat(month["period_ends_at"]) == following
+    assert (once["code"], once["progress"], once["left"], once["completed"]) == ("once", 1, 0, True)
+    assert datetime.fromisoformat(once["completed_at"]) == ChallengeCompletion.objects.get().completed_at
+    assert (once["period_start"], once["period_ends_at"]) == (None, None)
+    assert body["badges"] == []
+
+    other = customer.get(f"/rewards-api/challenges/?user_id={USER + 1}")
+    assert other.status_code == 403
+    assert shop.get("/rewards-api/challenges/").status_code == 400
+
+
+def test_check_ledger_finds_a_progress_or_a_completion_that_disagrees(shop, program):
+    challenge_post(program, code="two", goal={"metric": "orders", "target": 2}, reward={"points": 30})
+    challenge_post(program, code="streak", goal={"metric": "streak_days", "target": 9}, reward={"points": 1})
+    now = timezone.now()
+    order(shop, 71, at=now)
+    order(shop, 72, at=now)
+    call_command("check_ledger")  # clean
+    ChallengeProgress.objects.filter(challenge__code="two").update(value=3)
+    ChallengeProgress.objects.filter(challenge__code="streak").update(value=2)
+    ChallengeCompletion.objects.update(points=31)
+
+    checks = {(p.check, p.found, p.expected) for p in ledger_drift()}
+
+    assert checks == {
+        (f"challenge {Challenge.objects.get(code='two').pk} progress of 0001-01-01 = its events", 3, 2),
+        (f"challenge {Challenge.objects.get(code='streak').pk} progress of 0001-01-01 = its events", 2, 1),
+        (f"challenge completion {ChallengeCompletion.objects.get().pk} = its award", 30, 31),
+    }
