@@ -660,6 +660,28 @@ def customer_challenges(*, user_id: int, now: datetime | None = None) -> list[Ch
     return standings
 
 
+def challenges_of(*, user_id: int) -> dict[str, Any]:
+    """What a customer did toward challenges, as their export carries it: every progress (per
+    challenge and period) and every completion, cancelled ones too."""
+    return {
+        "progress": [
+            {
+                "challenge": row.challenge.code,
+                "period_start": row.period_start.isoformat() if row.period_start != EVER else None,
+                "value": row.value,
+                "updated_at": iso(row.updated_at),
+            }
+            for row in ChallengeProgress.objects.filter(user_id=user_id).select_related("challenge").order_by("id")
+        ],
+        "completions": [
+            completion_fields(row)
+            for row in ChallengeCompletion.objects.filter(user_id=user_id)
+            .select_related("challenge", "badge_award__badge")
+            .order_by("id")
+        ],
+    }
+
+
 def challenge_fields(challenge: Challenge) -> dict[str, Any]:
     """A challenge as ``loyalty-api/challenges`` answers it."""
     return {

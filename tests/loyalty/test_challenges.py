@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.models import AccessLevel, OrderAward
+from loyalty.services.personal_data import customer_export
 from rewards.models import (
     BadgeAward,
     Challenge,
@@ -276,6 +277,11 @@ def test_after_the_pending_time_a_completion_stands_through_a_return(shop, progr
     assert account_balance(user_id=USER).total_points == 100 + 30 - 50
     order(shop, 23, at=now)  # back to 2: completed already, not again
     assert len(completions("two")) == 1
+    exported = customer_export(user_id=USER)["challenges"]
+    assert [(p["challenge"], p["period_start"], p["value"]) for p in exported["progress"]] == [("two", None, 2)]
+    assert [(c["challenge"], c["progress"], c["points"], c["cancelled_at"]) for c in exported["completions"]] == [
+        ("two", 2, 30, None)
+    ]
     assert ledger_drift() == []
 
 
