@@ -246,6 +246,18 @@ def challenge_edit(*, code: str, changes: Mapping[str, Any], by: str) -> Challen
     if changes.get("code", code) != code:
         raise ChallengeInvalid(fields={"code": ["A challenge's code does not change; create another one."]})
     valid = challenge_validated({**challenge_definition(challenge), **changes})
+    counted_as = (goal_trigger(challenge.goal), challenge.goal["metric"], challenge.window)
+    # What the progress made so far counts, and over which periods, cannot come to mean something else.
+    changed = counted_as != (goal_trigger(valid["goal"]), valid["goal"]["metric"], valid["window"])
+    if changed and ChallengeProgress.objects.filter(challenge=challenge).exists():
+        raise ChallengeInvalid(
+            fields={
+                "goal": [
+                    "Customers have progress in this challenge: its metric, event and window stay. "
+                    "Archive it and create another."
+                ]
+            }
+        )
     for name, value in valid.items():
         setattr(challenge, name, value)
     challenge.trigger = goal_trigger(valid["goal"])

@@ -168,6 +168,20 @@ def test_a_bad_edit_is_a_400_and_leaves_the_challenge_as_it_was(program):
     assert Challenge.objects.get().goal == {"metric": "orders", "target": 3, "conditions": []}
 
 
+def test_once_customers_have_progress_the_metric_and_window_stay(shop, program):
+    challenge_post(program, code="c", goal={"metric": "orders", "target": 3}, reward={"points": 5})
+    assert program.patch("/loyalty-api/challenges/c", {"window": {"period": "week"}}, format="json").status_code == 200
+    order(shop, 81, at=timezone.now())
+
+    for change in ({"goal": {"metric": "spend", "target": 3}}, {"window": {"period": "month"}}):
+        refused = program.patch("/loyalty-api/challenges/c", change, format="json")
+        assert refused.status_code == 400
+        assert refused.json()["error"]["fields"]["goal"][0].startswith("Customers have progress")
+    raised = program.patch("/loyalty-api/challenges/c", {"goal": {"metric": "orders", "target": 5}}, format="json")
+    assert raised.status_code == 200
+    assert Challenge.objects.get().window == {"period": "week"}
+
+
 def test_only_program_managers_manage_challenges(shop, program):
     assert shop.get("/loyalty-api/challenges").status_code == 403
     assert shop.post("/loyalty-api/challenges", {}, format="json").status_code == 403
