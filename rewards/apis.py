@@ -36,6 +36,7 @@ from rewards.serializers import (
     ContactInput,
     ContactOutput,
     CustomerAttributesOutput,
+    CustomerChallengesOutput,
     DigestsOutput,
     DigestsQueryInput,
     EarnedOutput,
@@ -61,6 +62,7 @@ from rewards.serializers import (
 )
 from rewards.services.attributes import attributes_merge, attributes_read
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
+from rewards.services.challenges import customer_challenges
 from rewards.services.digests import digest_fields, public_key
 from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
@@ -405,6 +407,29 @@ class TiersApi(CustomerAPIView):
 
     def get(self, request: Request) -> Response:
         return Response({"success": True, **services.ladder_fields()})
+
+
+@extend_schema(
+    tags=["rewards-api"],
+    parameters=[UserQueryInput],
+    responses={200: CustomerChallengesOutput, **errors()},
+    summary="A customer's challenges now, with progress and what is left, and their badges "
+    "(a customer session may read its own)",
+)
+class CustomerChallengesApi(CustomerAPIView):
+    required_access = CAN_READ
+
+    def get(self, request: Request) -> Response:
+        user_id = validated(UserQueryInput, request.query_params, query=True)["user_id"]
+        acting_app(request, user_id)
+        return Response(
+            {
+                "success": True,
+                "user_id": user_id,
+                "challenges": [standing.fields() for standing in customer_challenges(user_id=user_id)],
+                "badges": [badge_held_fields(award) for award in selectors.badges_held(user_id=user_id)],
+            }
+        )
 
 
 def balance_as_of_fields(points: reports.CustomerAsOf) -> dict[str, Any]:

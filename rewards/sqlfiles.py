@@ -34,6 +34,7 @@ LIVE_FILES = (
     "tiers.sql",
     "digests.sql",
     "messages.sql",
+    "challenges.sql",
 )
 SNAPSHOT_MARK = "-- A frozen snapshot of rewards/sql/"
 REMOVED_MARK = "-- Removed:"

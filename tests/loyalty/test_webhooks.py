@@ -22,6 +22,7 @@ from rewards import services
 from rewards.importers.balances_csv import balances_csv_import
 from rewards.models import EventType, RedeemedItem
 from rewards.services.badges import badge_award, badge_create, badge_revoke
+from rewards.services.challenges import challenge_create
 from rewards.services.segments import award_ask, award_run, segment_create
 from tests.conftest import client_for
 
@@ -196,6 +197,11 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     badge_create(definition={"code": "vip", "name": "VIP"})
     badge = badge_award(user_id=USER, code="vip", reason="top reviewer", by="staff maria")
     badge_revoke(award_id=badge.pk, reason="mistake", by="staff maria")
+    two = {"code": "two", "name": "Two", "status": "active", "goal": {"metric": "orders", "target": 2}}
+    challenge_create(definition={**two, "reward": {"points": 5}}, by="test")
+    order_record(order_id=3, user_id=USER, total_cost=1000, completed_at=int(now.timestamp()), app=app)
+    order_record(order_id=4, user_id=USER, total_cost=1000, completed_at=int(now.timestamp()), app=app)
+    order_return(order_id=4, app=app)  # inside the 14 pending days: the completion is cancelled
 
     deliver_until_quiet()
 
