@@ -58,7 +58,14 @@ from rewards.models import (
     RuleStatus,
     RuleTrigger,
 )
-from rewards.program.engine import ProgramEvent, condition_holds, period_start, program_time, segment_codes_named
+from rewards.program.engine import (
+    ProgramEvent,
+    condition_holds,
+    names_tier,
+    period_start,
+    program_time,
+    segment_codes_named,
+)
 from rewards.program.validate import CONDITION, MAX_CONDITIONS, conditions_for
 from rewards.segments.membership import segments_of, segments_unknown
 from rewards.services.badges import BADGE_CODE_MESSAGE, BADGE_CODE_PATTERN, badge_award, badge_revoke
@@ -340,7 +347,7 @@ def _with_customer(event: ProgramEvent, challenges: Sequence[Challenge]) -> tupl
     for challenge in challenges:
         codes.update(challenge.segment_codes)
     segments = segments_of(user_id=event.user_id, codes=codes) if codes else frozenset()
-    if event.tier is None and any(c["field"] == "customer.tier" for ch in challenges for c in ch.conditions):
+    if event.tier is None and names_tier(challenges):
         from rewards.services.tiers import context_read, ladder_read
 
         ladder = ladder_read()
