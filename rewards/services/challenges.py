@@ -284,14 +284,14 @@ _CHALLENGE_FIELDS = Challenge._meta.concrete_fields
 _JSON_COLUMNS = {index for index, field in enumerate(_CHALLENGE_FIELDS) if field.get_internal_type() == "JSONField"}
 _ACTIVE = (
     f"SELECT {', '.join(connection.ops.quote_name(field.column) for field in _CHALLENGE_FIELDS)}"
-    f" FROM {Challenge._meta.db_table}"
-    " WHERE status = 'active' AND trigger = %s ORDER BY id"
+    " FROM challenges_active(%s)"
 )
 
 
 def challenges_active(trigger: str) -> list[Challenge]:
-    """The trigger's active challenges: one indexed read (``challenge_active``), by hand as the
-    rules are read, since it is on every event's path."""
+    """The trigger's active challenges: one indexed read through the database function
+    ``challenges_active`` (its plan made once per connection), by hand as the rules are read,
+    since it is on every event's path."""
     with connection.cursor() as cursor:
         cursor.execute(_ACTIVE, [trigger])
         rows = cursor.fetchall()

@@ -2,6 +2,14 @@
 -- call (rewards/services/challenges.py decides which challenges an event counts for, and
 -- completes or cancels them with what these answer).
 
+-- A trigger's active challenges: the one read of every order, purchase and activity (the partial
+-- index challenge_active). A function, so its plan is made once per connection rather than at
+-- every event.
+CREATE OR REPLACE FUNCTION challenges_active(p_trigger text) RETURNS SETOF rewards_challenge LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM rewards_challenge WHERE status = 'active' AND trigger = p_trigger ORDER BY id;
+END $$;
+
 -- The longest run of consecutive days among a customer's contributions to a streak challenge in
 -- one period: what a streak's progress is (a day missed starts a run again). Gaps and islands:
 -- consecutive days minus their rank are one same date.
@@ -53,11 +61,19 @@ BEGIN
         ON CONFLICT DO NOTHING;
         CONTINUE WHEN NOT FOUND;
         IF p_streaks[i] THEN
-            o_value := challenge_streak_longest(p_challenge_ids[i], p_user_id, p_period_starts[i]);
-            INSERT INTO rewards_challengeprogress AS p (challenge_id, user_id, period_start, value, updated_at)
-            VALUES (p_challenge_ids[i], p_user_id, p_period_starts[i], o_value, p_now)
-            ON CONFLICT (challenge_id, user_id, period_start)
-                DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at;
+            -- A day that had an event already changes no run: the progress stays as it is.
+            SELECT p.value INTO o_value FROM rewards_challengeprogress p
+            WHERE p.challenge_id = p_challenge_ids[i] AND p.user_id = p_user_id AND p.period_start = p_period_starts[i]
+                AND (SELECT count(*) FROM rewards_challengecontribution d
+                     WHERE d.challenge_id = p_challenge_ids[i] AND d.user_id = p_user_id
+                         AND d.period_start = p_period_starts[i] AND d.day = p_day) > 1;
+            IF NOT FOUND THEN
+                o_value := challenge_streak_longest(p_challenge_ids[i], p_user_id, p_period_starts[i]);
+                INSERT INTO rewards_challengeprogress AS p (challenge_id, user_id, period_start, value, updated_at)
+                VALUES (p_challenge_ids[i], p_user_id, p_period_starts[i], o_value, p_now)
+                ON CONFLICT (challenge_id, user_id, period_start)
+                    DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at;
+            END IF;
         ELSE
             INSERT INTO rewards_challengeprogress AS p (challenge_id, user_id, period_start, value, updated_at)
             VALUES (p_challenge_ids[i], p_user_id, p_period_starts[i], p_amounts[i], p_now)
@@ -70,10 +86,13 @@ BEGIN
         o_measured := CASE WHEN p_window_days[i] IS NULL THEN o_value
             ELSE challenge_window_sum(p_challenge_ids[i], p_user_id, p_period_starts[i],
                 p_now - make_interval(days => p_window_days[i])) END;
-        o_reached := o_measured >= p_targets[i] AND NOT EXISTS (
-            SELECT 1 FROM rewards_challengecompletion d
-            WHERE d.challenge_id = p_challenge_ids[i] AND d.user_id = p_user_id
-                AND d.period_start = p_period_starts[i] AND d.cancelled_at IS NULL);
+        o_reached := false;
+        IF o_measured >= p_targets[i] THEN
+            o_reached := NOT EXISTS (
+                SELECT 1 FROM rewards_challengecompletion d
+                WHERE d.challenge_id = p_challenge_ids[i] AND d.user_id = p_user_id
+                    AND d.period_start = p_period_starts[i] AND d.cancelled_at IS NULL);
+        END IF;
         RETURN NEXT;
     END LOOP;
 END $$;
