@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import pghistory
+import pgtrigger
 from django.db import connection, models
 from django.http import HttpRequest, HttpResponse
 from pghistory.models import Event
@@ -47,6 +48,12 @@ class AuditEvent(Event):
         primary_key=True,
         db_default=models.Func(models.Value(AUDIT_ID_SEQUENCE), function="nextval"),
     )
+    # The entry's link in the audit chain (its trigger, audit_chain_link: rewards/sql/audit.sql):
+    # its place in the one chain of every audit table, 1, 2, 3 … with no gap, and SHA-256 of
+    # the entry before it and its canonical form. NULL only for an entry written with the
+    # trigger off, which verify_ledger names.
+    pgh_seq = models.BigIntegerField(null=True)
+    pgh_hash = models.BinaryField(null=True)
 
     class Meta:
         abstract = True
@@ -72,6 +79,30 @@ def audited(subject: str, *, exclude: Iterable[str] = ()) -> Callable[[ModelT], 
             obj_field=pghistory.ObjForeignKey(related_name="+", related_query_name="+", db_index=False),
             meta={
                 "verbose_name": f"{model._meta.verbose_name} audit entry",
+                # Each entry is the next link of the one audit chain, chained as it is written
+                # (docs/VERIFY.md): its id is drawn again under the chain's lock, so ids, the
+                # chain and commits are in one order.
+                "triggers": [
+                    pgtrigger.Trigger(
+                        name="chain",
+                        when=pgtrigger.Before,
+                        operation=pgtrigger.Insert,
+                        func=(
+                            "SELECT link.seq, link.id, link.hash INTO NEW.pgh_seq, NEW.pgh_id, NEW.pgh_hash "
+                            f"FROM audit_chain_link(NEW, '{subject}') link; RETURN NEW;"
+                        ),
+                    ),
+                    # At commit, the chain's head moves to the transaction's last link: once,
+                    # for the transaction's first entry.
+                    pgtrigger.Trigger(
+                        name="chain_head",
+                        when=pgtrigger.After,
+                        operation=pgtrigger.Insert,
+                        timing=pgtrigger.Deferred,
+                        condition=pgtrigger.Condition("NEW.pgh_id::text = current_setting('audit_chain.first', true)"),
+                        func="PERFORM audit_chain_head_save(); RETURN NULL;",
+                    ),
+                ],
                 # A page is read by the primary key (the id cursor) or by time, then each of its
                 # entries finds the one before it for the same object: never a scan of the table.
                 "indexes": [

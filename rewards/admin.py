@@ -50,6 +50,7 @@ from rewards.models import (
     ChallengeProgress,
     Contact,
     CustomerAttributes,
+    LedgerDigest,
     Message,
     RedeemedItem,
     Reward,
@@ -658,6 +659,59 @@ def _audit_changes(entry: AuditEntry) -> str:
         )
         return format_html_join(mark_safe("<br>"), "{}: {} → {}", changed)
     return format_html_join(mark_safe("<br>"), "{}: {}", sorted((entry.after or entry.before or {}).items()))
+
+
+def _hex(value: bytes | memoryview | None) -> str:
+    return "—" if value is None else bytes(value).hex()
+
+
+@admin.register(LedgerDigest)
+class LedgerDigestAdmin(ReadOnlyAdmin):
+    """The signed digests of the ledger's hash chains (docs/VERIFY.md), newest first: what each
+    holds and signs, in hex, as the public endpoint gives them. Read only: a digest is never
+    rewritten."""
+
+    list_display = ["id", "cut_at", "heads_count", "audit_seq", "signature_shown", "previous_shown"]
+    list_display_links = ["id", "cut_at"]
+    ordering = ["-id"]
+    show_full_result_count = False
+    fields = [
+        "id",
+        "cut_at",
+        "heads_count",
+        "heads_root_shown",
+        "audit_seq",
+        "audit_hash_shown",
+        "previous_shown",
+        "hash_shown",
+        "public_key_shown",
+        "signature_shown",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="signature")
+    def signature_shown(self, digest: LedgerDigest) -> str:
+        return _hex(digest.signature)
+
+    @admin.display(description="previous digest's hash")
+    def previous_shown(self, digest: LedgerDigest) -> str:
+        return _hex(digest.previous_hash)
+
+    @admin.display(description="heads' Merkle root")
+    def heads_root_shown(self, digest: LedgerDigest) -> str:
+        return _hex(digest.heads_root)
+
+    @admin.display(description="audit chain's head hash")
+    def audit_hash_shown(self, digest: LedgerDigest) -> str:
+        return _hex(digest.audit_hash)
+
+    @admin.display(description="hash (what is signed)")
+    def hash_shown(self, digest: LedgerDigest) -> str:
+        return _hex(digest.hash)
+
+    @admin.display(description="public key")
+    def public_key_shown(self, digest: LedgerDigest) -> str:
+        return _hex(digest.public_key)
 
 
 @admin.register(Badge)

@@ -1080,6 +1080,10 @@ class LedgerDigest(models.Model):
     hash = models.BinaryField()
     public_key = models.BinaryField()
     signature = models.BinaryField()
+    # The audit chain's head when it was cut (what its hash signs too); NULL in the digests
+    # cut before the audit record was chained (their hash is the form without it).
+    audit_seq = models.BigIntegerField(null=True)
+    audit_hash = models.BinaryField(null=True)
 
     class Meta:
         verbose_name = "ledger digest"
@@ -1095,6 +1099,9 @@ class LedgerDigestHead(models.Model):
     user_id = models.BigIntegerField()
     seq = models.BigIntegerField()
     hash = models.BinaryField()
+    # Its leaf's place in the digest's Merkle tree (0, 1, 2 … in user_id order): where its
+    # proof's siblings are in the digest's levels.
+    position = models.PositiveIntegerField()
 
     class Meta:
         # The last digested head of a customer (what moved since), and their export's digests.
@@ -1102,6 +1109,40 @@ class LedgerDigestHead(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} seq {self.seq} in digest {self.digest_id}"
+
+
+class LedgerDigestLevel(models.Model):
+    """One level of a digest's Merkle tree, stored when it is cut (docs/VERIFY.md): its nodes'
+    32-byte hashes end to end, the leaves at level 0, up to the level below the root. A
+    customer's proof is one 32-byte slice of each level, read without the other heads.
+    Append-only, as its digest."""
+
+    digest = models.ForeignKey(LedgerDigest, on_delete=models.PROTECT, related_name="levels")
+    level = models.PositiveSmallIntegerField()
+    nodes = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["digest", "level"], name="digest_level_once")]
+
+    def __str__(self) -> str:
+        return f"level {self.level} of digest {self.digest_id}"
+
+
+class AuditChainHead(models.Model):
+    """The head of the audit chain (docs/VERIFY.md): the seq, id and hash of the last audit
+    entry. One row; every audited change takes its lock to chain its entries, until it
+    commits, so entries chain one transaction after another."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    entry_id = models.BigIntegerField(null=True)
+    hash = models.BinaryField(default=bytes(32))
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_chain_head_one_row")]
+
+    def __str__(self) -> str:
+        return f"audit chain head: seq {self.seq}"
 
 
 # ---- the program: badges ----------------------------------------------------------------------

@@ -40,12 +40,16 @@ from rewards.models import (
 )
 from rewards.verify import (
     ZERO_HASH,
+    AuditProblem,
+    AuditRow,
     ChainRow,
     Problem,
+    audit_chain_problems,
     chain_problems,
     chain_time,
     digest_hash,
     head_leaf,
+    heads_levels,
     heads_root,
     micros_time,
     signature_valid,
@@ -667,26 +671,36 @@ def _digest_problems(trusted_keys: set[bytes] | None) -> list[Problem]:
     previous = ZERO_HASH
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, cut_at, previous_hash, heads_count, heads_root, hash, public_key, signature "
-            "FROM rewards_ledgerdigest ORDER BY id"
+            "SELECT id, cut_at, previous_hash, heads_count, heads_root, hash, public_key, signature, audit_seq, "
+            "audit_hash FROM rewards_ledgerdigest ORDER BY id"
         )
         digests = cursor.fetchall()
-        for digest_id, cut_at, previous_hash, count, root, stored, key, signature in digests:
+        for digest_id, cut_at, previous_hash, count, root, stored, key, signature, audit_seq, audit_hash in digests:
             name = f"digest {digest_id}"
             previous_hash, root, stored, key, signature = map(bytes, (previous_hash, root, stored, key, signature))
+            audit = None if audit_seq is None else (audit_seq, bytes(audit_hash or b""))
             cursor.execute(
-                "SELECT user_id, seq, hash FROM rewards_ledgerdigesthead WHERE digest_id = %s ORDER BY user_id, id",
+                "SELECT user_id, seq, hash, position FROM rewards_ledgerdigesthead WHERE digest_id = %s "
+                "ORDER BY user_id, id",
                 [digest_id],
             )
             heads = cursor.fetchall()
-            leaves = [head_leaf(user_id, seq, bytes(head)) for user_id, seq, head in heads]
-            signed = digest_hash(chain_time(cut_at), previous_hash, count, root)
+            leaves = [head_leaf(user_id, seq, bytes(head)) for user_id, seq, head, _ in heads]
+            cursor.execute(
+                "SELECT nodes FROM rewards_ledgerdigestlevel WHERE digest_id = %s ORDER BY level", [digest_id]
+            )
+            stored_levels = [bytes(nodes) for (nodes,) in cursor.fetchall()]
+            signed = digest_hash(chain_time(cut_at), previous_hash, count, root, audit)
             if previous_hash != previous:
                 what = "it does not name the digest before it: a digest deleted, inserted or altered"
             elif len(heads) != count or heads_root(leaves) != root:
                 what = "its heads do not give its root: a head altered, added or removed"
             elif signed != stored:
                 what = "its hash does not match its contents: altered"
+            elif [position for *_, position in heads] != list(range(len(heads))) or stored_levels != [
+                b"".join(level) for level in heads_levels(leaves)[:-1]
+            ]:
+                what = "its stored Merkle levels do not match its heads: the proofs it gives are wrong"
             elif trusted_keys is not None and key not in trusted_keys:
                 what = f"signed by a key this service does not trust ({key.hex()})"
             elif not signature_valid(key, signature, signed):
@@ -709,12 +723,89 @@ def _digest_problems(trusted_keys: set[bytes] | None) -> list[Problem]:
     return problems
 
 
+def _audit_streamed() -> Iterator[AuditRow]:
+    """Every audit entry of every audit table, in chain order (those with no link first), through
+    a server-side cursor (the caller holds a transaction in UTC: the data's times are written as
+    the chain wrote them)."""
+    from core.audit import AUDIT_SUBJECTS, audit_models
+
+    selects = []
+    for model in audit_models():
+        table = connection.ops.quote_name(model._meta.db_table)
+        dropped = ", ".join(f"'{f.column}'" for f in model._meta.concrete_fields if f.column.startswith("pgh_"))
+        subject = AUDIT_SUBJECTS[model.pgh_tracked_model._meta.label]
+        selects.append(
+            f"SELECT pgh_seq, pgh_id, '{subject}', pgh_obj_id::text, pgh_label, "
+            f"(extract(epoch FROM pgh_created_at) * 1000000)::bigint, pgh_context_id::text, pgh_context::text, "
+            f"(to_jsonb(e) - ARRAY[{dropped}])::text, pgh_hash FROM {table} e"
+        )
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects) + " ORDER BY 1 NULLS FIRST, 2")
+        while batch := cursor.fetchmany(10_000):
+            for seq, entry_id, subject, object_id, action, at, context_id, context, data, entry_hash in batch:
+                yield AuditRow(
+                    seq=seq,
+                    entry_id=entry_id,
+                    subject=subject,
+                    object_id=object_id,
+                    action=action,
+                    at=micros_time(at),
+                    context_id=context_id,
+                    context=None if context is None else json.loads(context, parse_float=Decimal),
+                    data=json.loads(data, parse_float=Decimal),
+                    hash=None if entry_hash is None else bytes(entry_hash),
+                )
+
+
+def _audit_problems() -> tuple[list[AuditProblem], int]:
+    """The audit chain recomputed from its entries (rewards/verify.py), its head, and the audit
+    head each digest signed: what does not match, and how many entries were read."""
+    with connection.cursor() as cursor:
+        # The head's row moves at commit (a deferred trigger): run what this transaction has
+        # deferred, so one that changed something and then verifies (a shell, a test) reads the
+        # head it would commit. (verify_ledger's own transaction has nothing deferred.)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SELECT id, audit_seq, audit_hash FROM rewards_ledgerdigest WHERE audit_seq IS NOT NULL")
+        signed = [(digest_id, seq, bytes(head)) for digest_id, seq, head in cursor.fetchall()]
+        cursor.execute("SELECT seq, hash FROM rewards_auditchainhead WHERE id = 1")
+        head = cursor.fetchone()
+    wanted = {seq for _, seq, _ in signed}
+    found: dict[int, bytes | None] = {0: ZERO_HASH}
+    read = 0
+
+    def kept(stream: Iterator[AuditRow]) -> Iterator[AuditRow]:
+        nonlocal read
+        for entry in stream:
+            read += 1
+            if entry.seq in wanted:
+                found[entry.seq] = entry.hash
+            yield entry
+
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        stream = kept(_audit_streamed())
+        problems, last_seq, last_hash = audit_chain_problems(stream)
+        for _ in stream:  # the rest, for the digests' heads
+            pass
+    head = (0, ZERO_HASH) if head is None else (head[0], bytes(head[1]))  # no row before the first change
+    if not problems and head != (last_seq, last_hash):
+        what = f"the audit chain's head (seq {head[0]}) is not its last entry (seq {last_seq}): the head moved"
+        problems.append(AuditProblem(None, None, None, None, what))
+    for digest_id, seq, digest_head in signed:
+        if found.get(seq) != digest_head:
+            what = f"digest {digest_id} holds this audit head, and no entry has it: the audit record was rewritten"
+            problems.append(AuditProblem(seq, None, None, None, what))
+    return problems, read
+
+
 @dataclass(frozen=True)
 class LedgerVerification:
     rows: int
     customers: int
     digests: int
-    problems: list[Problem]
+    problems: list[Problem | AuditProblem]
+    audit_entries: int = 0
 
 
 def ledger_verify(*, trusted_keys: set[bytes] | None) -> LedgerVerification:
@@ -735,10 +826,17 @@ def ledger_verify(*, trusted_keys: set[bytes] | None) -> LedgerVerification:
         problems = list(chain_problems(counted(_chains_streamed())))
     problems += _heads_problems()
     problems += _digest_problems(trusted_keys)
+    audit_problems, audit_entries = _audit_problems()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM rewards_ledgerdigest")
         (digests,) = cursor.fetchone()
-    return LedgerVerification(rows=rows, customers=len(customers), digests=digests, problems=problems)
+    return LedgerVerification(
+        rows=rows,
+        customers=len(customers),
+        digests=digests,
+        problems=[*problems, *audit_problems],
+        audit_entries=audit_entries,
+    )
 
 
 @dataclass(frozen=True)

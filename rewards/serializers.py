@@ -835,6 +835,10 @@ class DigestOutput(serializers.Serializer):
     previous_hash = serializers.CharField(help_text="The digest before it's hash (hex; 64 zeros for the first).")
     heads_count = serializers.IntegerField(help_text="How many customer chain heads it holds (those that moved).")
     heads_root = serializers.CharField(help_text="The Merkle root of those heads, in user_id order (hex).")
+    audit_seq = serializers.IntegerField(
+        allow_null=True, help_text="The audit chain's head when it was cut: its seq (null before the chain began)."
+    )
+    audit_hash = serializers.CharField(allow_null=True, help_text="The audit chain's head: its hash (hex).")
     hash = serializers.CharField(help_text="SHA-256 of its canonical form (hex): what is signed.")
     public_key = serializers.CharField(help_text="The Ed25519 public key that signed it (hex).")
     signature = serializers.CharField(help_text="The Ed25519 signature of `hash`'s 32 bytes (hex).")

@@ -33,6 +33,7 @@ LIVE_FILES = (
     "program.sql",
     "tiers.sql",
     "digests.sql",
+    "audit.sql",
     "messages.sql",
     "challenges.sql",
 )

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
@@ -30,6 +31,9 @@ ZERO_HASH = bytes(32)
 ERASED = "[erased]"
 ROW_FORM = "ledger-row-v1"
 DIGEST_FORM = "ledger-digest-v1"
+# A digest that also holds the audit chain's head (every digest cut since the record was chained).
+DIGEST_FORM_WITH_AUDIT = "ledger-digest-v2"
+AUDIT_FORM = "audit-entry-v1"
 # A row's fields in its canonical form, in order (its description commitment comes last).
 ROW_FIELDS = (
     "user_id",
@@ -171,26 +175,36 @@ def _node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
+def heads_levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """The Merkle tree's levels, the leaves first and the root last: each level pairs the nodes
+    of the one below left to right and carries an odd last node up unchanged."""
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append(
+            [_node(below[i], below[i + 1]) if i + 1 < len(below) else below[i] for i in range(0, len(below), 2)]
+        )
+    return levels
+
+
 def heads_root(leaves: Sequence[bytes]) -> bytes:
-    """The Merkle root of the leaves: pairs hashed level by level, an odd last node carried up;
-    no leaves at all: SHA-256 of nothing."""
+    """The Merkle root of the leaves; no leaves at all: SHA-256 of nothing."""
     if not leaves:
         return hashlib.sha256(b"").digest()
-    level = list(leaves)
-    while len(level) > 1:
-        level = [_node(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
-    return level[0]
+    return heads_levels(leaves)[-1][0]
+
+
+def proof_step(index: int, sibling: bytes) -> dict[str, str]:
+    """One step of a proof: the sibling of node ``index`` at its level, and its side."""
+    return {"side": "left" if index % 2 else "right", "hash": sibling.hex()}
 
 
 def heads_proof(leaves: Sequence[bytes], index: int) -> list[dict[str, str]]:
     """The siblings that lead from leaf ``index`` to the root, each with its side."""
     proof = []
-    level = list(leaves)
-    while len(level) > 1:
-        sibling = index ^ 1
-        if sibling < len(level):
-            proof.append({"side": "left" if sibling < index else "right", "hash": level[sibling].hex()})
-        level = [_node(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
+    for level in heads_levels(leaves)[:-1]:
+        if index ^ 1 < len(level):
+            proof.append(proof_step(index, level[index ^ 1]))
         index //= 2
     return proof
 
@@ -203,11 +217,147 @@ def root_from_proof(leaf: bytes, proof: Iterable[dict[str, str]]) -> bytes:
     return node
 
 
-def digest_hash(cut_at: str, previous_hash: bytes, heads_count: int, root: bytes) -> bytes:
+def digest_hash(
+    cut_at: str, previous_hash: bytes, heads_count: int, root: bytes, audit: tuple[int, bytes] | None = None
+) -> bytes:
     """SHA-256 of a digest's canonical form: when it was cut, the previous digest's hash (32 zero
-    bytes before the first), how many heads it holds and their Merkle root."""
+    bytes before the first), how many heads it holds and their Merkle root, and (``audit``, every
+    digest cut since the audit record was chained) the audit chain's head, its seq and hash."""
     form = f"{DIGEST_FORM}|{cut_at}|{previous_hash.hex()}|{heads_count}|{root.hex()}"
+    if audit is not None:
+        audit_seq, audit_hash = audit
+        form = f"{DIGEST_FORM_WITH_AUDIT}{form[len(DIGEST_FORM) :]}|{audit_seq}|{audit_hash.hex()}"
     return hashlib.sha256(form.encode()).digest()
+
+
+def digest_audit(digest: dict[str, Any]) -> tuple[int, bytes] | None:
+    """The audit head an exported digest holds (None for a digest cut before there was one)."""
+    if digest.get("audit_seq") is None:
+        return None
+    return digest["audit_seq"], bytes.fromhex(digest["audit_hash"])
+
+
+# ---- the audit record's chain ------------------------------------------------------------------
+
+
+def _json_string(text: str) -> str:
+    escaped = []
+    for char in text:
+        if char == '"':
+            escaped.append('\\"')
+        elif char == "\\":
+            escaped.append("\\\\")
+        elif char in _JSON_ESCAPES:
+            escaped.append(_JSON_ESCAPES[char])
+        elif char < " ":
+            escaped.append(f"\\u{ord(char):04x}")
+        else:
+            escaped.append(char)
+    return '"' + "".join(escaped) + '"'
+
+
+_JSON_ESCAPES = {"\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def canonical_json(value: Any) -> str:
+    """A JSON value written as PostgreSQL's jsonb writes it (docs/VERIFY.md): an object's keys by
+    their UTF-8 length, then their bytes; ``", "`` and ``": "`` between; numbers as written
+    (read them with ``parse_float=Decimal``); strings with only ``"``, ``\\`` and control
+    characters escaped."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(canonical_json(item) for item in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        return "{" + ", ".join(f"{_json_string(key)}: {canonical_json(value[key])}" for key in keys) + "}"
+    raise TypeError(f"not a JSON value: {value!r}")
+
+
+class AuditRow(NamedTuple):
+    """One audit entry as the chain's check reads it: its fields in the canonical form's order
+    (the time as ``chain_time`` writes it, the context and data as parsed JSON), its stored hash."""
+
+    seq: int | None
+    entry_id: int
+    subject: str
+    object_id: str | None
+    action: str
+    at: str
+    context_id: str | None
+    context: Any
+    data: dict[str, Any]
+    hash: bytes | None
+
+
+def audit_entry_form(entry: AuditRow) -> bytes:
+    """An audit entry's canonical form: the UTF-8 of its fields joined by "|" (None is empty)."""
+    context = "" if entry.context is None else canonical_json(entry.context)
+    fields = (AUDIT_FORM, entry.seq, entry.entry_id, entry.subject, entry.object_id, entry.action, entry.at)
+    text = "|".join("" if value is None else str(value) for value in fields)
+    return f"{text}|{entry.context_id or ''}|{context}|{canonical_json(entry.data)}".encode()
+
+
+def audit_entry_hash(previous: bytes, entry: AuditRow) -> bytes:
+    return hashlib.sha256(previous + audit_entry_form(entry)).digest()
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    seq: int | None
+    entry_id: int | None
+    subject: str | None
+    object_id: str | None
+    what: str
+
+    def __str__(self) -> str:
+        where = ["audit"]
+        if self.seq is not None:
+            where.append(f"seq {self.seq}")
+        if self.entry_id is not None:
+            where.append(f"entry id {self.entry_id}")
+        if self.subject is not None:
+            where.append(f"({self.subject} {self.object_id})")
+        return f"{' '.join(where)}: {self.what}"
+
+
+def audit_chain_problems(entries: Iterable[AuditRow]) -> tuple[list[AuditProblem], int, bytes]:
+    """The audit chain from its entries in seq order (those with no link, first): a problem for
+    each entry written with no link, and for the first entry of the chain that does not match
+    (edited, deleted, inserted or moved: every later hash depends on it, so the rest is not
+    checked). Also the seq and hash of the last link checked (0 and 32 zero bytes for none)."""
+    problems: list[AuditProblem] = []
+    previous, expected, last_id = ZERO_HASH, 1, 0
+    for entry in entries:
+        where = (entry.seq, entry.entry_id, entry.subject, entry.object_id)
+        if entry.seq is None or entry.hash is None:
+            problems.append(AuditProblem(*where, "not in the chain: written with its chain's trigger off"))
+            continue
+        if entry.seq != expected:
+            if entry.seq < expected:
+                what = f"seq {entry.seq} again after seq {expected - 1}: an entry inserted or reordered"
+            else:
+                what = f"entries {expected}..{entry.seq - 1} are missing before it: deleted"
+        elif entry.entry_id <= last_id:
+            what = f"its id is not after the id of the entry before it ({last_id}): reordered"
+        elif audit_entry_hash(previous, entry) != entry.hash:
+            what = "its hash does not match its contents and the entry before it: edited, moved or inserted"
+        else:
+            previous, expected, last_id = entry.hash, expected + 1, entry.entry_id
+            continue
+        problems.append(AuditProblem(*where, what))
+        break
+    return problems, expected - 1, previous
 
 
 def signature_valid(public_key: bytes, signature: bytes, signed: bytes) -> bool:
@@ -284,7 +434,9 @@ def export_problems(export: dict[str, Any], public_key: bytes) -> list[str]:
         if root.hex() != digest["heads_root"]:
             problems.append(f"{name}: the head's proof does not lead to the digest's root")
             continue
-        signed = digest_hash(digest["cut_at"], bytes.fromhex(digest["previous_hash"]), digest["heads_count"], root)
+        signed = digest_hash(
+            digest["cut_at"], bytes.fromhex(digest["previous_hash"]), digest["heads_count"], root, digest_audit(digest)
+        )
         if signed.hex() != digest["hash"]:
             problems.append(f"{name}: its hash does not match its contents")
             continue

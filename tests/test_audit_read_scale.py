@@ -30,6 +30,8 @@ def seed(item: CatalogItem) -> None:
     # after midnight.
     midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     with connection.cursor() as cursor:
+        # Not chained (the chain's trigger off, as the read does not care): 1 s instead of 5.
+        cursor.execute("SET LOCAL session_replication_role = replica")
         cursor.execute(
             f"""
             INSERT INTO {audit.db_table} ({", ".join(f'"{c}"' for c in columns)}, pgh_obj_id, pgh_label, pgh_created_at)
@@ -40,6 +42,7 @@ def seed(item: CatalogItem) -> None:
             """,
             {"seeded": SEEDED, "before_today": SEEDED - TODAY_ENTRIES, "midnight": midnight, "item": item.pk},
         )
+        cursor.execute("SET LOCAL session_replication_role = origin")
         cursor.execute(f"ANALYZE {audit.db_table}")  # what autovacuum does after such a load
 
 

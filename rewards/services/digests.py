@@ -2,7 +2,7 @@
 
 A digest holds every customer's chain head (user_id, seq, hash) that moved since the digest
 before it, in user_id order, as the leaves of a Merkle tree; its hash covers the moment it was
-cut, the previous digest's hash and the tree's root, and is signed with Ed25519 by
+cut, the previous digest's hash, the tree's root and the audit chain's head, and is signed with Ed25519 by
 ``LEDGER_SIGNING_KEY``. A customer's export carries the digests that hold their heads, each with
 the Merkle proof of its head, so it is checked without anyone else's heads.
 
@@ -19,8 +19,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
 
-from rewards.models import LedgerDigest, LedgerDigestHead
-from rewards.verify import ZERO_HASH, chain_time, digest_hash, head_leaf, heads_proof, heads_root
+from rewards.models import LedgerDigest, LedgerDigestHead, LedgerDigestLevel
+from rewards.verify import ZERO_HASH, chain_time, digest_hash, head_leaf, heads_levels, heads_root, proof_step
 
 
 def signing_key() -> Ed25519PrivateKey:
@@ -78,21 +78,38 @@ def ledger_digest_cut(*, now: datetime | None = None) -> LedgerDigest:
             cut_at = now or timezone.now()
             cursor.execute(_MOVED_HEADS)
             heads = [(user_id, seq, bytes(head)) for user_id, seq, head in cursor.fetchall()]
-        root = heads_root([head_leaf(*head) for head in heads])
+            # The audit chain's head in the same snapshot: every audited change committed before.
+            # (Its row moves at commit, by a deferred trigger: what this transaction deferred runs first.)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SELECT seq, hash FROM rewards_auditchainhead WHERE id = 1")
+            audit_head = cursor.fetchone()  # none before the first change (a flushed database)
+            audit = (audit_head[0], bytes(audit_head[1])) if audit_head else (0, ZERO_HASH)
+        levels = heads_levels([head_leaf(*head) for head in heads])
+        root = heads_root(levels[0])
         previous_hash = bytes(previous.hash) if previous else ZERO_HASH
-        signed = digest_hash(chain_time(cut_at), previous_hash, len(heads), root)
+        signed = digest_hash(chain_time(cut_at), previous_hash, len(heads), root, audit)
         digest = LedgerDigest.objects.create(
             cut_at=cut_at,
             previous_hash=previous_hash,
             heads_count=len(heads),
             heads_root=root,
             hash=signed,
+            audit_seq=audit[0],
+            audit_hash=audit[1],
             public_key=public_key_of(key),
             signature=key.sign(signed),
         )
         LedgerDigestHead.objects.bulk_create(
-            (LedgerDigestHead(digest=digest, user_id=user_id, seq=seq, hash=head) for user_id, seq, head in heads),
+            (
+                LedgerDigestHead(digest=digest, user_id=user_id, seq=seq, hash=head, position=position)
+                for position, (user_id, seq, head) in enumerate(heads)
+            ),
             batch_size=5000,
+        )
+        # Every level but the root's, so that a customer's proof never reads the other heads.
+        LedgerDigestLevel.objects.bulk_create(
+            LedgerDigestLevel(digest=digest, level=number, nodes=b"".join(nodes))
+            for number, nodes in enumerate(levels[:-1])
         )
     return digest
 
@@ -105,24 +122,41 @@ def digest_fields(digest: LedgerDigest) -> dict:
         "previous_hash": bytes(digest.previous_hash).hex(),
         "heads_count": digest.heads_count,
         "heads_root": bytes(digest.heads_root).hex(),
+        "audit_seq": digest.audit_seq,
+        "audit_hash": None if digest.audit_hash is None else bytes(digest.audit_hash).hex(),
         "hash": bytes(digest.hash).hex(),
         "public_key": bytes(digest.public_key).hex(),
         "signature": bytes(digest.signature).hex(),
     }
 
 
+# A customer's head in each digest, with its proof's siblings: at each level, the 32 bytes of
+# the node beside the one above their leaf (none past the level's end: that node is carried up).
+_PROOFS = """
+    SELECT h.digest_id, h.seq, h.hash, h.position, l.level,
+           substring(l.nodes FROM ((h.position >> l.level) # 1) * 32 + 1 FOR 32)
+    FROM rewards_ledgerdigesthead h LEFT JOIN rewards_ledgerdigestlevel l ON l.digest_id = h.digest_id
+    WHERE h.user_id = %s ORDER BY h.digest_id, l.level
+"""
+
+
 def customer_digests(user_id: int) -> list[dict]:
-    """Each digest that holds one of the customer's heads, with that head and its Merkle proof."""
-    held = []
-    for mine in LedgerDigestHead.objects.filter(user_id=user_id).select_related("digest").order_by("seq"):
-        heads = list(mine.digest.heads.order_by("user_id").values_list("user_id", "seq", "hash"))
-        leaves = [head_leaf(u, s, bytes(h)) for u, s, h in heads]
-        index = next(i for i, (u, _, _) in enumerate(heads) if u == user_id)
-        held.append(
+    """Each digest that holds one of the customer's heads, with that head and its Merkle proof:
+    one slice of each of the digest's stored levels, whatever the number of heads it holds."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PROOFS, [user_id])
+        found = cursor.fetchall()
+    digests = LedgerDigest.objects.in_bulk({digest_id for digest_id, *_ in found})
+    held: dict[int, dict] = {}
+    for digest_id, seq, head, position, level, sibling in found:
+        entry = held.setdefault(
+            digest_id,
             {
-                **digest_fields(mine.digest),
-                "head": {"user_id": user_id, "seq": mine.seq, "hash": bytes(mine.hash).hex()},
-                "proof": heads_proof(leaves, index),
-            }
+                **digest_fields(digests[digest_id]),
+                "head": {"user_id": user_id, "seq": seq, "hash": bytes(head).hex()},
+                "proof": [],
+            },
         )
-    return held
+        if level is not None and sibling:
+            entry["proof"].append(proof_step(position >> level, bytes(sibling)))
+    return [held[digest_id] for digest_id in sorted(held)]

@@ -19,3 +19,7 @@ CREATE OR REPLACE TRIGGER ledger_digest_append_only BEFORE UPDATE OR DELETE ON r
 -- The heads a digest holds, as append-only as the digest.
 CREATE OR REPLACE TRIGGER ledger_digest_head_append_only BEFORE UPDATE OR DELETE ON rewards_ledgerdigesthead
     FOR EACH ROW EXECUTE FUNCTION ledger_digest_unchangeable();
+
+-- The stored levels of a digest's Merkle tree, as append-only as the digest.
+CREATE OR REPLACE TRIGGER ledger_digest_level_append_only BEFORE UPDATE OR DELETE ON rewards_ledgerdigestlevel
+    FOR EACH ROW EXECUTE FUNCTION ledger_digest_unchangeable();

@@ -42,6 +42,7 @@ def test_the_digests_are_published_oldest_first_and_each_verifies(reader, digest
             bytes.fromhex(shown["previous_hash"]),
             shown["heads_count"],
             bytes.fromhex(shown["heads_root"]),
+            (shown["audit_seq"], bytes.fromhex(shown["audit_hash"])),  # the audit chain's head, signed too
         )
         assert signed.hex() == shown["hash"]
         assert signature_valid(bytes.fromhex(key["public_key"]), bytes.fromhex(shown["signature"]), signed)

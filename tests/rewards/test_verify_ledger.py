@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 
 from rewards import services
-from rewards.models import Account, LedgerDigest, LedgerDigestHead, Reward
+from rewards.models import Account, AuditChainHead, LedgerDigest, LedgerDigestHead, Reward
 from rewards.services.digests import ledger_digest_cut, public_key_of
 from rewards.verify import ZERO_HASH, chain_time, digest_hash, head_leaf, heads_root
 
@@ -182,9 +182,11 @@ def digest_edit(statement: str, params=()) -> None:
     sql("SET CONSTRAINTS ALL IMMEDIATE")  # (a table with checks pending cannot be altered)
     sql("ALTER TABLE rewards_ledgerdigest DISABLE TRIGGER ledger_digest_append_only")
     sql("ALTER TABLE rewards_ledgerdigesthead DISABLE TRIGGER ledger_digest_head_append_only")
+    sql("ALTER TABLE rewards_ledgerdigestlevel DISABLE TRIGGER ledger_digest_level_append_only")
     sql(statement, params)
     sql("ALTER TABLE rewards_ledgerdigest ENABLE TRIGGER ledger_digest_append_only")
     sql("ALTER TABLE rewards_ledgerdigesthead ENABLE TRIGGER ledger_digest_head_append_only")
+    sql("ALTER TABLE rewards_ledgerdigestlevel ENABLE TRIGGER ledger_digest_level_append_only")
 
 
 @pytest.mark.parametrize(
@@ -229,6 +231,7 @@ def test_a_deleted_digest_is_named_by_the_one_after_it(ledger, shop_app):
     services.points_earn(user_id=ALICE, points=1, description="later", app=shop_app)
     second = ledger_digest_cut()
     digest_edit("DELETE FROM rewards_ledgerdigesthead WHERE digest_id = %s", [first.pk])
+    digest_edit("DELETE FROM rewards_ledgerdigestlevel WHERE digest_id = %s", [first.pk])
     digest_edit("DELETE FROM rewards_ledgerdigest WHERE id = %s", [first.pk])
 
     assert f"the first: digests: digest {second.pk}: it does not name the digest before it" in verify_fails()
@@ -241,6 +244,8 @@ def test_digests_are_append_only(ledger):
         f"DELETE FROM rewards_ledgerdigest WHERE id = {digest.pk}",
         f"UPDATE rewards_ledgerdigesthead SET seq = 1 WHERE digest_id = {digest.pk}",
         f"DELETE FROM rewards_ledgerdigesthead WHERE digest_id = {digest.pk}",
+        f"UPDATE rewards_ledgerdigestlevel SET level = 9 WHERE digest_id = {digest.pk}",
+        f"DELETE FROM rewards_ledgerdigestlevel WHERE digest_id = {digest.pk}",
     ):
         refused = pytest.raises(IntegrityError, match="Ledger digests are append-only")
         with refused, transaction.atomic(), connection.cursor() as cursor:
@@ -262,7 +267,12 @@ def test_a_digest_holds_the_heads_that_moved_since_the_one_before(ledger, shop_a
     assert third.heads_count == 0
     heads = [head_leaf(BOB, 5, bytes(row(BOB, 5).hash)), head_leaf(CAROL, 5, bytes(row(CAROL, 5).hash))]
     assert bytes(second.heads_root) == heads_root(heads)
-    assert bytes(second.hash) == digest_hash(chain_time(second.cut_at), bytes(first.hash), 2, heads_root(heads))
+    # The audit chain's head is signed too (none yet in a flushed database: seq 0).
+    head = AuditChainHead.objects.values_list("seq", "hash").first() or (0, bytes(32))
+    audit_head = (head[0], bytes(head[1]))
+    assert (second.audit_seq, bytes(second.audit_hash)) == audit_head
+    signed = digest_hash(chain_time(second.cut_at), bytes(first.hash), 2, heads_root(heads), audit_head)
+    assert bytes(second.hash) == signed
     call_command("verify_ledger")
     assert Account.objects.get(user_id=BOB).chain_seq == 5
 

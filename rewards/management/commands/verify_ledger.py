@@ -9,7 +9,8 @@ from rewards.services.digests import trusted_public_keys
 class Command(BaseCommand):
     help = (
         "Recompute every customer's hash chain from its rows, check every account's head, every "
-        "digest (its chain, root, hash, key and signature) and every head a digest holds; name the "
+        "digest (its chain, root, hash, key and signature) and every head a digest holds, and the audit "
+        "record's chain and the audit head each digest holds; name the "
         "first row that does not match and exit 1 if anything does (docs/VERIFY.md)."
     )
 
@@ -28,6 +29,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Ledger verified: {result.rows} row(s) of {result.customers} customer(s), {result.digests} "
-                f"digest(s), in {time.monotonic() - started:.1f} s."
+                f"digest(s), {result.audit_entries} audit entries, in {time.monotonic() - started:.1f} s."
             )
         )
