@@ -224,6 +224,26 @@ def test_orders_in_a_month_complete_once_that_month_with_points_and_a_badge(shop
     assert ledger_drift() == []
 
 
+def test_a_yearly_window_counts_each_order_in_its_own_year_in_the_program_time_zone(shop, program, settings):
+    settings.PROGRAM_TIME_ZONE = "Europe/Paris"
+    challenge_post(
+        program, code="year", goal={"metric": "orders", "target": 2}, window={"period": "year"}, reward={"points": 9}
+    )
+    y2025, y2026 = datetime(2025, 1, 1).date(), datetime(2026, 1, 1).date()
+    order(shop, 91, at=datetime(2025, 12, 31, 22, 0, tzinfo=UTC))  # 23:00 in Paris: 2025
+    order(shop, 92, at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC))  # 00:30 in Paris: 2026
+    assert (progress("year", y2025), progress("year", y2026)) == (1, 1)
+    order(shop, 93, at=datetime(2026, 6, 1, 12, tzinfo=UTC))
+
+    assert (progress("year", y2025), progress("year", y2026)) == (1, 2)
+    [done] = completions("year")
+    assert (done.period_start, done.source_id, done.points) == (y2026, 93, 9)
+    order(shop, 94, at=datetime(2025, 3, 1, 12, tzinfo=UTC))  # 2025 reaches 2 too: its own completion
+    assert [(c.period_start, c.source_id) for c in completions("year")] == [(y2026, 93), (y2025, 94)]
+    assert account_balance(user_id=USER).total_points == 4 * 50 + 2 * 9
+    assert ledger_drift() == []
+
+
 # ---- spend with conditions, returns ------------------------------------------------------------------
 
 
