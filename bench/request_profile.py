@@ -77,6 +77,7 @@ def kinds() -> dict[str, Callable[[], dict]]:
     return {
         "healthz": lambda: environ("GET", "/healthz"),
         "get-points": lambda: environ("GET", "/rewards-api/get-points/?user_id=2"),
+        "get-user-info": lambda: environ("GET", f"/rewards-api/get-user-info/?user_id={user()}"),
         "earn-points": lambda: environ(
             "POST",
             "/rewards-api/earn-points/",

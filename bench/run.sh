@@ -77,7 +77,7 @@ awk -F'\t' -v pg="$PGTPS" '
     {
         vs = ""
         if ($1 ~ /^(earn-points|redeem-coupon|orders-post|orders-delete)$/) vs = sprintf("%.0f%% of pgbench", 100 * $2 / pg)
-        if ($1 ~ /^get-points/ && health > 0) vs = sprintf("%.0f%% of healthz", 100 * $2 / health)
+        if ($1 ~ /^get-(points|user-info)/ && health > 0) vs = sprintf("%.0f%% of healthz", 100 * $2 / health)
         printf "%-22s %8.0f %7.2f %7.2f %7.1f %7s  %-18s %.3f / %.3f / %.3f\n", $1, $2, $3, $4, $5, $6, vs, $7, $8, $9
     }
     END { printf "%-22s %8.0f\n", "pgbench (same write)", pg }' "$RESULTS" | tee "$OUT/summary.txt"

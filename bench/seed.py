@@ -6,6 +6,8 @@ of 10,000) for the returns benchmark. Every credit has its lot (available, never
 expiring, as with the default settings). Everything goes through the same tables the
 services write, and `check_ledger` is clean afterwards. The rows are then hash-chained as the
 chain's migration chains existing rows (its own SQL), so `verify_ledger` is clean too.
+With ``BENCH_CHALLENGES=N``, N active challenges that every order moves (orders, spend, a
+streak, a rolling window, spend with a condition, in turn).
 """
 
 import importlib
@@ -83,10 +85,33 @@ ANALYZE;
 """
 
 
+# What BENCH_CHALLENGES seeds, in turn: every order the benchmark posts moves each of them.
+CHALLENGE_GOALS = [
+    ({"metric": "orders", "target": 1000}, {}),
+    ({"metric": "spend", "target": 10**9}, {"period": "month"}),
+    ({"metric": "streak_days", "target": 1000}, {}),
+    ({"metric": "orders", "target": 1000}, {"days": 30}),
+    ({"metric": "spend", "target": 10**9, "conditions": [{"field": "total_cost", "op": "gt", "value": 0}]}, {}),
+]
+
+
+def challenges_seed(count: int) -> None:
+    from rewards.services.challenges import challenge_create
+
+    for index in range(count):
+        goal, window = CHALLENGE_GOALS[index % len(CHALLENGE_GOALS)]
+        definition = {"code": f"bench-{index}", "name": f"Bench {index}", "status": "active"}
+        challenge_create(definition={**definition, "goal": goal, "window": window, "reward": {"points": 1}}, by="bench")
+
+
 def main() -> None:
     with transaction.atomic():
+        if int(os.environ.get("BENCH_CHALLENGES", "0")):
+            challenges_seed(int(os.environ["BENCH_CHALLENGES"]))
         issued = application_create(name="bench", access_level=AccessLevel.CAN_MODIFY_ORDERS)
         with connection.cursor() as cursor:
+            # Loading and chaining 160,000 rows takes longer than a request's statement bound.
+            cursor.execute("SET LOCAL statement_timeout = 0")
             cursor.execute(SQL, {"app": str(issued.app.pk)})
             cursor.execute(importlib.import_module("rewards.migrations.0032_ledger_chain").CHAIN_EXISTING_ROWS)
             cursor.execute("ANALYZE rewards_reward; ANALYZE rewards_account")

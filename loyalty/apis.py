@@ -40,6 +40,9 @@ from loyalty.serializers import (
     AuditOutput,
     AuditQueryInput,
     BreakageOutput,
+    ChallengeInputDoc,
+    ChallengeListOutput,
+    ChallengeOutput,
     CustomerExportOutput,
     CustomerSegmentsOutput,
     CustomerSessionInput,
@@ -119,6 +122,7 @@ from rewards.serializers import (
     TierLadderInput,
     TierLadderOutput,
 )
+from rewards.services import challenges as challenge_services
 from rewards.services import segments as segment_services
 from rewards.services.badges import badge_create, badge_edit
 from rewards.services.catalog import catalog_item_create, catalog_item_edit
@@ -907,6 +911,59 @@ class SegmentDetailApi(APIView):
 
     def delete(self, request: Request, code: str) -> Response:
         return Response(segment_fields(segment_services.segment_delete(code=code)))
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: ChallengeListOutput, **errors()}, summary="Every challenge"),
+    post=extend_schema(
+        request=ChallengeInputDoc,
+        responses={201: ChallengeOutput, **errors(409)},
+        summary="Create a challenge (a goal, its window and its reward)",
+    ),
+)
+class ChallengesApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request) -> Response:
+        listed = challenge_services.challenges_listed()
+        return Response({"success": True, "challenges": [challenge_services.challenge_fields(c) for c in listed]})
+
+    def post(self, request: Request) -> Response:
+        challenge = challenge_services.challenge_create(definition=_object_body(request), by=_editor(request))
+        return Response(
+            {"success": True, **challenge_services.challenge_fields(challenge)}, status=status.HTTP_201_CREATED
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: ChallengeOutput, **errors(404)}, summary="A challenge"),
+    patch=extend_schema(
+        request=ChallengeInputDoc(partial=True),
+        responses={200: ChallengeOutput, **errors(404)},
+        summary="Edit a challenge: any of its keys but its code",
+    ),
+    delete=extend_schema(
+        responses={200: ChallengeOutput, **errors(404)},
+        summary="Archive a challenge: nothing counts toward it any more; its progress and completions stay",
+    ),
+)
+class ChallengeDetailApi(APIView):
+    required_access = AccessLevel.CAN_MANAGE_PROGRAM
+
+    def get(self, request: Request, code: str) -> Response:
+        challenge = challenge_services.challenge_find(code=code)
+        return Response({"success": True, **challenge_services.challenge_fields(challenge)})
+
+    def patch(self, request: Request, code: str) -> Response:
+        changes = _object_body(request)
+        for read_only in ("success", "created_at", "updated_at", "updated_by"):
+            changes.pop(read_only, None)
+        challenge = challenge_services.challenge_edit(code=code, changes=changes, by=_editor(request))
+        return Response({"success": True, **challenge_services.challenge_fields(challenge)})
+
+    def delete(self, request: Request, code: str) -> Response:
+        challenge = challenge_services.challenge_archive(code=code, by=_editor(request))
+        return Response({"success": True, **challenge_services.challenge_fields(challenge)})
 
 
 @extend_schema(

@@ -593,6 +593,55 @@ class SegmentListOutput(serializers.Serializer):
     segments = SegmentOutput(many=True)
 
 
+class ChallengeGoalDoc(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=["orders", "spend", "purchases", "activities", "streak_days"])
+    target = serializers.IntegerField(min_value=1, help_text="The count, the spend, or the days in a row.")
+    conditions = serializers.JSONField(
+        required=False, help_text="Rule conditions of the metric's event: only matching events count."
+    )
+    event = serializers.ChoiceField(
+        choices=["order", "purchase", "activity"], required=False, help_text="streak_days only (default order)."
+    )
+    activity_name = serializers.CharField(required=False, help_text="The activity it counts.")
+
+
+class ChallengeWindowDoc(serializers.Serializer):
+    period = serializers.ChoiceField(choices=["week", "month", "year"], required=False)
+    days = serializers.IntegerField(min_value=1, required=False, help_text="A rolling window: the last N days.")
+
+
+class ChallengeRewardDoc(serializers.Serializer):
+    points = serializers.IntegerField(min_value=1, required=False)
+    badge = serializers.CharField(required=False, help_text="A badge's code.")
+
+
+class ChallengeInputDoc(serializers.Serializer):
+    """What a challenge's definition holds (validated by the challenges' own grammar)."""
+
+    code = serializers.RegexField(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=500, required=False)
+    status = serializers.ChoiceField(choices=["draft", "active", "paused", "archived"], required=False)
+    starts_at = serializers.DateTimeField(required=False, allow_null=True)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    segment_codes = serializers.ListField(child=serializers.CharField(), required=False)
+    goal = ChallengeGoalDoc()
+    window = ChallengeWindowDoc(required=False, allow_null=True, help_text="A period, a number of days, or none.")
+    reward = ChallengeRewardDoc()
+
+
+class ChallengeOutput(ChallengeInputDoc):
+    success = serializers.BooleanField(default=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    updated_by = serializers.CharField()
+
+
+class ChallengeListOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    challenges = ChallengeOutput(many=True)
+
+
 MEMBERS_DEFAULT_LIMIT = 100
 MEMBERS_MAX_LIMIT = 1000
 

@@ -23,6 +23,8 @@ urlpatterns = [
     api_path(r"catalog/(?P<item_id>[^/]+)", apis.CatalogItemApi.as_view(), "catalog-item"),
     api_path("badges", apis.BadgesApi.as_view(), "badges"),
     api_path(r"badges/(?P<code>[^/]+)", apis.BadgeDetailApi.as_view(), "badge"),
+    api_path("challenges", apis.ChallengesApi.as_view(), "challenges"),
+    api_path(r"challenges/(?P<code>[^/]+)", apis.ChallengeDetailApi.as_view(), "challenge"),
     api_path("rules", apis.RulesApi.as_view(), "rules"),
     api_path("rules/simulate", apis.RulesSimulateApi.as_view(), "rules-simulate"),
     api_path(r"rules/(?P<rule_id>[^/]+)", apis.RuleDetailApi.as_view(), "rule"),

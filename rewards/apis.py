@@ -36,6 +36,7 @@ from rewards.serializers import (
     ContactInput,
     ContactOutput,
     CustomerAttributesOutput,
+    CustomerChallengesOutput,
     DigestsOutput,
     DigestsQueryInput,
     EarnedOutput,
@@ -51,7 +52,6 @@ from rewards.serializers import (
     RedeemDonationInput,
     RedemptionOutput,
     RedemptionsOutput,
-    RewardHistoryOutput,
     TierLadderOutput,
     UseCouponInput,
     UseCouponOutput,
@@ -62,10 +62,19 @@ from rewards.serializers import (
 )
 from rewards.services.attributes import attributes_merge, attributes_read
 from rewards.services.birthdays import birthday_first_rewarded, birthday_next
+from rewards.services.challenges import customer_challenges
 from rewards.services.digests import digest_fields, public_key
 from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
-from rewards.shapes import badge_held_fields, balance_fields, event_fields, iso, redeemed_item_fields, reward_row_fields
+from rewards.shapes import (
+    badge_held_fields,
+    balance_fields,
+    event_fields,
+    history_row_fields,
+    iso,
+    redeemed_item_fields,
+    reward_row_fields,
+)
 
 CAN_READ = AccessLevel.CAN_READ
 CAN_MODIFY = AccessLevel.CAN_MODIFY_ORDERS
@@ -400,6 +409,29 @@ class TiersApi(CustomerAPIView):
         return Response({"success": True, **services.ladder_fields()})
 
 
+@extend_schema(
+    tags=["rewards-api"],
+    parameters=[UserQueryInput],
+    responses={200: CustomerChallengesOutput, **errors()},
+    summary="A customer's challenges now, with progress and what is left, and their badges "
+    "(a customer session may read its own)",
+)
+class CustomerChallengesApi(CustomerAPIView):
+    required_access = CAN_READ
+
+    def get(self, request: Request) -> Response:
+        user_id = validated(UserQueryInput, request.query_params, query=True)["user_id"]
+        acting_app(request, user_id)
+        return Response(
+            {
+                "success": True,
+                "user_id": user_id,
+                "challenges": [standing.fields() for standing in customer_challenges(user_id=user_id)],
+                "badges": [badge_held_fields(award) for award in selectors.badges_held(user_id=user_id)],
+            }
+        )
+
+
 def balance_as_of_fields(points: reports.CustomerAsOf) -> dict[str, Any]:
     """A customer's points at a moment, as get-points with ``as_of`` and loyalty-api's
     ``customers/<user_id>/balance`` answer them."""
@@ -423,13 +455,8 @@ class GetPointsApi(ReadAPIView):
         if "as_of" in params:
             at = reports.moment_of(params["as_of"])
             return balance_as_of_fields(reports.customer_as_of(user_id=params["user_id"], at=at))
-        balance = selectors.account_balance(user_id=params["user_id"])
-        return {
-            "success": True,
-            "user_id": balance.user_id,
-            **balance_fields(balance),
-            **services.tier_fields(params["user_id"]),
-        }
+        balance, tier = services.balance_and_tier_fields(user_id=params["user_id"])
+        return {"success": True, "user_id": balance.user_id, **balance_fields(balance), **tier}
 
 
 def page_fields(page: selectors.HistoryPage) -> dict[str, Any]:
@@ -461,16 +488,17 @@ class GetUserInfoApi(ReadAPIView):
     input_serializer = HistoryQueryInput
 
     def read(self, params: dict[str, Any]) -> dict[str, Any]:
-        balance, page = selectors.user_info(
+        balance, tier = services.balance_and_tier_fields(user_id=params["user_id"])
+        page = selectors.reward_history(
             user_id=params["user_id"], limit=params["limit"], before_id=params.get("cursor")
         )
         return {
             "success": True,
             "user_id": params["user_id"],
             **balance_fields(balance),
-            **services.tier_fields(params["user_id"]),
+            **tier,
             "badges": [badge_held_fields(award) for award in selectors.badges_held(user_id=params["user_id"])],
-            "reward_history": RewardHistoryOutput(page.rows, many=True).data,
+            "reward_history": [history_row_fields(row) for row in page.rows],
             **page_fields(page),
         }
 
@@ -491,7 +519,7 @@ class GetAllHistoryApi(ReadAPIView):
         return {
             "success": True,
             "user_id": params["user_id"],
-            "reward_history": RewardHistoryOutput(page.rows, many=True).data,
+            "reward_history": [history_row_fields(row) for row in page.rows],
             **page_fields(page),
         }
 

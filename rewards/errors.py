@@ -209,6 +209,23 @@ class BadgeNotHeld(Conflict):
     default_message = "This badge award was already taken back."
 
 
+# ---- challenges ------------------------------------------------------------------------------------
+
+
+class ChallengeInvalid(InvalidInput):
+    """A challenge its grammar refuses (``rewards.services.challenges``)."""
+
+
+class ChallengeNotFound(NotFound):
+    code = "challenge_not_found"
+    default_message = "No challenge has this code."
+
+
+class ChallengeExists(Conflict):
+    code = "challenge_exists"
+    default_message = "A challenge with this code already exists."
+
+
 # ---- Idempotency-Key ----------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from rewards.models import (
     BadgeAward,
     CapPeriod,
     CatalogItem,
+    Challenge,
     RewardKind,
     Rule,
     RuleStatus,
@@ -35,6 +36,7 @@ from rewards.program.versions import RULE_FIELDS
 from rewards.segments.language import segment_validated
 from rewards.services.badges import BADGE_FIELDS, badge_validated
 from rewards.services.catalog import catalog_item_validated
+from rewards.services.challenges import CHALLENGE_KEYS, challenge_validated
 from rewards.tiers import DEFAULT_QUALIFYING_KINDS, QUALIFIABLE_KINDS, ladder_validated
 
 CONDITION_ROWS = 5
@@ -580,3 +582,57 @@ class BadgeTakeBackForm(forms.ModelForm):
         if self.instance.revoked_at is None and not reason:
             raise forms.ValidationError("Say why the badge is taken back.")
         return reason
+
+
+# ---- challenges -------------------------------------------------------------------------------------
+
+
+class ChallengeAdminForm(forms.ModelForm):
+    """A challenge, checked by the challenges' own grammar (``challenge_validated``), as the API
+    is; its code is set once."""
+
+    class Meta:
+        model = Challenge
+        fields = [
+            "code",
+            "name",
+            "description",
+            "status",
+            "starts_at",
+            "ends_at",
+            "segment_codes",
+            "goal",
+            "window",
+            "reward",
+        ]
+        help_texts = {
+            "goal": 'A JSON object, e.g. {"metric": "orders", "target": 3, "conditions": '
+            '[{"field": "item.category", "op": "eq", "value": "shoes"}]}; metrics: orders, spend, purchases, '
+            "activities (with activity_name), streak_days (with event: order, purchase or activity).",
+            "window": '{"period": "week"|"month"|"year"}, {"days": 30} (a rolling window), or {} (once, ever).',
+            "reward": '{"points": 50, "badge": "star"}: either or both.',
+            "segment_codes": 'A JSON list of segment codes, e.g. ["gold"]; empty: every customer.',
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["code"].disabled = True
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        definition = {name: data.get(name) for name in CHALLENGE_KEYS}
+        for name in ("code", "name", "description"):
+            definition[name] = definition[name] or ""
+        definition["segment_codes"] = definition["segment_codes"] or []
+        definition["window"] = definition["window"] or {}
+        if self.instance.pk is not None:
+            definition["code"] = self.instance.code
+        try:
+            self.challenge_definition = challenge_validated(definition)
+        except InvalidInput as error:
+            for field, messages in error.fields.items():
+                self.add_error(field if field in self.fields else None, messages)
+        return data

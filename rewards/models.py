@@ -43,6 +43,8 @@ class RewardKind(models.TextChoices):
     REFERRAL = "referral", "Referral"
     TIER = "tier", "Tier award"
     REFUND = "refund", "Points given back (a coupon voided or expired)"
+    CHALLENGE = "challenge", "Challenge completed"
+    CHALLENGE_CANCEL = "challenge_cancel", "Challenge completion cancelled"
 
 
 class ImportSource(models.TextChoices):
@@ -475,6 +477,8 @@ class EventType(models.TextChoices):
     SEGMENT_AWARD_DONE = "segment.award_done", "A bulk award to a segment credited every member"
     BADGE_AWARDED = "badge.awarded", "Badge awarded"
     BADGE_REVOKED = "badge.revoked", "Badge taken back"
+    CHALLENGE_COMPLETED = "challenge.completed", "Challenge completed"
+    CHALLENGE_CANCELLED = "challenge.cancelled", "Challenge completion cancelled by a return"
 
 
 class Event(models.Model):
@@ -1201,3 +1205,165 @@ class BadgeAward(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ImmutableRowError("A badge award is never deleted; take the badge back instead.")
+
+
+# ---- the program: challenges ------------------------------------------------------------------
+
+
+class ChallengeMetric(models.TextChoices):
+    ORDERS = "orders", "Orders"
+    SPEND = "spend", "Spend (the orders' total_cost)"
+    PURCHASES = "purchases", "Purchases"
+    ACTIVITIES = "activities", "Activities"
+    STREAK_DAYS = "streak_days", "Days in a row"
+
+
+@audited("challenge")
+class Challenge(models.Model):
+    """A goal staff set ("3 orders in 30 days", "a 7-day streak") and what reaching it gives.
+
+    ``goal``, ``window`` and ``reward`` hold what ``rewards.services.challenges`` validated
+    (``challenge_validated``); nothing writes them without it. ``trigger`` is the event its
+    metric counts (an order, a purchase, an activity), kept beside the goal for the one read of
+    every event: the trigger's active challenges.
+    """
+
+    code = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=500, blank=True, default="")
+    status = models.CharField(max_length=10, choices=RuleStatus.choices, default=RuleStatus.DRAFT)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    segment_codes = models.JSONField(default=list, blank=True)
+    goal = models.JSONField()
+    window = models.JSONField(default=dict, blank=True)
+    reward = models.JSONField()
+    trigger = models.CharField(max_length=20, choices=RuleTrigger.choices, editable=False)
+    created_at = models.DateTimeField(editable=False)
+    updated_at = models.DateTimeField(editable=False)
+    updated_by = models.CharField(max_length=150, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["code"]
+        indexes = [
+            # The one read of every event: its trigger's active challenges.
+            models.Index(fields=["trigger", "id"], condition=Q(status="active"), name="challenge_active"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(starts_at__isnull=True) | Q(ends_at__isnull=True) | Q(starts_at__lt=models.F("ends_at")),
+                name="challenge_starts_before_it_ends",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code}, {self.status})"
+
+    @property
+    def conditions(self) -> list:
+        """The goal's conditions, read as a rule's are (the engine judges both alike)."""
+        return self.goal.get("conditions", [])
+
+
+class ChallengeProgress(models.Model):
+    """A customer's progress in a challenge for one period (``period_start``: its first day in
+    ``PROGRAM_TIME_ZONE``; 0001-01-01 for a challenge with no calendar period). ``value`` is
+    the sum of its contributions' amounts less what returns took back of them (orders, spend,
+    purchases, activities), or, for a streak, the longest run of consecutive days among its
+    contributions' days. Written under the customer's account lock, in the event's
+    transaction."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="+", db_index=False)
+    user_id = models.BigIntegerField()
+    period_start = models.DateField()
+    value = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "challenge progress"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["challenge", "user_id", "period_start"], name="challenge_progress_once_per_period"
+            ),
+            models.CheckConstraint(condition=Q(value__gte=0), name="challenge_progress_not_negative"),
+        ]
+        indexes = [models.Index(fields=["user_id"], name="challenge_progress_user")]
+
+    def __str__(self) -> str:
+        return f"{self.challenge_id} of {self.user_id} from {self.period_start}: {self.value}"
+
+
+class ChallengeContribution(models.Model):
+    """What one event (an order, a purchase, an activity) gave one challenge's progress: its
+    ``amount`` (1, or an order's total_cost for spend), on its own ``day`` (program time zone),
+    and what returns took back of it since, so a return takes back exactly its share from the
+    period that counted it."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="+", db_index=False)
+    user_id = models.BigIntegerField()
+    period_start = models.DateField()
+    source = models.CharField(max_length=10)  # "order" (its order_id), "purchase" (its row), "activity"
+    source_id = models.BigIntegerField()
+    occurred_at = models.DateTimeField()
+    day = models.DateField()
+    amount = models.BigIntegerField()
+    taken_back = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            # An event counts once per challenge; a return finds its contributions by its source.
+            models.UniqueConstraint(fields=["source", "source_id", "challenge"], name="challenge_contribution_once"),
+            models.CheckConstraint(
+                condition=Q(taken_back__gte=0) & Q(taken_back__lte=models.F("amount")),
+                name="challenge_contribution_taken_back_within",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["challenge", "user_id", "period_start", "day"], name="challenge_contribution_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.source_id} to {self.challenge_id}: {self.amount - self.taken_back}"
+
+
+class ChallengeCompletion(models.Model):
+    """A challenge completed by a customer in a period: once (a partial unique constraint), with
+    its award's ledger row and its badge award. ``stands_at`` is when the points of the event
+    that completed it stop being pending: before it, a return that brings the progress below
+    the target cancels the completion (``cancelled_at``, its points taken back by
+    ``cancel_reward``, its badge taken back), and it can be completed again; from it on, it
+    stands."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="completions")
+    user_id = models.BigIntegerField()
+    period_start = models.DateField()
+    completed_at = models.DateTimeField()
+    stands_at = models.DateTimeField()
+    value = models.BigIntegerField()  # the progress that reached the target
+    source = models.CharField(max_length=10)
+    source_id = models.BigIntegerField()
+    points = models.BigIntegerField(default=0)
+    reward = models.OneToOneField(
+        Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    badge_award = models.OneToOneField(
+        BadgeAward, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reward = models.OneToOneField(
+        Reward, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["challenge", "user_id", "period_start"],
+                condition=Q(cancelled_at__isnull=True),
+                name="challenge_completed_once_per_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["user_id", "challenge"], name="challenge_completion_user")]
+
+    def __str__(self) -> str:
+        state = "cancelled" if self.cancelled_at else "completed"
+        return f"{self.challenge_id} by {self.user_id} from {self.period_start} ({state})"

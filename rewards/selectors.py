@@ -17,6 +17,10 @@ from rewards.models import (
     BadgeAward,
     CatalogItem,
     CatalogRedemptionCount,
+    Challenge,
+    ChallengeCompletion,
+    ChallengeContribution,
+    ChallengeProgress,
     Event,
     LedgerDigest,
     LotConsumption,
@@ -130,16 +134,18 @@ def _page(queryset: QuerySet[Reward], *, limit: int, before_id: int | None) -> H
     return HistoryPage(rows=rows, has_more=has_more, next_cursor=str(rows[-1].id) if has_more else None)
 
 
+# What a history row shows (``history_row_fields``, admin's customer page): its columns, its
+# rule's name and its lot's state. Reading no more spares the ORM most of its work per row.
+_HISTORY_COLUMNS = (
+    *("id", "kind", "points_earned", "points_redeemed", "pending_change", "earned_date", "redeemed_date"),
+    *("reward_description", "is_active", "created_at", "rule_id", "rule_version", "rule__name"),
+    *("lot__pending", "lot__remaining", "lot__available_at"),
+)
+
+
 def reward_history(*, user_id: int, limit: int = HISTORY_DEFAULT_LIMIT, before_id: int | None = None) -> HistoryPage:
-    rows = Reward.objects.filter(user_id=user_id).select_related("rule", "lot")
+    rows = Reward.objects.filter(user_id=user_id).select_related("rule", "lot").only(*_HISTORY_COLUMNS)
     return _page(rows, limit=limit, before_id=before_id)
-
-
-def user_info(
-    *, user_id: int, limit: int = HISTORY_DEFAULT_LIMIT, before_id: int | None = None
-) -> tuple[Balance, HistoryPage]:
-    """The totals and one page of the ledger, for get-user-info/."""
-    return account_balance(user_id=user_id), reward_history(user_id=user_id, limit=limit, before_id=before_id)
 
 
 def badges_held(*, user_id: int) -> list[BadgeAward]:
@@ -310,7 +316,70 @@ def ledger_drift() -> list[LedgerProblem]:
                 found, expected = values[2 * index], values[2 * index + 1]
                 if found != expected:
                     problems.append(LedgerProblem(user_id=user_id, check=name, found=found, expected=expected))
-    return problems + _rule_awards_drift() + _qualifying_drift() + _catalog_drift() + _segment_awards_drift()
+    return (
+        problems
+        + _rule_awards_drift()
+        + _qualifying_drift()
+        + _catalog_drift()
+        + _segment_awards_drift()
+        + _challenges_drift()
+    )
+
+
+def _challenges_drift() -> list[LedgerProblem]:
+    """Challenges' progress against their events, and completions against their awards: a
+    progress is the sum of its contributions less what returns took back (a streak: the longest
+    run of consecutive days among them); a completion's points are one ledger credit of kind
+    ``challenge`` to its customer for exactly those points (none without points), a cancelled
+    one's taken back by one ``challenge_cancel`` row, and its badge award is its customer's."""
+    sql = f"""
+        WITH counted AS (
+            SELECT challenge_id, user_id, period_start, SUM(amount - taken_back) AS value
+            FROM {ChallengeContribution._meta.db_table} GROUP BY 1, 2, 3
+        )
+        SELECT COALESCE(p.user_id, c.user_id),
+               'challenge ' || COALESCE(p.challenge_id, c.challenge_id) || ' progress of '
+                   || COALESCE(p.period_start, c.period_start) || ' = its events',
+               p.value,
+               CASE WHEN ch.goal ->> 'metric' = 'streak_days'
+                    THEN challenge_streak_longest(ch.id, COALESCE(p.user_id, c.user_id),
+                                                  COALESCE(p.period_start, c.period_start))
+                    ELSE c.value END
+        FROM {ChallengeProgress._meta.db_table} p
+        FULL OUTER JOIN counted c
+            ON c.challenge_id = p.challenge_id AND c.user_id = p.user_id AND c.period_start = p.period_start
+        JOIN {Challenge._meta.db_table} ch ON ch.id = COALESCE(p.challenge_id, c.challenge_id)
+        WHERE p.value IS DISTINCT FROM CASE WHEN ch.goal ->> 'metric' = 'streak_days'
+                    THEN challenge_streak_longest(ch.id, COALESCE(p.user_id, c.user_id),
+                                                  COALESCE(p.period_start, c.period_start))
+                    ELSE c.value END
+        UNION ALL
+        SELECT d.user_id, 'challenge completion ' || d.id || ' = its award',
+               COALESCE(l.points, 0), d.points
+        FROM {ChallengeCompletion._meta.db_table} d
+        LEFT JOIN {Reward._meta.db_table} w ON w.id = d.reward_id AND w.user_id = d.user_id AND w.kind = %s
+        LEFT JOIN {PointLot._meta.db_table} l ON l.credit_id = w.id
+        WHERE COALESCE(l.points, 0) <> d.points OR (d.reward_id IS NOT NULL AND w.id IS NULL)
+        UNION ALL
+        SELECT d.user_id, 'challenge completion ' || d.id || ' cancelled = its take-back',
+               (d.cancel_reward_id IS NOT NULL)::int,
+               (d.cancelled_at IS NOT NULL AND d.reward_id IS NOT NULL)::int
+        FROM {ChallengeCompletion._meta.db_table} d
+        LEFT JOIN {Reward._meta.db_table} x ON x.id = d.cancel_reward_id AND x.user_id = d.user_id AND x.kind = %s
+        WHERE (d.cancel_reward_id IS NOT NULL) <> (d.cancelled_at IS NOT NULL AND d.reward_id IS NOT NULL)
+           OR (d.cancel_reward_id IS NOT NULL AND x.id IS NULL)
+        UNION ALL
+        SELECT d.user_id, 'challenge completion ' || d.id || ' badge = its customer''s', b.user_id, d.user_id
+        FROM {ChallengeCompletion._meta.db_table} d JOIN {BadgeAward._meta.db_table} b ON b.id = d.badge_award_id
+        WHERE b.user_id <> d.user_id
+        ORDER BY 1, 2
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [RewardKind.CHALLENGE, RewardKind.CHALLENGE_CANCEL])
+        return [
+            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
+            for user_id, check, found, expected in cursor.fetchall()
+        ]
 
 
 def _rule_awards_drift() -> list[LedgerProblem]:

@@ -339,6 +339,30 @@ class BadgeHeldOutput(serializers.Serializer):
     awarded_at = serializers.DateTimeField()
 
 
+class CustomerChallengeOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    metric = serializers.CharField()
+    target = serializers.IntegerField()
+    progress = serializers.IntegerField(help_text="In the period now (a streak: the days in a row up to today).")
+    left = serializers.IntegerField(help_text="What is left to reach the target (0 once completed).")
+    window = serializers.JSONField()
+    period_start = serializers.DateField(allow_null=True)
+    period_ends_at = serializers.DateTimeField(allow_null=True, help_text="When the period (or the challenge) ends.")
+    ends_at = serializers.DateTimeField(allow_null=True)
+    reward = serializers.JSONField()
+    completed = serializers.BooleanField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class CustomerChallengesOutput(serializers.Serializer):
+    success = serializers.BooleanField(default=True)
+    user_id = serializers.IntegerField()
+    challenges = CustomerChallengeOutput(many=True)
+    badges = BadgeHeldOutput(many=True)
+
+
 class BalancePartsOutput(serializers.Serializer):
     """The schema of ``balance_fields``."""
 

@@ -35,6 +35,7 @@ LIVE_FILES = (
     "digests.sql",
     "audit.sql",
     "messages.sql",
+    "challenges.sql",
 )
 SNAPSHOT_MARK = "-- A frozen snapshot of rewards/sql/"
 REMOVED_MARK = "-- Removed:"

@@ -20,6 +20,7 @@ urlpatterns = [
     api_path("activities/", apis.ActivitiesApi.as_view(), "activities"),
     api_path("birthday/", apis.BirthdayApi.as_view(), "birthday"),
     api_path("tiers/", apis.TiersApi.as_view(), "tiers"),
+    api_path("challenges/", apis.CustomerChallengesApi.as_view(), "challenges"),
     api_path(r"customers/(?P<user_id>[^/]+)/contact/", apis.ContactApi.as_view(), "contact"),
     api_path(r"customers/(?P<user_id>[^/]+)/attributes/", apis.CustomerAttributesApi.as_view(), "customer-attributes"),
     api_path("ledger/digests/", apis.LedgerDigestsApi.as_view(), "ledger-digests"),

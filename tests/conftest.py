@@ -1,9 +1,11 @@
 import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from loyalty.models import AccessLevel, Application
@@ -11,6 +13,39 @@ from tests.factories import ApplicationFactory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
+
+
+class Clock:
+    """A clock the tests move: what ``timezone.now()`` answers everywhere in the service. With
+    ``now`` None it answers the real time."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now or datetime.now(UTC)
+
+    def at(self, moment: datetime) -> int:
+        """Move to ``moment``; its unix seconds (an order's completed_at)."""
+        self.now = moment
+        return int(moment.timestamp())
+
+    def to(self, moment: datetime) -> datetime:
+        self.now = moment
+        return moment
+
+
+@pytest.fixture
+def clock_start() -> datetime | None:
+    """Where ``clock`` starts: the real time, unless a test module overrides this fixture."""
+    return None
+
+
+@pytest.fixture
+def clock(monkeypatch, clock_start: datetime | None) -> Clock:
+    frozen = Clock(clock_start)
+    monkeypatch.setattr(timezone, "now", frozen)
+    return frozen
 
 
 def client_for(app: Application | None) -> APIClient:

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,6 +20,9 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET_KEY = os.environ.get("SECRET_KEY", "test-secret-key")
 TEST_LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "1f" * 32)
+# The Python of a venv with requirements.txt alone (`make test` makes one): what a production
+# worker and beat have, so nothing from the test tools may be needed to run them.
+RUNTIME_PYTHON = os.environ.get("RUNTIME_PYTHON") or sys.executable
 
 
 def free_port() -> int:
@@ -166,6 +169,47 @@ def edge_serving(
             process.wait()
         if not keep_run_dir:
             shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@contextmanager
+def celery_process(*args: str, broker: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """A Celery process (``worker --pool solo``, ``beat``…) of the production install, on the
+    test database and ``broker``; stopped after (terminated, killed if it will not stop)."""
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "rewards_project.settings",
+        "DATABASE_URL": live_database_url(),
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "CELERY_BROKER_URL": broker,
+        **(env or {}),
+    }
+    process = subprocess.Popen(
+        [RUNTIME_PYTHON, "-m", "celery", "-A", "rewards_project", *args, "--loglevel", "WARNING"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_for(condition: Callable[[], object], seconds: float) -> bool:
+    """Whether ``condition()`` came true within ``seconds`` (polled every 50 ms)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @contextmanager

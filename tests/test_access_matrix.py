@@ -12,6 +12,7 @@ from loyalty.services import application_create, order_record, referral_code_for
 from rewards import services
 from rewards.services import segments as segment_services
 from rewards.services.badges import badge_create
+from rewards.services.challenges import challenge_create
 from rewards.services.messages import contact_set
 from tests.conftest import client_for
 from tests.factories import ApplicationFactory
@@ -120,6 +121,7 @@ def calls(state: dict) -> list[Call]:
             PROGRAM,
         ),
         Call("get", "/rewards-api/tiers/", None, 200, READ, True),
+        Call("get", f"/rewards-api/challenges/?user_id={USER}", None, 200, READ, True),
         Call("get", "/rewards-api/ledger/digests/", None, 200, READ),
         Call("get", "/rewards-api/ledger/public-key/", None, 200, READ),
         Call("get", "/loyalty-api/tiers", None, 200, PROGRAM),
@@ -149,6 +151,11 @@ def calls(state: dict) -> list[Call]:
         Call("post", "/loyalty-api/badges", {"code": f"b{state['item']}", "name": "New"}, 201, PROGRAM),
         Call("get", "/loyalty-api/badges/regular", None, 200, PROGRAM),
         Call("patch", "/loyalty-api/badges/regular", {"name": "Regular customer"}, 200, PROGRAM),
+        Call("get", "/loyalty-api/challenges", None, 200, PROGRAM),
+        Call("post", "/loyalty-api/challenges", {**CHALLENGE, "code": f"c{state['item']}"}, 201, PROGRAM),
+        Call("get", "/loyalty-api/challenges/regular", None, 200, PROGRAM),
+        Call("patch", "/loyalty-api/challenges/regular", {"name": "Regular customer"}, 200, PROGRAM),
+        Call("delete", "/loyalty-api/challenges/regular", None, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/export", None, 200, PROGRAM),
         Call("get", f"/loyalty-api/customers/{USER}/balance?as_of=2026-01-01", None, 200, PROGRAM),
         Call("delete", f"/loyalty-api/customers/{USER}/personal-data", None, 200, PROGRAM),
@@ -168,7 +175,8 @@ def calls(state: dict) -> list[Call]:
     ]
 
 
-CALL_COUNT = 73
+CALL_COUNT = 79
+CHALLENGE = {"name": "Regular", "goal": {"metric": "orders", "target": 3}, "reward": {"points": 10}}
 CUSTOMER = "customer"
 LEVELS = [None, "bad-token", READ, MODIFY, MASTER, PROGRAM, CUSTOMER]
 
@@ -195,6 +203,7 @@ def state(db) -> dict:
     segment_services.segment_create(definition={"code": "all", "name": "All"}, by="test")
     segment_services.award_ask(code="all", **AWARD, app=None, by="test")
     badge_create(definition={"code": "regular", "name": "Regular"})
+    challenge_create(definition={**CHALLENGE, "code": "regular"}, by="test")
     return {
         "code": code,
         "coupon": coupon.redeemed_item.item_code,

@@ -22,11 +22,13 @@ SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
 
 
 def seed(item: CatalogItem) -> None:
-    """50,000 updates of one item (its stock 1, 2, 3 …), one a minute, the last 300 today."""
+    """50,000 updates of one item (its stock 1, 2, 3 …), one a minute, the last 300 today (a second apart)."""
     audit = CatalogItemAudit._meta
     columns = [f.column for f in audit.concrete_fields if not f.column.startswith("pgh_")]
     values = ["n" if column == "stock" else f'c."{column}"' for column in columns]
-    now = timezone.now()
+    # The first seconds of today (UTC, the audit's days), whatever the time: a run may start just
+    # after midnight.
+    midnight = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     with connection.cursor() as cursor:
         # Not chained (the chain's trigger off, as the read does not care): 1 s instead of 5.
         cursor.execute("SET LOCAL session_replication_role = replica")
@@ -34,11 +36,11 @@ def seed(item: CatalogItem) -> None:
             f"""
             INSERT INTO {audit.db_table} ({", ".join(f'"{c}"' for c in columns)}, pgh_obj_id, pgh_label, pgh_created_at)
             SELECT {", ".join(values)}, c.id, 'update',
-                   CASE WHEN n > %(seeded)s - %(today)s THEN %(now)s - (%(seeded)s - n) * interval '1 second'
-                        ELSE %(now)s - interval '2 days' - (%(seeded)s - n) * interval '1 minute' END
+                   CASE WHEN n > %(before_today)s THEN %(midnight)s + (n - %(before_today)s) * interval '1 second'
+                        ELSE %(midnight)s - interval '1 day' - (%(seeded)s - n) * interval '1 minute' END
             FROM rewards_catalogitem c, generate_series(1, %(seeded)s) n WHERE c.id = %(item)s ORDER BY n
             """,
-            {"seeded": SEEDED, "today": TODAY_ENTRIES, "now": now, "item": item.pk},
+            {"seeded": SEEDED, "before_today": SEEDED - TODAY_ENTRIES, "midnight": midnight, "item": item.pk},
         )
         cursor.execute("SET LOCAL session_replication_role = origin")
         cursor.execute(f"ANALYZE {audit.db_table}")  # what autovacuum does after such a load

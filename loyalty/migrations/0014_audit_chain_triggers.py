@@ -9,7 +9,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
     dependencies = [
         ("loyalty", "0013_audit_chain"),
-        ("rewards", "0041_audit_chain_links"),
+        ("rewards", "0044_audit_chain_links"),
     ]
 
     operations = [

@@ -22,6 +22,7 @@ from rewards.services import (
     Earned,
     Posting,
     accounts_lock,
+    challenges,
     credit_take_back,
     event_earn,
     event_simulate,
@@ -260,6 +261,10 @@ def _order_create(
         created_at=timezone.now(),
     )
     _order_insert(order, postings)
+    # The challenges it moves, and the points of a completion wait as the order's own do.
+    challenges.event_count(
+        event, source=challenges.Source("order", order_id), stands_at=postings[0].available_at, app=app
+    )
     if referral is not None:
         Referral.objects.filter(pk=referral.pk).update(rewarded_order=order)
     return OrderOutcome(order=order, created=True, available_at=postings[0].available_at, balance=balance)
@@ -442,6 +447,10 @@ def order_return(*, order_id: int, returned_cost: int | None = None, app: Applic
     ]
     # What those awards counted toward the tiers goes down as much (tier awards never counted).
     qualifying_take_back(qualifying_takes)
+    # And what the order counted toward challenges, in the periods that counted it.
+    challenges.order_returned(
+        user_id=order.user_id, order_id=order_id, cost=cost, whole=order.is_fully_returned, app=app
+    )
     own = [posting for posting in postings if posting.reward.user_id == order.user_id]
     if own:
         order.return_reward = own[-1].reward

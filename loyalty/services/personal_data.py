@@ -49,6 +49,7 @@ from rewards.models import (
 from rewards.selectors import customer_chain
 from rewards.services import tier_fields
 from rewards.services.attributes import attributes_read
+from rewards.services.challenges import challenges_of
 from rewards.services.digests import customer_digests
 from rewards.services.messages import contact_fields, messages_of
 from rewards.shapes import badge_award_fields, history_row_fields, iso, redeemed_item_fields
@@ -164,6 +165,7 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
             badge_award_fields(award)
             for award in BadgeAward.objects.filter(user_id=user_id).select_related("badge").order_by("id")
         ],
+        "challenges": challenges_of(user_id=user_id),
         **tier_fields(user_id),
         "referral": {
             "code": code.code if code else None,

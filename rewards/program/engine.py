@@ -30,6 +30,7 @@ from rewards.program.language import (
     PROPERTIES_PREFIX,
     RATE_SCOPE_MATCHING_ITEMS,
     SEGMENTS,
+    TIER,
     TRIGGERS,
     as_number,
     is_number,
@@ -119,6 +120,11 @@ def _item_holds(item: EventItem, condition: Mapping[str, Any]) -> bool:
 def is_segment_condition(condition: Mapping[str, Any]) -> bool:
     spec = FIELDS.get(condition["field"])
     return spec is not None and spec.source == SEGMENTS
+
+
+def names_tier(rules: Iterable[Rule]) -> bool:
+    """Whether a condition of the rules names the customer's tier: what an event must know."""
+    return any(FIELDS[c["field"]].source == TIER for rule in rules for c in rule.conditions if c["field"] in FIELDS)
 
 
 def segment_codes_named(rules: Iterable[Rule]) -> frozenset[str]:

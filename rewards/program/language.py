@@ -52,6 +52,7 @@ def _money_triggers(field: str) -> frozenset[str]:
 NUMBER, TEXT, ANY = "number", "text", "any"
 MONEY = "money"  # the source of the money fields: ProgramEvent.money
 SEGMENTS = "segments"  # the source of the segment field: the codes of the customer's segments
+TIER = "tier"  # the customer's tier code, known once a ladder is set
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ FIELDS: dict[str, FieldSpec] = {
     # Before this order, returned ones included.
     "customer.orders_placed": FieldSpec(NUMBER, ORDER_TRIGGERS, "Customer's earlier orders", "orders_placed"),
     # None while no tier ladder is set.
-    "customer.tier": FieldSpec(TEXT, ALL_TRIGGERS, "Customer's tier", "tier"),
+    "customer.tier": FieldSpec(TEXT, ALL_TRIGGERS, "Customer's tier", TIER),
     # A segment's code: eq, in hold when the customer is a member (of one), ne, not_in when not;
     # judged by the segments' one query in the event's transaction.
     "customer.segment": FieldSpec(TEXT, ALL_TRIGGERS, "Customer's segment", SEGMENTS),

@@ -167,15 +167,23 @@ def _rule_whole(rule: dict[str, Any]) -> dict[str, Any]:
     if rule["starts_at"] and rule["ends_at"] and rule["starts_at"] >= rule["ends_at"]:
         raise Invalid({"ends_at": ["Must be after starts_at."]})
     rule["effect"] = _effect_for(rule["effect"], trigger)
+    rule["conditions"] = conditions_for(rule["conditions"], trigger)
+    return rule
+
+
+def conditions_for(conditions: list[dict[str, Any]], trigger: str) -> list[dict[str, Any]]:
+    """Conditions (each read by ``CONDITION``) as the events of ``trigger`` have their fields,
+    their values as JSON holds them; else ``Invalid`` naming each by its index under
+    ``conditions``. A rule's and a challenge's goal are checked by this one grammar."""
     errors = {}
-    for index, condition in enumerate(rule["conditions"]):
+    for index, condition in enumerate(conditions):
         try:
             condition["value"] = _condition_value(condition, trigger)
         except Invalid as error:
             errors[str(index)] = error.detail
     if errors:
         raise Invalid({"conditions": errors})
-    return rule
+    return conditions
 
 
 def _effect_for(effect: dict[str, Any], trigger: str) -> dict[str, Any]:

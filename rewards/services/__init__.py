@@ -87,6 +87,7 @@ from rewards.services.program import (
 from rewards.services.redeemable import catalog_item_check
 from rewards.services.tiers import (
     RequalifyReport,
+    balance_and_tier_fields,
     ladder_fields,
     ladder_set,
     tier_fields,
@@ -133,6 +134,7 @@ __all__ = [
     "accounts_lock",
     "activity_event",
     "activity_record",
+    "balance_and_tier_fields",
     "birthday_set",
     "birthdays_award",
     "breakdown",

@@ -33,6 +33,8 @@ _KIND_EVENT = {
     RewardKind.DONATION: EventType.POINTS_REDEEMED,
     RewardKind.RELEASE: EventType.POINTS_AVAILABLE,
     RewardKind.EXPIRY: EventType.POINTS_EXPIRED,
+    RewardKind.CHALLENGE: EventType.CHALLENGE_COMPLETED,
+    RewardKind.CHALLENGE_CANCEL: EventType.CHALLENGE_CANCELLED,
 }
 
 

@@ -36,7 +36,7 @@ from rewards.program.validate import rule_validated
 from rewards.program.versions import first_version, next_version, rule_definition
 from rewards.segments.membership import segments_of
 from rewards.selectors import account_balance
-from rewards.services import tiers
+from rewards.services import challenges, tiers
 from rewards.services.ledger import Posting, kind_pending_days, points_credit, points_entry_check
 from rewards.services.tiers import ladder_read
 from rewards.shapes import balance_fields, iso
@@ -363,13 +363,21 @@ def activity_event(
 
 
 def purchase_record(*, user_id: int, amount: Decimal, description: str, app: Model | None) -> Earned:
-    return event_earn(
-        purchase_event(user_id=user_id, amount=amount),
-        kind=RewardKind.PURCHASE,
-        description=description,
-        app=app,
-        record_zero=True,
-    )
+    event = purchase_event(user_id=user_id, amount=amount)
+    counted = challenges.challenges_active(event.trigger)
+    # The challenges it moves commit with its points (no transaction needed without them).
+    with transaction.atomic() if counted else nullcontext():
+        earned = event_earn(event, kind=RewardKind.PURCHASE, description=description, app=app, record_zero=True)
+        if counted:
+            first = earned.postings[0]
+            challenges.event_count(
+                event,
+                source=challenges.Source("purchase", first.reward.id),
+                stands_at=first.available_at,
+                app=app,
+                challenges=counted,
+            )
+    return earned
 
 
 def feedback_submit(*, user_id: int, description: str, app: Model | None) -> Earned:
@@ -439,6 +447,12 @@ def activity_record(
                 points_awarded=earned.points_awarded,
                 answer=answer,
                 created_at=timezone.now(),
+            )
+            challenges.event_count(
+                event,
+                source=challenges.Source("activity", activity.pk),
+                stands_at=earned.postings[0].available_at if earned.postings else timezone.now(),
+                app=app,
             )
         return ActivityOutcome(activity=activity, created=True)
     except IntegrityError:

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
+from core.db_router import read_alias
 from core.exceptions import DomainError
 from rewards.errors import UnknownTier
 from rewards.models import (
+    Account,
     EventType,
     QualifyingDay,
     Tier,
@@ -32,6 +34,7 @@ from rewards.models import (
 )
 from rewards.program.engine import program_time
 from rewards.program.language import decimal_text
+from rewards.selectors import BALANCE_COLUMNS, Balance
 from rewards.services.events import event_record
 from rewards.shapes import iso
 from rewards.tiers import Ladder, Standing, TierDef, current_tier, earned_tier, held_tier, ladder_validated, progress
@@ -300,10 +303,38 @@ def tier_view(user_id: int, *, now: datetime | None = None, ladder: Ladder | Non
 
 def tier_fields(user_id: int) -> dict[str, Any]:
     """``tier`` and ``tier_progress`` as the API answers them (both null with no ladder)."""
-    view = tier_view(user_id)
+    return tier_fields_by(user_id, ladder_read())
+
+
+def tier_fields_by(user_id: int, ladder: Ladder | None) -> dict[str, Any]:
+    """``tier_fields`` by a ladder already read (None: no ladder is set, no read at all)."""
+    view = tier_view(user_id, ladder=ladder) if ladder is not None else None
     if view is None:
         return {"tier": None, "tier_progress": None}
     return {"tier": view.tier_fields(), "tier_progress": view.progress_fields()}
+
+
+_BALANCE_AND_LADDER = f"""
+    SELECT {", ".join(f"a.{column}" for column in BALANCE_COLUMNS[1:])}, l.*
+    FROM (SELECT 1) one
+    LEFT JOIN {Account._meta.db_table} a ON a.user_id = %s
+    LEFT JOIN LATERAL ({_LADDER_READ}) l ON true
+"""
+
+
+def balance_and_tier_fields(*, user_id: int) -> tuple[Balance, dict[str, Any]]:
+    """A customer's balance (zero for one never seen) and ``tier_fields``, the balance and the
+    ladder in one round trip: with no ladder set, that is the whole read (get-points,
+    get-user-info). Read where the request's reads go (``read_alias``), as the balance is."""
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(_BALANCE_AND_LADDER, [user_id])
+        *balance_row, window_days, qualifying_kinds, tiers = cursor.fetchone()
+    if balance_row[0] is None:
+        balance = Balance(user_id=user_id, total_points_earned=0, total_points_redeemed=0)
+    else:
+        balance = Balance(user_id, *balance_row)
+    ladder = _ladder_of(window_days, qualifying_kinds, tiers) if window_days is not None else None
+    return balance, tier_fields_by(user_id, ladder)
 
 
 # ---- staff floors ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 -- The message an event writes (a kind of MessageKind), or NULL for none; the trigger's WHEN
 -- clause below lets only these events reach message_outbox, so an event that writes no message
--- (an earn, an order) runs no function and reads no row. Challenges and badges have no events yet: their kinds are written by no event.
+-- (an earn, an order) runs no function and reads no row.
 CREATE OR REPLACE FUNCTION message_kind(p_type text, p_reward_kind text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
         WHEN p_type = 'points.expiring_soon' THEN 'points_expiring'
@@ -13,6 +13,8 @@ CREATE OR REPLACE FUNCTION message_kind(p_type text, p_reward_kind text) RETURNS
         WHEN p_type = 'points.redeemed' AND p_reward_kind = 'coupon' THEN 'coupon_issued'
         WHEN p_type = 'coupon.expiring_soon' THEN 'coupon_expiring'
         WHEN p_type = 'points.earned' AND p_reward_kind = 'birthday' THEN 'birthday_award'
+        WHEN p_type = 'challenge.completed' THEN 'challenge_completed'
+        WHEN p_type = 'badge.awarded' THEN 'badge_given'
     END
 $$;
 
@@ -60,7 +62,8 @@ END $$;
 -- there would cost an earn more (tests/rewards/test_messages.py checks the two agree).
 CREATE OR REPLACE TRIGGER message_outbox AFTER INSERT ON rewards_event FOR EACH ROW
     WHEN (NEW.user_id IS NOT NULL AND (
-        NEW.type IN ('points.expiring_soon', 'tier.upgraded', 'tier.downgraded', 'coupon.expiring_soon')
+        NEW.type IN ('points.expiring_soon', 'tier.upgraded', 'tier.downgraded', 'coupon.expiring_soon',
+            'challenge.completed', 'badge.awarded')
         OR (NEW.type = 'points.redeemed' AND NEW.data -> 'reward' ->> 'kind' = 'coupon')
         OR (NEW.type = 'points.earned' AND NEW.data -> 'reward' ->> 'kind' = 'birthday')))
     EXECUTE FUNCTION message_outbox();

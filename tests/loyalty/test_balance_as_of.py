@@ -31,21 +31,6 @@ def reader(db):
     return client_for(ApplicationFactory(access_level=AccessLevel.CAN_READ, name="reader"))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now: datetime | None = None
-
-    def __call__(self) -> datetime:
-        return self.now or datetime.now(UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    frozen = Clock()
-    monkeypatch.setattr(timezone, "now", frozen)
-    return frozen
-
-
 def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 

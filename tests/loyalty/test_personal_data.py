@@ -51,19 +51,9 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = at("2026-01-10T12:00:00")
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
-    frozen = Clock()
-    monkeypatch.setattr(timezone, "now", frozen)
-    return frozen
+def clock_start() -> datetime:
+    return at("2026-01-10T12:00:00")
 
 
 class EchoReceiver:

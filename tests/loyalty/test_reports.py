@@ -11,7 +11,6 @@ from decimal import Decimal
 
 import pytest
 from django.db.models import F, Sum
-from django.utils import timezone
 
 from loyalty.models import AccessLevel, PersonalDataErasure
 from loyalty.services import order_record, order_return
@@ -29,21 +28,6 @@ USER = 8800
 @pytest.fixture
 def program(db):
     return client_for(ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program"))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now: datetime | None = None
-
-    def __call__(self) -> datetime:
-        return self.now or datetime.now(UTC)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    frozen = Clock()
-    monkeypatch.setattr(timezone, "now", frozen)
-    return frozen
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core.management import call_command
 from django.test import override_settings
-from django.utils import timezone
 
 from loyalty.models import AccessLevel
 from rewards import services
@@ -259,30 +258,9 @@ def _standing(user_id: int = CUSTOMER) -> TierStanding:
     return TierStanding.objects.get(user_id=user_id)
 
 
-class Clock:
-    """A frozen clock: what ``timezone.now()`` answers everywhere in the service."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def at(self, moment: datetime) -> int:
-        """Move to ``moment``; its unix seconds (an order's completed_at)."""
-        self.now = moment
-        return int(moment.timestamp())
-
-    def to(self, moment: datetime) -> datetime:
-        self.now = moment
-        return moment
-
-
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
-    frozen = Clock(datetime(2026, 1, 10, 12, tzinfo=UTC))
-    monkeypatch.setattr(timezone, "now", frozen)
-    return frozen
+def clock_start() -> datetime:
+    return datetime(2026, 1, 10, 12, tzinfo=UTC)
 
 
 def test_requalification_keeps_the_highest_tier_whose_retain_points_are_met(shop, ladder, clock):

@@ -13,6 +13,7 @@ from loyalty.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from loyalty.services.webhook_urls import RESPONSE_EXCERPT_BYTES, WebhookTarget, address_is_public, webhook_post
 from loyalty.services.webhooks import webhooks_deliver_all
 from rewards.services import points_earn
+from tests.loyalty.test_webhooks import events_settled
 
 WEBHOOKS = "/loyalty-api/webhooks"
 
@@ -210,6 +211,7 @@ def test_an_ssrf_url_stored_before_the_rules_is_refused_at_delivery(committed_sh
         )
     points_earn(user_id=31, points=5, description="to be delivered", app=committed_shop_app)
 
+    events_settled()
     webhooks_deliver_all(rounds=2)
 
     assert listener.hosts == []

@@ -6,10 +6,9 @@ sweep alone gets an event delivered. The worker and beat run from the production
 import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
+from pathlib import Path
 
 import pytest
 import redis
@@ -18,13 +17,14 @@ from django.conf import settings
 from loyalty.services.webhooks import webhook_create
 from rewards import services
 from rewards_project.celery import app as celery_app
-from tests.live import ROOT, TEST_SECRET_KEY, live_database_url
+from tests.live import celery_process, wait_for
 from tests.loyalty.test_webhooks import Receiver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BROKER = os.environ.get("TEST_CELERY_BROKER_URL", settings.TEST_REDIS_URL)
 USER = 4646
+WORKER_ENV = {"WEBHOOK_ALLOW_PRIVATE": "1", "WEBHOOK_RETRY_BASE_SECONDS": "0.2"}
 
 
 @pytest.fixture
@@ -37,51 +37,12 @@ def broker(settings) -> Iterator[str]:
     redis.Redis.from_url(BROKER).flushdb()
 
 
-# The Python of a venv with requirements.txt alone: what a production worker and beat have.
-RUNTIME_PYTHON = os.environ.get("RUNTIME_PYTHON") or sys.executable
-
-
-@contextmanager
-def celery_process(*args: str) -> Iterator[subprocess.Popen]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "rewards_project.settings",
-        "DATABASE_URL": live_database_url(),
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "CELERY_BROKER_URL": BROKER,
-        "WEBHOOK_ALLOW_PRIVATE": "1",
-        "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
-    }
-    process = subprocess.Popen(
-        [RUNTIME_PYTHON, "-m", "celery", "-A", "rewards_project", *args, "--loglevel", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 def celery_worker() -> AbstractContextManager[subprocess.Popen]:
-    return celery_process("worker", "--pool", "solo")
+    return celery_process("worker", "--pool", "solo", broker=BROKER, env=WORKER_ENV)
 
 
-def wait_for(condition, seconds: float = 40) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
+def celery_beat(schedule: Path) -> AbstractContextManager[subprocess.Popen]:
+    return celery_process("beat", "--schedule", str(schedule), broker=BROKER, env=WORKER_ENV)
 
 
 def test_a_worker_delivers_what_commits_and_a_killed_worker_loses_nothing(committed_shop_app, broker):
@@ -90,7 +51,7 @@ def test_a_worker_delivers_what_commits_and_a_killed_worker_loses_nothing(commit
         webhook_create(app=committed_shop_app, url=receiver.url, event_types=["points.earned"])
         with celery_worker():
             services.points_earn(user_id=USER, points=1, description="first", app=committed_shop_app)
-            assert wait_for(lambda: len(receiver.received) >= 1), "the worker did not deliver the first event"
+            assert wait_for(lambda: len(receiver.received) >= 1, 60), "the worker did not deliver the first event"
             with celery_worker() as doomed:
                 for points in range(2, 31):
                     services.points_earn(user_id=USER, points=points, description="burst", app=committed_shop_app)
@@ -101,7 +62,7 @@ def test_a_worker_delivers_what_commits_and_a_killed_worker_loses_nothing(commit
             from loyalty.tasks import deliver_webhooks
 
             deliver_webhooks.delay()  # what beat's sweep does every 10 s
-            assert wait_for(lambda: len({e["id"] for e in receiver.events()}) == 30)
+            assert wait_for(lambda: len({e["id"] for e in receiver.events()}) == 30, 40)
         points_seen = sorted({e["data"]["reward"]["points_earned"] for e in receiver.events()})
         assert points_seen == list(range(1, 31))
         # In order for the customer (a duplicate may repeat an earlier one: at least once).
@@ -125,8 +86,8 @@ def test_beats_sweep_gets_an_event_delivered_signed(committed_shop_app, broker, 
         # Recorded with no worker running, and nothing queued: only beat's sweep sends it.
         services.points_earn(user_id=USER, points=7, description="swept", app=committed_shop_app)
         redis.Redis.from_url(BROKER).flushdb()
-        with celery_worker(), celery_process("beat", "--schedule", str(tmp_path / "beat-schedule")):
-            assert wait_for(lambda: len(receiver.received) >= 1), "beat's sweep did not get the event delivered"
+        with celery_worker(), celery_beat(tmp_path / "beat-schedule"):
+            assert wait_for(lambda: len(receiver.received) >= 1, 60), "beat's sweep did not get the event delivered"
         headers, body = receiver.received[0]
         assert verify_signature(secret, headers["X-Loyalty-Signature"], body)
         assert receiver.events()[0]["data"]["reward"]["points_earned"] == 7

@@ -26,16 +26,8 @@ USER = 7070
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        now = datetime(2026, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
-
-        def __call__(self) -> datetime:
-            return self.now
-
-    frozen = Clock()
-    monkeypatch.setattr(timezone, "now", frozen)
-    return frozen
+def clock_start() -> datetime:
+    return datetime(2026, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
 def by_hand(row: Reward, previous: bytes | None) -> bytes:

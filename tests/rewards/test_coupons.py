@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from loyalty.models import AccessLevel
 from rewards import services
@@ -34,18 +33,8 @@ def program(db):
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """A frozen clock: what ``timezone.now()`` answers everywhere in the service."""
-
-    class Clock:
-        now = datetime(2026, 6, 1, 12, tzinfo=UTC)
-
-        def __call__(self) -> datetime:
-            return self.now
-
-    frozen = Clock()
-    monkeypatch.setattr(timezone, "now", frozen)
-    return frozen
+def clock_start() -> datetime:
+    return datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 def item(**fields) -> CatalogItem:

@@ -551,6 +551,8 @@ def test_the_triggers_when_clause_lets_by_exactly_the_events_that_write_a_messag
         "coupon_issued",
         "coupon_expiring",
         "birthday_award",
+        "challenge_completed",
+        "badge_given",
     }
 
 

@@ -9,7 +9,8 @@ class Command(BaseCommand):
     help = (
         "Check every account against its ledger rows and its lots, every lot against its "
         "consumptions, every earning rule's cap counts against its awards, and the tiers' qualifying "
-        "points against their credits, and every audited row against its last audit entry; report "
+        "points against their credits, every challenge's progress against its events and every "
+        "completion against its award, and every audited row against its last audit entry; report "
         "anything that disagrees and exit 1 if there is some."
     )
 

@@ -1,5 +1,6 @@
 // The rewards page: the points and the tier, the catalog (spending asks first), the customer's
-// coupons and donations, every change of the balance explained, and a referral code to share.
+// coupons and donations, every change of the balance explained, the challenges with what is left
+// and the badges earned, and a referral code to share.
 // Opened as /rewards-page/#token=<customer token>&user_id=<id>; the fragment never reaches a server.
 (function () {
   "use strict";
@@ -306,6 +307,87 @@
     }
   }
 
+  // Each active challenge: its progress bar, what is left (or when it was completed), its reward.
+  function renderChallenges(answer) {
+    const list = el("challenges");
+    list.replaceChildren();
+    el("challenges-section").hidden = answer.challenges.length === 0;
+    for (const challenge of answer.challenges) {
+      const item = node("li", "challenge" + (challenge.completed ? " done" : ""));
+      item.dataset.testid = "challenge";
+      const done = Math.min(challenge.progress, challenge.target);
+      const spend = challenge.metric === "spend";
+      const amount = (n) => (spend ? t("money", { currency, amount: count(n) }) : count(n));
+      const bar = node("div", "progress");
+      bar.setAttribute("role", "progressbar");
+      bar.setAttribute("aria-valuemin", "0");
+      bar.setAttribute("aria-valuemax", String(challenge.target));
+      bar.setAttribute("aria-valuenow", String(challenge.completed ? challenge.target : done));
+      bar.setAttribute("aria-label", challenge.name);
+      const fill = node("div", "progress-fill");
+      fill.style.width = (challenge.completed ? 100 : (100 * done) / Math.max(challenge.target, 1)) + "%";
+      bar.append(fill);
+      let left;
+      if (challenge.completed) {
+        left = t("challenge_done", { day: formatDay(challenge.completed_at) });
+      } else if (spend) {
+        left = t("challenge_left_spend", { amount: amount(challenge.left) });
+      } else {
+        left = plural(challenge.left, "challenge_left." + challenge.metric);
+      }
+      const reward = challenge.reward;
+      const what = reward.points && reward.badge
+        ? t("challenge_reward_both", { points: plural(reward.points, "points") })
+        : reward.points ? plural(reward.points, "points") : t("challenge_reward_badge");
+      const head = node("div", "challenge-head");
+      head.append(node("span", "challenge-name", challenge.name), node("span", "challenge-count",
+        t("challenge_progress", { done: amount(challenge.completed ? challenge.target : done), total: amount(challenge.target) })));
+      item.append(head);
+      if (challenge.description) item.append(node("p", "challenge-description", challenge.description));
+      item.append(bar);
+      const foot = node("p", "challenge-foot");
+      const leftNode = node("span", "challenge-left", left);
+      leftNode.dataset.testid = "challenge-left";
+      foot.append(leftNode, node("span", "challenge-reward", t("challenge_reward", { what })));
+      // The period ends at midnight: its last day is the one before.
+      const ends = challenge.period_ends_at && new Date(Date.parse(challenge.period_ends_at) - 1).toISOString();
+      if (ends && !challenge.completed) foot.append(node("span", "challenge-ends", t("challenge_ends", { day: formatDay(ends) })));
+      item.append(foot);
+      list.append(item);
+    }
+    const badges = el("badges");
+    badges.replaceChildren();
+    el("badges-section").hidden = answer.challenges.length === 0 && answer.badges.length === 0;
+    el("badges-empty").hidden = answer.badges.length > 0;
+    for (const badge of answer.badges) {
+      const item = node("li", "badge-card");
+      item.dataset.testid = "badge";
+      if (badge.image_url) {
+        const image = node("img", "badge-image");
+        image.src = badge.image_url;
+        image.alt = "";
+        item.append(image);
+      } else {
+        const mark = node("span", "badge-mark", badge.name.slice(0, 1).toUpperCase());
+        mark.setAttribute("aria-hidden", "true");
+        item.append(mark);
+      }
+      item.append(node("span", "badge-name", badge.name), node("span", "badge-when", t("badge_earned", { day: formatDay(badge.awarded_at) })));
+      if (badge.description) item.title = badge.description;
+      badges.append(item);
+    }
+  }
+
+  // Challenges are a nice-to-have: if they cannot be had, their sections stay hidden.
+  async function loadChallenges() {
+    try {
+      renderChallenges(await api("challenges/?user_id=" + session.userId));
+    } catch (error) {
+      el("challenges-section").hidden = true;
+      el("badges-section").hidden = true;
+    }
+  }
+
   function renderCatalog() {
     const list = el("catalog");
     const busy = app.getAttribute("aria-busy") === "true";
@@ -356,6 +438,7 @@
       loadActivity(false),
       api("get-redemptions/?user_id=" + session.userId + "&limit=50"),
       api("catalog/"),
+      loadChallenges(),
     ]);
     catalog = options.catalog;
     showBalance(totals);

@@ -1,4 +1,4 @@
--- A frozen snapshot of rewards/sql/ (0040_audit_chain_functions): what changed there; never edited.
+-- A frozen snapshot of rewards/sql/ (0043_audit_chain_functions): what changed there; never edited.
 
 -- An entry's link: its place in the chain, its id, its hash.
 CREATE TYPE audit_link AS (

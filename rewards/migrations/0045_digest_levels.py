@@ -46,7 +46,7 @@ def levels_of_digests_cut(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rewards", "0041_audit_chain_links"),
+        ("rewards", "0044_audit_chain_links"),
     ]
 
     operations = [

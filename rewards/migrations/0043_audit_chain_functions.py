@@ -1,7 +1,7 @@
 """The audit record's chain: audit_entry_form, audit_chain_link and its type audit_link,
 audit_chain_head_save (rewards/sql/audit.sql).
 
-Installs 0040_audit_chain_functions.sql: a frozen snapshot of what changed in rewards/sql/, written by
+Installs 0043_audit_chain_functions.sql: a frozen snapshot of what changed in rewards/sql/, written by
 ``manage.py sql_snapshot`` and never edited (the live definitions are in rewards/sql/). Going
 back puts back the definitions the migrations before it installed."""
 
@@ -14,7 +14,7 @@ from rewards.sqlfiles import snapshot_install
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rewards", "0039_audit_chain"),
+        ("rewards", "0042_audit_chain"),
     ]
 
     operations = [

@@ -16,6 +16,7 @@ AUDIT_TABLES = {
     "rewards_catalogitemaudit": "catalog_item",
     "rewards_segmentaudit": "segment",
     "rewards_badgeaudit": "badge",
+    "rewards_challengeaudit": "challenge",
     "loyalty_applicationaudit": "application",
     "loyalty_webhooksubscriptionaudit": "webhook_subscription",
     "loyalty_adjustmentsubmissionaudit": "staff_adjustment",
@@ -53,7 +54,7 @@ END $chain$;
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rewards", "0040_audit_chain_functions"),
+        ("rewards", "0043_audit_chain_functions"),
         ("loyalty", "0013_audit_chain"),
     ]
 
@@ -85,6 +86,37 @@ class Migration(migrations.Migration):
                     operation="INSERT",
                     pgid="pgtrigger_chain_head_f1e93",
                     table="rewards_badgeaudit",
+                    timing="DEFERRABLE INITIALLY DEFERRED",
+                    when="AFTER",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="challengeaudit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="chain",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="SELECT link.seq, link.id, link.hash INTO NEW.pgh_seq, NEW.pgh_id, NEW.pgh_hash FROM audit_chain_link(NEW, 'challenge') link; RETURN NEW;",
+                    hash="4eca11f95b47e4af01d1e8df2762485ab724aa89",
+                    operation="INSERT",
+                    pgid="pgtrigger_chain_c44f4",
+                    table="rewards_challengeaudit",
+                    when="BEFORE",
+                ),
+            ),
+        ),
+        pgtrigger.migrations.AddTrigger(
+            model_name="challengeaudit",
+            trigger=pgtrigger.compiler.Trigger(
+                name="chain_head",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition="WHEN (NEW.pgh_id::text = current_setting('audit_chain.first', true))",
+                    constraint="CONSTRAINT",
+                    func="PERFORM audit_chain_head_save(); RETURN NULL;",
+                    hash="74e1efa1e64d193b063f7012aa8043f23bdd0d2a",
+                    operation="INSERT",
+                    pgid="pgtrigger_chain_head_32538",
+                    table="rewards_challengeaudit",
                     timing="DEFERRABLE INITIALLY DEFERRED",
                     when="AFTER",
                 ),

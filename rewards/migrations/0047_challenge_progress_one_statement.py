@@ -1,6 +1,6 @@
-"""A digest's stored Merkle levels are append-only, as the digest (rewards/sql/digests.sql).
+"""The ledger's functions as rewards/sql/ now defines them.
 
-Installs 0043_digest_levels_append_only.sql: a frozen snapshot of what changed in rewards/sql/, written by
+Installs 0047_challenge_progress_one_statement.sql: a frozen snapshot of what changed in rewards/sql/, written by
 ``manage.py sql_snapshot`` and never edited (the live definitions are in rewards/sql/). Going
 back puts back the definitions the migrations before it installed."""
 
@@ -13,7 +13,7 @@ from rewards.sqlfiles import snapshot_install
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rewards", "0042_digest_levels"),
+        ("rewards", "0046_digest_levels_append_only"),
     ]
 
     operations = [

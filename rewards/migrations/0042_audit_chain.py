@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rewards', '0038_audit_read_indexes'),
+        ('rewards', '0041_challenge_reads'),
         ('loyalty', '0013_audit_chain'),
     ]
 
@@ -21,6 +21,16 @@ class Migration(migrations.Migration):
                 ('entry_id', models.BigIntegerField(null=True)),
                 ('hash', models.BinaryField(default=b'\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00')),
             ],
+        ),
+        migrations.AddField(
+            model_name='challengeaudit',
+            name='pgh_hash',
+            field=models.BinaryField(null=True),
+        ),
+        migrations.AddField(
+            model_name='challengeaudit',
+            name='pgh_seq',
+            field=models.BigIntegerField(null=True),
         ),
         migrations.AddField(
             model_name='badgeaudit',

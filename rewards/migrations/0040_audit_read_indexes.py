@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rewards', '0037_audit_badges_and_event_types'),
+        ('rewards', '0039_challenge_functions'),
     ]
 
     operations = [
@@ -103,5 +103,18 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='tierladderaudit',
             index=models.Index(fields=['pgh_created_at'], name='tier_ladder_pgh_at'),
+        ),
+        migrations.AlterField(
+            model_name='challengeaudit',
+            name='pgh_obj',
+            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='rewards.challenge'),
+        ),
+        migrations.AddIndex(
+            model_name='challengeaudit',
+            index=models.Index(fields=['pgh_obj', 'pgh_id'], name='challenge_pgh_obj'),
+        ),
+        migrations.AddIndex(
+            model_name='challengeaudit',
+            index=models.Index(fields=['pgh_created_at'], name='challenge_pgh_at'),
         ),
     ]
