@@ -565,6 +565,16 @@ def test_check_ledger_finds_a_progress_or_a_completion_that_disagrees(shop, prog
     ChallengeProgress.objects.filter(challenge__code="two").update(value=3)
     ChallengeProgress.objects.filter(challenge__code="streak").update(value=2)
     ChallengeCompletion.objects.update(points=31)
+    ChallengeContribution.objects.create(  # no foreign key constraint: check_ledger finds an orphan
+        challenge_id=999_999,
+        user_id=USER,
+        period_start=EVER,
+        source="order",
+        source_id=1,
+        occurred_at=now,
+        day=now.date(),
+        amount=1,
+    )
 
     checks = {(p.check, p.found, p.expected) for p in ledger_drift()}
 
@@ -572,4 +582,5 @@ def test_check_ledger_finds_a_progress_or_a_completion_that_disagrees(shop, prog
         (f"challenge {Challenge.objects.get(code='two').pk} progress of 0001-01-01 = its events", 3, 2),
         (f"challenge {Challenge.objects.get(code='streak').pk} progress of 0001-01-01 = its events", 2, 1),
         (f"challenge completion {ChallengeCompletion.objects.get().pk} = its award", 30, 31),
+        ("challenge 999999 of a progress or contribution exists", 0, 1),
     }
