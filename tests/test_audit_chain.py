@@ -205,6 +205,19 @@ def test_changes_rolled_back_to_a_savepoint_leave_no_link(item):
     call_command("verify_ledger")
 
 
+def test_the_head_is_saved_again_after_something_saved_it_early(item):
+    """A digest cut in the transaction runs the deferred save early; later changes save it again."""
+    cut = ledger_digest_cut()
+    sql("UPDATE rewards_catalogitem SET stock = 50 WHERE id = %s", [item.pk])
+    sql("UPDATE rewards_catalogitem SET stock = 51 WHERE id = %s", [item.pk])
+
+    chain = links()
+    assert cut.audit_seq == chain[-3][0]
+    row = AuditChainHead.objects.values_list("seq", "hash").get()  # read with nothing run by hand first
+    assert (row[0], bytes(row[1])) == (chain[-1][0], chain[-1][3])
+    call_command("verify_ledger")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_changes_committed_at_once_chain_one_after_another():
     data_migrations_restore()

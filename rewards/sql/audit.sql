@@ -56,6 +56,10 @@ BEGIN
         link.seq := current_setting('audit_chain.seq')::bigint + 1;
         previous := decode(current_setting('audit_chain.hash'), 'hex');
         link.id := nextval('audit_event_id');
+        IF current_setting('audit_chain.first') = '' THEN
+            -- the head was saved early (SET CONSTRAINTS ALL IMMEDIATE): this entry saves it again
+            PERFORM set_config('audit_chain.first', link.id::text, true);
+        END IF;
     END IF;
     link.hash := sha256(previous || convert_to(
         audit_entry_form(link.seq, p_subject, to_jsonb(p_entry) || jsonb_build_object('pgh_id', link.id)), 'UTF8'));
@@ -66,9 +70,11 @@ END $$;
 
 -- At commit, the head's row moves to the transaction's last link: a deferred trigger on every
 -- audit table runs it for the transaction's first entry only (its WHEN names that entry's id).
+-- Run before commit (SET CONSTRAINTS ALL IMMEDIATE), it hands the saving on to the next link.
 CREATE OR REPLACE FUNCTION audit_chain_head_save() RETURNS void LANGUAGE sql AS $$
     UPDATE rewards_auditchainhead
     SET seq = current_setting('audit_chain.seq')::bigint, entry_id = current_setting('audit_chain.id')::bigint,
         hash = decode(current_setting('audit_chain.hash'), 'hex')
-    WHERE id = 1 AND current_setting('audit_chain.xact', true) = txid_current()::text
+    WHERE id = 1 AND current_setting('audit_chain.xact', true) = txid_current()::text;
+    SELECT set_config('audit_chain.first', '', true);
 $$;
