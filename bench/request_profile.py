@@ -57,8 +57,8 @@ def environ(method: str, path: str, body: dict | None = None) -> dict:
 
 
 class Counter:
-    def __init__(self) -> None:
-        self.n = 0
+    def __init__(self, start: int = 0) -> None:
+        self.n = start
 
     def __call__(self) -> int:
         self.n += 1
@@ -66,7 +66,9 @@ class Counter:
 
 
 customer = Counter()
-order = Counter()
+# New order ids in every run (a run after another on the same database would post the same
+# orders again, which is the replay path, not the first post's).
+order = Counter(int(time.time() * 1000) % 10**9 * 10)
 seeded_order = Counter()  # bench/seed.py's orders 1..50,000, each returned once
 
 

@@ -46,6 +46,13 @@ bench() {  # name script [env...]
         | tee -a "$RESULTS"
 }
 
+# Each worker's first requests open its PostgreSQL and Redis connections and plan its first
+# statements: warm them up unmeasured, so the first endpoint measured pays no start-up.
+echo "== warm-up: 2 s of reads and writes, not measured"
+for script in get_points.lua earn.lua; do
+    BENCH_USER=2 wrk -t$THREADS -c$CONNECTIONS -d2s -s "bench/$script" "http://127.0.0.1:$PORT" > /dev/null 2>&1
+done
+
 echo "== wrk: $CONNECTIONS connections, $DURATION s each"
 bench healthz healthz.lua
 bench get-points-10-rows get_points.lua BENCH_USER=2

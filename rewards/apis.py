@@ -94,9 +94,8 @@ def posting_response(posting: services.Posting, message: str) -> Response:
 
 
 def earned_response(earned: services.Earned, message: str) -> Response:
-    """An event's answer: its first ledger row, the balance after its last, and its awards."""
-    first, last = earned.postings[0], earned.postings[-1]
-    response = posting_response(services.Posting(reward=first.reward, balance=last.balance), message)
+    """An event's answer: its first ledger row, the balance after all it wrote, and its awards."""
+    response = posting_response(services.Posting(reward=earned.postings[0].reward, balance=earned.balance), message)
     response.data.update(earned.answer_fields())
     return response
 

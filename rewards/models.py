@@ -1271,9 +1271,17 @@ class ChallengeProgress(models.Model):
     the sum of its contributions' amounts less what returns took back of them (orders, spend,
     purchases, activities), or, for a streak, the longest run of consecutive days among its
     contributions' days. Written under the customer's account lock, in the event's
-    transaction."""
+    transaction.
 
-    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="+", db_index=False)
+    ``challenge`` has no foreign key constraint in the database (nor has a contribution's): its
+    check would take a share lock on the challenge's row in every event's transaction, and
+    hundreds of events a second sharing one row's lock make PostgreSQL build a multixact for
+    each, serialising them. Challenges are never deleted, and ``check_ledger`` reports a
+    progress or a contribution whose challenge does not exist."""
+
+    challenge = models.ForeignKey(
+        Challenge, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     user_id = models.BigIntegerField()
     period_start = models.DateField()
     value = models.BigIntegerField(default=0)
@@ -1297,9 +1305,11 @@ class ChallengeContribution(models.Model):
     """What one event (an order, a purchase, an activity) gave one challenge's progress: its
     ``amount`` (1, or an order's total_cost for spend), on its own ``day`` (program time zone),
     and what returns took back of it since, so a return takes back exactly its share from the
-    period that counted it."""
+    period that counted it. (No foreign key constraint, as for progress.)"""
 
-    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="+", db_index=False)
+    challenge = models.ForeignKey(
+        Challenge, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     user_id = models.BigIntegerField()
     period_start = models.DateField()
     source = models.CharField(max_length=10)  # "order" (its order_id), "purchase" (its row), "activity"

@@ -354,6 +354,13 @@ def _challenges_drift() -> list[LedgerProblem]:
                                                   COALESCE(p.period_start, c.period_start))
                     ELSE c.value END
         UNION ALL
+        SELECT x.user_id, 'challenge ' || x.challenge_id || ' of a progress or contribution exists', 0, 1
+        FROM (
+            SELECT DISTINCT challenge_id, user_id FROM {ChallengeProgress._meta.db_table}
+            UNION SELECT DISTINCT challenge_id, user_id FROM {ChallengeContribution._meta.db_table}
+        ) x
+        WHERE NOT EXISTS (SELECT 1 FROM {Challenge._meta.db_table} ch WHERE ch.id = x.challenge_id)
+        UNION ALL
         SELECT d.user_id, 'challenge completion ' || d.id || ' = its award',
                COALESCE(l.points, 0), d.points
         FROM {ChallengeCompletion._meta.db_table} d

@@ -245,6 +245,12 @@ def _order_create(
         own.append(referee)
         postings = [*postings, *referee.postings, *referrer.postings]
     balance = [posting.balance for posting in postings if posting.reward.user_id == user_id][-1]
+    # The challenges it moves, and the points of a completion wait as the order's own do; the
+    # order's balance after is the customer's after those points too.
+    counted = challenges.event_count(
+        event, source=challenges.Source("order", order_id), stands_at=postings[0].available_at, app=app
+    )
+    balance = counted.balance or balance
     order = Order(
         order_id=order_id,
         user_id=user_id,
@@ -261,10 +267,6 @@ def _order_create(
         created_at=timezone.now(),
     )
     _order_insert(order, postings)
-    # The challenges it moves, and the points of a completion wait as the order's own do.
-    challenges.event_count(
-        event, source=challenges.Source("order", order_id), stands_at=postings[0].available_at, app=app
-    )
     if referral is not None:
         Referral.objects.filter(pk=referral.pk).update(rewarded_order=order)
     return OrderOutcome(order=order, created=True, available_at=postings[0].available_at, balance=balance)

@@ -68,9 +68,10 @@ from rewards.program.engine import (
 )
 from rewards.program.validate import CONDITION, MAX_CONDITIONS, conditions_for
 from rewards.segments.membership import segments_of, segments_unknown
+from rewards.selectors import Balance
 from rewards.services.badges import BADGE_CODE_MESSAGE, BADGE_CODE_PATTERN, badge_award, badge_revoke
 from rewards.services.events import event_record
-from rewards.services.ledger import credit_take_back, points_credit
+from rewards.services.ledger import Posting, credit_take_back, points_credit
 from rewards.shapes import iso
 
 # ---- the grammar -----------------------------------------------------------------------------
@@ -324,10 +325,19 @@ def period_end(challenge: Challenge, start: date) -> datetime | None:
     return datetime.combine(end, time.min, tzinfo=ZoneInfo(settings.PROGRAM_TIME_ZONE))
 
 
+def challenge_begins(challenge: Challenge) -> datetime:
+    """The first moment an event counts toward the challenge: its ``starts_at``, else when it
+    was created. An event dated before it (an order sent with an old ``completed_at``, a
+    history backfilled) counts for nothing, so no period before the challenge existed is ever
+    completed. (From the whole second it was created: an order's ``completed_at`` is in seconds,
+    so one completed as the challenge was made counts.)"""
+    return challenge.starts_at or challenge.created_at.replace(microsecond=0)
+
+
 def _counts_for(challenge: Challenge, event: ProgramEvent, segments: frozenset[str]) -> bool:
     """Whether the event moves the challenge: inside its dates (the event's time), its activity,
     a customer it is for, and all its conditions."""
-    if challenge.starts_at is not None and event.occurred_at < challenge.starts_at:
+    if event.occurred_at < challenge_begins(challenge):
         return False
     if challenge.ends_at is not None and event.occurred_at >= challenge.ends_at:
         return False
@@ -365,6 +375,15 @@ class Source:
     id: int
 
 
+@dataclass(frozen=True)
+class Counted:
+    """What an event did to the challenges: the completions it made, and the customer's balance
+    after their points (None when none credited any), which the event's answer shows."""
+
+    completions: list[ChallengeCompletion]
+    balance: Balance | None = None
+
+
 def event_count(
     event: ProgramEvent,
     *,
@@ -372,18 +391,18 @@ def event_count(
     stands_at: datetime,
     app: Model | None,
     challenges: Sequence[Challenge] | None = None,
-) -> list[ChallengeCompletion]:
+) -> Counted:
     """Count ``event`` toward every active challenge of its trigger it meets, in the caller's
     transaction: one call for all their progress, then a completion for each whose target it
     reached. ``stands_at``: when the event's own points stop being pending (what its
-    completions' points wait for). Answers the completions it made."""
+    completions' points wait for). Answers the completions it made and the balance after them."""
     challenges = challenges_active(event.trigger) if challenges is None else challenges
     if not challenges:
-        return []
+        return NOTHING_COUNTED
     event, segments = _with_customer(event, challenges)
     counted = [challenge for challenge in challenges if _counts_for(challenge, event, segments)]
     if not counted:
-        return []
+        return NOTHING_COUNTED
     now = timezone.now()
     money = int(event.money or 0)
     with connection.cursor() as cursor:
@@ -407,8 +426,9 @@ def event_count(
         )
         reached = [(row[0], row[1], row[3]) for row in cursor.fetchall() if row[4]]
     by_id = {challenge.pk: challenge for challenge in counted}
-    return [
-        _complete(
+    completions, balance = [], None
+    for challenge_id, start, value in reached:
+        completion, posting = _complete(
             by_id[challenge_id],
             user_id=event.user_id,
             start=start,
@@ -418,8 +438,12 @@ def event_count(
             now=now,
             app=app,
         )
-        for challenge_id, start, value in reached
-    ]
+        completions.append(completion)
+        balance = posting.balance if posting is not None else balance
+    return Counted(completions, balance)
+
+
+NOTHING_COUNTED = Counted([])
 
 
 def _challenge_event_fields(challenge: Challenge, completion: ChallengeCompletion) -> dict[str, Any]:
@@ -454,9 +478,10 @@ def _complete(
     stands_at: datetime,
     now: datetime,
     app: Model | None,
-) -> ChallengeCompletion:
+) -> tuple[ChallengeCompletion, Posting | None]:
     """The completion, its points (a ``challenge`` row pending until ``stands_at``, whose event
-    is ``challenge.completed``) and its badge (when the customer does not hold it already)."""
+    is ``challenge.completed``; its posting, None with no points) and its badge (when the
+    customer does not hold it already)."""
     reward = challenge.reward
     badge = None
     if "badge" in reward:
@@ -495,9 +520,9 @@ def _complete(
         )
         completion.reward = posting.reward
         ChallengeCompletion.objects.filter(pk=completion.pk).update(reward=posting.reward)
-    else:
-        event_record(type=EventType.CHALLENGE_COMPLETED, user_id=user_id, now=now, app=app, extra=extra)
-    return completion
+        return completion, posting
+    event_record(type=EventType.CHALLENGE_COMPLETED, user_id=user_id, now=now, app=app, extra=extra)
+    return completion, None
 
 
 # ---- returns --------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from rewards.program.language import TRIGGERS, decimal_text
 from rewards.program.validate import rule_validated
 from rewards.program.versions import first_version, next_version, rule_definition
 from rewards.segments.membership import segments_of
-from rewards.selectors import account_balance
+from rewards.selectors import Balance, account_balance
 from rewards.services import challenges, tiers
 from rewards.services.ledger import Posting, kind_pending_days, points_credit, points_entry_check
 from rewards.services.tiers import ladder_read
@@ -144,6 +144,13 @@ class Earned:
     awards: list[Award]
     postings: list[Posting]
     tier_award: TierAward | None = None
+    # The balance after what the event wrote past its awards (a challenge it completed), if any.
+    after: Balance | None = None
+
+    @property
+    def balance(self) -> Balance:
+        """The customer's balance once everything the event wrote is in: what its answer shows."""
+        return self.after or self.postings[-1].balance
 
     @property
     def points_awarded(self) -> int:
@@ -370,13 +377,14 @@ def purchase_record(*, user_id: int, amount: Decimal, description: str, app: Mod
         earned = event_earn(event, kind=RewardKind.PURCHASE, description=description, app=app, record_zero=True)
         if counted:
             first = earned.postings[0]
-            challenges.event_count(
+            completed = challenges.event_count(
                 event,
                 source=challenges.Source("purchase", first.reward.id),
                 stands_at=first.available_at,
                 app=app,
                 challenges=counted,
             )
+            earned = replace(earned, after=completed.balance)
     return earned
 
 
@@ -448,12 +456,16 @@ def activity_record(
                 answer=answer,
                 created_at=timezone.now(),
             )
-            challenges.event_count(
+            completed = challenges.event_count(
                 event,
                 source=challenges.Source("activity", activity.pk),
                 stands_at=earned.postings[0].available_at if earned.postings else timezone.now(),
                 app=app,
             )
+            if completed.balance is not None:
+                # The answer (kept for replays) shows the balance after the completion's points.
+                activity.answer = {**answer, **balance_fields(completed.balance)}
+                Activity.objects.filter(pk=activity.pk).update(answer=activity.answer)
         return ActivityOutcome(activity=activity, created=True)
     except IntegrityError:
         existing = Activity.objects.filter(application=app, activity_id=activity_id).first()

@@ -31,6 +31,7 @@ pytestmark = pytest.mark.django_db
 
 USER = 7301
 EVER = datetime(1, 1, 1).date()
+LONG_AGO = "2020-01-01T00:00:00Z"
 
 
 @pytest.fixture
@@ -44,7 +45,8 @@ def star(db):
 
 
 def challenge_post(program, **definition) -> dict:
-    body = {"name": definition.get("code", "c").title(), "status": "active", **definition}
+    # Begun long before the tests' orders (an event before a challenge begins counts for nothing).
+    body = {"name": definition.get("code", "c").title(), "status": "active", "starts_at": LONG_AGO, **definition}
     response = program.post("/loyalty-api/challenges", body, format="json")
     assert response.status_code == 201, response.json()
     return response.json()
@@ -221,6 +223,56 @@ def test_orders_in_a_month_complete_once_that_month_with_points_and_a_badge(shop
     assert completed.data["challenge"] == {"code": "three", "name": "Three"}
     assert completed.data["completion"]["points"] == 50
     assert completed.data["reward"]["points_earned"] == 50
+    assert ledger_drift() == []
+
+
+def test_orders_dated_before_the_challenge_began_count_for_nothing(shop, program, star):
+    """A shop backfilling its history (or sending old completed_at) completes no period from
+    before the challenge existed: with no starts_at it begins when it was created."""
+    created = challenge_post(
+        program,
+        code="monthly",
+        starts_at=None,
+        goal={"metric": "orders", "target": 2},
+        window={"period": "month"},
+        reward={"points": 100, "badge": "star"},
+    )
+    begun = datetime.fromisoformat(created["created_at"].replace("Z", "+00:00")).replace(microsecond=0)
+    for order_id, days_before in ((61, 400), (62, 399), (63, 40), (64, 39), (65, 1)):
+        order(shop, order_id, at=begun - timedelta(days=days_before))
+    order(shop, 66, at=begun - timedelta(seconds=1))
+    assert ChallengeProgress.objects.count() == 0 and ChallengeContribution.objects.count() == 0
+    assert completions("monthly") == [] and not BadgeAward.objects.exists()
+
+    order(shop, 67, at=begun)  # the second it was created counts (completed_at is in seconds)
+    assert progress("monthly", period_start(begun, "month")) == 1
+    # Six orders of 1000 at 0.05 before, one after: 350 points, none from the challenge.
+    assert account_balance(user_id=USER).total_points == 350
+    assert ledger_drift() == []
+
+
+def test_the_answer_of_a_completing_write_shows_the_balance_after_the_completions_points(shop, program):
+    for code, metric in (("o", "orders"), ("p", "purchases"), ("a", "activities")):
+        goal = {"metric": metric, "target": 1, **({"activity_name": "review"} if metric == "activities" else {})}
+        challenge_post(program, code=code, goal=goal, reward={"points": 7})
+
+    placed = order(shop, 71, at=timezone.now())
+    assert placed["current_balance"] == 50 + 7 == account_balance(user_id=USER).total_points
+    bought = shop.post(
+        "/rewards-api/purchase/", {"user_id": USER, "amount": "1.00", "reward_description": "shop"}, format="json"
+    )
+    assert bought.json()["total_points"] == 57 + 2 + 7 == account_balance(user_id=USER).total_points
+    body = {"user_id": USER, "name": "review", "activity_id": "r1", "properties": {}}
+    reviewed = shop.post("/rewards-api/activities/", body, format="json")
+    assert reviewed.json()["total_points"] == 66 + 7 == account_balance(user_id=USER).total_points
+    # A replay answers as the first answer did: the balance after the completion.
+    assert shop.post("/rewards-api/activities/", body, format="json").json()["total_points"] == 73
+    replayed = shop.post(
+        "/loyalty-api/orders",
+        {"user_id": USER, "order_id": 71, "total_cost": 1000, "completed_at": ts(timezone.now())},
+        format="json",
+    )
+    assert replayed.json()["current_balance"] == 57
     assert ledger_drift() == []
 
 
@@ -513,6 +565,16 @@ def test_check_ledger_finds_a_progress_or_a_completion_that_disagrees(shop, prog
     ChallengeProgress.objects.filter(challenge__code="two").update(value=3)
     ChallengeProgress.objects.filter(challenge__code="streak").update(value=2)
     ChallengeCompletion.objects.update(points=31)
+    ChallengeContribution.objects.create(  # no foreign key constraint: check_ledger finds an orphan
+        challenge_id=999_999,
+        user_id=USER,
+        period_start=EVER,
+        source="order",
+        source_id=1,
+        occurred_at=now,
+        day=now.date(),
+        amount=1,
+    )
 
     checks = {(p.check, p.found, p.expected) for p in ledger_drift()}
 
@@ -520,4 +582,5 @@ def test_check_ledger_finds_a_progress_or_a_completion_that_disagrees(shop, prog
         (f"challenge {Challenge.objects.get(code='two').pk} progress of 0001-01-01 = its events", 3, 2),
         (f"challenge {Challenge.objects.get(code='streak').pk} progress of 0001-01-01 = its events", 2, 1),
         (f"challenge completion {ChallengeCompletion.objects.get().pk} = its award", 30, 31),
+        ("challenge 999999 of a progress or contribution exists", 0, 1),
     }

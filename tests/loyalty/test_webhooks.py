@@ -217,6 +217,7 @@ def test_every_event_type_arrives_signed(committed_shop_app, receiver, webhook_s
     badge = badge_award(user_id=USER, code="vip", reason="top reviewer", by="staff maria")
     badge_revoke(award_id=badge.pk, reason="mistake", by="staff maria")
     two = {"code": "two", "name": "Two", "status": "active", "goal": {"metric": "orders", "target": 2}}
+    two["starts_at"] = (now - timezone.timedelta(days=1)).isoformat()  # begun before the orders below
     challenge_create(definition={**two, "reward": {"points": 5}}, by="test")
     order_record(order_id=3, user_id=USER, total_cost=1000, completed_at=int(now.timestamp()), app=app)
     order_record(order_id=4, user_id=USER, total_cost=1000, completed_at=int(now.timestamp()), app=app)

@@ -309,3 +309,20 @@ def test_get_all_history_is_the_ledger_without_the_totals(post_json, shop):
     assert first["has_more"] is True
     assert [r["points_earned"] for r in rest["reward_history"]] == [5]
     assert rest["has_more"] is False and rest["next_cursor"] is None
+
+
+def test_get_points_reads_the_token_then_the_balance_with_the_ladder_in_one_statement(shop, post_json):
+    """A balance read is two statements: the token's application, then the balance and the tier
+    ladder together (no ladder set: nothing more); the throttle counts outside the database."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    earn(post_json, 70)
+    with CaptureQueriesContext(connection) as queries:
+        body = shop.get(f"/rewards-api/get-points/?user_id={USER}").json()
+
+    assert (body["total_points"], body["tier"], body["tier_progress"]) == (70, None, None)
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 2, statements
+    assert "loyalty_application" in statements[0]
+    assert "rewards_account" in statements[1] and "rewards_tierladder" in statements[1]

@@ -2,7 +2,7 @@
 CONSTRAINTS ALL IMMEDIATE) and the transaction chained more entries after
 (rewards/sql/audit.sql).
 
-Installs 0048_audit_chain_head_saved_again.sql: a frozen snapshot of what changed in rewards/sql/, written by
+Installs 0049_audit_chain_head_saved_again.sql: a frozen snapshot of what changed in rewards/sql/, written by
 ``manage.py sql_snapshot`` and never edited (the live definitions are in rewards/sql/). Going
 back puts back the definitions the migrations before it installed."""
 
@@ -15,7 +15,7 @@ from rewards.sqlfiles import snapshot_install
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rewards", "0047_challenge_progress_one_statement"),
+        ("rewards", "0048_challenge_progress_without_foreign_keys"),
     ]
 
     operations = [
