@@ -24,6 +24,7 @@ from tests.rewards.test_bad_input import NUL_BODIES, stored
 from tests.rewards.test_bad_input import RULE as NUL_RULE
 from tests.rewards.test_bad_input import WEBHOOK as NUL_WEBHOOK
 from tests.test_live_http import auth, call
+from tests.test_path_parameters import ROUTES as PARAMETER_ROUTES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -181,6 +182,23 @@ def test_a_nul_in_what_is_stored_as_json_is_400_naming_the_field(
     assert_json_error(status, headers, payload, 400, "validation_error")
     assert "Null characters are not allowed." in payload["error"]["fields"][field], payload
     assert stored() == before
+
+
+CODE_PATHS = [(method, route) for route, methods in PARAMETER_ROUTES.items() if "{code}" in route for method in methods]
+
+
+@pytest.mark.parametrize("code", ["%00", "a%00b", "x%0Ay", "%1B[31m"])
+@pytest.mark.parametrize(("method", "route"), CODE_PATHS, ids=[f"{m.upper()} {r}" for m, r in CODE_PATHS])
+def test_a_control_character_in_a_code_is_a_json_404(served, method, route, code):
+    """A NUL in a challenge's, a badge's or a segment's code reached the ORM, whose ValueError
+    ("A string literal cannot contain NUL characters") was a 500."""
+    base, _ = served
+    program = ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program")
+    path = route.format(code=code, award_id="1")
+
+    status, headers, payload = call(base, method.upper(), path, b"{}", auth(program))
+
+    assert_json_error(status, headers, payload, 404, "not_found")
 
 
 @pytest.mark.parametrize("path", ["//rewards-api/get-points/?user_id=5", "/./rewards-api/get-points/?user_id=5"])
