@@ -82,6 +82,26 @@ def test_json_nested_a_thousand_deep_is_400(served, committed_shop_app):
     assert not Reward.objects.exists()
 
 
+def test_a_list_400_deep_in_an_activitys_properties_is_400(served, committed_shop_app):
+    """Read by the JSON parser (it stops near 1000), it took the NUL check past Python's
+    recursion limit: a 500. Any shop token could send it."""
+    base, _ = served
+    deep = "[" * 400 + "]" * 400
+    body = ('{"user_id": 5, "name": "review", "activity_id": "a-1", "properties": {"x": ' + deep + "}}").encode()
+    status, headers, payload = call(base, "POST", "/rewards-api/activities/", body, auth(committed_shop_app))
+    assert_json_error(status, headers, payload, 400, "malformed_json")
+    assert "nested too deeply" in payload["error"]["message"]
+
+
+def test_an_integer_of_5000_digits_is_400_in_the_services_words(served, committed_shop_app):
+    base, _ = served
+    body = b'{"user_id": ' + b"9" * 5000 + b', "points_earned": 1, "reward_description": "x"}'
+    status, headers, payload = call(base, "POST", "/rewards-api/earn-points/", body, auth(committed_shop_app))
+    assert_json_error(status, headers, payload, 400, "malformed_json")
+    assert payload["error"]["message"] == "The request body has a number longer than 4300 digits."
+    assert not Reward.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
