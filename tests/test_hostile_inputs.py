@@ -221,6 +221,18 @@ def test_a_control_character_in_a_code_is_a_json_404(served, method, route, code
     assert_json_error(status, headers, payload, 404, "not_found")
 
 
+def test_a_path_cannot_forge_a_line_of_the_servers_log_or_colour_it(served):
+    base, log = served
+    forged = "2026-12-08 00:00:00,000 INFO rewards.requests FORGED"
+    for path in (f"/loyalty-api/challenges/x%0A{quote(forged)}", "/loyalty-api/challenges/%1b[31mred"):
+        assert call(base, "GET", path)[0] == 404
+
+    written = log.read_text()
+    assert not any(line.startswith(forged) for line in written.splitlines())
+    assert f"GET /loyalty-api/challenges/x\\n{forged} 404" in written
+    assert "\x1b" not in written and "GET /loyalty-api/challenges/\\x1b[31mred 404" in written
+
+
 @pytest.mark.parametrize("path", ["//rewards-api/get-points/?user_id=5", "/./rewards-api/get-points/?user_id=5"])
 def test_a_path_with_doubled_slashes_or_dot_segments_is_a_json_404(served, committed_shop_app, path):
     base, _ = served
