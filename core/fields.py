@@ -139,6 +139,8 @@ class AsOfField(QueryBlankIsInvalid, serializers.Field):
     default_error_messages = {
         "invalid": "A day YYYY-MM-DD or a moment YYYY-MM-DDTHH:MM:SSZ (or with an offset) is required.",
         "blank": "This field may not be blank.",
+        "out_of_range": "This moment is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z in UTC.",
+        "plus_unencoded": "A moment's + offset must be sent as %2B in a query string (a + there reads as a space).",
     }
 
     def to_internal_value(self, data: Any) -> date | datetime:
@@ -146,15 +148,22 @@ class AsOfField(QueryBlankIsInvalid, serializers.Field):
             self.fail("blank")
         if not isinstance(data, str):
             self.fail("invalid")
+        if data.count(" ") == 1 and _ISO_MOMENT.fullmatch(data.replace(" ", "+")):
+            self.fail("plus_unencoded")
         try:
             if _ISO_DAY.fullmatch(data):
                 value: date | datetime = date.fromisoformat(data)
             elif _ISO_MOMENT.fullmatch(data):
-                value = datetime.fromisoformat(data).astimezone(UTC)
+                value = datetime.fromisoformat(data)
             else:
                 self.fail("invalid")
-        except (ValueError, OverflowError):  # 2026-02-30, 25:00, an offset past a day, before year 1 in UTC
+        except ValueError:  # 2026-02-30, 25:00, an offset past a day
             self.fail("invalid")
+        if isinstance(value, datetime):
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:  # a real moment, but before year 1 or after 9999 in UTC
+                self.fail("out_of_range")
         self.run_validators(value)
         return value
 
@@ -195,10 +204,14 @@ class StrictUUIDField(serializers.UUIDField):
         return super().to_internal_value(data)
 
 
-class StrictChoiceField(serializers.ChoiceField):
+class StrictChoiceField(QueryBlankIsInvalid, serializers.ChoiceField):
+    default_error_messages = {"blank": "This field may not be blank."}
+
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):
             self.fail("invalid_choice", input=data)
+        if data == "" and not self.allow_blank:
+            self.fail("blank")
         return super().to_internal_value(data)
 
 

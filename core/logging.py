@@ -81,10 +81,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# What could end a line, draw or move the cursor, or be read back as an escape: the C0 and C1
+# controls, DEL, the Unicode line and paragraph separators, and the backslash itself.
+_UNSAFE_IN_A_LINE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match[0]
+    return "\\\\" if char == "\\" else char.encode("unicode_escape").decode("ascii")
+
+
+def log_safe(text: str) -> str:
+    """``text`` fit for one log line: a client's ``%0A`` in a path cannot start a forged line
+    and its ``%1B[31m`` cannot colour a terminal; they read ``\\n`` and ``\\x1b[31m``, and a
+    backslash the client sent reads ``\\\\``, so an escape is never ambiguous."""
+    return _UNSAFE_IN_A_LINE.sub(_escaped, text) if _UNSAFE_IN_A_LINE.search(text) else text
+
+
 class PlainFormatter(logging.Formatter):
-    """Human lines; request lines get their id and app appended."""
+    """Human lines, one per record: its message escaped (``log_safe``: a path, a code, any text
+    a client sent cannot break the line); a traceback after it keeps its lines. Request lines
+    get their id and app appended."""
 
     def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        safe = log_safe(message)
+        if safe is not message:
+            # A copy: another handler of the same record formats the original.
+            record = logging.makeLogRecord({**record.__dict__, "msg": safe, "args": None})
         line = super().format(record)
         if hasattr(record, "request_id"):
             line += f" request_id={record.request_id} app_id={record.app_id or '-'}"

@@ -97,7 +97,8 @@ LINKS: dict[tuple[str, str], dict[str, tuple[str, dict]]] = {
 
 
 def schema_postprocessing_hook(result: dict, generator, request, public) -> dict:
-    """drf-spectacular postprocessing hook: ``anyOf`` required fields and response links."""
+    """drf-spectacular postprocessing hook: ``anyOf`` required fields, the 404 of every path with
+    a parameter, and response links."""
     schemas = result.get("components", {}).get("schemas", {})
     for name, fields in ANY_OF_REQUIRED.items():
         if name in schemas:
@@ -108,6 +109,18 @@ def schema_postprocessing_hook(result: dict, generator, request, public) -> dict
         for operation in item.values()
         if isinstance(operation, dict) and "operationId" in operation
     }
+    # A path parameter holding a control character names nothing: 404 on every such path
+    # (core.urlpatterns), also where the operation has no not-found of its own.
+    for operation in operations.values():
+        if any(parameter.get("in") == "path" for parameter in operation.get("parameters", [])):
+            operation["responses"].setdefault(
+                "404",
+                {
+                    "description": "No endpoint: a path parameter with a control character in it.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            )
+            operation["responses"] = dict(sorted(operation["responses"].items()))
     for (operation_id, status), links in LINKS.items():
         response = operations.get(operation_id, {}).get("responses", {}).get(status)
         if response is not None:

@@ -2,6 +2,7 @@
 
 import json
 import re
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,13 @@ from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
 from core.exceptions import DomainError
+
+# Lists and objects inside one another, the body itself the first: far more than any input of
+# the API needs (a rule's conditions are 4 deep), and few enough that everything walking a body
+# or what is stored of it (the NUL check, the JSON encoder, the ledger's verifier) stays far
+# from Python's recursion limit, which a 400-deep list once reached: a 500.
+MAX_JSON_DEPTH = 32
+TOO_DEEP = f"The request body is nested too deeply: at most {MAX_JSON_DEPTH} levels of lists and objects."
 
 
 class PayloadTooLarge(DomainError):
@@ -22,6 +30,19 @@ class PayloadTooLarge(DomainError):
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+class _NumberTooLong(ValueError):
+    pass
+
+
+def _integer(digits: str) -> int:
+    """A JSON integer; one longer than Python converts (4300 digits by default) is refused in
+    the service's words, not Python's advice to raise its limit."""
+    limit = sys.get_int_max_str_digits()
+    if limit and len(digits.lstrip("-")) > limit:
+        raise _NumberTooLong(f"The request body has a number longer than {limit} digits.")
+    return int(digits)
 
 
 class StrictJSONParser(JSONParser):
@@ -46,17 +67,35 @@ class StrictJSONParser(JSONParser):
         except UnicodeDecodeError as exc:
             raise ParseError(f"The request body is not valid {encoding}: {exc}") from exc
         try:
-            data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+            data = json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant)
             # "\ud800" alone is valid JSON but no character: nothing that speaks UTF-8 could
             # store it, echo it in an error message or render it.
             unicode_text = not _SURROGATE_ESCAPE.search(text) or _is_unicode_text(data)
+        except _NumberTooLong as exc:
+            raise ParseError(str(exc)) from None
         except ValueError as exc:
             raise ParseError(f"The request body is not valid JSON: {exc}") from exc
         except RecursionError:
-            raise ParseError("The request body is nested too deeply.") from None
+            raise ParseError(TOO_DEEP) from None
         if not unicode_text:
             raise ParseError("The request body has a lone surrogate (\\ud800-\\udfff) in a string.")
+        if _nested_deeper_than(data, MAX_JSON_DEPTH):
+            raise ParseError(TOO_DEEP)
         return data
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects sit more than ``limit`` deep in a parsed body (walked with a
+    stack of its own, so no depth can exhaust Python's)."""
+    pending = [(value, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+    return False
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -64,14 +103,17 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def _is_unicode_text(value: Any) -> bool:
     """True when every string in a parsed body (keys included) is valid Unicode text."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return True
-    if isinstance(value, dict):
-        return all(_is_unicode_text(key) and _is_unicode_text(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_is_unicode_text(item) for item in value)
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
     return True

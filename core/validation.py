@@ -71,13 +71,19 @@ def _messages(errors: Any, where: str = "") -> list[str]:
 
 
 def holds_nul(value: Any) -> bool:
-    """A NUL (U+0000) in a string anywhere in a JSON value: in a text, a key, a list's item."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
-    if isinstance(value, list | tuple):
-        return any(holds_nul(item) for item in value)
+    """A NUL (U+0000) in a string anywhere in a JSON value: in a text, a key, a list's item.
+    Walked with a stack of its own: no nesting can exhaust Python's recursion limit."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
     return False
 
 

@@ -262,3 +262,20 @@ def test_check_ledger_finds_a_change_made_with_the_triggers_off(capsys):
     assert f"catalog_item {item.pk}: differs from its last entry" in out
     assert f"staff_adjustment {submission}: no entry in the record" in out
     assert f"tier {tier.pk}: gone, with no delete recorded" in out
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "field"),
+    [
+        ("/loyalty-api/audit", "subject=", "subject"),
+        ("/loyalty-api/audit", "from=2026-01-01&subject=", "subject"),
+        ("/loyalty-api/rules", "status=", "status"),
+        ("/loyalty-api/rules", "trigger=", "trigger"),
+    ],
+)
+def test_a_blank_choice_in_a_query_is_400_like_a_blank_day(program, path, query, field):
+    """``?subject=`` is a mistake, not "every subject": refused as ``?from=`` is."""
+    response = program.get(f"{path}?{query}")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"] == {field: ["This field may not be blank."]}

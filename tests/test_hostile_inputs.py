@@ -24,6 +24,7 @@ from tests.rewards.test_bad_input import NUL_BODIES, stored
 from tests.rewards.test_bad_input import RULE as NUL_RULE
 from tests.rewards.test_bad_input import WEBHOOK as NUL_WEBHOOK
 from tests.test_live_http import auth, call
+from tests.test_path_parameters import ROUTES as PARAMETER_ROUTES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,6 +79,26 @@ def test_json_nested_a_thousand_deep_is_400(served, committed_shop_app):
     body = ('{"user_id": 5, "points_earned": 1, "reward_description": ' + "[" * 1000 + "]" * 1000 + "}").encode()
     status, headers, payload = call(base, "POST", "/rewards-api/earn-points/", body, auth(committed_shop_app))
     assert_json_error(status, headers, payload, 400, "malformed_json")
+    assert not Reward.objects.exists()
+
+
+def test_a_list_400_deep_in_an_activitys_properties_is_400(served, committed_shop_app):
+    """Read by the JSON parser (it stops near 1000), it took the NUL check past Python's
+    recursion limit: a 500. Any shop token could send it."""
+    base, _ = served
+    deep = "[" * 400 + "]" * 400
+    body = ('{"user_id": 5, "name": "review", "activity_id": "a-1", "properties": {"x": ' + deep + "}}").encode()
+    status, headers, payload = call(base, "POST", "/rewards-api/activities/", body, auth(committed_shop_app))
+    assert_json_error(status, headers, payload, 400, "malformed_json")
+    assert "nested too deeply" in payload["error"]["message"]
+
+
+def test_an_integer_of_5000_digits_is_400_in_the_services_words(served, committed_shop_app):
+    base, _ = served
+    body = b'{"user_id": ' + b"9" * 5000 + b', "points_earned": 1, "reward_description": "x"}'
+    status, headers, payload = call(base, "POST", "/rewards-api/earn-points/", body, auth(committed_shop_app))
+    assert_json_error(status, headers, payload, 400, "malformed_json")
+    assert payload["error"]["message"] == "The request body has a number longer than 4300 digits."
     assert not Reward.objects.exists()
 
 
@@ -181,6 +202,35 @@ def test_a_nul_in_what_is_stored_as_json_is_400_naming_the_field(
     assert_json_error(status, headers, payload, 400, "validation_error")
     assert "Null characters are not allowed." in payload["error"]["fields"][field], payload
     assert stored() == before
+
+
+CODE_PATHS = [(method, route) for route, methods in PARAMETER_ROUTES.items() if "{code}" in route for method in methods]
+
+
+@pytest.mark.parametrize("code", ["%00", "a%00b", "x%0Ay", "%1B[31m"])
+@pytest.mark.parametrize(("method", "route"), CODE_PATHS, ids=[f"{m.upper()} {r}" for m, r in CODE_PATHS])
+def test_a_control_character_in_a_code_is_a_json_404(served, method, route, code):
+    """A NUL in a challenge's, a badge's or a segment's code reached the ORM, whose ValueError
+    ("A string literal cannot contain NUL characters") was a 500."""
+    base, _ = served
+    program = ApplicationFactory(access_level=AccessLevel.CAN_MANAGE_PROGRAM, name="program")
+    path = route.format(code=code, award_id="1")
+
+    status, headers, payload = call(base, method.upper(), path, b"{}", auth(program))
+
+    assert_json_error(status, headers, payload, 404, "not_found")
+
+
+def test_a_path_cannot_forge_a_line_of_the_servers_log_or_colour_it(served):
+    base, log = served
+    forged = "2026-12-08 00:00:00,000 INFO rewards.requests FORGED"
+    for path in (f"/loyalty-api/challenges/x%0A{quote(forged)}", "/loyalty-api/challenges/%1b[31mred"):
+        assert call(base, "GET", path)[0] == 404
+
+    written = log.read_text()
+    assert not any(line.startswith(forged) for line in written.splitlines())
+    assert f"GET /loyalty-api/challenges/x\\n{forged} 404" in written
+    assert "\x1b" not in written and "GET /loyalty-api/challenges/\\x1b[31mred 404" in written
 
 
 @pytest.mark.parametrize("path", ["//rewards-api/get-points/?user_id=5", "/./rewards-api/get-points/?user_id=5"])

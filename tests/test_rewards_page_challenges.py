@@ -110,3 +110,84 @@ def test_save_the_challenges_screenshots_for_the_docs(live_server, browser, shop
         page.get_by_test_id("challenges-section").scroll_into_view_if_needed()
         page.screenshot(path=SCREENSHOT_DIR / f"rewards-page-challenges-{name}.png", full_page=True)
         context.close()
+
+
+# One unbroken word, as staff or a shop may set it: a name, a description, a tier, a reward.
+def long_word(length: int) -> str:
+    return ("Supercalifragilistic" * 30)[:length]
+
+
+def _long_words(app, live_server) -> str:
+    """Every text staff or a shop sets, as one word as long as it may be, and a badge whose
+    picture is gone (its URL answers 404)."""
+    from decimal import Decimal
+
+    from rewards import services
+    from tests.factories import CatalogItemFactory
+
+    services.ladder_set(
+        definition={
+            "tiers": [
+                {"code": "base", "name": long_word(100), "entry_points": 0, "retain_points": 0},
+                {
+                    "code": "top",
+                    "name": long_word(100),
+                    "entry_points": 5000,
+                    "retain_points": 0,
+                    "benefits": [long_word(200)],
+                },
+            ]
+        },
+        by="test",
+    )
+    badge_create(definition={"code": "gone", "name": long_word(100), "image_url": "/static/rewards/no-such-badge.png"})
+    badge_create(definition={"code": "emoji", "name": "\U0001f31f Star"})
+    challenge_create(
+        definition={
+            "code": "long",
+            "name": long_word(100),
+            "description": long_word(500),
+            "status": "active",
+            "goal": {"metric": "orders", "target": 5},
+            "reward": {"points": 100, "badge": "gone"},
+        },
+        by="test",
+    )
+    CatalogItemFactory(points_cost=60, amount=Decimal("6.00"), description=long_word(255))
+    services.points_earn(user_id=USER, points=500, description=long_word(255), app=app)
+    services.coupon_redeem(user_id=USER, points=60, amount=Decimal("6.00"), description=long_word(255), app=app)
+    badge_award(user_id=USER, code="gone", reason=long_word(200), by="staff")
+    badge_award(user_id=USER, code="emoji", reason="Shines", by="staff")
+    return customer_session_issue(user_id=USER, app=app).token
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_long_words_stay_on_the_screen_and_a_missing_badge_picture_falls_back_to_its_initial(
+    live_server, browser, shop_app, viewport, tmp_path
+):
+    token = _long_words(shop_app, live_server)
+    page, context = _open(browser, live_server, token, VIEWPORTS[viewport])
+    expect(page.get_by_test_id("challenge")).to_have_count(1)
+    expect(page.get_by_test_id("history-row")).to_have_count(1)
+    page.screenshot(path=tmp_path / f"long-words-{viewport}.png", full_page=True)
+    page.get_by_test_id("challenges-section").screenshot(path=tmp_path / f"long-words-challenges-{viewport}.png")
+
+    badges = page.get_by_test_id("badge")
+    expect(badges).to_have_count(2)
+    gone = badges.filter(has_text=long_word(100))
+    expect(gone.locator("img")).to_have_count(0)  # the broken picture is replaced, not shown
+    expect(gone.locator(".badge-mark")).to_have_text("S")
+    expect(badges.filter(has_text="Star").locator(".badge-mark")).to_have_text("\U0001f31f")
+
+    width = VIEWPORTS[viewport]["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # No box runs past the screen's edge, and no text runs out of its box (clipped or not).
+    overflowing = page.evaluate(
+        """(width) => [...document.querySelectorAll("main *")]
+            .filter((e) => e.offsetParent !== null)
+            .filter((e) => e.getBoundingClientRect().right > width + 0.5 || e.scrollWidth > e.clientWidth + 1)
+            .map((e) => e.className || e.tagName)""",
+        width,
+    )
+    assert overflowing == []
+    context.close()

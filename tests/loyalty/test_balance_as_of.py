@@ -184,6 +184,33 @@ def test_a_bad_as_of_is_a_json_400(program, reader, as_of):
         assert (error["code"], list(error["fields"])) == ("validation_error", ["as_of"])
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        # Real moments, written right, that fall outside the calendar once in UTC.
+        (
+            "as_of=0001-01-01T00:00:00%2B05:00",
+            "This moment is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z in UTC.",
+        ),
+        (
+            "as_of=9999-12-31T23:59:59-05:00",
+            "This moment is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z in UTC.",
+        ),
+        # A + left as is in a query string is a space when read.
+        (
+            "as_of=2026-12-07T10:00:00+05:00",
+            "A moment's + offset must be sent as %2B in a query string (a + there reads as a space).",
+        ),
+        ("as_of=2026-12-07Tnoon", "A day YYYY-MM-DD or a moment YYYY-MM-DDTHH:MM:SSZ (or with an offset) is required."),
+    ],
+)
+def test_a_bad_as_of_says_what_is_wrong_with_it(program, query, message):
+    response = program.get(f"/loyalty-api/customers/{USER}/balance?{query}")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"] == {"as_of": [message]}
+
+
 def test_a_customer_never_seen_is_404_and_the_level_is_the_programs(program, reader):
     missing = program.get("/loyalty-api/customers/424242/balance")
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "customer_not_found")

@@ -505,3 +505,81 @@ def test_every_input_that_takes_json_values_refuses_nul_for_all_of_them():
     assert {"RuleInput", "ActivityInput", "OrderCreateInput", "WebhookInput", "CatalogInput"} <= takes_json
     unchecked = {name for name in takes_json - NESTED_INPUTS if not issubclass(inputs[name], NulRefusedMixin)}
     assert unchecked == set()
+
+
+def nested(depth: int) -> list:
+    """A list ``depth`` deep: ``nested(1) == []``, ``nested(2) == [[]]``."""
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+CHALLENGE = {"code": "deep", "name": "Deep", "status": "active", "goal": {"metric": "orders", "target": 3}}
+# Bodies holding a list 400 deep, which the JSON parser reads (it stops near 1000) but which
+# once took the NUL check past Python's recursion limit: a 500.
+DEEP_BODIES = [
+    ("shop", "/rewards-api/activities/", {**ACTIVITY, "properties": {"x": nested(400)}}),
+    ("shop", "/loyalty-api/orders", {**ORDER, "items": [{**ORDER_ITEM, "sku": nested(400)}]}),
+    ("shop", EARN, with_(EARN, reward_description=nested(400))),
+    ("program", "/loyalty-api/rules", {**RULE, "conditions": condition("channel", "in", nested(400))}),
+    (
+        "program",
+        "/loyalty-api/challenges",
+        {**CHALLENGE, "goal": {**CHALLENGE["goal"], "conditions": condition("total_cost", "gte", nested(400))}},
+    ),
+    ("program", "/loyalty-api/segments", {"code": "deep", "name": "Deep", "conditions": nested(400)}),
+]
+
+
+@pytest.mark.parametrize(("who", "path", "body"), DEEP_BODIES, ids=[f"{who} {path}" for who, path, _ in DEEP_BODIES])
+def test_a_body_nested_too_deeply_is_400_and_writes_nothing(program, shop, who, path, body):
+    before = stored()
+
+    response = {"program": program, "shop": shop}[who].post(path, body, format="json")
+
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert (error["code"], error["message"]) == (
+        "malformed_json",
+        "The request body is nested too deeply: at most 32 levels of lists and objects.",
+    )
+    assert stored() == before
+
+
+def test_a_body_32_levels_deep_is_read_and_33_is_not(shop):
+    """The body is the first level, its properties the second, their list the third: 32 levels
+    reach the activity's own check (its properties are flat), 33 are refused unread."""
+    deepest = {**ACTIVITY, "properties": {"x": nested(30)}}
+    too_deep = {**ACTIVITY, "properties": {"x": nested(31)}}
+
+    read = shop.post("/rewards-api/activities/", deepest, format="json")
+    refused = shop.post("/rewards-api/activities/", too_deep, format="json")
+
+    assert_error(read, 400, "validation_error", "properties")
+    assert_error(refused, 400, "malformed_json")
+
+
+def test_the_nul_check_walks_any_depth():
+    from core.validation import holds_nul
+
+    assert not holds_nul({"x": nested(5000)})
+    assert holds_nul({"x": [nested(5000), {"k\x00": 1}]})
+
+
+@pytest.mark.parametrize("digits", [4301, 5000, 60_000])
+def test_an_integer_too_long_to_read_is_400_in_words_of_its_own(shop, digits):
+    raw = b'{"user_id": ' + b"9" * digits + b', "points_earned": 1, "reward_description": "x"}'
+
+    response = shop.generic("POST", EARN, raw, content_type="application/json")
+
+    assert_error(response, 400, "malformed_json")
+    assert response.json()["error"]["message"] == "The request body has a number longer than 4300 digits."
+
+
+def test_an_integer_4300_digits_long_is_read_and_refused_as_out_of_range(shop):
+    raw = b'{"user_id": ' + b"9" * 4300 + b', "points_earned": 1, "reward_description": "x"}'
+
+    response = shop.generic("POST", EARN, raw, content_type="application/json")
+
+    assert_error(response, 400, "validation_error", "user_id")

@@ -307,6 +307,18 @@
     }
   }
 
+  // A badge without a picture shows its name's first character: a whole one (an emoji, a
+  // letter with its accent), never half of a surrogate pair.
+  function badgeMark(name) {
+    const text = name.trim();
+    const first = typeof Intl.Segmenter === "function"
+      ? new Intl.Segmenter().segment(text)[Symbol.iterator]().next().value.segment
+      : Array.from(text)[0];
+    const mark = node("span", "badge-mark", first.toUpperCase());
+    mark.setAttribute("aria-hidden", "true");
+    return mark;
+  }
+
   // Each active challenge: its progress bar, what is left (or when it was completed), its reward.
   function renderChallenges(answer) {
     const list = el("challenges");
@@ -364,13 +376,13 @@
       item.dataset.testid = "badge";
       if (badge.image_url) {
         const image = node("img", "badge-image");
-        image.src = badge.image_url;
         image.alt = "";
+        // A picture that cannot be had (moved, gone) gives way to the badge's initial.
+        image.addEventListener("error", () => image.replaceWith(badgeMark(badge.name)), { once: true });
+        image.src = badge.image_url;
         item.append(image);
       } else {
-        const mark = node("span", "badge-mark", badge.name.slice(0, 1).toUpperCase());
-        mark.setAttribute("aria-hidden", "true");
-        item.append(mark);
+        item.append(badgeMark(badge.name));
       }
       item.append(node("span", "badge-name", badge.name), node("span", "badge-when", t("badge_earned", { day: formatDay(badge.awarded_at) })));
       if (badge.description) item.title = badge.description;
