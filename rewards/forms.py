@@ -593,18 +593,7 @@ class ChallengeAdminForm(forms.ModelForm):
 
     class Meta:
         model = Challenge
-        fields = [
-            "code",
-            "name",
-            "description",
-            "status",
-            "starts_at",
-            "ends_at",
-            "segment_codes",
-            "goal",
-            "window",
-            "reward",
-        ]
+        fields = list(CHALLENGE_KEYS)  # what the API's definition holds, in its order
         help_texts = {
             "goal": 'A JSON object, e.g. {"metric": "orders", "target": 3, "conditions": '
             '[{"field": "item.category", "op": "eq", "value": "shoes"}]}; metrics: orders, spend, purchases, '
