@@ -46,6 +46,13 @@ def test_seed_demo_prints_working_tokens(settings, capsys):
     shop.token = shop_token
     body = client_for(shop).get("/rewards-api/get-points/?user_id=1001").json()
     assert body["total_points"] == 120 + 129 + 10 - 50
+    # The demo's purchase completed its first challenge (a badge) and stands at 1 of 3 in the other.
+    held = client_for(shop).get("/rewards-api/challenges/?user_id=1001").json()
+    assert [(c["code"], c["progress"], c["target"], c["completed"]) for c in held["challenges"]] == [
+        ("first-purchase", 1, 1, True),
+        ("three-purchases", 1, 3, False),
+    ]
+    assert [badge["code"] for badge in held["badges"]] == ["first-steps"]
     assert Application.objects.filter(access_level=AccessLevel.MASTER_APP).count() == 1
     program = Application.objects.get(name="Demo program", access_level=AccessLevel.CAN_MANAGE_PROGRAM)
     program.token = out.split("(Can_Manage_Program): ")[1].split()[0]

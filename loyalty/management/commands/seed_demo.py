@@ -10,6 +10,8 @@ from loyalty.models import Application
 from loyalty.services import application_create, application_token_rotate, master_app_ensure
 from rewards import services as rewards_services
 from rewards.selectors import account_balance, account_exists
+from rewards.services.badges import badge_create
+from rewards.services.challenges import challenge_create, challenges_listed
 
 DEMO_USER_ID = 1001
 DEMO_APP_NAME = "Demo shop"
@@ -35,13 +37,35 @@ DEMO_LADDER = {
         },
     ]
 }
+# Two goals the demo customer's history moves, so a first run shows the page's challenges and
+# badges: the first purchase completes one (a badge), the second stands at 1 of 3.
+DEMO_BADGE = {"code": "first-steps", "name": "First steps", "description": "A first purchase in the shop"}
+DEMO_CHALLENGES = [
+    {
+        "code": "first-purchase",
+        "name": "Your first purchase",
+        "description": "Buy anything to earn the First steps badge.",
+        "status": "active",
+        "goal": {"metric": "purchases", "target": 1},
+        "reward": {"badge": "first-steps"},
+    },
+    {
+        "code": "three-purchases",
+        "name": "Three purchases this month",
+        "description": "Shop three times this month for 30 bonus points.",
+        "status": "active",
+        "goal": {"metric": "purchases", "target": 3},
+        "window": {"period": "month"},
+        "reward": {"points": 30},
+    },
+]
 
 
 class Command(BaseCommand):
     help = (
         "Development only: demo data (customer 1001 with points and history) and fresh tokens "
         "for the MasterApp, a 'Demo shop' Can_Modify_Orders app and a 'Demo program' Can_Manage_Program "
-        "app, printed for a first try; a demo tier ladder when none is set."
+        "app, printed for a first try; a demo tier ladder, badge and challenges when none are set."
     )
 
     def add_arguments(self, parser) -> None:
@@ -58,6 +82,10 @@ class Command(BaseCommand):
 
         if not rewards_services.ladder_fields()["tiers"]:
             rewards_services.ladder_set(definition=DEMO_LADDER, by="the demo (seed_demo)")
+        if not challenges_listed():
+            badge_create(definition=DEMO_BADGE)
+            for challenge in DEMO_CHALLENGES:
+                challenge_create(definition=challenge, by="the demo (seed_demo)")
         if not account_exists(user_id=DEMO_USER_ID):
             self._demo_history(shop)
         balance = account_balance(user_id=DEMO_USER_ID)
