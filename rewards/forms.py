@@ -58,6 +58,13 @@ EFFECT_LABELS = {
 }
 
 
+def add_refusal(form: forms.BaseForm, error: InvalidInput) -> None:
+    """A service's refusal on the form: each message on its field when the form has one, else
+    at the top of the form."""
+    for field, messages in error.fields.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
 def _value_text(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_value_text(item) for item in value)
@@ -470,8 +477,7 @@ class CatalogItemAdminForm(forms.ModelForm):
         try:
             catalog_item_validated(definition)
         except InvalidInput as error:
-            for field, messages in error.fields.items():
-                self.add_error(field if field in self.fields else None, messages)
+            add_refusal(self, error)
             return data
         self.catalog_definition = definition
         return data
@@ -504,9 +510,7 @@ class SegmentAdminForm(forms.ModelForm):
         try:
             self.segment_definition = segment_validated(definition)
         except InvalidInput as error:
-            raise forms.ValidationError(
-                {key if key in self.fields else None: messages for key, messages in error.fields.items()}
-            ) from None
+            add_refusal(self, error)
         return data
 
 
@@ -535,8 +539,7 @@ class BadgeAdminForm(forms.ModelForm):
         try:
             badge_validated(definition)
         except InvalidInput as error:
-            for field, messages in error.fields.items():
-                self.add_error(field if field in self.fields else None, messages)
+            add_refusal(self, error)
             return data
         self.badge_definition = definition
         return data
@@ -622,6 +625,5 @@ class ChallengeAdminForm(forms.ModelForm):
         try:
             self.challenge_definition = challenge_validated(definition)
         except InvalidInput as error:
-            for field, messages in error.fields.items():
-                self.add_error(field if field in self.fields else None, messages)
+            add_refusal(self, error)
         return data
