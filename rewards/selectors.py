@@ -227,6 +227,16 @@ class LedgerProblem:
         return f"user {self.user_id}: {self.check}: account/lots say {self.found}, expected {self.expected}"
 
 
+def _problems(sql: str, params: list | None = None) -> list[LedgerProblem]:
+    """The problems a check's query finds: rows of (user_id, check, found, expected)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [
+            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
+            for user_id, check, found, expected in cursor.fetchall()
+        ]
+
+
 def _differ(a: str, b: str) -> str:
     """Null-safe "differ" in SQL that PostgreSQL and SQLite both read."""
     return f"(({a}) IS NULL) <> (({b}) IS NULL) OR ({a}) <> ({b})"
@@ -381,12 +391,7 @@ def _challenges_drift() -> list[LedgerProblem]:
         WHERE b.user_id <> d.user_id
         ORDER BY 1, 2
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [RewardKind.CHALLENGE, RewardKind.CHALLENGE_CANCEL])
-        return [
-            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
-            for user_id, check, found, expected in cursor.fetchall()
-        ]
+    return _problems(sql, [RewardKind.CHALLENGE, RewardKind.CHALLENGE_CANCEL])
 
 
 def _rule_awards_drift() -> list[LedgerProblem]:
@@ -421,12 +426,7 @@ def _rule_awards_drift() -> list[LedgerProblem]:
         FROM awards WHERE version_id IS NULL GROUP BY user_id
         ORDER BY 1, 2
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [
-            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
-            for user_id, check, found, expected in cursor.fetchall()
-        ]
+    return _problems(sql)
 
 
 def _segment_awards_drift() -> list[LedgerProblem]:
@@ -451,12 +451,7 @@ def _segment_awards_drift() -> list[LedgerProblem]:
            OR (s.state = 'done' AND s.credited <> s.members)
         ORDER BY 1, 2
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [
-            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
-            for user_id, check, found, expected in cursor.fetchall()
-        ]
+    return _problems(sql)
 
 
 def _qualifying_drift() -> list[LedgerProblem]:
@@ -481,12 +476,7 @@ def _qualifying_drift() -> list[LedgerProblem]:
         WHERE w.user_id <> q.user_id OR w.kind = %s OR l.points IS DISTINCT FROM q.points
         ORDER BY 1, 2
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [RewardKind.TIER, RewardKind.TIER])
-        return [
-            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
-            for user_id, check, found, expected in cursor.fetchall()
-        ]
+    return _problems(sql, [RewardKind.TIER, RewardKind.TIER])
 
 
 def _catalog_drift() -> list[LedgerProblem]:
@@ -537,12 +527,7 @@ def _catalog_drift() -> list[LedgerProblem]:
         GROUP BY l.user_id, l.id HAVING SUM(c.points) < 0
         ORDER BY 1, 2
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return [
-            LedgerProblem(user_id=user_id, check=check, found=found, expected=expected)
-            for user_id, check, found, expected in cursor.fetchall()
-        ]
+    return _problems(sql)
 
 
 def rules_listed(*, status: str | None = None, trigger: str | None = None, limit: int) -> list[Rule]:

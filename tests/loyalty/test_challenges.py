@@ -256,7 +256,8 @@ def test_the_answer_of_a_completing_write_shows_the_balance_after_the_completion
         goal = {"metric": metric, "target": 1, **({"activity_name": "review"} if metric == "activities" else {})}
         challenge_post(program, code=code, goal=goal, reward={"points": 7})
 
-    placed = order(shop, 71, at=timezone.now())
+    placed_at = timezone.now()
+    placed = order(shop, 71, at=placed_at)
     assert placed["current_balance"] == 50 + 7 == account_balance(user_id=USER).total_points
     bought = shop.post(
         "/rewards-api/purchase/", {"user_id": USER, "amount": "1.00", "reward_description": "shop"}, format="json"
@@ -269,7 +270,7 @@ def test_the_answer_of_a_completing_write_shows_the_balance_after_the_completion
     assert shop.post("/rewards-api/activities/", body, format="json").json()["total_points"] == 73
     replayed = shop.post(
         "/loyalty-api/orders",
-        {"user_id": USER, "order_id": 71, "total_cost": 1000, "completed_at": ts(timezone.now())},
+        {"user_id": USER, "order_id": 71, "total_cost": 1000, "completed_at": ts(placed_at)},
         format="json",
     )
     assert replayed.json()["current_balance"] == 57
