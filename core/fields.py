@@ -131,6 +131,25 @@ _ISO_MOMENT = re.compile(
 )
 
 
+PLUS_UNENCODED = "A moment's + offset must be sent as %2B in a query string (a + there reads as a space)."
+
+
+def _plus_unencoded(data: str) -> bool:
+    """A moment whose + offset a query string turned into a space."""
+    return data.count(" ") == 1 and bool(_ISO_MOMENT.fullmatch(data.replace(" ", "+")))
+
+
+class QueryDateTimeField(serializers.DateTimeField):
+    """DRF's date and time, which says so when a query string's + became a space."""
+
+    default_error_messages = {"plus_unencoded": PLUS_UNENCODED}
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if isinstance(value, str) and _plus_unencoded(value):
+            self.fail("plus_unencoded")
+        return super().to_internal_value(value)
+
+
 class AsOfField(QueryBlankIsInvalid, serializers.Field):
     """``as_of``: a day ``YYYY-MM-DD`` (its end, UTC, as the reports read it) or a moment
     ``YYYY-MM-DDTHH:MM:SS[.ffffff]`` with ``Z`` or an offset; a date for a day, a datetime in
@@ -140,7 +159,7 @@ class AsOfField(QueryBlankIsInvalid, serializers.Field):
         "invalid": "A day YYYY-MM-DD or a moment YYYY-MM-DDTHH:MM:SSZ (or with an offset) is required.",
         "blank": "This field may not be blank.",
         "out_of_range": "This moment is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z in UTC.",
-        "plus_unencoded": "A moment's + offset must be sent as %2B in a query string (a + there reads as a space).",
+        "plus_unencoded": PLUS_UNENCODED,
     }
 
     def to_internal_value(self, data: Any) -> date | datetime:
@@ -148,7 +167,7 @@ class AsOfField(QueryBlankIsInvalid, serializers.Field):
             self.fail("blank")
         if not isinstance(data, str):
             self.fail("invalid")
-        if data.count(" ") == 1 and _ISO_MOMENT.fullmatch(data.replace(" ", "+")):
+        if _plus_unencoded(data):
             self.fail("plus_unencoded")
         try:
             if _ISO_DAY.fullmatch(data):

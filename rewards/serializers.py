@@ -15,6 +15,7 @@ from core.fields import (
     DomainValidated,
     NoUnknownKeysMixin,
     NulRefusedMixin,
+    QueryDateTimeField,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
@@ -812,15 +813,13 @@ DIGESTS_MAX_LIMIT = 1000
 class DigestsQueryInput(serializers.Serializer):
     """``from`` and ``to`` (``from`` is a Python keyword, so declared in ``get_fields``)."""
 
-    to = serializers.DateTimeField(required=False, help_text="Digests cut at or before this moment (ISO 8601).")
+    to = QueryDateTimeField(required=False, help_text="Digests cut at or before this moment (ISO 8601).")
     after = StrictIntegerField(min_value=0, max_value=MAX_BIGINT, default=0, help_text="The last digest id you have.")
     limit = StrictIntegerField(min_value=1, max_value=DIGESTS_MAX_LIMIT, default=100)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
-        fields["from"] = serializers.DateTimeField(
-            required=False, help_text="Digests cut at or after this moment (ISO 8601)."
-        )
+        fields["from"] = QueryDateTimeField(required=False, help_text="Digests cut at or after this moment (ISO 8601).")
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

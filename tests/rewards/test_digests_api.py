@@ -79,6 +79,17 @@ def test_bad_queries_are_400_and_write_nothing(reader, digests, query):
     assert LedgerDigest.objects.count() == 3
 
 
+def test_a_plus_left_unencoded_in_from_or_to_says_so(reader, digests):
+    response = reader.get("/rewards-api/ledger/digests/?from=2026-06-01T00:00:00+02:00")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["fields"] == {
+        "from": ["A moment's + offset must be sent as %2B in a query string (a + there reads as a space)."]
+    }
+    encoded = reader.get("/rewards-api/ledger/digests/?to=2026-06-01T00:00:00%2B02:00")
+    assert encoded.status_code == 200, encoded.content
+
+
 def test_the_public_key_lists_retired_keys(reader, settings):
     settings.LEDGER_RETIRED_PUBLIC_KEYS = ["AB" * 32]
 
