@@ -15,7 +15,7 @@ from django.utils import timezone
 from core.exceptions import Conflict, DomainError, NotFound
 from loyalty.models import Application, Order, OrderAward, OrderCounter, Referral
 from loyalty.services.personal_data import order_text_erased
-from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, Rule, RuleTrigger
+from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, RuleTrigger
 from rewards.program.engine import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
 from rewards.services import (
@@ -30,6 +30,7 @@ from rewards.services import (
     rules_active,
 )
 from rewards.services.events import event_record
+from rewards.services.program import PROGRAM_JSON, EventProgram, event_program_of
 from rewards.services.tiers import qualifying_take_back
 
 PENALTY_BASE = Fraction(6, 5)  # the 1.2 of the CLP formula
@@ -94,21 +95,23 @@ def _coefficient_shown(coefficient: Fraction) -> Decimal:
     return exact.quantize(COEFFICIENT_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _counter_count_placed(*, user_id: int) -> tuple[int, int]:
-    """Count one more order for the customer, in one statement; returns (placed, returned).
+def _order_begin(*, user_id: int) -> tuple[int, int, EventProgram]:
+    """Count one more order for the customer, and read what its event reads of the program (the
+    order rules, the ladder, the order challenges), in one statement; returns (placed, returned,
+    program).
 
-    The upsert also takes the row lock that serialises this customer's orders.
-    """
+    The upsert also takes the row lock that serialises this customer's orders."""
     table = OrderCounter._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} AS c (user_id, orders_placed, orders_returned) VALUES (%s, 1, 0)"
+            f"WITH counted AS (INSERT INTO {table} AS c (user_id, orders_placed, orders_returned) VALUES (%s, 1, 0)"
             " ON CONFLICT (user_id) DO UPDATE SET orders_placed = c.orders_placed + 1"
-            " RETURNING orders_placed, orders_returned",
-            [user_id],
+            " RETURNING orders_placed, orders_returned)"
+            f" SELECT orders_placed, orders_returned, {PROGRAM_JSON} FROM counted",
+            [user_id, RuleTrigger.ORDER, RuleTrigger.ORDER],
         )
-        placed, returned = cursor.fetchone()
-    return placed, returned
+        placed, returned, *program = cursor.fetchone()
+    return placed, returned, event_program_of(*program)
 
 
 def _counter_count_returned(*, user_id: int) -> None:
@@ -202,7 +205,7 @@ def _order_create(
 ) -> OrderOutcome:
     # No look-up first: a retry is rare, and the order_id primary key catches it
     # (the caller then answers from the recorded order).
-    placed_now, returned = _counter_count_placed(user_id=user_id)
+    placed_now, returned, program = _order_begin(user_id=user_id)
     # The customer's first order is a referral's turn (one read, on first orders only).
     referral = (
         Referral.objects.filter(referee_user_id=user_id, rewarded_order__isnull=True).first()
@@ -237,18 +240,25 @@ def _order_create(
         record_zero=True,
         credited_at=completed_at,
         event_extra=order_details,
+        program=program,
     )
     own = [earned]
     postings = earned.postings
     if referral is not None:
-        referee, referrer = _referral_awards(referral, event, referral_rules, order_id=order_id, app=app)
+        referee, referrer = _referral_awards(
+            referral, event, replace(program, rules=referral_rules), order_id=order_id, app=app
+        )
         own.append(referee)
         postings = [*postings, *referee.postings, *referrer.postings]
     balance = [posting.balance for posting in postings if posting.reward.user_id == user_id][-1]
     # The challenges it moves, and the points of a completion wait as the order's own do; the
     # order's balance after is the customer's after those points too.
     counted = challenges.event_count(
-        event, source=challenges.Source("order", order_id), stands_at=postings[0].available_at, app=app
+        event,
+        source=challenges.Source("order", order_id),
+        stands_at=postings[0].available_at,
+        app=app,
+        challenges=program.challenges,
     )
     balance = counted.balance or balance
     order = Order(
@@ -276,14 +286,14 @@ _NO_AWARDS = Earned(awards=[], postings=[])
 
 
 def _referral_awards(
-    referral: Referral, event: ProgramEvent, rules: Sequence[Rule], *, order_id: int, app: Application | None
+    referral: Referral, event: ProgramEvent, program: EventProgram, *, order_id: int, app: Application | None
 ) -> tuple[Earned, Earned]:
-    """A referred customer's first order: the active referral ``rules``' awards to the customer
-    (``referee``) and to whoever referred them (``referrer``), each side's caps counted for its
-    own customer, pending as the order's points are."""
+    """A referred customer's first order: the awards of the active referral rules (``program``'s)
+    to the customer (``referee``) and to whoever referred them (``referrer``), each side's caps
+    counted for its own customer, pending as the order's points are."""
     sides = []
     for role, user_id in (("referee", referral.referee_user_id), ("referrer", referral.referrer_user_id)):
-        side_rules = [rule for rule in rules if rule.effect["role"] == role]
+        side_rules = [rule for rule in program.rules if rule.effect["role"] == role]
         sides.append(
             event_earn(
                 replace(event, trigger=RuleTrigger.REFERRAL, user_id=user_id),
@@ -292,7 +302,7 @@ def _referral_awards(
                 app=app,
                 record_zero=False,
                 credited_at=event.occurred_at,
-                rules=side_rules,
+                program=replace(program, rules=side_rules),
             )
             if side_rules
             else _NO_AWARDS
