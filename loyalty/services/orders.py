@@ -39,6 +39,7 @@ from rewards.services import (
     rules_active,
 )
 from rewards.services.events import event_record
+from rewards.services.ledger import loaded
 from rewards.services.program import PROGRAM_JSON, EventProgram, event_program_of
 from rewards.services.tiers import qualifying_take_back
 
@@ -270,7 +271,8 @@ def _order_create(
         challenges=program.challenges,
     )
     balance = counted.balance or balance
-    order = Order(
+    order = loaded(
+        Order,
         order_id=order_id,
         user_id=user_id,
         total_cost=total_cost,
@@ -338,9 +340,9 @@ _ORDER_COLUMNS = [(field.attname, _column_prep(field)) for field in _ORDER_FIELD
 
 
 def _order_insert(order: Order, postings: Sequence[Posting]) -> None:
-    """The order and its awards (one per ledger row the awards wrote), in one round trip: on
-    the hot path the ORM's inserts would cost more than the writes. The order_id primary key
-    still refuses a repeat."""
+    """The order (``loaded`` already, as it is once this commits) and its awards (one per ledger
+    row the awards wrote), in one round trip: on the hot path the ORM's inserts would cost more
+    than the writes. The order_id primary key still refuses a repeat."""
     awards = [
         (
             order.order_id,
@@ -361,8 +363,6 @@ def _order_insert(order: Order, postings: Sequence[Posting]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, *(value for award in awards for value in award)])
-    order._state.adding = False
-    order._state.db = connection.alias
 
 
 def order_record(
