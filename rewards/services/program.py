@@ -39,7 +39,6 @@ from rewards.segments.membership import segments_of
 from rewards.selectors import Balance, account_balance
 from rewards.services import challenges, tiers
 from rewards.services.ledger import Posting, kind_pending_days, points_credit, points_entry_check
-from rewards.services.tiers import ladder_read
 from rewards.shapes import balance_fields, iso
 from rewards.tiers import Ladder, TierDef, tier_award_points
 
@@ -359,11 +358,11 @@ def event_simulate(event: ProgramEvent) -> Earned:
     the awards are taken exactly as a real event takes them, then rolled back, and refused as
     the event would be (an award past the per-entry limit). (The kind of an event's credits is
     its trigger's name.)"""
-    ladder = ladder_read()
+    program = event_program(event.trigger)
+    rules, ladder = program.rules, program.ladder
     context = tiers.context_read(ladder, event.user_id, now=timezone.now()) if ladder else None
     if context is not None:
         event = replace(event, tier=context.tier.code)
-    rules = rules_active(event.trigger)
     event = _with_segments(event, rules, now=timezone.now())
     try:
         with transaction.atomic():
