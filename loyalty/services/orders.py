@@ -1,7 +1,7 @@
 """Orders (the CLP API): points by the order rules with the penalty coefficient, idempotent
 recording, returns whole or in part across every award."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -9,13 +9,22 @@ from fractions import Fraction
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import (
+    CharField,
+    DateTimeField,
+    DecimalField,
+    F,
+    Field,
+    ForeignKey,
+    IntegerField,
+    JSONField,
+)
 from django.utils import timezone
 
 from core.exceptions import Conflict, DomainError, NotFound
 from loyalty.models import Application, Order, OrderAward, OrderCounter, Referral
 from loyalty.services.personal_data import order_text_erased
-from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, Rule, RuleTrigger
+from rewards.models import EventType, PointLot, QualifyingCredit, RewardKind, RuleTrigger
 from rewards.program.engine import EventItem, ProgramEvent
 from rewards.selectors import Balance, account_balance
 from rewards.services import (
@@ -30,6 +39,8 @@ from rewards.services import (
     rules_active,
 )
 from rewards.services.events import event_record
+from rewards.services.ledger import loaded
+from rewards.services.program import PROGRAM_JSON, EventProgram, event_program_of
 from rewards.services.tiers import qualifying_take_back
 
 PENALTY_BASE = Fraction(6, 5)  # the 1.2 of the CLP formula
@@ -94,21 +105,23 @@ def _coefficient_shown(coefficient: Fraction) -> Decimal:
     return exact.quantize(COEFFICIENT_PLACES, rounding=ROUND_HALF_UP)
 
 
-def _counter_count_placed(*, user_id: int) -> tuple[int, int]:
-    """Count one more order for the customer, in one statement; returns (placed, returned).
+def _order_begin(*, user_id: int) -> tuple[int, int, EventProgram]:
+    """Count one more order for the customer, and read what its event reads of the program (the
+    order rules, the ladder, the order challenges), in one statement; returns (placed, returned,
+    program).
 
-    The upsert also takes the row lock that serialises this customer's orders.
-    """
+    The upsert also takes the row lock that serialises this customer's orders."""
     table = OrderCounter._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} AS c (user_id, orders_placed, orders_returned) VALUES (%s, 1, 0)"
+            f"WITH counted AS (INSERT INTO {table} AS c (user_id, orders_placed, orders_returned) VALUES (%s, 1, 0)"
             " ON CONFLICT (user_id) DO UPDATE SET orders_placed = c.orders_placed + 1"
-            " RETURNING orders_placed, orders_returned",
-            [user_id],
+            " RETURNING orders_placed, orders_returned)"
+            f" SELECT orders_placed, orders_returned, {PROGRAM_JSON} FROM counted",
+            [user_id, RuleTrigger.ORDER, RuleTrigger.ORDER],
         )
-        placed, returned = cursor.fetchone()
-    return placed, returned
+        placed, returned, *program = cursor.fetchone()
+    return placed, returned, event_program_of(*program)
 
 
 def _counter_count_returned(*, user_id: int) -> None:
@@ -202,7 +215,7 @@ def _order_create(
 ) -> OrderOutcome:
     # No look-up first: a retry is rare, and the order_id primary key catches it
     # (the caller then answers from the recorded order).
-    placed_now, returned = _counter_count_placed(user_id=user_id)
+    placed_now, returned, program = _order_begin(user_id=user_id)
     # The customer's first order is a referral's turn (one read, on first orders only).
     referral = (
         Referral.objects.filter(referee_user_id=user_id, rewarded_order__isnull=True).first()
@@ -237,21 +250,29 @@ def _order_create(
         record_zero=True,
         credited_at=completed_at,
         event_extra=order_details,
+        program=program,
     )
     own = [earned]
     postings = earned.postings
     if referral is not None:
-        referee, referrer = _referral_awards(referral, event, referral_rules, order_id=order_id, app=app)
+        referee, referrer = _referral_awards(
+            referral, event, replace(program, rules=referral_rules), order_id=order_id, app=app
+        )
         own.append(referee)
         postings = [*postings, *referee.postings, *referrer.postings]
     balance = [posting.balance for posting in postings if posting.reward.user_id == user_id][-1]
     # The challenges it moves, and the points of a completion wait as the order's own do; the
     # order's balance after is the customer's after those points too.
     counted = challenges.event_count(
-        event, source=challenges.Source("order", order_id), stands_at=postings[0].available_at, app=app
+        event,
+        source=challenges.Source("order", order_id),
+        stands_at=postings[0].available_at,
+        app=app,
+        challenges=program.challenges,
     )
     balance = counted.balance or balance
-    order = Order(
+    order = loaded(
+        Order,
         order_id=order_id,
         user_id=user_id,
         total_cost=total_cost,
@@ -276,14 +297,14 @@ _NO_AWARDS = Earned(awards=[], postings=[])
 
 
 def _referral_awards(
-    referral: Referral, event: ProgramEvent, rules: Sequence[Rule], *, order_id: int, app: Application | None
+    referral: Referral, event: ProgramEvent, program: EventProgram, *, order_id: int, app: Application | None
 ) -> tuple[Earned, Earned]:
-    """A referred customer's first order: the active referral ``rules``' awards to the customer
-    (``referee``) and to whoever referred them (``referrer``), each side's caps counted for its
-    own customer, pending as the order's points are."""
+    """A referred customer's first order: the awards of the active referral rules (``program``'s)
+    to the customer (``referee``) and to whoever referred them (``referrer``), each side's caps
+    counted for its own customer, pending as the order's points are."""
     sides = []
     for role, user_id in (("referee", referral.referee_user_id), ("referrer", referral.referrer_user_id)):
-        side_rules = [rule for rule in rules if rule.effect["role"] == role]
+        side_rules = [rule for rule in program.rules if rule.effect["role"] == role]
         sides.append(
             event_earn(
                 replace(event, trigger=RuleTrigger.REFERRAL, user_id=user_id),
@@ -292,7 +313,7 @@ def _referral_awards(
                 app=app,
                 record_zero=False,
                 credited_at=event.occurred_at,
-                rules=side_rules,
+                program=replace(program, rules=side_rules),
             )
             if side_rules
             else _NO_AWARDS
@@ -303,10 +324,25 @@ def _referral_awards(
 _ORDER_FIELDS = Order._meta.concrete_fields
 
 
+def _column_prep(field: Field) -> Callable[[Any], Any] | None:
+    """How an order column's value goes to the driver: a JSON column through the backend's
+    adapter; the others (numbers, text, aware times, decimals, the application's UUID) as the
+    driver takes them, which is what the ORM's preparation hands over for them (at a dozen
+    calls a column, the most of the insert's cost)."""
+    if isinstance(field, JSONField):
+        return lambda value: field.get_db_prep_save(value, connection)
+    if isinstance(field, (IntegerField, CharField, DateTimeField, DecimalField, ForeignKey)):
+        return None
+    raise TypeError(f"{field}: no preparation for this column here; add one.")
+
+
+_ORDER_COLUMNS = [(field.attname, _column_prep(field)) for field in _ORDER_FIELDS]
+
+
 def _order_insert(order: Order, postings: Sequence[Posting]) -> None:
-    """The order and its awards (one per ledger row the awards wrote), in one round trip: on
-    the hot path the ORM's inserts would cost more than the writes. The order_id primary key
-    still refuses a repeat."""
+    """The order (``loaded`` already, as it is once this commits) and its awards (one per ledger
+    row the awards wrote), in one round trip: on the hot path the ORM's inserts would cost more
+    than the writes. The order_id primary key still refuses a repeat."""
     awards = [
         (
             order.order_id,
@@ -322,11 +358,11 @@ def _order_insert(order: Order, postings: Sequence[Posting]) -> None:
         f" INSERT INTO {OrderAward._meta.db_table} (order_id, credit_id, user_id, points)"
         f" VALUES {', '.join(['(%s, %s, %s, %s)'] * len(awards))}"
     )
-    values = [field.get_db_prep_save(getattr(order, field.attname), connection) for field in _ORDER_FIELDS]
+    values = [
+        getattr(order, attname) if prep is None else prep(getattr(order, attname)) for attname, prep in _ORDER_COLUMNS
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, *(value for award in awards for value in award)])
-    order._state.adding = False
-    order._state.db = connection.alias
 
 
 def order_record(

@@ -6,7 +6,6 @@ description; what each odd row becomes is decided in ``_entries`` (docs/IMPORTS.
 decisions).
 """
 
-import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -37,6 +36,7 @@ from rewards.importers.base import (
 )
 from rewards.models import ITEM_CODE_LENGTH, CatalogKind, ImportSource, RewardKind
 from rewards.selectors import catalog_item_for_redemption
+from rewards.services.ledger import item_code_generate
 
 SOURCE = ImportSource.CPS714
 _REWARDS_SQL = """
@@ -50,7 +50,6 @@ _ORPHAN_ITEMS_SQL = """
     WHERE NOT EXISTS (SELECT 1 FROM rewards_reward r WHERE r.reward_id = i.reward_id)
     ORDER BY i.reward_id
 """
-_CODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
 def cps714_import(source: str, *, dry_run: bool = False) -> ImportReport:
@@ -244,6 +243,6 @@ def _code_new(taken: set[str]) -> str:
     """A fresh code (82 random bits): checked against this batch's codes here, and against the
     codes already here in one query per batch (``_batch_import``)."""
     while True:
-        code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(ITEM_CODE_LENGTH))
+        code = item_code_generate()
         if code not in taken:
             return code

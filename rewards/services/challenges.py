@@ -19,7 +19,6 @@ streak"), each customer's progress toward them, and the completion that gives th
 An event with no active challenge of its trigger costs one indexed read and nothing else.
 """
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -46,6 +45,7 @@ from core.validation import (
     visible_text,
 )
 from rewards.errors import ChallengeExists, ChallengeInvalid, ChallengeNotFound
+from rewards.json_rows import json_rows_loader, json_rows_sql
 from rewards.models import (
     Badge,
     CapPeriod,
@@ -281,12 +281,10 @@ def challenge_archive(*, code: str, by: str) -> Challenge:
 
 # ---- what an event counts for -----------------------------------------------------------------
 
-_CHALLENGE_FIELDS = Challenge._meta.concrete_fields
-_JSON_COLUMNS = {index for index, field in enumerate(_CHALLENGE_FIELDS) if field.get_internal_type() == "JSONField"}
-_ACTIVE = (
-    f"SELECT {', '.join(connection.ops.quote_name(field.column) for field in _CHALLENGE_FIELDS)}"
-    " FROM challenges_active(%s)"
-)
+# The trigger's active challenges as one JSON value (``rewards/services/program.py`` reads it
+# with the rules and the ladder).
+CHALLENGES_JSON = json_rows_sql("challenges_active(%s)")
+challenges_loaded = json_rows_loader(Challenge)
 
 
 def challenges_active(trigger: str) -> list[Challenge]:
@@ -294,14 +292,8 @@ def challenges_active(trigger: str) -> list[Challenge]:
     ``challenges_active`` (its plan made once per connection), by hand as the rules are read,
     since it is on every event's path."""
     with connection.cursor() as cursor:
-        cursor.execute(_ACTIVE, [trigger])
-        rows = cursor.fetchall()
-    return [Challenge.from_db(connection.alias, None, [_column(i, v) for i, v in enumerate(row)]) for row in rows]
-
-
-def _column(index: int, value: Any) -> Any:
-    # The driver hands jsonb over as text here (the columns are read by hand): parsed as the ORM would.
-    return json.loads(value) if index in _JSON_COLUMNS and isinstance(value, str) else value
+        cursor.execute(f"SELECT {CHALLENGES_JSON}", [trigger])
+        return challenges_loaded(cursor.fetchone()[0])
 
 
 def challenge_period(challenge: Challenge, moment: datetime) -> date:

@@ -18,11 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import JSONField, Model
+from django.db.models import Model
 from django.utils import timezone
 
 from rewards.errors import ActivityConflict, RuleChanged, RuleNotFound
-from rewards.models import ERASED, Activity, EventType, RewardKind, Rule, RuleStatus, RuleTrigger
+from rewards.json_rows import json_rows_loader, json_rows_sql
+from rewards.models import ERASED, Activity, Challenge, EventType, RewardKind, Rule, RuleStatus, RuleTrigger
 from rewards.program.engine import (
     Award,
     ProgramEvent,
@@ -38,7 +39,6 @@ from rewards.segments.membership import segments_of
 from rewards.selectors import Balance, account_balance
 from rewards.services import challenges, tiers
 from rewards.services.ledger import Posting, kind_pending_days, points_credit, points_entry_check
-from rewards.services.tiers import ladder_read
 from rewards.shapes import balance_fields, iso
 from rewards.tiers import Ladder, TierDef, tier_award_points
 
@@ -71,26 +71,51 @@ def rule_archive(*, rule_id: int, by: str) -> Rule:
     return rule_edit(rule_id=rule_id, changes={"status": RuleStatus.ARCHIVED}, by=by)
 
 
-_RULE_FIELDS = Rule._meta.concrete_fields
-_RULE_JSON = {index for index, field in enumerate(_RULE_FIELDS) if isinstance(field, JSONField)}
-_RULES_ACTIVE = f"SELECT {', '.join(field.column for field in _RULE_FIELDS)} FROM program_rules_active(%s)"
+# The trigger's active rules as one JSON value: with the ladder and the active challenges, what
+# an event reads of the program (``PROGRAM_JSON``).
+RULES_JSON = json_rows_sql("program_rules_active(%s)")
+rules_loaded = json_rows_loader(Rule)
 
 
 def rules_active(trigger: str) -> list[Rule]:
     """The trigger's active rules, in the order they run: one read per event, through the
     database function ``program_rules_active`` (its plan made once per connection). Read by
     hand: on the write path, the ORM's query compilation and row conversion would cost several
-    times the read (the JSON columns are the only ones the driver does not hand over as Python
-    values)."""
+    times the read."""
     with connection.cursor() as cursor:
-        cursor.execute(_RULES_ACTIVE, [trigger])
-        rows = cursor.fetchall()
-    return [
-        Rule.from_db(
-            connection.alias, None, [json.loads(value) if i in _RULE_JSON else value for i, value in enumerate(row)]
-        )
-        for row in rows
-    ]
+        cursor.execute(f"SELECT {RULES_JSON}", [trigger])
+        return rules_loaded(cursor.fetchone()[0])
+
+
+@dataclass(frozen=True)
+class EventProgram:
+    """What an event reads of the program before it posts: its trigger's active rules, the tier
+    ladder (None: none is set) and its trigger's active challenges."""
+
+    rules: list[Rule]
+    ladder: Ladder | None
+    challenges: list[Challenge]
+
+
+# The three reads of ``event_program`` as the columns of one SELECT, the trigger their two
+# parameters: a write that must run first (an order's counter) reads them in its own statement.
+PROGRAM_JSON = f"{RULES_JSON}, {tiers.LADDER_JSON}, {challenges.CHALLENGES_JSON}"
+
+
+def event_program_of(rules: Any, ladder: Any, active_challenges: Any) -> EventProgram:
+    """The program from the three columns ``PROGRAM_JSON`` read."""
+    return EventProgram(
+        rules=rules_loaded(rules),
+        ladder=tiers.ladder_of(ladder),
+        challenges=challenges.challenges_loaded(active_challenges),
+    )
+
+
+def event_program(trigger: str) -> EventProgram:
+    """The trigger's rules, the ladder and the trigger's challenges, in one round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {PROGRAM_JSON}", [trigger, trigger])
+        return event_program_of(*cursor.fetchone())
 
 
 # ---- awards -----------------------------------------------------------------------------------
@@ -197,7 +222,7 @@ def event_earn(
     record_zero: bool,
     credited_at: datetime | None = None,
     event_extra: Callable[[int], Mapping[str, Any]] | None = None,
-    rules: Sequence[Rule] | None = None,
+    program: EventProgram | None = None,
 ) -> Earned:
     """What an event earns, posted: the awards of the active rules of its trigger, together.
 
@@ -207,11 +232,12 @@ def event_earn(
     purchase and feedback is on the ledger. The first row writes its kind's event
     (``order.recorded`` for an order), the others ``points.earned``; each names its rule and
     carries ``event_extra(points_awarded)``. An award past the per-entry limit refuses the
-    event (on its trigger's ``entry_field``) before anything is written. ``rules``: the trigger's active
-    rules when the caller has read them already (a referral runs them once per side).
+    event (on its trigger's ``entry_field``) before anything is written. ``program``: what the
+    event reads of the program (``event_program``) when the caller has read it already (an order
+    with its counter; a referral runs the referral rules once per side).
     """
-    rules = rules_active(event.trigger) if rules is None else rules
-    ladder = ladder_read()
+    program = event_program(event.trigger) if program is None else program
+    rules, ladder = program.rules, program.ladder
     with transaction.atomic() if _needs_transaction(rules, ladder) else nullcontext():
         now = timezone.now()
         context = tiers.context_lock(ladder, event.user_id, now=now) if ladder else None
@@ -332,11 +358,11 @@ def event_simulate(event: ProgramEvent) -> Earned:
     the awards are taken exactly as a real event takes them, then rolled back, and refused as
     the event would be (an award past the per-entry limit). (The kind of an event's credits is
     its trigger's name.)"""
-    ladder = ladder_read()
+    program = event_program(event.trigger)
+    rules, ladder = program.rules, program.ladder
     context = tiers.context_read(ladder, event.user_id, now=timezone.now()) if ladder else None
     if context is not None:
         event = replace(event, tier=context.tier.code)
-    rules = rules_active(event.trigger)
     event = _with_segments(event, rules, now=timezone.now())
     try:
         with transaction.atomic():
@@ -371,10 +397,13 @@ def activity_event(
 
 def purchase_record(*, user_id: int, amount: Decimal, description: str, app: Model | None) -> Earned:
     event = purchase_event(user_id=user_id, amount=amount)
-    counted = challenges.challenges_active(event.trigger)
+    program = event_program(event.trigger)
+    counted = program.challenges
     # The challenges it moves commit with its points (no transaction needed without them).
     with transaction.atomic() if counted else nullcontext():
-        earned = event_earn(event, kind=RewardKind.PURCHASE, description=description, app=app, record_zero=True)
+        earned = event_earn(
+            event, kind=RewardKind.PURCHASE, description=description, app=app, record_zero=True, program=program
+        )
         if counted:
             first = earned.postings[0]
             completed = challenges.event_count(
@@ -425,12 +454,14 @@ def activity_record(
     try:
         with transaction.atomic():
             event = activity_event(user_id=user_id, name=name, occurred_at=occurred_at, properties=properties)
+            program = event_program(event.trigger)
             earned = event_earn(
                 event,
                 kind=RewardKind.ACTIVITY,
                 description=f"Activity: {name}",
                 app=app,
                 record_zero=False,
+                program=program,
             )
             balance = earned.postings[-1].balance if earned.postings else account_balance(user_id=user_id)
             answer = {
@@ -461,6 +492,7 @@ def activity_record(
                 source=challenges.Source("activity", activity.pk),
                 stands_at=earned.postings[0].available_at if earned.postings else timezone.now(),
                 app=app,
+                challenges=program.challenges,
             )
             if completed.balance is not None:
                 # The answer (kept for replays) shows the balance after the completion's points.

@@ -8,7 +8,6 @@ with ``SKIP LOCKED``. So a credit and a return of one customer are serialised by
 lock, and nothing waits in a circle.
 """
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -46,26 +45,30 @@ BATCH_SIZE = 500
 
 # ---- the ladder ---------------------------------------------------------------------------------
 
-_LADDER_READ = f"""
-    SELECT l.window_days, l.qualifying_kinds, json_agg(json_build_object(
+# The ladder as one JSON value (NULL while none is set): a scalar subquery, so a statement that
+# reads more than the ladder (an order's first statement) reads it with the same words.
+LADDER_JSON = f"""(
+    SELECT json_build_object('window_days', l.window_days, 'qualifying_kinds', l.qualifying_kinds,
+           'tiers', json_agg(json_build_object(
                'code', t.code, 'name', t.name, 'entry_points', t.entry_points, 'retain_points', t.retain_points,
-               'multiplier', t.multiplier::text, 'benefits', t.benefits))
+               'multiplier', t.multiplier::text, 'benefits', t.benefits)))
     FROM {TierLadder._meta.db_table} l CROSS JOIN {Tier._meta.db_table} t
     GROUP BY l.id
-"""
+)"""
 
 
-def _ladder_of(window_days: int, qualifying_kinds: Any, tiers: Any) -> Ladder:
-    loads = lambda value: json.loads(value) if isinstance(value, str) else value  # noqa: E731
-    return Ladder.of(tiers=loads(tiers), window_days=window_days, qualifying_kinds=loads(qualifying_kinds))
+def ladder_of(value: Mapping[str, Any] | None) -> Ladder | None:
+    """The ladder from what ``LADDER_JSON`` read (the driver parses a json value)."""
+    if value is None:
+        return None
+    return Ladder.of(tiers=value["tiers"], window_days=value["window_days"], qualifying_kinds=value["qualifying_kinds"])
 
 
 def ladder_read() -> Ladder | None:
     """The ladder, in one read; None while none is set."""
     with connection.cursor() as cursor:
-        cursor.execute(_LADDER_READ)
-        row = cursor.fetchone()
-    return _ladder_of(*row) if row else None
+        cursor.execute(f"SELECT {LADDER_JSON}")
+        return ladder_of(cursor.fetchone()[0])
 
 
 @transaction.atomic
@@ -315,10 +318,9 @@ def tier_fields_by(user_id: int, ladder: Ladder | None) -> dict[str, Any]:
 
 
 _BALANCE_AND_LADDER = f"""
-    SELECT {", ".join(f"a.{column}" for column in BALANCE_COLUMNS[1:])}, l.*
+    SELECT {", ".join(f"a.{column}" for column in BALANCE_COLUMNS[1:])}, {LADDER_JSON}
     FROM (SELECT 1) one
     LEFT JOIN {Account._meta.db_table} a ON a.user_id = %s
-    LEFT JOIN LATERAL ({_LADDER_READ}) l ON true
 """
 
 
@@ -328,13 +330,12 @@ def balance_and_tier_fields(*, user_id: int) -> tuple[Balance, dict[str, Any]]:
     get-user-info). Read where the request's reads go (``read_alias``), as the balance is."""
     with connections[read_alias()].cursor() as cursor:
         cursor.execute(_BALANCE_AND_LADDER, [user_id])
-        *balance_row, window_days, qualifying_kinds, tiers = cursor.fetchone()
+        *balance_row, ladder_value = cursor.fetchone()
     if balance_row[0] is None:
         balance = Balance(user_id=user_id, total_points_earned=0, total_points_redeemed=0)
     else:
         balance = Balance(user_id, *balance_row)
-    ladder = _ladder_of(window_days, qualifying_kinds, tiers) if window_days is not None else None
-    return balance, tier_fields_by(user_id, ladder)
+    return balance, tier_fields_by(user_id, ladder_of(ladder_value))
 
 
 # ---- staff floors ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ hold them), each of which credits the other."""
 import pytest
 from django.utils import timezone
 
-from loyalty.models import Order, Referral, ReferralCode
+from loyalty.models import Order, OrderCounter, Referral, ReferralCode
 from rewards import services
 from rewards.models import Reward
 from rewards.selectors import account_balance, ledger_drift
@@ -93,4 +93,35 @@ def test_first_orders_of_customers_who_referred_each_other_and_their_returns_all
     assert {response.json()["points_taken_back"] for response in returns} == {200}
     assert {account_balance(user_id=user_id).total_points for user_id in customers} == {0}
     assert Reward.objects.filter(kind="order_return").count() == 3 * len(customers)
+    assert ledger_drift() == []
+
+
+def test_racing_orders_of_one_referred_customer_count_each_once_and_reward_the_referral_once(committed_shop_app):
+    # The order's first statement counts it and reads the program: under the counter's row lock,
+    # each racing order sees the count the one before it left, so exactly one is the first order.
+    referral_rules()
+    referee, referrer, orders = BASE + 50, BASE + 51, 8
+    now = timezone.now()
+    ReferralCode.objects.create(user_id=referrer, code="RACER", created_at=now)
+    Referral.objects.create(referee_user_id=referee, referrer_user_id=referrer, code="RACER", created_at=now)
+
+    def order(i: int):
+        body = {"user_id": referee, "order_id": 500 + i, "total_cost": 2000, "completed_at": T0}
+        return client_for(committed_shop_app).post("/loyalty-api/orders", body, format="json")
+
+    responses = run_concurrently(order, orders)
+
+    assert [response.status_code for response in responses] == [201] * orders, [r.json() for r in responses]
+    # The base order rule's 100 each, and the referee's 100 on the first order only.
+    assert sorted(response.json()["points_awarded"] for response in responses) == [100] * (orders - 1) + [200]
+    assert OrderCounter.objects.get(user_id=referee).orders_placed == orders
+    referral = Referral.objects.get(referee_user_id=referee)
+    first = next(r.json()["order_id"] for r in responses if r.json()["points_awarded"] == 200)
+    assert referral.rewarded_order_id == first
+    assert sorted(Reward.objects.filter(kind="referral").values_list("user_id", "points_earned", "pending_change")) == [
+        (referee, 100, 0),
+        (referrer, 200, 0),
+    ]
+    assert account_balance(user_id=referee).total_points == 100 * orders + 100
+    assert account_balance(user_id=referrer).total_points == 200
     assert ledger_drift() == []

@@ -230,7 +230,7 @@ def test_item_code_collision_is_drawn_again_and_writes_once(shop_app, monkeypatc
     services.points_earn(user_id=USER, points=100, description="seed", app=shop_app)
     first = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5.00"), description="c", app=shop_app)
     codes = iter([first.redeemed_item.item_code, "FRESHCODE0000001"])
-    monkeypatch.setattr(services.ledger, "_item_code_generate", lambda: next(codes))
+    monkeypatch.setattr(services.ledger, "item_code_generate", lambda: next(codes))
 
     second = services.coupon_redeem(user_id=USER, points=50, amount=Decimal("5.00"), description="c", app=shop_app)
 
