@@ -1,0 +1,185 @@
+-- A frozen snapshot of rewards/sql/ (0050_user_info_answer): what changed there; never edited.
+
+-- A time as a JSON value (the API's text, or null), and a text as a JSON string (or null),
+-- escaped as the API's renderer escapes it: for answers PostgreSQL writes as text.
+CREATE OR REPLACE FUNCTION ledger_json_time(moment timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT COALESCE('"' || ledger_iso(moment) || '"', 'null')
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_json_text(value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT COALESCE(to_json(value)::text, 'null')
+$$;
+
+-- The one shape of a balance in SQL: its members as compact JSON text, in the API's order (a
+-- customer never seen, a NULL account, reads as zero). get-user-info's answer embeds them as
+-- they are; events take them as jsonb (ledger_balance_json).
+CREATE OR REPLACE FUNCTION ledger_balance_fields(a rewards_account) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT '"total_points":' || (COALESCE(a.total_points_earned, 0) - COALESCE(a.total_points_redeemed, 0))
+        || ',"total_points_earned":' || COALESCE(a.total_points_earned, 0)
+        || ',"total_points_redeemed":' || COALESCE(a.total_points_redeemed, 0)
+        || ',"pending_points":' || COALESCE(a.pending_points, 0)
+        || ',"next_available_at":' || ledger_json_time(a.next_available_at)
+        || ',"expiring_points":' || COALESCE(a.expiring_points, 0)
+        || ',"next_expiry_at":' || ledger_json_time(a.next_expiry_at)
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_balance_json(a rewards_account) RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT ('{' || ledger_balance_fields(a) || '}')::jsonb
+$$;
+
+-- A history row as RewardHistoryOutput: its rule's name, and a pending credit's state from its
+-- lot: on_the_way (its points still are, with when they become available), arrived (they
+-- became available), cancelled (a return took them all back first).
+CREATE OR REPLACE FUNCTION answer_history_row(r rewards_reward, p_rule_name text, l rewards_pointlot) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT '{"id":' || r.id
+        || ',"kind":' || ledger_json_text(r.kind)
+        || ',"points_earned":' || r.points_earned
+        || ',"points_redeemed":' || r.points_redeemed
+        || ',"pending_change":' || r.pending_change
+        || ',"earned_date":' || ledger_json_time(r.earned_date)
+        || ',"redeemed_date":' || ledger_json_time(r.redeemed_date)
+        || ',"reward_description":' || ledger_json_text(r.reward_description)
+        || ',"rule_name":' || ledger_json_text(p_rule_name)
+        || ',"pending_status":' || ledger_json_text(status)
+        || ',"available_at":' || ledger_json_time(CASE WHEN status = 'on_the_way' THEN l.available_at END)
+        || '}'
+    FROM (
+        SELECT CASE
+            WHEN r.pending_change <= 0 OR l.id IS NULL THEN NULL
+            WHEN NOT l.pending THEN 'arrived'
+            WHEN l.remaining > 0 THEN 'on_the_way'
+            ELSE 'cancelled'
+        END AS status
+    ) s
+$$;
+
+-- Every row of a customer's history, each with its id and its shape (answer_history_row): the
+-- one place a row meets its rule and its lot. Inlined where it is read, so a page's order and
+-- limit reach the index and only the rows shown are shaped.
+CREATE OR REPLACE FUNCTION answer_history_rows(p_user_id bigint) RETURNS TABLE (id bigint, shown text)
+LANGUAGE sql STABLE AS $$
+    SELECT r.id, answer_history_row(r, ru.name, l)
+    FROM rewards_reward r
+    LEFT JOIN rewards_rule ru ON ru.id = r.rule_id
+    LEFT JOIN rewards_pointlot l ON l.credit_id = r.id
+    WHERE r.user_id = p_user_id
+$$;
+
+-- A page of a customer's history, newest first, before the row p_before (NULL: from the
+-- newest): the members "reward_history", "has_more" and "next_cursor" (the last row's id, as
+-- text, when another page exists). One row more than asked tells whether it does.
+CREATE OR REPLACE FUNCTION answer_history_fields(p_user_id bigint, p_limit integer, p_before bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+    WITH page AS (
+        SELECT h.id, h.shown, row_number() OVER (ORDER BY h.id DESC) AS n
+        FROM (
+            SELECT id, shown FROM answer_history_rows(p_user_id)
+            WHERE p_before IS NULL OR id < p_before
+            ORDER BY id DESC
+            LIMIT p_limit + 1
+        ) h
+    )
+    SELECT '"reward_history":['
+        || COALESCE(string_agg(shown, ',' ORDER BY n) FILTER (WHERE n <= p_limit), '')
+        || '],"has_more":' || (count(*) > p_limit)::text
+        || ',"next_cursor":' || CASE WHEN count(*) > p_limit
+                                     THEN '"' || min(id) FILTER (WHERE n <= p_limit) || '"'
+                                     ELSE 'null' END
+    FROM page
+$$;
+
+-- The badges a customer holds now, oldest award first: a JSON array.
+CREATE OR REPLACE FUNCTION answer_badges_held(p_user_id bigint) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT '[' || COALESCE(string_agg(
+        '{"code":' || ledger_json_text(b.code)
+            || ',"name":' || ledger_json_text(b.name)
+            || ',"description":' || ledger_json_text(b.description)
+            || ',"image_url":' || ledger_json_text(b.image_url)
+            || ',"awarded_at":' || ledger_json_time(w.awarded_at)
+            || '}',
+        ',' ORDER BY w.id), '') || ']'
+    FROM rewards_badgeaward w JOIN rewards_badge b ON b.id = w.badge_id
+    WHERE w.user_id = p_user_id AND w.revoked_at IS NULL
+$$;
+
+-- A customer's tier and progress, the members "tier" and "tier_progress" (both null while no
+-- ladder is set). The rules are rewards/tiers.py's, which the writes (upgrades, floors,
+-- requalification) decide by: the tier is the one the standing names (the lowest with no
+-- standing; the one the qualifying points reach when the ladder no longer has it), or the
+-- staff floor while it lasts if that is higher; qualifying points are the window's sum
+-- (tier_qualifying_points) up to today in the program's time zone (p_time_zone).
+-- tests/rewards/test_user_info_answer.py pins each case to the figures the rows make.
+CREATE OR REPLACE FUNCTION answer_tier_fields(p_user_id bigint, p_time_zone text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    ladder rewards_tierladder;
+    standing rewards_tierstanding;
+    today date := (now() AT TIME ZONE p_time_zone)::date;
+    qualifying bigint;
+    held rewards_tier;
+    floor rewards_tier;
+    following rewards_tier;
+    earned boolean;
+BEGIN
+    SELECT * INTO ladder FROM rewards_tierladder WHERE EXISTS (SELECT 1 FROM rewards_tier);
+    IF NOT FOUND THEN
+        RETURN '"tier":null,"tier_progress":null';
+    END IF;
+    SELECT * INTO standing FROM rewards_tierstanding WHERE user_id = p_user_id;
+    qualifying := tier_qualifying_points(p_user_id, today - ladder.window_days, today);
+    IF standing.user_id IS NOT NULL THEN
+        SELECT * INTO held FROM rewards_tier WHERE code = standing.tier_code;
+        IF held.code IS NULL THEN
+            SELECT * INTO held FROM rewards_tier WHERE entry_points <= qualifying ORDER BY entry_points DESC LIMIT 1;
+        END IF;
+        IF standing.floor_code <> '' AND standing.floor_until > now() THEN
+            SELECT * INTO floor FROM rewards_tier WHERE code = standing.floor_code;
+            IF floor.code IS NOT NULL AND floor.entry_points >= held.entry_points THEN
+                held := floor;
+            END IF;
+        END IF;
+    ELSE
+        SELECT * INTO held FROM rewards_tier ORDER BY entry_points LIMIT 1;
+    END IF;
+    SELECT * INTO following FROM rewards_tier WHERE entry_points > held.entry_points ORDER BY entry_points LIMIT 1;
+    earned := standing.user_id IS NOT NULL AND standing.tier_code = held.code;
+    RETURN '"tier":{"code":' || ledger_json_text(held.code)
+        || ',"name":' || ledger_json_text(held.name)
+        || ',"multiplier":' || ledger_json_text(trim_scale(held.multiplier)::text)
+        || ',"benefits":[' || COALESCE((
+               SELECT string_agg(ledger_json_text(benefit), ',' ORDER BY n)
+               FROM jsonb_array_elements_text(held.benefits) WITH ORDINALITY AS e(benefit, n)), '') || ']'
+        || ',"since":' || ledger_json_time(CASE WHEN earned THEN standing.since END)
+        || ',"requalify_at":' || ledger_json_time(CASE WHEN earned THEN standing.requalify_at END)
+        || ',"floor_until":' || ledger_json_time(
+               CASE WHEN NOT earned AND standing.floor_code = held.code THEN standing.floor_until END)
+        || '},"tier_progress":{"qualifying_points":' || qualifying
+        || ',"next_tier":' || CASE WHEN following.code IS NULL THEN 'null' ELSE
+               '{"code":' || ledger_json_text(following.code) || ',"name":' || ledger_json_text(following.name)
+               || ',"entry_points":' || following.entry_points || '}' END
+        || ',"points_to_next":' || COALESCE(greatest(following.entry_points - qualifying, 0)::text, 'null')
+        || ',"points_to_retain":' || greatest(held.retain_points - qualifying, 0)
+        || '}';
+END $$;
+
+-- get-user-info's whole answer: the balance (zero for a customer never seen), the tier, the
+-- badges held and a page of the history (p_limit rows before the row p_before; NULL: the
+-- newest). p_time_zone is the program's (settings.PROGRAM_TIME_ZONE): it says which day the
+-- tiers' window ends on.
+CREATE OR REPLACE FUNCTION answer_user_info(p_user_id bigint, p_limit integer, p_before bigint, p_time_zone text)
+RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT '{"success":true,"user_id":' || p_user_id
+        || ',' || ledger_balance_fields(a)
+        || ',' || answer_tier_fields(p_user_id, p_time_zone)
+        || ',"badges":' || answer_badges_held(p_user_id)
+        || ',' || answer_history_fields(p_user_id, p_limit, p_before)
+        || '}'
+    FROM (SELECT 1) one LEFT JOIN rewards_account a ON a.user_id = p_user_id
+$$;
+
+-- get-all-history's whole answer: get-user-info's page of the history, without the totals.
+CREATE OR REPLACE FUNCTION answer_all_history(p_user_id bigint, p_limit integer, p_before bigint) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT '{"success":true,"user_id":' || p_user_id || ',' || answer_history_fields(p_user_id, p_limit, p_before) || '}'
+$$;
