@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from core.db_router import read_alias
 from rewards.models import (
@@ -161,7 +162,10 @@ def _answer(sql: str, params: list[Any]) -> str:
 def user_info_answer(*, user_id: int, limit: int = HISTORY_DEFAULT_LIMIT, before_id: int | None = None) -> str:
     """get-user-info's answer as JSON text: balance, tier, badges held and a page of the history,
     in one statement (``answer_user_info``)."""
-    return _answer("SELECT answer_user_info(%s, %s, %s, %s)", [user_id, limit, before_id, settings.PROGRAM_TIME_ZONE])
+    return _answer(
+        "SELECT answer_user_info(%s, %s, %s, %s, %s)",
+        [user_id, limit, before_id, timezone.now(), settings.PROGRAM_TIME_ZONE],
+    )
 
 
 def all_history_answer(*, user_id: int, limit: int = HISTORY_DEFAULT_LIMIT, before_id: int | None = None) -> str:

@@ -108,14 +108,14 @@ $$;
 -- requalification) decide by: the tier is the one the standing names (the lowest with no
 -- standing; the one the qualifying points reach when the ladder no longer has it), or the
 -- staff floor while it lasts if that is higher; qualifying points are the window's sum
--- (tier_qualifying_points) up to today in the program's time zone (p_time_zone).
+-- (tier_qualifying_points) up to p_now's day in the program's time zone (p_time_zone).
 -- tests/rewards/test_user_info_answer.py pins each case to the figures the rows make.
-CREATE OR REPLACE FUNCTION answer_tier_fields(p_user_id bigint, p_time_zone text) RETURNS text
+CREATE OR REPLACE FUNCTION answer_tier_fields(p_user_id bigint, p_now timestamptz, p_time_zone text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     ladder rewards_tierladder;
     standing rewards_tierstanding;
-    today date := (now() AT TIME ZONE p_time_zone)::date;
+    today date := (p_now AT TIME ZONE p_time_zone)::date;
     qualifying bigint;
     held rewards_tier;
     floor rewards_tier;
@@ -133,7 +133,7 @@ BEGIN
         IF held.code IS NULL THEN
             SELECT * INTO held FROM rewards_tier WHERE entry_points <= qualifying ORDER BY entry_points DESC LIMIT 1;
         END IF;
-        IF standing.floor_code <> '' AND standing.floor_until > now() THEN
+        IF standing.floor_code <> '' AND standing.floor_until > p_now THEN
             SELECT * INTO floor FROM rewards_tier WHERE code = standing.floor_code;
             IF floor.code IS NOT NULL AND floor.entry_points >= held.entry_points THEN
                 held := floor;
@@ -165,13 +165,15 @@ END $$;
 
 -- get-user-info's whole answer: the balance (zero for a customer never seen), the tier, the
 -- badges held and a page of the history (p_limit rows before the row p_before; NULL: the
--- newest). p_time_zone is the program's (settings.PROGRAM_TIME_ZONE): it says which day the
--- tiers' window ends on.
-CREATE OR REPLACE FUNCTION answer_user_info(p_user_id bigint, p_limit integer, p_before bigint, p_time_zone text)
+-- newest), at p_now. p_time_zone is the program's (settings.PROGRAM_TIME_ZONE): it says which
+-- day the tiers' window ends on.
+CREATE OR REPLACE FUNCTION answer_user_info(
+    p_user_id bigint, p_limit integer, p_before bigint, p_now timestamptz, p_time_zone text
+)
 RETURNS text LANGUAGE sql STABLE AS $$
     SELECT '{"success":true,"user_id":' || p_user_id
         || ',' || ledger_balance_fields(a)
-        || ',' || answer_tier_fields(p_user_id, p_time_zone)
+        || ',' || answer_tier_fields(p_user_id, p_now, p_time_zone)
         || ',"badges":' || answer_badges_held(p_user_id)
         || ',' || answer_history_fields(p_user_id, p_limit, p_before)
         || '}'
