@@ -158,7 +158,8 @@ BEGIN
         || ',"next_tier":' || CASE WHEN following.code IS NULL THEN 'null' ELSE
                '{"code":' || ledger_json_text(following.code) || ',"name":' || ledger_json_text(following.name)
                || ',"entry_points":' || following.entry_points || '}' END
-        || ',"points_to_next":' || COALESCE(greatest(following.entry_points - qualifying, 0)::text, 'null')
+        || ',"points_to_next":' || CASE WHEN following.code IS NULL THEN 'null'
+                                        ELSE greatest(following.entry_points - qualifying, 0)::text END
         || ',"points_to_retain":' || greatest(held.retain_points - qualifying, 0)
         || '}';
 END $$;
