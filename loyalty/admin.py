@@ -39,7 +39,7 @@ from loyalty.services.personal_data import customer_export, personal_data_erase
 from loyalty.services.webhooks import webhook_delivery_resend
 from rewards.admin import CsvExportMixin, ReadOnlyAdmin, SafeModelAdmin
 from rewards.selectors import account_balance
-from rewards.services.tiers import tier_view
+from rewards.services.tiers import ladder_settings, tier_fields
 
 
 class ClientApplicationForm(forms.ModelForm):
@@ -200,16 +200,16 @@ class OpenCustomerForm(forms.Form):
 def tier_shown(user_id: int) -> tuple[str, str | None]:
     """The customer's tier and their qualifying points in words, as get-points answers them:
     "Silver, points x1.5, since …", "80 in the last 365 days; 920 more to Gold; …"."""
-    view = tier_view(user_id)
-    if view is None:
+    fields = tier_fields(user_id)
+    tier, progress = fields["tier"], fields["tier_progress"]
+    if tier is None:
         return "No tier ladder is set.", None
-    tier, progress = view.tier_fields(), view.progress_fields()
     shown = tier["name"] + ("" if Decimal(tier["multiplier"]) == 1 else f", points x{tier['multiplier']}")
     if tier["since"]:
         shown += f", since {tier['since'][:10]}; requalifies on {tier['requalify_at'][:10]}"
     if tier["floor_until"]:
         shown += f", held by a staff floor until {tier['floor_until'][:10]}"
-    qualifying = f"{progress['qualifying_points']:,} in the last {view.ladder.window_days} days"
+    qualifying = f"{progress['qualifying_points']:,} in the last {ladder_settings().window_days} days"
     if progress["next_tier"]:
         qualifying += f"; {progress['points_to_next']:,} more to {progress['next_tier']['name']}"
     if progress["points_to_retain"]:

@@ -1,7 +1,10 @@
 """The tier ladder's arithmetic, with no database: which tier a figure of qualifying points
 reaches or keeps, what a customer's tier is with a staff floor, the tier award of a credit, and
-the progress a customer sees; and the ladder's grammar (``ladder_validated``), which the API and
-admin both use. ``rewards.services.tiers`` reads and writes what this decides.
+the ladder's grammar (``ladder_validated``), which the API and admin both use.
+``rewards.services.tiers`` reads and writes what this decides. What a read shows of a customer's
+tier and progress is written by PostgreSQL (``answer_tier_fields``, rewards/sql/answers.sql),
+by these rules: a change to one here is made there too, and tests/rewards/test_user_info_answer.py
+pins the figures both must give.
 
 - **Qualifying points**: the points credited by the ladder's qualifying kinds whose event day
   (in the program's time zone) is within the last ``window_days`` days up to today (a credit
@@ -192,37 +195,6 @@ def held_tier(ladder: Ladder, standing: Standing | None) -> TierDef:
 def tier_award_points(points: int, multiplier: Decimal) -> int:
     """A qualifying credit's tier award: floor(S x (multiplier - 1)), exactly."""
     return math.floor(points * (multiplier - 1))
-
-
-@dataclass(frozen=True)
-class Progress:
-    qualifying_points: int
-    next_tier: TierDef | None
-    points_to_next: int | None
-    points_to_retain: int
-
-    def fields(self) -> dict[str, Any]:
-        return {
-            "qualifying_points": self.qualifying_points,
-            "next_tier": (
-                {"code": self.next_tier.code, "name": self.next_tier.name, "entry_points": self.next_tier.entry_points}
-                if self.next_tier
-                else None
-            ),
-            "points_to_next": self.points_to_next,
-            "points_to_retain": self.points_to_retain,
-        }
-
-
-def progress(ladder: Ladder, tier: TierDef, qualifying: int) -> Progress:
-    """What the customer sees: how far to the next tier, and what keeping this one takes."""
-    following = ladder.above(tier)
-    return Progress(
-        qualifying_points=qualifying,
-        next_tier=following,
-        points_to_next=max(following.entry_points - qualifying, 0) if following else None,
-        points_to_retain=max(tier.retain_points - qualifying, 0),
-    )
 
 
 # ---- the ladder's grammar -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, connections, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
@@ -33,11 +34,10 @@ from rewards.models import (
     TierStanding,
 )
 from rewards.program.engine import program_time
-from rewards.program.language import decimal_text
 from rewards.selectors import BALANCE_COLUMNS, Balance
 from rewards.services.events import event_record
 from rewards.shapes import iso
-from rewards.tiers import Ladder, Standing, TierDef, current_tier, earned_tier, held_tier, ladder_validated, progress
+from rewards.tiers import Ladder, Standing, TierDef, current_tier, earned_tier, held_tier, ladder_validated
 
 logger = logging.getLogger(__name__)
 
@@ -262,28 +262,13 @@ _VIEW_READ = f"""
 
 @dataclass(frozen=True)
 class TierView:
-    """A customer's tier and their progress, as get-points and the page show them."""
+    """A customer's tier and their qualifying points now, as a credit's rules and the catalog
+    see them. What the API shows of them is ``tier_fields``'s."""
 
     ladder: Ladder
     tier: TierDef
     standing: Standing | None
     qualifying_points: int
-
-    def tier_fields(self) -> dict[str, Any]:
-        earned = self.standing is not None and self.standing.tier_code == self.tier.code
-        floor = self.standing is not None and self.standing.floor_code == self.tier.code and not earned
-        return {
-            "code": self.tier.code,
-            "name": self.tier.name,
-            "multiplier": decimal_text(self.tier.multiplier),
-            "benefits": list(self.tier.benefits),
-            "since": iso(self.standing.since) if earned else None,
-            "requalify_at": iso(self.standing.requalify_at) if earned else None,
-            "floor_until": iso(self.standing.floor_until) if floor else None,
-        }
-
-    def progress_fields(self) -> dict[str, Any]:
-        return progress(self.ladder, self.tier, self.qualifying_points).fields()
 
 
 def tier_view(user_id: int, *, now: datetime | None = None, ladder: Ladder | None = None) -> TierView | None:
@@ -301,40 +286,41 @@ def tier_view(user_id: int, *, now: datetime | None = None, ladder: Ladder | Non
     return TierView(ladder=ladder, tier=tier, standing=standing, qualifying_points=qualifying)
 
 
+# The tier's shape as the API shows it, and its arithmetic for a read, is answer_tier_fields's
+# (rewards/sql/answers.sql): get-user-info's answer is written whole by PostgreSQL, and every
+# other read of the tier takes it from there too.
+_TIER_FIELDS = "answer_tier_fields(%s, %s, %s)"
+
+
+def _tier_fields_of(members: str) -> dict[str, Any]:
+    return json.loads("{" + members + "}")
+
+
 def tier_fields(user_id: int) -> dict[str, Any]:
     """``tier`` and ``tier_progress`` as the API answers them (both null with no ladder)."""
-    return tier_fields_by(user_id, ladder_read())
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(f"SELECT {_TIER_FIELDS}", [user_id, timezone.now(), settings.PROGRAM_TIME_ZONE])
+        return _tier_fields_of(cursor.fetchone()[0])
 
 
-def tier_fields_by(user_id: int, ladder: Ladder | None) -> dict[str, Any]:
-    """``tier_fields`` by a ladder already read (None: no ladder is set, no read at all)."""
-    view = tier_view(user_id, ladder=ladder) if ladder is not None else None
-    if view is None:
-        return {"tier": None, "tier_progress": None}
-    return {"tier": view.tier_fields(), "tier_progress": view.progress_fields()}
-
-
-_BALANCE_AND_LADDER = f"""
-    SELECT {", ".join(f"a.{column}" for column in BALANCE_COLUMNS[1:])}, l.*
+_BALANCE_AND_TIER = f"""
+    SELECT {", ".join(f"a.{column}" for column in BALANCE_COLUMNS[1:])}, {_TIER_FIELDS}
     FROM (SELECT 1) one
     LEFT JOIN {Account._meta.db_table} a ON a.user_id = %s
-    LEFT JOIN LATERAL ({_LADDER_READ}) l ON true
 """
 
 
 def balance_and_tier_fields(*, user_id: int) -> tuple[Balance, dict[str, Any]]:
-    """A customer's balance (zero for one never seen) and ``tier_fields``, the balance and the
-    ladder in one round trip: with no ladder set, that is the whole read (get-points,
-    get-user-info). Read where the request's reads go (``read_alias``), as the balance is."""
+    """A customer's balance (zero for one never seen) and ``tier_fields``, in one round trip
+    (get-points). Read where the request's reads go (``read_alias``), as the balance is."""
     with connections[read_alias()].cursor() as cursor:
-        cursor.execute(_BALANCE_AND_LADDER, [user_id])
-        *balance_row, window_days, qualifying_kinds, tiers = cursor.fetchone()
+        cursor.execute(_BALANCE_AND_TIER, [user_id, timezone.now(), settings.PROGRAM_TIME_ZONE, user_id])
+        *balance_row, tier = cursor.fetchone()
     if balance_row[0] is None:
         balance = Balance(user_id=user_id, total_points_earned=0, total_points_redeemed=0)
     else:
         balance = Balance(user_id, *balance_row)
-    ladder = _ladder_of(window_days, qualifying_kinds, tiers) if window_days is not None else None
-    return balance, tier_fields_by(user_id, ladder)
+    return balance, _tier_fields_of(tier)
 
 
 # ---- staff floors ---------------------------------------------------------------------------------
