@@ -311,18 +311,26 @@ def test_get_all_history_is_the_ledger_without_the_totals(post_json, shop):
     assert rest["has_more"] is False and rest["next_cursor"] is None
 
 
-def test_get_points_reads_the_token_then_the_balance_with_the_ladder_in_one_statement(shop, post_json):
+@pytest.mark.parametrize("ladder", [False, True])
+def test_get_points_reads_the_token_then_the_balance_with_the_tier_in_one_statement(shop, post_json, ladder):
     """A balance read is two statements: the token's application, then the balance and the tier
-    ladder together (no ladder set: nothing more); the throttle counts outside the database."""
+    together (``answer_tier_fields``, a ladder set or not); the throttle counts outside the
+    database."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from rewards import services
+
+    if ladder:
+        tiers = [{"code": "bronze", "name": "Bronze", "entry_points": 0, "retain_points": 0}]
+        services.ladder_set(definition={"tiers": tiers}, by="test")
     earn(post_json, 70)
     with CaptureQueriesContext(connection) as queries:
         body = shop.get(f"/rewards-api/get-points/?user_id={USER}").json()
 
-    assert (body["total_points"], body["tier"], body["tier_progress"]) == (70, None, None)
+    assert body["total_points"] == 70
+    assert (body["tier"] or {}).get("code") == ("bronze" if ladder else None)
     statements = [query["sql"] for query in queries.captured_queries]
     assert len(statements) == 2, statements
     assert "loyalty_application" in statements[0]
-    assert "rewards_account" in statements[1] and "rewards_tierladder" in statements[1]
+    assert "rewards_account" in statements[1] and "answer_tier_fields" in statements[1]
