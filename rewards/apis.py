@@ -177,7 +177,7 @@ class ReadAPIView(CustomerAPIView):
     def post(self, request: Request) -> Response:
         return self.respond(request, validated(self.input_serializer, request.data))
 
-    def respond(self, request: Request, params: dict[str, Any]) -> Response:
+    def respond(self, request: Request, params: dict[str, Any]) -> HttpResponse:
         acting_app(request, params["user_id"])
         with replica_reads(lag_tolerant(request)):
             answer = self.read(params)
