@@ -7,9 +7,22 @@
 -- column of a larger statement (a read path that checks the token in the same statement). The
 -- moment the answer is for (p_now) is an argument, as the service's clock says it.
 
--- A history row as RewardHistoryOutput: its rule's name, and a pending credit's state from its
--- lot: on_the_way (its points still are, with when they become available), arrived (they
--- became available), cancelled (a return took them all back first).
+-- A credit that was pending: on_the_way (its points still are), arrived (they became available),
+-- cancelled (a return took them all back first); NULL for every other row.
+CREATE OR REPLACE FUNCTION answer_pending_status(p_pending_change bigint, l rewards_pointlot) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN p_pending_change <= 0 OR l.id IS NULL THEN NULL
+        WHEN NOT l.pending THEN 'arrived'
+        WHEN l.remaining > 0 THEN 'on_the_way'
+        ELSE 'cancelled'
+    END
+$$;
+
+-- A history row as RewardHistoryOutput: its rule's name, its pending state from its lot, and
+-- when the points of a credit on the way become available. One expression (no FROM), so the
+-- planner inlines it into the query that reads the rows: a function planned per row would
+-- cost more than the whole page.
 CREATE OR REPLACE FUNCTION answer_history_row(r rewards_reward, p_rule_name text, l rewards_pointlot) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT '{"id":' || r.id
@@ -21,17 +34,10 @@ LANGUAGE sql STABLE AS $$
         || ',"redeemed_date":' || ledger_json_time(r.redeemed_date)
         || ',"reward_description":' || ledger_json_text(r.reward_description)
         || ',"rule_name":' || ledger_json_text(p_rule_name)
-        || ',"pending_status":' || ledger_json_text(status)
-        || ',"available_at":' || ledger_json_time(CASE WHEN status = 'on_the_way' THEN l.available_at END)
+        || ',"pending_status":' || ledger_json_text(answer_pending_status(r.pending_change, l))
+        || ',"available_at":' || ledger_json_time(
+               CASE WHEN answer_pending_status(r.pending_change, l) = 'on_the_way' THEN l.available_at END)
         || '}'
-    FROM (
-        SELECT CASE
-            WHEN r.pending_change <= 0 OR l.id IS NULL THEN NULL
-            WHEN NOT l.pending THEN 'arrived'
-            WHEN l.remaining > 0 THEN 'on_the_way'
-            ELSE 'cancelled'
-        END AS status
-    ) s
 $$;
 
 -- Every row of a customer's history, each with its id and its shape (answer_history_row): the
@@ -48,40 +54,49 @@ $$;
 
 -- A page of a customer's history, newest first, before the row p_before (NULL: from the
 -- newest): the members "reward_history", "has_more" and "next_cursor" (the last row's id, as
--- text, when another page exists). One row more than asked tells whether it does.
+-- text, when another page exists). One row more than asked tells whether it does. PL/pgSQL,
+-- as the other answers: its plan is kept per connection (a LANGUAGE sql function with a FROM
+-- is planned again at every call). The cursor is one index condition either way, so a kept
+-- plan serves a first page and a deep one alike.
 CREATE OR REPLACE FUNCTION answer_history_fields(p_user_id bigint, p_limit integer, p_before bigint) RETURNS text
-LANGUAGE sql STABLE AS $$
-    WITH page AS (
-        SELECT h.id, h.shown, row_number() OVER (ORDER BY h.id DESC) AS n
-        FROM (
-            SELECT id, shown FROM answer_history_rows(p_user_id)
-            WHERE p_before IS NULL OR id < p_before
-            ORDER BY id DESC
-            LIMIT p_limit + 1
-        ) h
-    )
-    SELECT '"reward_history":['
-        || COALESCE(string_agg(shown, ',' ORDER BY n) FILTER (WHERE n <= p_limit), '')
-        || '],"has_more":' || (count(*) > p_limit)::text
-        || ',"next_cursor":' || CASE WHEN count(*) > p_limit
-                                     THEN '"' || min(id) FILTER (WHERE n <= p_limit) || '"'
-                                     ELSE 'null' END
-    FROM page
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        WITH page AS (
+            SELECT h.id, h.shown, row_number() OVER (ORDER BY h.id DESC) AS n
+            FROM (
+                SELECT id, shown FROM answer_history_rows(p_user_id)
+                WHERE id < COALESCE(p_before, 9223372036854775807)
+                ORDER BY id DESC
+                LIMIT p_limit + 1
+            ) h
+        )
+        SELECT '"reward_history":['
+            || COALESCE(string_agg(shown, ',' ORDER BY n) FILTER (WHERE n <= p_limit), '')
+            || '],"has_more":' || (count(*) > p_limit)::text
+            || ',"next_cursor":' || CASE WHEN count(*) > p_limit
+                                         THEN '"' || min(id) FILTER (WHERE n <= p_limit) || '"'
+                                         ELSE 'null' END
+        FROM page
+    );
+END $$;
 
 -- The badges a customer holds now, oldest award first: a JSON array.
-CREATE OR REPLACE FUNCTION answer_badges_held(p_user_id bigint) RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT '[' || COALESCE(string_agg(
-        '{"code":' || ledger_json_text(b.code)
-            || ',"name":' || ledger_json_text(b.name)
-            || ',"description":' || ledger_json_text(b.description)
-            || ',"image_url":' || ledger_json_text(b.image_url)
-            || ',"awarded_at":' || ledger_json_time(w.awarded_at)
-            || '}',
-        ',' ORDER BY w.id), '') || ']'
-    FROM rewards_badgeaward w JOIN rewards_badge b ON b.id = w.badge_id
-    WHERE w.user_id = p_user_id AND w.revoked_at IS NULL
-$$;
+CREATE OR REPLACE FUNCTION answer_badges_held(p_user_id bigint) RETURNS text LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (
+        SELECT '[' || COALESCE(string_agg(
+            '{"code":' || ledger_json_text(b.code)
+                || ',"name":' || ledger_json_text(b.name)
+                || ',"description":' || ledger_json_text(b.description)
+                || ',"image_url":' || ledger_json_text(b.image_url)
+                || ',"awarded_at":' || ledger_json_time(w.awarded_at)
+                || '}',
+            ',' ORDER BY w.id), '') || ']'
+        FROM rewards_badgeaward w JOIN rewards_badge b ON b.id = w.badge_id
+        WHERE w.user_id = p_user_id AND w.revoked_at IS NULL
+    );
+END $$;
 
 -- A customer's tier and progress, the members "tier" and "tier_progress" (both null while no
 -- ladder is set). The rules are rewards/tiers.py's, which the writes (upgrades, floors,
@@ -150,16 +165,18 @@ END $$;
 -- day the tiers' window ends on.
 CREATE OR REPLACE FUNCTION answer_user_info(
     p_user_id bigint, p_limit integer, p_before bigint, p_now timestamptz, p_time_zone text
-)
-RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT '{"success":true,"user_id":' || p_user_id
+) RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    a rewards_account;  -- all NULL for a customer never seen: ledger_balance_fields reads zero
+BEGIN
+    SELECT * INTO a FROM rewards_account WHERE user_id = p_user_id;
+    RETURN '{"success":true,"user_id":' || p_user_id
         || ',' || ledger_balance_fields(a)
         || ',' || answer_tier_fields(p_user_id, p_now, p_time_zone)
         || ',"badges":' || answer_badges_held(p_user_id)
         || ',' || answer_history_fields(p_user_id, p_limit, p_before)
-        || '}'
-    FROM (SELECT 1) one LEFT JOIN rewards_account a ON a.user_id = p_user_id
-$$;
+        || '}';
+END $$;
 
 -- get-all-history's whole answer: get-user-info's page of the history, without the totals.
 CREATE OR REPLACE FUNCTION answer_all_history(p_user_id bigint, p_limit integer, p_before bigint) RETURNS text
