@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
@@ -67,10 +68,8 @@ from rewards.services.digests import digest_fields, public_key
 from rewards.services.messages import contact_fields, contact_get, contact_set
 from rewards.services.redeemable import catalog_shown
 from rewards.shapes import (
-    badge_held_fields,
     balance_fields,
     event_fields,
-    history_row_fields,
     iso,
     redeemed_item_fields,
     reward_row_fields,
@@ -158,13 +157,18 @@ class CustomerAPIView(APIView):
     customer_access = True
 
 
+# What the renderer answers JSON with: an answer PostgreSQL wrote is sent with the same type.
+JSON_CONTENT_TYPE = "application/json"
+
+
 class ReadAPIView(CustomerAPIView):
     """A read that answers POST with a JSON body (as the system this service replaces did) and GET with a query."""
 
     required_access = CAN_READ
     input_serializer: type[serializers.Serializer] = UserQueryInput
 
-    def read(self, params: dict[str, Any]) -> dict[str, Any]:
+    def read(self, params: dict[str, Any]) -> dict[str, Any] | str:
+        """The answer: a dict the renderer writes, or JSON text PostgreSQL wrote whole."""
         raise NotImplementedError
 
     def get(self, request: Request) -> Response:
@@ -173,10 +177,13 @@ class ReadAPIView(CustomerAPIView):
     def post(self, request: Request) -> Response:
         return self.respond(request, validated(self.input_serializer, request.data))
 
-    def respond(self, request: Request, params: dict[str, Any]) -> Response:
+    def respond(self, request: Request, params: dict[str, Any]) -> HttpResponse:
         acting_app(request, params["user_id"])
         with replica_reads(lag_tolerant(request)):
-            return Response(self.read(params))
+            answer = self.read(params)
+        if isinstance(answer, str):
+            return HttpResponse(answer, content_type=JSON_CONTENT_TYPE)
+        return Response(answer)
 
 
 @extend_schema(
@@ -426,7 +433,7 @@ class CustomerChallengesApi(CustomerAPIView):
                 "success": True,
                 "user_id": user_id,
                 "challenges": [standing.fields() for standing in customer_challenges(user_id=user_id)],
-                "badges": [badge_held_fields(award) for award in selectors.badges_held(user_id=user_id)],
+                "badges": selectors.badges_held_shown(user_id=user_id),
             }
         )
 
@@ -486,20 +493,10 @@ class GetRedemptionsApi(ReadAPIView):
 class GetUserInfoApi(ReadAPIView):
     input_serializer = HistoryQueryInput
 
-    def read(self, params: dict[str, Any]) -> dict[str, Any]:
-        balance, tier = services.balance_and_tier_fields(user_id=params["user_id"])
-        page = selectors.reward_history(
+    def read(self, params: dict[str, Any]) -> str | dict[str, Any]:
+        return services.user_info_answer(
             user_id=params["user_id"], limit=params["limit"], before_id=params.get("cursor")
         )
-        return {
-            "success": True,
-            "user_id": params["user_id"],
-            **balance_fields(balance),
-            **tier,
-            "badges": [badge_held_fields(award) for award in selectors.badges_held(user_id=params["user_id"])],
-            "reward_history": [history_row_fields(row) for row in page.rows],
-            **page_fields(page),
-        }
 
 
 @read_schema(
@@ -511,16 +508,10 @@ class GetUserInfoApi(ReadAPIView):
 class GetAllHistoryApi(ReadAPIView):
     input_serializer = HistoryQueryInput
 
-    def read(self, params: dict[str, Any]) -> dict[str, Any]:
-        page = selectors.reward_history(
+    def read(self, params: dict[str, Any]) -> str:
+        return selectors.all_history_answer(
             user_id=params["user_id"], limit=params["limit"], before_id=params.get("cursor")
         )
-        return {
-            "success": True,
-            "user_id": params["user_id"],
-            "reward_history": [history_row_fields(row) for row in page.rows],
-            **page_fields(page),
-        }
 
 
 @extend_schema(

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, connections, transaction
 from django.db.models import Q, QuerySet
@@ -134,24 +135,45 @@ def _page(queryset: QuerySet[Reward], *, limit: int, before_id: int | None) -> H
     return HistoryPage(rows=rows, has_more=has_more, next_cursor=str(rows[-1].id) if has_more else None)
 
 
-# What a history row shows (``history_row_fields``, admin's customer page): its columns, its
-# rule's name and its lot's state. Reading no more spares the ORM most of its work per row.
+# What admin's customer page shows of a history row: its columns and its rule's name and
+# version. Reading no more spares the ORM most of its work per row. The API's history is
+# shaped in SQL (``answer_history_rows``); a template needs the rows as objects.
 _HISTORY_COLUMNS = (
-    *("id", "kind", "points_earned", "points_redeemed", "pending_change", "earned_date", "redeemed_date"),
-    *("reward_description", "is_active", "created_at", "rule_id", "rule_version", "rule__name"),
-    *("lot__pending", "lot__remaining", "lot__available_at"),
+    *("id", "kind", "points_earned", "points_redeemed", "pending_change", "reward_description", "is_active"),
+    *("created_at", "rule_id", "rule_version", "rule__name"),
 )
 
 
 def reward_history(*, user_id: int, limit: int = HISTORY_DEFAULT_LIMIT, before_id: int | None = None) -> HistoryPage:
-    rows = Reward.objects.filter(user_id=user_id).select_related("rule", "lot").only(*_HISTORY_COLUMNS)
+    rows = Reward.objects.filter(user_id=user_id).select_related("rule").only(*_HISTORY_COLUMNS)
     return _page(rows, limit=limit, before_id=before_id)
 
 
-def badges_held(*, user_id: int) -> list[BadgeAward]:
-    """The badges a customer holds now, oldest award first."""
-    awards = BadgeAward.objects.filter(user_id=user_id, revoked_at__isnull=True).select_related("badge")
-    return list(awards.order_by("id"))
+def _answer(sql: str, params: list[Any]) -> str:
+    """An answer PostgreSQL wrote whole (rewards/sql/answers.sql), as its JSON text, read where
+    the request's reads go."""
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
+def all_history_answer(*, user_id: int, limit: int = HISTORY_DEFAULT_LIMIT, before_id: int | None = None) -> str:
+    """get-all-history's answer as JSON text: a page of the history (``answer_all_history``)."""
+    return _answer("SELECT answer_all_history(%s, %s, %s)", [user_id, limit, before_id])
+
+
+def history_rows_shown(*, user_id: int) -> list[dict[str, Any]]:
+    """Every row of a customer's history, oldest first, in the history's one shape
+    (``answer_history_rows``): what their export carries."""
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute("SELECT shown FROM answer_history_rows(%s) ORDER BY id", [user_id])
+        return [json.loads(shown) for (shown,) in cursor.fetchall()]
+
+
+def badges_held_shown(*, user_id: int) -> list[dict[str, Any]]:
+    """The badges a customer holds now, oldest award first, as get-user-info shows them
+    (``answer_badges_held``)."""
+    return json.loads(_answer("SELECT answer_badges_held(%s)", [user_id]))
 
 
 def badges_all() -> QuerySet[Badge]:

@@ -51,7 +51,6 @@ from rewards.program.validate import (
 from rewards.selectors import EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT
 from rewards.services.badges import BADGE_CODE_MESSAGE
 from rewards.services.catalog import MAX_CATALOG_COUNT, MAX_TIER_CODES, catalog_item_validated
-from rewards.shapes import pending_available_at, pending_status
 from rewards.tiers import MAX_BENEFITS, MAX_TIERS, ladder_validated
 
 # ---- inputs -------------------------------------------------------------------
@@ -207,21 +206,19 @@ class RewardHistoryOutput(serializers.ModelSerializer):
     rule_name = serializers.CharField(
         source="rule.name", default=None, allow_null=True, help_text="The earning rule whose award this row is."
     )
-    pending_status = serializers.SerializerMethodField(
+    # The schema only: the rows are shaped by answer_history_row (rewards/sql/answers.sql).
+    pending_status = serializers.ChoiceField(
+        choices=["on_the_way", "arrived", "cancelled"],
+        allow_null=True,
+        read_only=True,
         help_text="A credit that was pending: `on_the_way` (its points still are), `arrived` (they became "
-        "available), or `cancelled` (a return took them all back first); null for every other row."
+        "available), or `cancelled` (a return took them all back first); null for every other row.",
     )
-    available_at = serializers.SerializerMethodField(
-        help_text="A credit whose points are still on the way: when they become available (else null)."
+    available_at = serializers.DateTimeField(
+        allow_null=True,
+        read_only=True,
+        help_text="A credit whose points are still on the way: when they become available (else null).",
     )
-
-    @extend_schema_field(serializers.ChoiceField(choices=["on_the_way", "arrived", "cancelled"], allow_null=True))
-    def get_pending_status(self, row: Reward) -> str | None:
-        return pending_status(row)
-
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
-    def get_available_at(self, row: Reward) -> str | None:
-        return pending_available_at(row)
 
     class Meta:
         model = Reward

@@ -1,5 +1,6 @@
 """The JSON shapes of the ledger's objects, as plain dicts: what the API answers with and what
-events carry. Built directly (no serializer): writes are the hot path."""
+events carry. Built directly (no serializer): writes are the hot path. A history row's and a
+held badge's shapes live in SQL (rewards/sql/answers.sql), which writes the reads' answers."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,11 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def balance_fields(balance: Balance) -> dict[str, int | str | None]:
-    """Every part of a balance, as every read and write answer carries it."""
+    """Every part of a balance, as every write answer and the events Python writes carry it.
+    The answers PostgreSQL writes whole (get-user-info) and the postings' events take it from
+    ``ledger_balance_fields`` (rewards/sql/ledger.sql) instead: a write holds its balance in
+    Python already, and a read there would cost a round trip. Both are pinned to the same
+    figures by the tests of each answer."""
     return {
         "total_points": balance.total_points,
         "total_points_earned": balance.total_points_earned,
@@ -42,40 +47,6 @@ def reward_row_fields(reward: Reward) -> dict[str, Any]:
     }
 
 
-def pending_status(row: Reward) -> str | None:
-    """A credit that was pending: ``on_the_way`` (its points still are), ``arrived`` (they became
-    available), or ``cancelled`` (a return took them all back first); None for every other row.
-    The row's lot is read (``select_related("lot")`` spares a query per row)."""
-    lot = getattr(row, "lot", None) if row.pending_change > 0 else None
-    if lot is None:
-        return None
-    if not lot.pending:
-        return "arrived"
-    return "on_the_way" if lot.remaining > 0 else "cancelled"
-
-
-def pending_available_at(row: Reward) -> str | None:
-    """A credit whose points are still on the way: when they become available (else None)."""
-    return iso(row.lot.available_at) if pending_status(row) == "on_the_way" else None
-
-
-def history_row_fields(row: Reward) -> dict[str, Any]:
-    """A row of a customer's history, as in ``RewardHistoryOutput`` (its rule and lot read)."""
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "points_earned": row.points_earned,
-        "points_redeemed": row.points_redeemed,
-        "pending_change": row.pending_change,
-        "earned_date": iso(row.earned_date),
-        "redeemed_date": iso(row.redeemed_date),
-        "reward_description": row.reward_description,
-        "rule_name": row.rule.name if row.rule_id is not None else None,
-        "pending_status": pending_status(row),
-        "available_at": pending_available_at(row),
-    }
-
-
 def redeemed_item_fields(item: RedeemedItem) -> dict[str, Any]:
     """As ``RedeemedItemOutput``."""
     return {
@@ -96,18 +67,6 @@ def badge_fields(badge: Badge) -> dict[str, Any]:
         "image_url": badge.image_url,
         "created_at": iso(badge.created_at),
         "updated_at": iso(badge.updated_at),
-    }
-
-
-def badge_held_fields(award: BadgeAward) -> dict[str, Any]:
-    """A badge a customer holds, as get-user-info and the rewards page show it."""
-    badge = award.badge
-    return {
-        "code": badge.code,
-        "name": badge.name,
-        "description": badge.description,
-        "image_url": badge.image_url,
-        "awarded_at": iso(award.awarded_at),
     }
 
 

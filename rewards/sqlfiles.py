@@ -24,7 +24,8 @@ from django.db import migrations
 LIVE_DIR = Path(__file__).resolve().parent / "sql"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Installed in this order: a LANGUAGE sql function is checked against what it calls when it is
-# created, so the shapes in ledger.sql come first.
+# created, so the shapes in ledger.sql come first, and the answers (answers.sql), which call
+# functions of the other files, last.
 LIVE_FILES = (
     "ledger.sql",
     "lifecycle.sql",
@@ -36,6 +37,7 @@ LIVE_FILES = (
     "audit.sql",
     "messages.sql",
     "challenges.sql",
+    "answers.sql",
 )
 SNAPSHOT_MARK = "-- A frozen snapshot of rewards/sql/"
 REMOVED_MARK = "-- Removed:"

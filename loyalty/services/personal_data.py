@@ -46,13 +46,13 @@ from rewards.models import (
     Reward,
     TierChange,
 )
-from rewards.selectors import customer_chain
+from rewards.selectors import customer_chain, history_rows_shown
 from rewards.services import tier_fields
 from rewards.services.attributes import attributes_read
 from rewards.services.challenges import challenges_of
 from rewards.services.digests import customer_digests
 from rewards.services.messages import contact_fields, messages_of
-from rewards.shapes import badge_award_fields, history_row_fields, iso, redeemed_item_fields
+from rewards.shapes import badge_award_fields, iso, redeemed_item_fields
 from rewards.verify import export_chain_entry
 
 # The keys of stored JSON whose texts are free text about the customer: a ledger row's
@@ -114,7 +114,6 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
     """Everything kept about one customer, as JSON."""
     if not _known(user_id):
         raise CustomerNotFound()
-    rewards = Reward.objects.filter(user_id=user_id).select_related("rule", "lot").order_by("id")
     lots = PointLot.objects.filter(user_id=user_id).order_by("id")
     coupons = RedeemedItem.objects.filter(reward__user_id=user_id).order_by("id")
     birthday = Birthday.objects.filter(user_id=user_id).first()
@@ -122,7 +121,7 @@ def customer_export(*, user_id: int) -> dict[str, Any]:
     referred_by = Referral.objects.filter(referee_user_id=user_id).first()
     return {
         "user_id": user_id,
-        "ledger": [history_row_fields(row) for row in rewards],
+        "ledger": history_rows_shown(user_id=user_id),
         "lots": [
             {
                 "id": lot.id,

@@ -94,6 +94,7 @@ from rewards.services.tiers import (
     tier_floor_set,
     tiers_recompute,
     tiers_requalify,
+    user_info_answer,
 )
 
 __all__ = [
@@ -178,4 +179,5 @@ __all__ = [
     "tiers_requalify",
     "topic_unsubscribe",
     "unsubscribe_read",
+    "user_info_answer",
 ]

@@ -8,6 +8,7 @@ with ``SKIP LOCKED``. So a credit and a return of one customer are serialised by
 lock, and nothing waits in a circle.
 """
 
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -336,6 +337,21 @@ def balance_and_tier_fields(*, user_id: int) -> tuple[Balance, dict[str, Any]]:
     else:
         balance = Balance(user_id, *balance_row)
     return balance, tier_fields_by(user_id, ladder_of(ladder_value))
+
+
+_USER_INFO_AND_LADDER = f"SELECT answer_user_info(%s, %s, %s), {LADDER_JSON}"
+
+
+def user_info_answer(*, user_id: int, limit: int, before_id: int | None) -> str | dict[str, Any]:
+    """get-user-info's answer, in one statement (``answer_user_info``, with the ladder): the JSON
+    text PostgreSQL wrote while no ladder is set; with one, that answer with ``tier_fields`` in
+    place of its two nulls (the keys keep their order). Read where the request's reads go."""
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(_USER_INFO_AND_LADDER, [user_id, limit, before_id])
+        answer, ladder_value = cursor.fetchone()
+    if ladder_value is None:
+        return answer
+    return json.loads(answer) | tier_fields_by(user_id, ladder_of(ladder_value))
 
 
 # ---- staff floors ---------------------------------------------------------------------------------

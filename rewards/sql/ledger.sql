@@ -48,15 +48,31 @@ CREATE OR REPLACE FUNCTION ledger_iso(moment timestamptz) RETURNS text LANGUAGE 
         || 'Z'
 $$;
 
+-- A time as a JSON value (the API's text, or null), and a text as a JSON string (or null),
+-- escaped as the API's renderer escapes it: for answers PostgreSQL writes as text.
+CREATE OR REPLACE FUNCTION ledger_json_time(moment timestamptz) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT COALESCE('"' || ledger_iso(moment) || '"', 'null')
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_json_text(value text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT COALESCE(to_json(value)::text, 'null')
+$$;
+
+-- The one shape of a balance in SQL: its members as compact JSON text, in the API's order (a
+-- customer never seen, a NULL account, reads as zero). get-user-info's answer embeds them as
+-- they are; events take them as jsonb (ledger_balance_json).
+CREATE OR REPLACE FUNCTION ledger_balance_fields(a rewards_account) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT '"total_points":' || (COALESCE(a.total_points_earned, 0) - COALESCE(a.total_points_redeemed, 0))
+        || ',"total_points_earned":' || COALESCE(a.total_points_earned, 0)
+        || ',"total_points_redeemed":' || COALESCE(a.total_points_redeemed, 0)
+        || ',"pending_points":' || COALESCE(a.pending_points, 0)
+        || ',"next_available_at":' || ledger_json_time(a.next_available_at)
+        || ',"expiring_points":' || COALESCE(a.expiring_points, 0)
+        || ',"next_expiry_at":' || ledger_json_time(a.next_expiry_at)
+$$;
+
 CREATE OR REPLACE FUNCTION ledger_balance_json(a rewards_account) RETURNS jsonb LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_object(
-        'total_points', a.total_points_earned - a.total_points_redeemed,
-        'total_points_earned', a.total_points_earned,
-        'total_points_redeemed', a.total_points_redeemed,
-        'pending_points', a.pending_points,
-        'next_available_at', ledger_iso(a.next_available_at),
-        'expiring_points', a.expiring_points,
-        'next_expiry_at', ledger_iso(a.next_expiry_at))
+    SELECT ('{' || ledger_balance_fields(a) || '}')::jsonb
 $$;
 
 CREATE OR REPLACE FUNCTION ledger_row_json(r rewards_reward) RETURNS jsonb LANGUAGE sql STABLE AS $$
