@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from core.access import AccessLevel
 from core.apis import money_text, points_text, validated
 from core.db_router import lag_tolerant, replica_reads
+from core.lean import LeanRead
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors, read_schema
 from rewards import reports, selectors, services
 from rewards.models import RedeemedItemState
@@ -164,7 +165,8 @@ class ReadAPIView(CustomerAPIView):
     required_access = CAN_READ
     input_serializer: type[serializers.Serializer] = UserQueryInput
 
-    def read(self, params: dict[str, Any]) -> dict[str, Any]:
+    def read(self, params: dict[str, Any]) -> Any:
+        """The answer's data: a dict, or JSON PostgreSQL built (``orjson.Fragment``)."""
         raise NotImplementedError
 
     def get(self, request: Request) -> Response:
@@ -449,13 +451,18 @@ def balance_as_of_fields(points: reports.CustomerAsOf) -> dict[str, Any]:
 )
 class GetPointsApi(ReadAPIView):
     input_serializer = BalanceQueryInput
+    # GET ?user_id=N with an application token, in one round trip (loyalty/lean.py).
+    lean = LeanRead(
+        query=("user_id",),
+        sql=services.POINTS_ANSWER_READ,
+        answer=lambda params, row: services.points_answer_of(params["user_id"], row),
+    )
 
-    def read(self, params: dict[str, Any]) -> dict[str, Any]:
+    def read(self, params: dict[str, Any]) -> Any:
         if "as_of" in params:
             at = reports.moment_of(params["as_of"])
             return balance_as_of_fields(reports.customer_as_of(user_id=params["user_id"], at=at))
-        balance, tier = services.balance_and_tier_fields(user_id=params["user_id"])
-        return {"success": True, "user_id": balance.user_id, **balance_fields(balance), **tier}
+        return services.points_answer(user_id=params["user_id"])
 
 
 def page_fields(page: selectors.HistoryPage) -> dict[str, Any]:

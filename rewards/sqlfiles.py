@@ -36,6 +36,7 @@ LIVE_FILES = (
     "audit.sql",
     "messages.sql",
     "challenges.sql",
+    "answers.sql",
 )
 SNAPSHOT_MARK = "-- A frozen snapshot of rewards/sql/"
 REMOVED_MARK = "-- Removed:"

@@ -86,10 +86,13 @@ from rewards.services.program import (
 )
 from rewards.services.redeemable import catalog_item_check
 from rewards.services.tiers import (
+    POINTS_ANSWER_READ,
     RequalifyReport,
     balance_and_tier_fields,
     ladder_fields,
     ladder_set,
+    points_answer,
+    points_answer_of,
     tier_fields,
     tier_floor_set,
     tiers_recompute,
@@ -99,6 +102,7 @@ from rewards.services.tiers import (
 __all__ = [
     "IDEMPOTENCY_KEY_TTL",
     "INSUFFICIENT_POINTS_MESSAGE",
+    "POINTS_ANSWER_READ",
     "ActivityConflict",
     "ActivityOutcome",
     "Award",
@@ -160,6 +164,8 @@ __all__ = [
     "message_resend",
     "messages_send",
     "points_adjust",
+    "points_answer",
+    "points_answer_of",
     "points_credit",
     "points_earn",
     "points_entry_check",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from django.db import connection, connections, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
@@ -335,6 +336,28 @@ def balance_and_tier_fields(*, user_id: int) -> tuple[Balance, dict[str, Any]]:
         balance = Balance(user_id, *balance_row)
     ladder = _ladder_of(window_days, qualifying_kinds, tiers) if window_days is not None else None
     return balance, tier_fields_by(user_id, ladder)
+
+
+# get-points' answer now, as PostgreSQL builds it (``points_answer``, rewards/sql/answers.sql),
+# with the ladder in the same read: with no ladder set, that is the whole answer.
+POINTS_ANSWER_READ = f"SELECT points_answer(%s), l.* FROM (SELECT 1) one LEFT JOIN LATERAL ({_LADDER_READ}) l ON true"
+
+
+def points_answer_of(user_id: int, row: Sequence[Any]) -> orjson.Fragment | dict[str, Any]:
+    """get-points' answer from a ``POINTS_ANSWER_READ`` row: PostgreSQL's bytes as they are
+    while no ladder is set; else those with ``tier_fields`` in place of their nulls."""
+    answer, window_days, qualifying_kinds, tiers = row
+    if window_days is None:
+        return orjson.Fragment(answer)
+    return orjson.loads(answer) | tier_fields_by(user_id, _ladder_of(window_days, qualifying_kinds, tiers))
+
+
+def points_answer(*, user_id: int) -> orjson.Fragment | dict[str, Any]:
+    """get-points' answer now, read where the request's reads go (``read_alias``)."""
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(POINTS_ANSWER_READ, [user_id])
+        row = cursor.fetchone()
+    return points_answer_of(user_id, row)
 
 
 # ---- staff floors ---------------------------------------------------------------------------------
