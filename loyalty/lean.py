@@ -20,6 +20,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.db_router import replica_configured
@@ -49,7 +50,9 @@ def lean_view(view_class: type[APIView]) -> Callable[..., HttpResponse]:
     content_type = (
         renderer.media_type if renderer.charset is None else f"{renderer.media_type}; charset={renderer.charset}"
     )
-    headers = view_class().default_response_headers
+    instance = view_class()
+    instance.setup(HttpRequest())  # as Django sets up each view: HEAD is allowed where GET is
+    headers = instance.default_response_headers
     required_access = view_class.required_access
 
     def handed_over(request: HttpRequest, take: Take | None, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -63,21 +66,39 @@ def lean_view(view_class: type[APIView]) -> Callable[..., HttpResponse]:
             (throttle_forget if response.status_code == 401 else throttle_give_back)(take)
         return response
 
+    def failed(request: HttpRequest, exc: Exception) -> HttpResponse:
+        """An error as the DRF view answers it (the database down: a 503 with Retry-After)."""
+        response = api_settings.EXCEPTION_HANDLER(exc, {"view": view_class(), "request": request})
+        if response is None:
+            raise exc
+        response.accepted_renderer, response.accepted_media_type = renderer, renderer.media_type
+        response.renderer_context = {"response": response}
+        for name, value in headers.items():
+            response[name] = value
+        return response
+
     @functools.wraps(delegate)  # keeps .cls and .initkwargs: the schema and tests see the DRF view
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         params = query.params(request.META.get("QUERY_STRING", "")) if request.method == "GET" else None
         token = _application_token(request) if params is not None and not replica_configured() else None
         if token is None:
             return delegate(request, *args, **kwargs)
-        take = throttle_take(application_bucket(token_hash(token)))
-        if take is not None and not take.allowed:
-            return handed_over(request, take, *args, **kwargs)
-        app, row = application_and_read(token=token, read=read.sql, params=[params[name] for name in read.query])
-        if app is None or not app.grants(required_access):
-            return handed_over(request, take, *args, **kwargs)
-        application_touch(app=app)
-        app_remember(request, app)
-        return HttpResponse(renderer.render(read.answer(params, row)), content_type=content_type, headers=headers)
+        take = None
+        try:
+            take = throttle_take(application_bucket(token_hash(token)))
+            if take is not None and not take.allowed:
+                return handed_over(request, take, *args, **kwargs)
+            app, row = application_and_read(token=token, read=read.sql, params=[params[name] for name in read.query])
+            if app is None or not app.grants(required_access):
+                return handed_over(request, take, *args, **kwargs)
+            application_touch(app=app)
+            app_remember(request, app)
+            body = renderer.render(read.answer(params, row))
+        except Exception as exc:  # noqa: BLE001 - every error is answered as the DRF view answers it
+            if take is not None:  # DRF checks the token before its throttle: a failed one does not count
+                throttle_give_back(take)
+            return failed(request, exc)
+        return HttpResponse(body, content_type=content_type, headers=headers)
 
     return view
 
