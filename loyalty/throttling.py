@@ -1,7 +1,8 @@
 """Per-application rate limits, with rates from settings, counted atomically.
 
-An application's calls share one bucket whatever the endpoint; a customer session has its
-own, smaller bucket per customer. Over the limit: 429 with Retry-After. The counters live in
+An application's calls share one bucket whatever the endpoint, keyed by its token's hash so
+that it is known before the token is looked up (``application_bucket``: a hot read takes its
+number first, loyalty/lean.py); a customer session has its own, smaller bucket per customer. Over the limit: 429 with Retry-After. The counters live in
 Django's cache: set CACHE_URL to a shared cache (Redis) when several processes serve the
 API, or each process counts on its own.
 
