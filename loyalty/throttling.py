@@ -2,9 +2,9 @@
 
 An application's calls share one bucket whatever the endpoint, keyed by its token's hash so
 that it is known before the token is looked up (``application_bucket``: a hot read takes its
-number first, loyalty/lean.py); a customer session has its own, smaller bucket per customer. Over the limit: 429 with Retry-After. The counters live in
-Django's cache: set CACHE_URL to a shared cache (Redis) when several processes serve the
-API, or each process counts on its own.
+number first, loyalty/lean.py); a customer session has its own, smaller bucket per customer.
+Over the limit: 429 with Retry-After. The counters live in Django's cache: set CACHE_URL to
+a shared cache (Redis) when several processes serve the API, or each process counts on its own.
 
 DRF's own throttle reads a list of timestamps, decides, and writes the list back: parallel
 requests all read the same list and all pass (300 requests from 32 threads let 235 through
