@@ -5,6 +5,7 @@ The token arrives as ``Authorization: Bearer <token>`` or, as in the CLP contrac
 final comparison is constant-time.
 """
 
+from django.http import HttpRequest
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -22,7 +23,7 @@ from loyalty.services import application_touch
 _SCHEMES = ("bearer", "token")
 
 
-def token_from_request(request: Request) -> str | None:
+def token_from_request(request: Request | HttpRequest) -> str | None:
     """The raw token from the request headers, or None when none was sent."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
@@ -47,13 +48,13 @@ class AppTokenAuthentication(authentication.BaseAuthentication):
                 principal = customer_principal_from_token(token)
             except CustomerTokenInvalid as exc:
                 raise exceptions.AuthenticationFailed(str(exc)) from exc
-            _remember_app(request, principal.app)
+            app_remember(request._request, principal.app)
             return principal, principal.app
         app = application_by_token(token=token)
         if app is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         application_touch(app=app)
-        _remember_app(request, app)
+        app_remember(request._request, app)
         return app, app
 
     def authenticate_header(self, request: Request) -> str:
@@ -61,9 +62,9 @@ class AppTokenAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-def _remember_app(request: Request, app: Application) -> None:
-    # The request log line names the calling application; it reads it from the
-    # Django request, which outlives DRF's wrapper.
-    request._request.api_app = app
-    # Every change this request makes is recorded as the application's (core/audit.py).
+def app_remember(request: HttpRequest, app: Application) -> None:
+    """What an authenticated request records of its application, on the Django request (it
+    outlives DRF's wrapper): the request log line names it, and every change this request
+    makes is recorded as the application's (core/audit.py)."""
+    request.api_app = app
     audit_actor(actor="application", app_id=str(app.app_id), app_name=app.name)

@@ -1,5 +1,7 @@
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections, router
 from django.db.models import Prefetch
@@ -17,6 +19,11 @@ _APPLICATION_BY_TOKEN = (
     f"SELECT {', '.join(field.column for field in _APPLICATION_FIELDS)} FROM {Application._meta.db_table}"
     " WHERE token_hash = %s AND revoked_at IS NULL"
 )
+# The token's check and a read, as one statement: the read runs only for a good token.
+_APPLICATION_AND_READ = (
+    f"WITH application AS ({_APPLICATION_BY_TOKEN})"
+    " SELECT application.*, answer.* FROM application LEFT JOIN LATERAL ({read}) answer ON true"
+)
 
 
 def application_by_token(*, token: str) -> Application | None:
@@ -26,17 +33,28 @@ def application_by_token(*, token: str) -> Application | None:
     revocation applies at once) rather than an ORM or raw query, whose machinery costs
     more than the lookup itself.
     """
+    return application_and_read(token=token)[0]
+
+
+def application_and_read(
+    *, token: str, read: str | None = None, params: Sequence[Any] = ()
+) -> tuple[Application | None, tuple[Any, ...]]:
+    """``application_by_token`` and, in the same statement (one round trip), the row of
+    ``read``, a SELECT with ``%s`` parameters run only when the token is good: the application
+    (None: no active one holds the token) and that row (empty without a read or an application)."""
     if len(token) > 256:
-        return None
+        return None, ()
     digest = token_hash(token)
     alias = router.db_for_read(Application)
+    sql = _APPLICATION_BY_TOKEN if read is None else _APPLICATION_AND_READ.format(read=read)
     with connections[alias].cursor() as cursor:
-        cursor.execute(_APPLICATION_BY_TOKEN, [digest])
+        cursor.execute(sql, [digest, *params])
         row = cursor.fetchone()
     if row is None or not hmac.compare_digest(row[_TOKEN_HASH], digest):
-        return None
-    values = [field.to_python(value) for field, value in zip(_APPLICATION_FIELDS, row, strict=True)]
-    return Application.from_db(alias, _APPLICATION_NAMES, values)
+        return None, ()
+    count = len(_APPLICATION_FIELDS)
+    values = [field.to_python(value) for field, value in zip(_APPLICATION_FIELDS, row[:count], strict=True)]
+    return Application.from_db(alias, _APPLICATION_NAMES, values), tuple(row[count:])
 
 
 @dataclass(frozen=True)

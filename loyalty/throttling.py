@@ -1,9 +1,10 @@
 """Per-application rate limits, with rates from settings, counted atomically.
 
-An application's calls share one bucket whatever the endpoint; a customer session has its
-own, smaller bucket per customer. Over the limit: 429 with Retry-After. The counters live in
-Django's cache: set CACHE_URL to a shared cache (Redis) when several processes serve the
-API, or each process counts on its own.
+An application's calls share one bucket whatever the endpoint, keyed by its token's hash so
+that it is known before the token is looked up (``application_bucket``: a hot read takes its
+number first, loyalty/lean.py); a customer session has its own, smaller bucket per customer.
+Over the limit: 429 with Retry-After. The counters live in Django's cache: set CACHE_URL to
+a shared cache (Redis) when several processes serve the API, or each process counts on its own.
 
 DRF's own throttle reads a list of timestamps, decides, and writes the list back: parallel
 requests all read the same list and all pass (300 requests from 32 threads let 235 through
@@ -12,7 +13,9 @@ the local cache's lock), so exactly the limit passes, however many arrive at onc
 window slides: the previous window's count weighs in as much of it as still overlaps.
 """
 
+import contextlib
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -67,31 +70,101 @@ def _counter_take(key: str, previous_key: str, window: int) -> tuple[int, int]:
     return taken, cache.get(previous_key, 0)
 
 
+@dataclass(frozen=True)
+class Bucket:
+    """Whose calls count together: ``scope`` names the rate (``API_THROTTLE_RATES``)."""
+
+    scope: str
+    ident: str
+
+
+# An application token's first hex digits of its hash: 64 bits, so no other token falls in its bucket.
+_BUCKET_DIGITS = 16
+
+
+def application_bucket(token_digest: str) -> Bucket:
+    """An application token's bucket, by its hash (``token_hash``): known before any lookup, so
+    a read can take its number while the token is still being checked. An application holds
+    one token, so this is the application's bucket (a rotated token starts a fresh one)."""
+    return Bucket("application", token_digest[:_BUCKET_DIGITS])
+
+
+def customer_bucket(app_id: object, customer_user_id: int) -> Bucket:
+    """A customer session's bucket: its application and customer, both in the signed token."""
+    return Bucket("customer", f"{app_id}:{customer_user_id}")
+
+
+def principal_bucket(principal: object) -> Bucket | None:
+    """The bucket of an authenticated caller (None: not authenticated)."""
+    if isinstance(principal, CustomerPrincipal):
+        return customer_bucket(principal.app.pk, principal.customer_user_id)
+    if principal is not None and getattr(principal, "is_authenticated", False):
+        return application_bucket(principal.token_hash)
+    return None
+
+
+@dataclass(frozen=True)
+class Take:
+    """A request's number from its bucket: whether it passes, and when to retry if not."""
+
+    bucket: Bucket
+    key: str  # the counter of the window the number was taken in
+    allowed: bool
+    retry_after: int = 0
+
+
+def throttle_take(bucket: Bucket) -> Take | None:
+    """Take a number from the bucket's counter (one Redis call); None when its scope has no rate.
+    A refused number goes back at once."""
+    # Read on every request (not at import, as DRF does) so tests and operators can change
+    # rates through settings.
+    rate = settings.API_THROTTLE_RATES.get(bucket.scope)
+    if rate is None:
+        return None
+    limit, window = rate_parse(rate)
+    now = time.time()
+    current = int(now // window)
+    prefix = f"throttle:{bucket.scope}:{bucket.ident}:{window}:"
+    key = f"{prefix}{current}"
+    taken, previous = _counter_take(key, f"{prefix}{current - 1}", window)
+    overlap = 1 - (now % window) / window
+    if previous * overlap + taken <= limit:
+        return Take(bucket, key, allowed=True)
+    # Refused requests do not count: the number goes back.
+    cache.decr(key)
+    return Take(bucket, key, allowed=False, retry_after=max(1, int(window - now % window)))
+
+
+def throttle_give_back(take: Take) -> None:
+    """A request that took a number and was then refused before the throttle's turn (its
+    access level) does not count: the number goes back, as a throttled one's does."""
+    if take.allowed:
+        with contextlib.suppress(ValueError):  # the counter expired meanwhile
+            cache.decr(take.key)
+
+
+def throttle_forget(take: Take) -> None:
+    """A number taken for a token that turned out invalid: its counter goes, so guessed or
+    revoked tokens leave nothing in the cache (no valid token shares its bucket)."""
+    cache.delete(take.key)
+
+
+# The Django request attribute by which a read that took its number before DRF (loyalty/lean.py)
+# hands it on: DRF's throttle uses it instead of taking a second one, and removes it.
+TAKE_ATTRIBUTE = "throttle_take"
+
+
 class ApplicationRateThrottle(BaseThrottle):
     def allow_request(self, request: Request, view: "APIView") -> bool:
-        principal = request.user
-        if isinstance(principal, CustomerPrincipal):
-            scope, ident = "customer", f"{principal.app.pk}:{principal.customer_user_id}"
-        elif principal is not None and getattr(principal, "is_authenticated", False):
-            scope, ident = "application", str(principal.pk)
-        else:
+        bucket = principal_bucket(request.user)
+        if bucket is None:
             return True  # unauthenticated requests are refused (401) before any work
-        # Read on every request (not at import, as DRF does) so tests and operators can
-        # change rates through settings.
-        rate = settings.API_THROTTLE_RATES.get(scope)
-        if rate is None:
+        take = request._request.__dict__.pop(TAKE_ATTRIBUTE, None)
+        if take is None or take.bucket != bucket:
+            take = throttle_take(bucket)
+        if take is None or take.allowed:
             return True
-        limit, window = rate_parse(rate)
-        now = time.time()
-        current = int(now // window)
-        key = f"throttle:{scope}:{ident}:{window}:"
-        taken, previous = _counter_take(f"{key}{current}", f"{key}{current - 1}", window)
-        overlap = 1 - (now % window) / window
-        if previous * overlap + taken <= limit:
-            return True
-        # Refused requests do not count: the number goes back.
-        cache.decr(f"{key}{current}")
-        self.retry_after = max(1, int(window - now % window))
+        self.retry_after = take.retry_after
         return False
 
     def wait(self) -> float:

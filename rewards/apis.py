@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from core.access import AccessLevel
 from core.apis import money_text, points_text, validated
 from core.db_router import lag_tolerant, replica_reads
+from core.lean import LeanRead
 from core.openapi import IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_PATTERN, errors, read_schema
 from rewards import reports, selectors, services
 from rewards.models import RedeemedItemState
@@ -157,18 +158,14 @@ class CustomerAPIView(APIView):
     customer_access = True
 
 
-# What the renderer answers JSON with: an answer PostgreSQL wrote is sent with the same type.
-JSON_CONTENT_TYPE = "application/json"
-
-
 class ReadAPIView(CustomerAPIView):
     """A read that answers POST with a JSON body (as the system this service replaces did) and GET with a query."""
 
     required_access = CAN_READ
     input_serializer: type[serializers.Serializer] = UserQueryInput
 
-    def read(self, params: dict[str, Any]) -> dict[str, Any] | str:
-        """The answer: a dict the renderer writes, or JSON text PostgreSQL wrote whole."""
+    def read(self, params: dict[str, Any]) -> Any:
+        """The answer's data: a dict, or JSON PostgreSQL built (``orjson.Fragment``)."""
         raise NotImplementedError
 
     def get(self, request: Request) -> Response:
@@ -177,13 +174,10 @@ class ReadAPIView(CustomerAPIView):
     def post(self, request: Request) -> Response:
         return self.respond(request, validated(self.input_serializer, request.data))
 
-    def respond(self, request: Request, params: dict[str, Any]) -> HttpResponse:
+    def respond(self, request: Request, params: dict[str, Any]) -> Response:
         acting_app(request, params["user_id"])
         with replica_reads(lag_tolerant(request)):
-            answer = self.read(params)
-        if isinstance(answer, str):
-            return HttpResponse(answer, content_type=JSON_CONTENT_TYPE)
-        return Response(answer)
+            return Response(self.read(params))
 
 
 @extend_schema(
@@ -456,13 +450,18 @@ def balance_as_of_fields(points: reports.CustomerAsOf) -> dict[str, Any]:
 )
 class GetPointsApi(ReadAPIView):
     input_serializer = BalanceQueryInput
+    # GET ?user_id=N with an application token, in one round trip (loyalty/lean.py).
+    lean = LeanRead(
+        query=("user_id",),
+        sql=services.POINTS_ANSWER_READ,
+        answer=lambda params, row: services.points_answer_of(params["user_id"], row),
+    )
 
-    def read(self, params: dict[str, Any]) -> dict[str, Any]:
+    def read(self, params: dict[str, Any]) -> Any:
         if "as_of" in params:
             at = reports.moment_of(params["as_of"])
             return balance_as_of_fields(reports.customer_as_of(user_id=params["user_id"], at=at))
-        balance, tier = services.balance_and_tier_fields(user_id=params["user_id"])
-        return {"success": True, "user_id": balance.user_id, **balance_fields(balance), **tier}
+        return services.points_answer(user_id=params["user_id"])
 
 
 def page_fields(page: selectors.HistoryPage) -> dict[str, Any]:
@@ -492,8 +491,14 @@ class GetRedemptionsApi(ReadAPIView):
 )
 class GetUserInfoApi(ReadAPIView):
     input_serializer = HistoryQueryInput
+    # GET ?user_id=N[&limit=L] (the first page) with an application token, in one round trip.
+    lean = LeanRead(
+        query=("user_id", "limit"),
+        sql=services.USER_INFO_FIRST_PAGE_READ,
+        answer=lambda params, row: services.user_info_answer_of(params["user_id"], row),
+    )
 
-    def read(self, params: dict[str, Any]) -> str | dict[str, Any]:
+    def read(self, params: dict[str, Any]) -> Any:
         return services.user_info_answer(
             user_id=params["user_id"], limit=params["limit"], before_id=params.get("cursor")
         )
@@ -508,10 +513,9 @@ class GetUserInfoApi(ReadAPIView):
 class GetAllHistoryApi(ReadAPIView):
     input_serializer = HistoryQueryInput
 
-    def read(self, params: dict[str, Any]) -> str:
-        return selectors.all_history_answer(
-            user_id=params["user_id"], limit=params["limit"], before_id=params.get("cursor")
-        )
+    def read(self, params: dict[str, Any]) -> Any:
+        page = {"limit": params["limit"], "before_id": params.get("cursor")}
+        return orjson.Fragment(selectors.all_history_answer(user_id=params["user_id"], **page))
 
 
 @extend_schema(

@@ -1,4 +1,5 @@
 from core.urlpatterns import api_path
+from loyalty.lean import lean_view
 from rewards import apis
 
 app_name = "rewards"
@@ -12,9 +13,9 @@ urlpatterns = [
     api_path("use-coupon/", apis.UseCouponApi.as_view(), "use-coupon"),
     api_path("void-coupon/", apis.VoidCouponApi.as_view(), "void-coupon"),
     api_path("catalog/", apis.CatalogApi.as_view(), "catalog"),
-    api_path("get-points/", apis.GetPointsApi.as_view(), "get-points"),
+    api_path("get-points/", lean_view(apis.GetPointsApi), "get-points"),
     api_path("get-redemptions/", apis.GetRedemptionsApi.as_view(), "get-redemptions"),
-    api_path("get-user-info/", apis.GetUserInfoApi.as_view(), "get-user-info"),
+    api_path("get-user-info/", lean_view(apis.GetUserInfoApi), "get-user-info"),
     api_path("get-all-history/", apis.GetAllHistoryApi.as_view(), "get-all-history"),
     api_path("events/", apis.EventsApi.as_view(), "events"),
     api_path("activities/", apis.ActivitiesApi.as_view(), "activities"),

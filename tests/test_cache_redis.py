@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
 
+from loyalty.throttling import application_bucket
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def test_throttle_in_redis_weighs_the_previous_window_and_expires_its_counter(sh
         backend = caches["default"]
         backend.clear()
         window = int(time.time() // 3600)
-        prefix = f"throttle:application:{shop_app.pk}:3600:"
+        prefix = f"throttle:application:{application_bucket(shop_app.token_hash).ident}:3600:"
         client = client_for(shop_app)
         assert client.get("/rewards-api/catalog/").status_code == 200
         redis_client = backend._cache.get_client()

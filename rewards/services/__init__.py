@@ -86,20 +86,26 @@ from rewards.services.program import (
 )
 from rewards.services.redeemable import catalog_item_check
 from rewards.services.tiers import (
+    POINTS_ANSWER_READ,
+    USER_INFO_FIRST_PAGE_READ,
     RequalifyReport,
-    balance_and_tier_fields,
     ladder_fields,
     ladder_set,
+    points_answer,
+    points_answer_of,
     tier_fields,
     tier_floor_set,
     tiers_recompute,
     tiers_requalify,
     user_info_answer,
+    user_info_answer_of,
 )
 
 __all__ = [
     "IDEMPOTENCY_KEY_TTL",
     "INSUFFICIENT_POINTS_MESSAGE",
+    "POINTS_ANSWER_READ",
+    "USER_INFO_FIRST_PAGE_READ",
     "ActivityConflict",
     "ActivityOutcome",
     "Award",
@@ -135,7 +141,6 @@ __all__ = [
     "accounts_lock",
     "activity_event",
     "activity_record",
-    "balance_and_tier_fields",
     "birthday_set",
     "birthdays_award",
     "breakdown",
@@ -161,6 +166,8 @@ __all__ = [
     "message_resend",
     "messages_send",
     "points_adjust",
+    "points_answer",
+    "points_answer_of",
     "points_credit",
     "points_earn",
     "points_entry_check",
@@ -180,4 +187,5 @@ __all__ = [
     "topic_unsubscribe",
     "unsubscribe_read",
     "user_info_answer",
+    "user_info_answer_of",
 ]

@@ -8,13 +8,13 @@ with ``SKIP LOCKED``. So a credit and a return of one customer are serialised by
 lock, and nothing waits in a circle.
 """
 
-import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from django.db import connection, connections, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
@@ -23,7 +23,6 @@ from core.db_router import read_alias
 from core.exceptions import DomainError
 from rewards.errors import UnknownTier
 from rewards.models import (
-    Account,
     EventType,
     QualifyingDay,
     Tier,
@@ -34,7 +33,6 @@ from rewards.models import (
 )
 from rewards.program.engine import program_time
 from rewards.program.language import decimal_text
-from rewards.selectors import BALANCE_COLUMNS, Balance
 from rewards.services.events import event_record
 from rewards.shapes import iso
 from rewards.tiers import Ladder, Standing, TierDef, current_tier, earned_tier, held_tier, ladder_validated, progress
@@ -318,40 +316,55 @@ def tier_fields_by(user_id: int, ladder: Ladder | None) -> dict[str, Any]:
     return {"tier": view.tier_fields(), "tier_progress": view.progress_fields()}
 
 
-_BALANCE_AND_LADDER = f"""
-    SELECT {", ".join(f"a.{column}" for column in BALANCE_COLUMNS[1:])}, {LADDER_JSON}
-    FROM (SELECT 1) one
-    LEFT JOIN {Account._meta.db_table} a ON a.user_id = %s
-"""
-
-
-def balance_and_tier_fields(*, user_id: int) -> tuple[Balance, dict[str, Any]]:
-    """A customer's balance (zero for one never seen) and ``tier_fields``, the balance and the
-    ladder in one round trip: with no ladder set, that is the whole read (get-points,
-    get-user-info). Read where the request's reads go (``read_alias``), as the balance is."""
-    with connections[read_alias()].cursor() as cursor:
-        cursor.execute(_BALANCE_AND_LADDER, [user_id])
-        *balance_row, ladder_value = cursor.fetchone()
-    if balance_row[0] is None:
-        balance = Balance(user_id=user_id, total_points_earned=0, total_points_redeemed=0)
-    else:
-        balance = Balance(user_id, *balance_row)
-    return balance, tier_fields_by(user_id, ladder_of(ladder_value))
-
-
-_USER_INFO_AND_LADDER = f"SELECT answer_user_info(%s, %s, %s), {LADDER_JSON}"
-
-
-def user_info_answer(*, user_id: int, limit: int, before_id: int | None) -> str | dict[str, Any]:
-    """get-user-info's answer, in one statement (``answer_user_info``, with the ladder): the JSON
-    text PostgreSQL wrote while no ladder is set; with one, that answer with ``tier_fields`` in
-    place of its two nulls (the keys keep their order). Read where the request's reads go."""
-    with connections[read_alias()].cursor() as cursor:
-        cursor.execute(_USER_INFO_AND_LADDER, [user_id, limit, before_id])
-        answer, ladder_value = cursor.fetchone()
+def answer_with_tier(
+    user_id: int, answer: str, ladder_value: Mapping[str, Any] | None
+) -> orjson.Fragment | dict[str, Any]:
+    """An answer PostgreSQL wrote whole with ``"tier":null,"tier_progress":null`` (get-points,
+    get-user-info), and the ladder read in the same statement (``LADDER_JSON``): the bytes as
+    they are while no ladder is set; with one, the answer with ``tier_fields`` in place of those
+    nulls (the keys keep their order). Which tier a customer holds is rewards/tiers.py's rule,
+    the one the writes decide by; it is not written again in SQL."""
     if ladder_value is None:
-        return answer
-    return json.loads(answer) | tier_fields_by(user_id, ladder_of(ladder_value))
+        return orjson.Fragment(answer)
+    return orjson.loads(answer) | tier_fields_by(user_id, ladder_of(ladder_value))
+
+
+# get-points' answer now (``points_answer``) with the ladder, in one statement; the lean path
+# runs the same read in the token's statement (loyalty/lean.py).
+POINTS_ANSWER_READ = f"SELECT points_answer(%s), {LADDER_JSON}"
+
+
+def points_answer_of(user_id: int, row: Sequence[Any]) -> orjson.Fragment | dict[str, Any]:
+    """get-points' answer from a ``POINTS_ANSWER_READ`` row."""
+    answer, ladder_value = row
+    return answer_with_tier(user_id, answer, ladder_value)
+
+
+def points_answer(*, user_id: int) -> orjson.Fragment | dict[str, Any]:
+    """get-points' answer now, read where the request's reads go (``read_alias``)."""
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(POINTS_ANSWER_READ, [user_id])
+        return points_answer_of(user_id, cursor.fetchone())
+
+
+# get-user-info's answer (``answer_user_info``) with the ladder, in one statement: by user_id,
+# limit and the cursor (NULL: the first page, which is all the lean path serves).
+USER_INFO_READ = f"SELECT answer_user_info(%s, %s, %s), {LADDER_JSON}"
+USER_INFO_FIRST_PAGE_READ = f"SELECT answer_user_info(%s, %s, NULL), {LADDER_JSON}"
+
+
+def user_info_answer_of(user_id: int, row: Sequence[Any]) -> orjson.Fragment | dict[str, Any]:
+    """get-user-info's answer from a ``USER_INFO_READ`` row."""
+    answer, ladder_value = row
+    return answer_with_tier(user_id, answer, ladder_value)
+
+
+def user_info_answer(*, user_id: int, limit: int, before_id: int | None) -> orjson.Fragment | dict[str, Any]:
+    """get-user-info's answer (balance, badges, a page of the history) with its tier, in one
+    statement. Read where the request's reads go."""
+    with connections[read_alias()].cursor() as cursor:
+        cursor.execute(USER_INFO_READ, [user_id, limit, before_id])
+        return user_info_answer_of(user_id, cursor.fetchone())
 
 
 # ---- staff floors ---------------------------------------------------------------------------------

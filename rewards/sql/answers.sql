@@ -1,5 +1,5 @@
 -- Read answers PostgreSQL writes whole: the one home of a history row's and a held badge's shape
--- as the API answers them, and of get-user-info's and get-all-history's answers, as compact JSON
+-- as the API answers them, and of get-points', get-user-info's and get-all-history's answers, as compact JSON
 -- text byte for byte what the API's renderer writes (key order, "Z" times, escapes, numbers,
 -- nulls). The view hands the text on as it is: no Python dict in between (with a tier ladder
 -- set, the service puts the tier in: rewards/services/tiers.py).
@@ -122,3 +122,16 @@ CREATE OR REPLACE FUNCTION answer_all_history(p_user_id bigint, p_limit integer,
 LANGUAGE sql STABLE AS $$
     SELECT '{"success":true,"user_id":' || p_user_id || ',' || answer_history_fields(p_user_id, p_limit, p_before) || '}'
 $$;
+
+-- get-points' answer now: the customer's balance (zero for one never seen), with "tier" and
+-- "tier_progress" null (the service puts them in while a ladder is set). PL/pgSQL, whose plan is
+-- kept per connection: a LANGUAGE sql function called from a larger query (the lean path's
+-- token check) is planned again on every call, twice the statement's time on the hot read.
+CREATE OR REPLACE FUNCTION points_answer(p_user_id bigint) RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    a rewards_account;  -- all NULL for a customer never seen: ledger_balance_fields reads zero
+BEGIN
+    SELECT * INTO a FROM rewards_account WHERE user_id = p_user_id;
+    RETURN '{"success":true,"user_id":' || p_user_id || ',' || ledger_balance_fields(a)
+        || ',"tier":null,"tier_progress":null}';
+END $$;

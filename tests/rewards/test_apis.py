@@ -311,18 +311,25 @@ def test_get_all_history_is_the_ledger_without_the_totals(post_json, shop):
     assert rest["has_more"] is False and rest["next_cursor"] is None
 
 
-def test_get_points_reads_the_token_then_the_balance_with_the_ladder_in_one_statement(shop, post_json):
-    """A balance read is two statements: the token's application, then the balance and the tier
-    ladder together (no ladder set: nothing more); the throttle counts outside the database."""
+def test_get_points_reads_the_token_with_the_balance_and_the_ladder_in_one_statement(shop, post_json):
+    """A GET of get-points is one statement: the token's application, the balance and the tier
+    ladder together (no ladder set: nothing more); the throttle counts outside the database.
+    Its POST (DRF's path) is two: the token, then the balance and the ladder."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     earn(post_json, 70)
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as lean:
         body = shop.get(f"/rewards-api/get-points/?user_id={USER}").json()
+    with CaptureQueriesContext(connection) as drf:
+        posted = shop.post("/rewards-api/get-points/", {"user_id": USER}, format="json").json()
 
     assert (body["total_points"], body["tier"], body["tier_progress"]) == (70, None, None)
-    statements = [query["sql"] for query in queries.captured_queries]
+    assert posted == body
+    statements = [query["sql"] for query in lean.captured_queries]
+    assert len(statements) == 1, statements
+    assert all(read in statements[0] for read in ("loyalty_application", "points_answer(", "rewards_tierladder"))
+    statements = [query["sql"] for query in drf.captured_queries]
     assert len(statements) == 2, statements
     assert "loyalty_application" in statements[0]
-    assert "rewards_account" in statements[1] and "rewards_tierladder" in statements[1]
+    assert "points_answer(" in statements[1] and "rewards_tierladder" in statements[1]

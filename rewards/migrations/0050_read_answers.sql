@@ -1,4 +1,4 @@
--- A frozen snapshot of rewards/sql/ (0050_user_info_answer): what changed there; never edited.
+-- A frozen snapshot of rewards/sql/ (0050_read_answers): what changed there; never edited.
 
 -- A time as a JSON value (the API's text, or null), and a text as a JSON string (or null),
 -- escaped as the API's renderer escapes it: for answers PostgreSQL writes as text.
@@ -142,3 +142,16 @@ CREATE OR REPLACE FUNCTION answer_all_history(p_user_id bigint, p_limit integer,
 LANGUAGE sql STABLE AS $$
     SELECT '{"success":true,"user_id":' || p_user_id || ',' || answer_history_fields(p_user_id, p_limit, p_before) || '}'
 $$;
+
+-- get-points' answer now: the customer's balance (zero for one never seen), with "tier" and
+-- "tier_progress" null (the service puts them in while a ladder is set). PL/pgSQL, whose plan is
+-- kept per connection: a LANGUAGE sql function called from a larger query (the lean path's
+-- token check) is planned again on every call, twice the statement's time on the hot read.
+CREATE OR REPLACE FUNCTION points_answer(p_user_id bigint) RETURNS text LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    a rewards_account;  -- all NULL for a customer never seen: ledger_balance_fields reads zero
+BEGIN
+    SELECT * INTO a FROM rewards_account WHERE user_id = p_user_id;
+    RETURN '{"success":true,"user_id":' || p_user_id || ',' || ledger_balance_fields(a)
+        || ',"tier":null,"tier_progress":null}';
+END $$;

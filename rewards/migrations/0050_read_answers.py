@@ -1,7 +1,7 @@
-"""get-user-info's and get-all-history's answers written whole by PostgreSQL (rewards/sql/answers.sql),
-with a balance's shape in one place (ledger_balance_fields, which ledger_balance_json now reads).
+"""The hot reads' answers written whole by PostgreSQL (rewards/sql/answers.sql): get-points',
+get-user-info's and get-all-history's, with a balance's shape in one place (ledger_balance_fields).
 
-Installs 0050_user_info_answer.sql: a frozen snapshot of what changed in rewards/sql/, written by
+Installs 0050_read_answers.sql: a frozen snapshot of what changed in rewards/sql/, written by
 ``manage.py sql_snapshot`` and never edited (the live definitions are in rewards/sql/). Going
 back puts back the definitions the migrations before it installed."""
 
