@@ -112,3 +112,46 @@ def test_health_answers_with_its_own_few_headers():
 
     assert response.headers["Content-Type"] == "application/json"
     assert [name for name, _ in response.headers.items()] == ["Content-Type", "X-Request-ID"]
+
+
+def test_an_origin_not_allowed_gets_only_the_vary(shop_app):
+    response = client_for(shop_app).post(
+        "/rewards-api/earn-points/", EARN, format="json", HTTP_ORIGIN="https://else.example"
+    )
+
+    assert response.status_code == 201
+    assert headers_of(response) == [("Content-Type", "application/json"), ("Allow", "POST, OPTIONS"), *EDGE]
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=["https://shop.example"])
+def test_a_preflight(shop_app):
+    response = client_for(None).options(
+        "/rewards-api/earn-points/", HTTP_ORIGIN="https://shop.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+
+    assert response.status_code == 200 and response.content == b""
+    assert [name for name, _ in response.headers.items()] == [
+        "content-length",
+        "Content-Type",
+        "Vary",
+        "access-control-allow-origin",
+        "access-control-allow-headers",
+        "access-control-allow-methods",
+        "access-control-max-age",
+        "X-Content-Type-Options",
+        "Referrer-Policy",
+        "Cross-Origin-Opener-Policy",
+        "X-Request-ID",
+    ]
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-8", "application/*"])
+def test_a_body_whose_type_names_json_otherwise_is_read_as_json(shop_app, content_type):
+    response = client_for(shop_app).post(
+        "/rewards-api/earn-points/",
+        b'{"user_id": 8, "points_earned": 5, "reward_description": "x"}',
+        content_type=content_type,
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["total_points"] == 5
