@@ -127,10 +127,16 @@ def is_api_request(request: HttpRequest) -> bool:
 
     A path with doubled slashes or dot segments (``//rewards-api/…``, ``/./rewards-api/…``)
     is judged as a browser would read it, so its 404 is JSON too."""
+    try:
+        return request.is_api_request
+    except AttributeError:
+        pass  # the first ask of this request: every layer of the middleware asks again
     path = request.path
     if "//" in path or "/." in path:
         path = posixpath.normpath(re.sub(r"/{2,}", "/", path)) + ("/" if path.endswith("/") else "")
-    return path.startswith(settings.API_PATH_PREFIXES) or f"{path}/" in settings.API_PATH_PREFIXES
+    prefixes = settings.API_PATH_PREFIXES
+    request.is_api_request = path.startswith(prefixes) or f"{path}/" in prefixes
+    return request.is_api_request
 
 
 # Django's handlers for errors raised outside DRF views: JSON on API paths, the

@@ -6,6 +6,7 @@ bugs, so these fields refuse them. Query strings carry only text, so a field
 reads digits from text only when the serializer's context says ``query=True``.
 """
 
+import copy
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from rest_framework import serializers
+from rest_framework.relations import ManyRelatedField, RelatedField
 from rest_framework.utils import html
 
 from core.exceptions import InvalidInput
@@ -50,7 +52,7 @@ class StrictIntegerField(QueryBlankIsInvalid, serializers.IntegerField):
             value = int(data.strip())
         else:
             self.fail("invalid")
-        self.run_validators(value)
+        # The bounds (min_value, max_value) are checked by run_validation after this, once.
         return value
 
 
@@ -296,3 +298,29 @@ class DomainValidated:
             return self.domain_validator(data)
         except InvalidInput as error:
             raise serializers.ValidationError(error.fields) from None
+
+
+def unbound_copy(field: serializers.Field) -> serializers.Field:
+    """A declared field's copy for one serializer instance, as ``copy.deepcopy`` makes it.
+
+    DRF deep-copies every declared field for every serializer it builds, which runs each
+    field's ``__init__`` again (its validators, lazy messages and all): most of what validating
+    a small body costs. A plain field's state is its ``__dict__`` of settings, the validators'
+    list and the messages' dict, so a copy of those three is the same field unbound. A field
+    that holds other fields (a nested serializer, a list's child) or a queryset is deep-copied.
+    """
+    if isinstance(field, serializers.BaseSerializer | RelatedField | ManyRelatedField) or hasattr(field, "child"):
+        return copy.deepcopy(field)
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    if "_validators" in clone.__dict__:
+        clone._validators = list(clone._validators)
+    clone.error_messages = dict(clone.error_messages)
+    return clone
+
+
+class Input(serializers.Serializer):
+    """An API input: a serializer whose fields are copied per instance by ``unbound_copy``."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {name: unbound_copy(field) for name, field in self._declared_fields.items()}

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError, UnsupportedMediaType
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import BaseParser
 
 from core.exceptions import DomainError
 
@@ -45,12 +45,15 @@ def _integer(digits: str) -> int:
     return int(digits)
 
 
-class StrictJSONParser(JSONParser):
+class StrictJSONParser(BaseParser):
     """JSON with floats parsed as ``Decimal`` and NaN/Infinity refused.
 
     Reading at most one byte more than the limit also covers chunked bodies
-    that carry no Content-Length for the middleware to check.
+    that carry no Content-Length for the middleware to check. (Not a subclass of DRF's
+    JSONParser, which DRF would hand a copy of the whole body: this one reads the request.)
     """
+
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
         limit = settings.API_MAX_BODY_BYTES
@@ -59,7 +62,7 @@ class StrictJSONParser(JSONParser):
             raise PayloadTooLarge()
         if not raw.strip():
             return {}
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        encoding = (parser_context or {}).get("encoding") or settings.DEFAULT_CHARSET
         try:
             text = raw.decode(encoding)
         except LookupError as exc:  # a bytes codec such as base64; the middleware normally stops it first
@@ -67,21 +70,34 @@ class StrictJSONParser(JSONParser):
         except UnicodeDecodeError as exc:
             raise ParseError(f"The request body is not valid {encoding}: {exc}") from exc
         try:
-            data = json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant)
+            # Integers by Python's own int: one over its digit limit fails the parse, and
+            # _refusal then says why in the service's words.
+            data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
             # "\ud800" alone is valid JSON but no character: nothing that speaks UTF-8 could
             # store it, echo it in an error message or render it.
             unicode_text = not _SURROGATE_ESCAPE.search(text) or _is_unicode_text(data)
-        except _NumberTooLong as exc:
-            raise ParseError(str(exc)) from None
-        except ValueError as exc:
-            raise ParseError(f"The request body is not valid JSON: {exc}") from exc
-        except RecursionError:
-            raise ParseError(TOO_DEEP) from None
+        except (ValueError, RecursionError):
+            raise _refusal(text) from None
         if not unicode_text:
             raise ParseError("The request body has a lone surrogate (\\ud800-\\udfff) in a string.")
-        if _nested_deeper_than(data, MAX_JSON_DEPTH):
+        # No body nests deeper than it has brackets: the walk is for the few that could.
+        if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _nested_deeper_than(data, MAX_JSON_DEPTH):
             raise ParseError(TOO_DEEP)
         return data
+
+
+def _refusal(text: str) -> ParseError:
+    """Why ``text`` is no JSON body, parsed again (only a refused body is) with a callback for
+    each integer, so the first fault in the text is the one named, as it is found."""
+    try:
+        json.loads(text, parse_float=Decimal, parse_int=_integer, parse_constant=_reject_constant)
+    except _NumberTooLong as exc:
+        return ParseError(str(exc))
+    except ValueError as exc:
+        return ParseError(f"The request body is not valid JSON: {exc}")
+    except RecursionError:
+        return ParseError(TOO_DEEP)
+    raise AssertionError("a body json.loads refused parsed the second time")  # pragma: no cover
 
 
 def _nested_deeper_than(value: Any, limit: int) -> bool:

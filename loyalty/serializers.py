@@ -10,6 +10,7 @@ from rest_framework import serializers
 from core.audit import AUDIT_PAGE_MAX, AUDIT_SUBJECTS
 from core.fields import (
     MAX_BIGINT,
+    Input,
     NoUnknownKeysMixin,
     NulRefusedMixin,
     StrictCharField,
@@ -47,17 +48,17 @@ MAX_UNIX_SECONDS = 253_402_300_799
 _LEVELS = [level.value for level in CLIENT_ACCESS_LEVELS]
 
 
-class ApplicationCreateInput(serializers.Serializer):
+class ApplicationCreateInput(Input):
     application_name = text_field(max_length=30)
     access_level = StrictChoiceField(choices=_LEVELS)
 
 
-class ApplicationUpdateInput(serializers.Serializer):
+class ApplicationUpdateInput(Input):
     app_id = StrictUUIDField()
     new_access_level = StrictChoiceField(choices=_LEVELS)
 
 
-class ApplicationDeleteInput(serializers.Serializer):
+class ApplicationDeleteInput(Input):
     app_id = StrictUUIDField()
 
 
@@ -69,14 +70,14 @@ class ApplicationOutput(serializers.ModelSerializer):
         fields = ["app_id", "application_name", "access_level", "created_at"]
 
 
-class UserQueryInput(serializers.Serializer):
+class UserQueryInput(Input):
     user_id = user_id_field()
 
 
 MAX_ORDER_ITEMS = 200
 
 
-class OrderItemInput(NoUnknownKeysMixin, serializers.Serializer):
+class OrderItemInput(NoUnknownKeysMixin, Input):
     sku = text_field(max_length=100)
     category = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
@@ -102,7 +103,7 @@ class OrderItemsField(serializers.Field):
         return items.validated_data
 
 
-class OrderCreateInput(NulRefusedMixin, serializers.Serializer):
+class OrderCreateInput(NulRefusedMixin, Input):
     user_id = user_id_field()
     order_id = StrictIntegerField(min_value=1, max_value=MAX_BIGINT)
     total_cost = StrictIntegerField(min_value=0, max_value=MAX_BIGINT)
@@ -114,7 +115,7 @@ class OrderCreateInput(NulRefusedMixin, serializers.Serializer):
     channel = StrictCharField(max_length=50, required=False, allow_blank=True, help_text="web, app, store...")
 
 
-class OrderPartialReturnInput(serializers.Serializer):
+class OrderPartialReturnInput(Input):
     returned_cost = StrictIntegerField(
         required=False,
         min_value=1,
@@ -151,7 +152,7 @@ class OrderOutput(serializers.ModelSerializer):
         return int(order.completed_at.timestamp())
 
 
-class CustomerSessionInput(serializers.Serializer):
+class CustomerSessionInput(Input):
     user_id = user_id_field()
     ttl_seconds = StrictIntegerField(
         required=False,
@@ -254,7 +255,7 @@ class CustomerSessionOutput(serializers.Serializer):
     )
 
 
-class WebhookInput(NulRefusedMixin, serializers.Serializer):
+class WebhookInput(NulRefusedMixin, Input):
     url = serializers.URLField(max_length=500)
     event_types = serializers.ListField(
         child=StrictChoiceField(choices=[choice.value for choice in EventType]), min_length=1, max_length=20
@@ -313,7 +314,7 @@ class WebhookDeletedOutput(serializers.Serializer):
 MAX_RULES_LISTED = 1000
 
 
-class RulesQueryInput(serializers.Serializer):
+class RulesQueryInput(Input):
     status = StrictChoiceField(choices=RuleStatus.choices, required=False)
     trigger = StrictChoiceField(choices=RuleTrigger.choices, required=False)
 
@@ -323,7 +324,7 @@ class RuleListOutput(serializers.Serializer):
     rules = RuleOutput(many=True)
 
 
-class RuleVersionInput(serializers.Serializer):
+class RuleVersionInput(Input):
     version = StrictIntegerField(min_value=1, max_value=2**31 - 1, allow_null=True)
 
 
@@ -349,7 +350,7 @@ SIMULATED_EVENT_INPUTS = {
 }
 
 
-class RuleSimulateInput(NulRefusedMixin, serializers.Serializer):
+class RuleSimulateInput(NulRefusedMixin, Input):
     trigger = StrictChoiceField(choices=list(SIMULATED_EVENT_INPUTS))
     event = serializers.DictField(
         help_text="The body the trigger's own endpoint takes (orders: user_id, order_id, "
@@ -360,7 +361,7 @@ class RuleSimulateInput(NulRefusedMixin, serializers.Serializer):
 # ---- referrals -------------------------------------------------------------------------------
 
 
-class ReferralCodeInput(serializers.Serializer):
+class ReferralCodeInput(Input):
     user_id = user_id_field()
 
 
@@ -370,7 +371,7 @@ class ReferralCodeOutput(serializers.Serializer):
     code = serializers.CharField(help_text="The customer's own code, the same every time.")
 
 
-class ReferralInput(serializers.Serializer):
+class ReferralInput(Input):
     user_id = user_id_field(help_text="The new customer, who was referred.")
     code = text_field(max_length=20, help_text="The referring customer's code.")
 
@@ -397,7 +398,7 @@ def report_day_field(**kwargs: Any) -> StrictDateField:
     return StrictDateField(required=False, validators=[_not_future], **kwargs)
 
 
-class LiabilityQueryInput(serializers.Serializer):
+class LiabilityQueryInput(Input):
     as_of = report_day_field(help_text="YYYY-MM-DD (UTC), not after today; default today. Counts to the end of it.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -405,7 +406,7 @@ class LiabilityQueryInput(serializers.Serializer):
         return attrs
 
 
-class RollforwardQueryInput(serializers.Serializer):
+class RollforwardQueryInput(Input):
     """``from`` and ``to`` (a Python keyword, so declared in ``get_fields``)."""
 
     to = report_day_field(help_text="YYYY-MM-DD (UTC), not after today; default today.")
@@ -646,7 +647,7 @@ MEMBERS_DEFAULT_LIMIT = 100
 MEMBERS_MAX_LIMIT = 1000
 
 
-class SegmentMembersQueryInput(serializers.Serializer):
+class SegmentMembersQueryInput(Input):
     cursor = StrictIntegerField(
         min_value=0, max_value=MAX_BIGINT, required=False, help_text="next_cursor of the page before."
     )
@@ -678,7 +679,7 @@ class CustomerSegmentsOutput(serializers.Serializer):
 AWARD_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
 
 
-class SegmentAwardInput(NoUnknownKeysMixin, serializers.Serializer):
+class SegmentAwardInput(NoUnknownKeysMixin, Input):
     award_id = serializers.RegexField(
         AWARD_ID_PATTERN, help_text="Yours, unique: the same body again is the same award."
     )

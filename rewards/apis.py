@@ -113,7 +113,8 @@ class WriteAPIView(APIView):
         raise NotImplementedError
 
     def post(self, request: Request) -> Response:
-        key = request.headers.get("Idempotency-Key")
+        # From META: request.headers would build a dict of every header for this one.
+        key = request.META.get("HTTP_IDEMPOTENCY_KEY")
         if key is None:
             return self.perform(request)
         if not IDEMPOTENCY_KEY_FORMAT.fullmatch(key):

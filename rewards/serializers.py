@@ -13,6 +13,7 @@ from core.fields import (
     MAX_BIGINT,
     AsOfField,
     DomainValidated,
+    Input,
     NoUnknownKeysMixin,
     NulRefusedMixin,
     QueryDateTimeField,
@@ -58,13 +59,13 @@ from rewards.tiers import MAX_BENEFITS, MAX_TIERS, ladder_validated
 CURSOR_PATTERN = r"^[1-9][0-9]{0,18}$"
 
 
-class EarnPointsInput(serializers.Serializer):
+class EarnPointsInput(Input):
     user_id = user_id_field()
     points_earned = points_field()
     reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
 
 
-class PurchaseInput(serializers.Serializer):
+class PurchaseInput(Input):
     user_id = user_id_field()
     reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
     amount = money_field(required=False)
@@ -80,35 +81,35 @@ class PurchaseInput(serializers.Serializer):
         return attrs
 
 
-class FeedbackInput(serializers.Serializer):
+class FeedbackInput(Input):
     user_id = user_id_field()
     reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
 
 
-class RedeemCouponInput(serializers.Serializer):
+class RedeemCouponInput(Input):
     user_id = user_id_field()
     points_redeemed = points_field()
     reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
     coupon_amount = money_field()
 
 
-class RedeemDonationInput(serializers.Serializer):
+class RedeemDonationInput(Input):
     user_id = user_id_field()
     points_redeemed = points_field()
     reward_description = text_field(max_length=DESCRIPTION_MAX_LENGTH)
     donation_amount = money_field()
 
 
-class UseCouponInput(serializers.Serializer):
+class UseCouponInput(Input):
     item_code = text_field(max_length=64)
 
 
-class VoidCouponInput(serializers.Serializer):
+class VoidCouponInput(Input):
     item_code = text_field(max_length=64)
     reason = text_field(max_length=200, help_text="Why: it is on the refund's ledger row and event.")
 
 
-class UserQueryInput(serializers.Serializer):
+class UserQueryInput(Input):
     user_id = user_id_field()
 
 
@@ -138,7 +139,7 @@ class BalanceQueryInput(UserQueryInput):
     as_of = as_of_field()
 
 
-class AsOfQueryInput(serializers.Serializer):
+class AsOfQueryInput(Input):
     as_of = as_of_field()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -265,7 +266,7 @@ class CatalogItemOutput(serializers.Serializer):
     coupon_valid_days = serializers.IntegerField(allow_null=True, help_text="Null: its coupons never expire.")
 
 
-class CatalogInput(NulRefusedMixin, DomainValidated, serializers.Serializer):
+class CatalogInput(NulRefusedMixin, DomainValidated, Input):
     """A catalog item as staff set it (``loyalty-api/catalog``; admin uses the same checks)."""
 
     # These fields document it (the schema); the catalog's grammar checks it.
@@ -293,7 +294,7 @@ class CatalogInput(NulRefusedMixin, DomainValidated, serializers.Serializer):
     coupon_valid_days = StrictIntegerField(min_value=1, max_value=36_500, allow_null=True, default=None)
 
 
-class BadgeInput(serializers.Serializer):
+class BadgeInput(Input):
     """A badge as staff define it (``loyalty-api/badges``); its code is set once, when created.
     These fields document it (the schema); the badge's grammar checks it, in the service."""
 
@@ -497,7 +498,7 @@ class AllHistoryOutput(PageOutput):
     reward_history = RewardHistoryOutput(many=True)
 
 
-class EventsQueryInput(serializers.Serializer):
+class EventsQueryInput(Input):
     after = StrictIntegerField(min_value=0, max_value=MAX_BIGINT, default=0, help_text="The last event id you have.")
     limit = StrictIntegerField(min_value=1, max_value=EVENTS_MAX_LIMIT, default=EVENTS_DEFAULT_LIMIT)
 
@@ -537,7 +538,7 @@ class RuleDecimalField(StrictDecimalField):
         super().__init__(max_digits=RULE_NUMBER_DIGITS, decimal_places=RULE_DECIMAL_PLACES, **kwargs)
 
 
-class ConditionInput(NoUnknownKeysMixin, serializers.Serializer):
+class ConditionInput(NoUnknownKeysMixin, Input):
     field = StrictCharField(
         max_length=100,
         help_text=f"{language.FIELD_NAMES_TEXT}.",
@@ -548,7 +549,7 @@ class ConditionInput(NoUnknownKeysMixin, serializers.Serializer):
     )
 
 
-class EffectInput(NoUnknownKeysMixin, serializers.Serializer):
+class EffectInput(NoUnknownKeysMixin, Input):
     type = StrictChoiceField(choices=language.EFFECT_TYPES)
     value = RuleDecimalField(required=False, help_text="rate: points per unit of money; multiplier: at least 1.")
     points = StrictIntegerField(min_value=1, max_value=MAX_POINTS_PER_ENTRY, required=False, help_text="fixed only.")
@@ -560,14 +561,14 @@ class EffectInput(NoUnknownKeysMixin, serializers.Serializer):
     role = StrictChoiceField(choices=language.REFERRAL_ROLES, required=False, help_text="referral rules only.")
 
 
-class CapsInput(NoUnknownKeysMixin, serializers.Serializer):
+class CapsInput(NoUnknownKeysMixin, Input):
     per_event = StrictIntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
     per_customer = StrictIntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
     period = StrictChoiceField(choices=CapPeriod.choices, required=False, help_text="Of per_customer; default ever.")
     budget = StrictIntegerField(min_value=1, max_value=MAX_BIGINT, required=False)
 
 
-class RuleInput(NulRefusedMixin, DomainValidated, serializers.Serializer):
+class RuleInput(NulRefusedMixin, DomainValidated, Input):
     """An earning rule, validated whole: by the API (create, and edit merged into the rule as
     it is) and by the admin form alike."""
 
@@ -650,7 +651,7 @@ class EarnedOutput(PostingOutput, AwardsOutput):
         fields = [*PostingOutput.Meta.fields, "points_awarded", "breakdown"]
 
 
-class ActivityInput(NulRefusedMixin, serializers.Serializer):
+class ActivityInput(NulRefusedMixin, Input):
     user_id = user_id_field()
     name = text_field(max_length=100, help_text="What happened: the activity rules' activity_name.")
     activity_id = text_field(max_length=100, help_text="Unique per application: a retry with it is safe.")
@@ -674,7 +675,7 @@ class ActivityOutput(AwardsOutput, BalancePartsOutput):
     activity = serializers.DictField(help_text="activity_id, name, user_id, occurred_at, properties.")
 
 
-class BirthdayInput(serializers.Serializer):
+class BirthdayInput(Input):
     user_id = user_id_field()
     month = StrictIntegerField(min_value=1, max_value=12)
     day = StrictIntegerField(min_value=1, max_value=31, help_text="29 February counts as 28 February in other years.")
@@ -703,7 +704,7 @@ class CustomerAttributesOutput(serializers.Serializer):
 # ---- tiers -----------------------------------------------------------------------------------
 
 
-class TierInput(NoUnknownKeysMixin, serializers.Serializer):
+class TierInput(NoUnknownKeysMixin, Input):
     code = StrictCharField(
         max_length=30, validators=[RegexValidator(r"^[a-z0-9_-]+$", "Lowercase letters, digits, _ and - only.")]
     )
@@ -725,7 +726,7 @@ class TierInput(NoUnknownKeysMixin, serializers.Serializer):
     )
 
 
-class TierLadderInput(NulRefusedMixin, DomainValidated, serializers.Serializer):
+class TierLadderInput(NulRefusedMixin, DomainValidated, Input):
     """The whole ladder: it replaces the one there was (no tiers: no ladder)."""
 
     # These fields document it (the schema); the ladder's grammar (rewards.tiers) checks it.
@@ -764,7 +765,7 @@ class TierLadderOutput(serializers.Serializer):
 # ---- messages: contact and consent --------------------------------------------------------------
 
 
-class TopicsInput(NoUnknownKeysMixin, serializers.Serializer):
+class TopicsInput(NoUnknownKeysMixin, Input):
     points_expiring = StrictBooleanField(required=False)
     tier_changes = StrictBooleanField(required=False)
     coupons = StrictBooleanField(required=False)
@@ -773,7 +774,7 @@ class TopicsInput(NoUnknownKeysMixin, serializers.Serializer):
     marketing = StrictBooleanField(required=False)
 
 
-class ContactInput(NulRefusedMixin, NoUnknownKeysMixin, serializers.Serializer):
+class ContactInput(NulRefusedMixin, NoUnknownKeysMixin, Input):
     email = serializers.EmailField(
         max_length=254, allow_blank=True, required=False, help_text="Empty: no email (nothing is sent)."
     )
@@ -807,7 +808,7 @@ class ContactOutput(serializers.Serializer):
 DIGESTS_MAX_LIMIT = 1000
 
 
-class DigestsQueryInput(serializers.Serializer):
+class DigestsQueryInput(Input):
     """``from`` and ``to`` (``from`` is a Python keyword, so declared in ``get_fields``)."""
 
     to = QueryDateTimeField(required=False, help_text="Digests cut at or before this moment (ISO 8601).")

@@ -60,7 +60,8 @@ MIDDLEWARE = [
     "core.middleware.RequestGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    # django-cors-headers' CorsMiddleware, cheaper for a request without an Origin.
+    "core.middleware.OriginCorsMiddleware",
     # Sessions, CSRF, the user and messages serve the site only (admin, docs): API
     # requests pass by them (core/middleware.py, SiteOnly).
     "core.middleware.SiteSessionMiddleware",

@@ -577,6 +577,38 @@ def test_an_integer_too_long_to_read_is_400_in_words_of_its_own(shop, digits):
     assert response.json()["error"]["message"] == "The request body has a number longer than 4300 digits."
 
 
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"user_id": -' + b"9" * 4301 + b"}", "The request body has a number longer than 4300 digits."),
+        # The first fault in the text is the one named, whichever kind it is.
+        (b'{"user_id": ' + b"9" * 4301 + b", ,}", "The request body has a number longer than 4300 digits."),
+        (
+            b'{"user_id": 1,, "points_earned": ' + b"9" * 4301 + b"}",
+            "The request body is not valid JSON: Expecting property name enclosed in double quotes:"
+            " line 1 column 15 (char 14)",
+        ),
+        (b'{"user_id": NaN, "x": ' + b"9" * 4301 + b"}", "The request body is not valid JSON: NaN is not valid JSON"),
+    ],
+    ids=["negative", "number first", "syntax first", "constant first"],
+)
+def test_a_refused_body_names_its_first_fault(shop, raw, message):
+    before = stored()
+
+    response = shop.generic("POST", EARN, raw, content_type="application/json")
+
+    assert_error(response, 400, "malformed_json")
+    assert response.json()["error"]["message"] == message
+    assert stored() == before
+
+
+def test_brackets_in_text_are_no_nesting(shop):
+    """Many brackets in a string make the parser walk the body, which is one level deep."""
+    response = shop.post(EARN, with_(EARN, reward_description="[{" * 100), format="json")
+
+    assert response.status_code == 201, response.content
+
+
 def test_an_integer_4300_digits_long_is_read_and_refused_as_out_of_range(shop):
     raw = b'{"user_id": ' + b"9" * 4300 + b', "points_earned": 1, "reward_description": "x"}'
 
