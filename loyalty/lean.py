@@ -98,7 +98,7 @@ def lean_view(view_class: type[APIView]) -> Callable[..., HttpResponse]:
             if take is not None:  # DRF checks the token before its throttle: a failed one does not count
                 throttle_give_back(take)
             return failed(request, exc)
-        return HttpResponse(body, content_type=content_type, headers=headers)
+        return HttpResponse(body, headers={"Content-Type": content_type, **headers})
 
     return view
 
