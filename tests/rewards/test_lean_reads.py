@@ -266,3 +266,23 @@ def test_get_user_infos_first_page_is_one_statement_with_the_drf_views_bytes(sho
 def test_get_user_info_queries_the_lean_path_does_not_take_get_todays_errors(reader, query):
     response = reader.get(f"{USER_INFO}?{query}")
     assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("query", ["user_id=1&user_id=2", "user_id=%31", "user_id=\uff11", "user_id=1&"])
+def test_a_query_written_other_than_plainly_is_the_drf_views(reader, query):
+    """Repeated, percent-encoded, full-width digits, an empty pair: DRF reads them as it always
+    did (its answer whatever that is); the lean statement never runs for them."""
+    with CaptureQueriesContext(connection) as queries:
+        response = reader.get(f"{POINTS}?{query}")
+    with_token = [q["sql"] for q in queries.captured_queries if "points_answer(" in q["sql"]]
+    assert not any("loyalty_application" in sql for sql in with_token), with_token
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.content == answer_before(response.json()["user_id"])
+
+
+def test_head_is_the_drf_views(reader):
+    with CaptureQueriesContext(connection) as queries:
+        response = reader.head(f"{POINTS}?user_id=1")
+    assert response.status_code == 200 and response.content == b""
+    assert not any("points_answer(" in q["sql"] and "loyalty_application" in q["sql"] for q in queries.captured_queries)
